@@ -1,0 +1,55 @@
+# One command each: `make demo`, `make test`, `make serve`, `make lint`.
+# Everything lives in .venv/ (the CLI is .venv/bin/pagewire), installed from requirements.lock.
+
+PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && echo $$p && break; done)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+UV_VERSION := 0.13.9
+FILE ?=
+
+.PHONY: install system-deps demo test test-sqlite serve lint format lock bench clean
+
+$(STAMP): pyproject.toml requirements.lock
+	@test -n "$(PYTHON)" || { echo "pagewire needs Python 3.11 or newer on PATH"; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+	@$(BIN)/uv pip sync -q --python $(BIN)/python requirements.lock
+	@$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
+	@touch $@
+
+install: $(STAMP)
+
+# Debian packages the tests use: tesseract for OCR, Chromium for the portal's browser tests.
+# Installed when missing and we are root with apt-get; otherwise the tests that need them
+# say clearly that they were skipped.
+system-deps:
+	@scripts/system-deps.sh
+
+demo: install
+	@$(BIN)/pagewire demo $(FILE)
+
+test: install system-deps
+	@scripts/test.sh
+
+serve: install
+	@$(BIN)/pagewire serve
+
+lint: install
+	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check .
+	@$(BIN)/mypy
+
+format: install
+	@$(BIN)/ruff format .
+	@$(BIN)/ruff check --fix .
+
+lock: install
+	@$(BIN)/uv pip compile -q --python $(BIN)/python pyproject.toml --extra server --extra dev -o requirements.lock
+
+bench: install
+	@$(BIN)/python bench/queue.py
+
+clean:
+	rm -rf $(VENV) pagewire-data pagewire-demo .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,79 @@
+"""The one place where errors become HTTP: ``{"error": {"code", "message", "details"}}``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from pagewire import errors
+
+log = logging.getLogger("pagewire.api")
+
+STATUS: dict[type[errors.PagewireError], int] = {
+    errors.InvalidRequest: 400,
+    errors.Unauthenticated: 401,
+    errors.Forbidden: 403,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.PayloadTooLarge: 413,
+    errors.UnsupportedMediaType: 415,
+    errors.RateLimited: 429,
+    errors.StoreUnavailable: 503,
+}
+
+
+def status_for(error: errors.PagewireError) -> int:
+    for cls in type(error).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 500
+
+
+def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(errors.PagewireError)
+    async def _pagewire(_: Request, error: errors.PagewireError) -> JSONResponse:
+        status = status_for(error)
+        headers = {}
+        if isinstance(error, errors.RateLimited):
+            headers["Retry-After"] = str(max(1, round(error.retry_after)))
+        if status == 401:
+            headers["WWW-Authenticate"] = 'Bearer realm="pagewire"'
+        if status >= 500:
+            log.error(
+                "request failed", extra={"fields": {"code": error.code, "error": error.message}}
+            )
+        return JSONResponse(error_body(error.code, error.message, error.details), status, headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, error: RequestValidationError) -> JSONResponse:
+        problems = [
+            {
+                "field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"),
+                "message": e.get("msg"),
+            }
+            for e in error.errors()
+        ]
+        first = problems[0] if problems else {"field": "", "message": "invalid request"}
+        message = (
+            f"{first['field']}: {first['message']}" if first["field"] else str(first["message"])
+        )
+        return JSONResponse(error_body("invalid_request", message, {"problems": problems}), 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
+        return JSONResponse(error_body(code, str(error.detail)), error.status_code)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, error: Exception) -> JSONResponse:
+        log.exception("unhandled error")
+        return JSONResponse(error_body("internal_error", "pagewire hit an unexpected error"), 500)

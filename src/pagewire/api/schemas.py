@@ -1,0 +1,122 @@
+"""Request and response shapes at the HTTP boundary (the core passes frozen records)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from pagewire.errors import InvalidRequest
+
+MAX_METADATA_BYTES = 16 * 1024
+CHUNKING_MODES = ("page", "header", "recursive")
+
+
+class ExtractRequest(BaseModel):
+    """Options of ``POST /extract``, from JSON or from multipart form fields.
+
+    Unknown fields are ignored so that clients written for other document APIs
+    keep working; they simply have no effect here.
+    """
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    file_url: str | None = None
+    async_: bool = Field(False, alias="async")
+    pages: str | None = None
+    chunking: str | list[str] | None = None
+    chunk_size: int = Field(1000, ge=100, le=10_000)
+    return_html: bool = False
+    tables: bool = True
+    ocr: Literal["auto", "force", "off"] = "auto"
+    metadata: dict[str, Any] | None = None
+    priority: int = Field(0, ge=-100, le=100)
+
+    @field_validator("chunking")
+    @classmethod
+    def _chunking(cls, value: str | list[str] | None) -> list[str] | None:
+        if value is None or value == "":
+            return None
+        modes = value.split(",") if isinstance(value, str) else value
+        modes = [m.strip() for m in modes if m.strip()]
+        for mode in modes:
+            if mode not in CHUNKING_MODES:
+                raise ValueError(f"unknown chunking {mode!r}; use {', '.join(CHUNKING_MODES)}")
+        return modes
+
+
+def parse_pages(spec: str | None, max_pages: int) -> list[int] | None:
+    """``"1-3,7"`` -> ``[1, 2, 3, 7]``; None or empty means every page."""
+    if spec is None or not spec.strip():
+        return None
+    pages: set[int] = set()
+    for part in spec.replace(" ", "").split(","):
+        first, dash, last = part.partition("-")
+        try:
+            start = int(first)
+            end = int(last) if dash else start
+        except ValueError:
+            raise InvalidRequest(
+                f"pages {spec!r} is not a page list like '1-3,7'", code="invalid_pages"
+            ) from None
+        if start < 1 or end < start:
+            raise InvalidRequest(
+                f"pages {spec!r}: ranges start at 1 and go upwards ('{part}')", code="invalid_pages"
+            )
+        if end > max_pages:
+            raise InvalidRequest(
+                f"pages {spec!r} goes past the limit of {max_pages} pages", code="invalid_pages"
+            )
+        pages.update(range(start, end + 1))
+    return sorted(pages)
+
+
+class Progress(BaseModel):
+    pages_done: int
+    pages_total: int | None
+
+
+class JobInputOut(BaseModel):
+    file_name: str | None
+    file_url: str | None
+    media_type: str | None
+    sha256: str | None
+    size: int | None
+    pages: int | None = Field(description="the document's page count, once known")
+
+
+class JobError(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    code: str
+    message: str
+
+
+class JobOut(BaseModel):
+    job_id: str
+    status: Literal["pending", "processing", "completed", "failed", "canceled", "expired"]
+    created_at: str
+    updated_at: str
+    started_at: str | None
+    finished_at: str | None
+    progress: Progress
+    attempts: int
+    cancel_requested: bool
+    metadata: dict[str, Any]
+    options: dict[str, Any]
+    input: JobInputOut
+    result: dict[str, Any] | None = Field(
+        None, description='the result, or {"is_url": true, "url": ...} when too large to inline'
+    )
+    error: JobError | None = None
+
+
+class JobSubmitted(BaseModel):
+    job_id: str
+    status: str
+    url: str
+
+
+class JobList(BaseModel):
+    data: list[JobOut]
+    next_cursor: str | None

@@ -1,0 +1,245 @@
+"""The ``pagewire`` command: serve, worker, migrate, keys."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pagewire import __version__
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    from pagewire.settings import Settings
+
+    overrides = {}
+    if getattr(args, "database_url", None):
+        overrides["database_url"] = args.database_url
+    if getattr(args, "data_dir", None):
+        overrides["data_dir"] = args.data_dir
+    settings = Settings(**overrides)
+    from pagewire import logs
+
+    logs.configure(settings.log_format, settings.log_level)
+    return settings
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from pagewire.api.app import create_app
+
+    settings = _settings(args)
+    if args.public_url:
+        settings = settings.model_copy(update={"public_url": args.public_url})
+    elif "PAGEWIRE_PUBLIC_URL" not in __import__("os").environ:
+        settings = settings.model_copy(update={"public_url": f"http://{args.host}:{args.port}"})
+    app = create_app(settings, run_worker=not args.no_worker, run_dispatcher=not args.no_dispatch)
+    config = uvicorn.Config(
+        app,
+        host=args.host,
+        port=args.port,
+        log_config=None,
+        lifespan="on",
+        loop="uvloop" if sys.platform != "win32" else "asyncio",
+        http="httptools",
+        timeout_graceful_shutdown=int(settings.drain_seconds) + 5,
+    )
+    uvicorn.Server(config).run()
+    return 0
+
+
+def _run_until_signal(main: Callable[[asyncio.Event], Awaitable[None]]) -> int:
+    async def runner() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await main(stop)
+
+    asyncio.run(runner())
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from pagewire.blobs import LocalBlobStore
+    from pagewire.store import Store
+    from pagewire.store.migrate import is_current
+    from pagewire.worker import Worker
+
+    settings = _settings(args)
+
+    async def main(stop: asyncio.Event) -> None:
+        store = Store.from_settings(settings)
+        try:
+            if not await is_current(store.db):
+                raise SystemExit("the database schema is not current: run `pagewire migrate`")
+            await store.db.start_listening()
+            worker = Worker(
+                store,
+                LocalBlobStore(settings.data_dir / "blobs"),
+                settings,
+                concurrency=args.concurrency,
+            )
+            task = asyncio.create_task(worker.run())
+            await stop.wait()
+            worker.stop()
+            await task
+        finally:
+            await store.close()
+
+    return _run_until_signal(main)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from pagewire.store import Store
+    from pagewire.store.migrate import current_revision, upgrade
+
+    settings = _settings(args)
+
+    async def main() -> None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        store = Store.from_settings(settings)
+        try:
+            await upgrade(store.db)
+            print(f"database at revision {await current_revision(store.db)}")
+        finally:
+            await store.close()
+
+    asyncio.run(main())
+    return 0
+
+
+def _with_store(args: argparse.Namespace, action: Callable[[Any], Awaitable[Any]]) -> Any:
+    from pagewire.store import Store
+    from pagewire.store.migrate import upgrade
+
+    settings = _settings(args)
+
+    async def main() -> Any:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        store = Store.from_settings(settings)
+        try:
+            await upgrade(store.db)
+            return await action(store)
+        finally:
+            await store.close()
+
+    return asyncio.run(main())
+
+
+def cmd_keys_create(args: argparse.Namespace) -> int:
+    async def action(store: Any) -> tuple[Any, str]:
+        org = await store.keys.ensure_org(args.org)
+        key, plaintext = await store.keys.create_key(org.id, args.name)
+        return key, plaintext
+
+    key, plaintext = _with_store(args, action)
+    if args.json:
+        print(json.dumps({"org_id": key.org_id, "api_key": plaintext, "key_id": key.id}))
+    else:
+        print(
+            f"organization {args.org} ({key.org_id})\nkey id       {key.id}\napi key      "
+            f"{plaintext}\n\nThe key is shown once; store it now."
+        )
+    return 0
+
+
+def cmd_keys_list(args: argparse.Namespace) -> int:
+    async def action(store: Any) -> Any:
+        return await store.keys.list_orgs(), await store.keys.list_keys()
+
+    orgs, keys = _with_store(args, action)
+    names = {o.id: o.name for o in orgs}
+    rows = [
+        {
+            "key_id": k.id,
+            "org_id": k.org_id,
+            "org": names.get(k.org_id),
+            "prefix": k.prefix,
+            "name": k.name,
+            "revoked": k.revoked_at is not None,
+        }
+        for k in keys
+    ]
+    if args.json:
+        print(json.dumps(rows))
+    else:
+        for r in rows:
+            state = "revoked" if r["revoked"] else "active"
+            print(f"{r['key_id']}  {r['prefix']}…  {r['org']} ({r['org_id']})  {state}")
+    return 0
+
+
+def cmd_keys_revoke(args: argparse.Namespace) -> int:
+    async def action(store: Any) -> Any:
+        return await store.keys.revoke(args.key_id)
+
+    key = _with_store(args, action)
+    print(f"revoked {key.id}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from pagewire import demo
+
+    return demo.run(Path(args.file) if args.file else None)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pagewire", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"pagewire {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--database-url", help="overrides PAGEWIRE_DATABASE_URL")
+    common.add_argument("--data-dir", help="overrides PAGEWIRE_DATA_DIR")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", parents=[common], help="run the API (+ workers, dispatcher)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--public-url", help="overrides PAGEWIRE_PUBLIC_URL")
+    serve.add_argument("--no-worker", action="store_true", help="do not run jobs here")
+    serve.add_argument("--no-dispatch", action="store_true", help="do not send webhooks here")
+    serve.set_defaults(func=cmd_serve)
+
+    worker = sub.add_parser("worker", parents=[common], help="run jobs (scale-out)")
+    worker.add_argument("--concurrency", type=int, help="jobs at once (default: cores)")
+    worker.set_defaults(func=cmd_worker)
+
+    migrate = sub.add_parser("migrate", parents=[common], help="apply database migrations")
+    migrate.set_defaults(func=cmd_migrate)
+
+    keys = sub.add_parser("keys", help="API keys").add_subparsers(dest="keys", required=True)
+    create = keys.add_parser("create", parents=[common], help="create an API key")
+    create.add_argument("--org", required=True, help="organization name (created if new)")
+    create.add_argument("--name", help="a label for the key")
+    create.add_argument("--json", action="store_true", help="one JSON line")
+    create.set_defaults(func=cmd_keys_create)
+    listing = keys.add_parser("list", parents=[common], help="list keys (never the keys)")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(func=cmd_keys_list)
+    revoke = keys.add_parser("revoke", parents=[common], help="revoke a key")
+    revoke.add_argument("key_id")
+    revoke.set_defaults(func=cmd_keys_revoke)
+    demo = sub.add_parser("demo", help="the whole flow on a sample document, locally")
+    demo.add_argument("file", nargs="?", help="a document (default: the shipped sample filing)")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

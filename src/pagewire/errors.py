@@ -1,0 +1,92 @@
+"""The exception tree. Every error pagewire raises on purpose is one of these.
+
+    PagewireError                      code, message, details
+    ├── InvalidRequest                 400  bad field, bad pages range, malformed body
+    │   └── UnsafeURL                  400  a URL we refuse to fetch or call (SSRF guard)
+    ├── Unauthenticated                401  missing, unknown or revoked API key / portal token
+    ├── Forbidden                      403  a portal session or CSRF token that does not hold
+    ├── NotFound                       404  missing, or another organization's (never 403)
+    ├── Conflict                       409  idempotency key reused with another body, bad state
+    ├── PayloadTooLarge                413  file over the size or page limit
+    ├── UnsupportedMediaType           415  a file type no engine reads
+    ├── RateLimited                    429  with retry_after seconds
+    ├── ExtractionFailed                    a job's document could not be read (the job's error)
+    ├── FetchFailed                         a file_url download that failed (the job's error)
+    └── StoreUnavailable               503  the database cannot be reached
+
+The HTTP status of each family is decided in one place, ``pagewire.api.errors``.
+Foreign exceptions (driver, HTTP client, pdfium) are translated at the edge
+where they are caught, never left for callers to catch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class PagewireError(Exception):
+    code = "internal_error"
+
+    def __init__(
+        self, message: str, *, code: str | None = None, details: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.details = details or {}
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+
+class InvalidRequest(PagewireError):
+    code = "invalid_request"
+
+
+class UnsafeURL(InvalidRequest):
+    code = "url_not_allowed"
+
+
+class Unauthenticated(PagewireError):
+    code = "unauthenticated"
+
+
+class Forbidden(PagewireError):
+    code = "forbidden"
+
+
+class NotFound(PagewireError):
+    code = "not_found"
+
+
+class Conflict(PagewireError):
+    code = "conflict"
+
+
+class PayloadTooLarge(PagewireError):
+    code = "file_too_large"
+
+
+class UnsupportedMediaType(PagewireError):
+    code = "unsupported_media_type"
+
+
+class RateLimited(PagewireError):
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: float, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class ExtractionFailed(PagewireError):
+    code = "extraction_failed"
+
+
+class FetchFailed(PagewireError):
+    code = "file_url_failed"
+
+
+class StoreUnavailable(PagewireError):
+    code = "database_unavailable"

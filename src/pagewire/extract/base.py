@@ -1,0 +1,116 @@
+"""The engine interface: ``bytes on disk, media type, options -> pages of blocks``.
+
+The worker's child process (``pagewire.extract.child``) is the only caller. It
+opens a document, reads the selected pages one by one (reporting progress and
+letting the parent stop it between pages), then assembles the result. Keeping
+the interface this small is what lets another engine (a model-based one, say)
+sit beside this one later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+OcrMode = Literal["auto", "force", "off"]
+ChunkingMode = Literal["page", "header", "recursive"]
+
+
+class ExtractError(Exception):
+    """A document that cannot be extracted; ``code`` is the job's error code.
+
+    Codes: ``empty_file``, ``invalid_document`` (not what its type says, truncated,
+    corrupt), ``encrypted_document``, ``unsupported_media_type``, ``page_out_of_range``.
+    """
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ExtractOptions:
+    pages: tuple[int, ...] | None = None  # 1-based page numbers; None = all
+    ocr: OcrMode = "auto"
+    tables: bool = True
+    chunking: tuple[ChunkingMode, ...] = ()
+    chunk_size: int = 1000
+    return_html: bool = False
+
+
+@dataclass(frozen=True)
+class BBox:
+    """A box in PDF points, origin at the page's top-left (y grows downwards)."""
+
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+
+@dataclass(frozen=True)
+class Block:
+    kind: str  # heading, paragraph, list_item, table, caption, figure, header, footer, page_number, ...
+    text: str
+    markdown: str
+    bbox: BBox | None = None
+    level: int | None = None  # heading level, 1-6
+
+
+@dataclass(frozen=True)
+class Table:
+    rows: tuple[tuple[str, ...], ...]
+    markdown: str
+    bbox: BBox | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    number: int  # 1-based
+    width: float
+    height: float
+    markdown: str
+    blocks: tuple[Block, ...] = ()
+    tables: tuple[Table, ...] = ()
+    warnings: tuple[str, ...] = ()
+    ocr: bool = False
+    furniture: tuple[Block, ...] = field(default=())  # running headers/footers/page numbers, kept out of markdown
+
+
+class Document(Protocol):
+    page_count: int
+
+    def read_page(self, number: int) -> Page:
+        """Extract one page (1-based)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class Engine(Protocol):
+    media_types: Sequence[str]
+
+    def open(self, path: Path, media_type: str, options: ExtractOptions) -> Document: ...
+
+
+def page_dict(page: Page) -> dict[str, Any]:
+    """The JSON shape of one page in a job's result."""
+    from dataclasses import asdict
+
+    return asdict(page)
+
+
+def iter_selected(page_count: int, options: ExtractOptions) -> Iterator[int]:
+    if options.pages is None:
+        yield from range(1, page_count + 1)
+        return
+    for number in options.pages:
+        if number > page_count:
+            raise ExtractError(
+                "page_out_of_range",
+                f"page {number} was asked for but the document has {page_count} pages",
+            )
+        yield number

@@ -1,0 +1,178 @@
+"""Lines in reading order -> blocks: paragraphs, headings with levels, list items, captions.
+
+Paragraph breaks are read from the geometry a reader uses: extra vertical space,
+a first-line indent, a short last line ending a sentence, a change of style. Lines
+are joined with pdfium's soft-hyphen marks (exact de-hyphenation) and hard
+hyphens kept ("encoder-" + "decoder" -> "encoder-decoder").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from itertools import pairwise
+from statistics import median
+
+from pagewire.extract.base import BBox
+from pagewire.extract.columns import Line
+from pagewire.extract.profile import Profile, norm_title, numbering_depth
+
+_BULLET = re.compile(r"^([•●◦▪■□‣\u2043∙·\-\u2013*])\s+(?=\S)")
+_NUMBERED_ITEM = re.compile(r"^(\(?(?:\d{1,3}|[a-zA-Z]|[ivxIVX]{1,5})[.)])\s+(?=\S)")
+_CAPTION = re.compile(r"^(Table|Figure|Fig\.|Exhibit)\s+[\dA-Z]+[.:]?", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"[.!?:;\"\u201d\u2019)]$")
+
+
+@dataclass(slots=True)
+class TextLine:
+    text: str
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    size: float
+    bold: bool
+    hyphen: bool
+
+
+@dataclass(slots=True)
+class RawBlock:
+    kind: str
+    text: str
+    bbox: BBox
+    level: int | None = None
+    marker: str | None = None  # list marker as printed ("•", "1.", "(a)")
+
+
+def text_line(line: Line) -> TextLine:
+    sizes = sorted(line, key=lambda s: len(s.text), reverse=True)
+    return TextLine(
+        text=" ".join(s.text for s in line),
+        x0=min(s.x0 for s in line),
+        y0=min(s.y0 for s in line),
+        x1=max(s.x1 for s in line),
+        y1=max(s.y1 for s in line),
+        size=sizes[0].size,
+        bold=all(s.bold for s in line),
+        hyphen=line[-1].hyphen,
+    )
+
+
+def build_blocks(
+    lines: list[TextLine], profile: Profile, page_width: float
+) -> list[RawBlock]:
+    if not lines:
+        return []
+    lead = _typical_gap(lines)
+    col_width = max(ln.x1 for ln in lines) - min(ln.x0 for ln in lines)
+    groups: list[list[TextLine]] = [[lines[0]]]
+    for prev, cur in pairwise(lines):
+        if _breaks(groups[-1], prev, cur, lead, col_width, profile):
+            groups.append([cur])
+        else:
+            groups[-1].append(cur)
+    return [_classify(g, profile, page_width) for g in groups]
+
+
+def _typical_gap(lines: list[TextLine]) -> float:
+    gaps = [
+        b.y0 - a.y1
+        for a, b in pairwise(lines)
+        if 0 <= b.y0 - a.y1 < 3 * a.size and abs(a.size - b.size) < 0.5
+    ]
+    return median(gaps) if gaps else 2.0
+
+
+def _breaks(
+    block: list[TextLine],
+    prev: TextLine,
+    cur: TextLine,
+    lead: float,
+    col_width: float,
+    profile: Profile,
+) -> bool:
+    if _BULLET.match(cur.text) or _NUMBERED_ITEM.match(cur.text):
+        return True
+    if abs(cur.size - prev.size) > 0.08 * prev.size or cur.bold != prev.bold:
+        return True
+    gap = cur.y0 - prev.y1
+    left = min(ln.x0 for ln in block)
+    right = max(ln.x1 for ln in block)
+    ends_sentence = bool(_SENTENCE_END.search(prev.text))
+    full = prev.x1 > max(right, cur.x1) - 0.08 * col_width or prev.hyphen
+    if gap < -0.5 * prev.size:
+        # A jump up: the next column. Carry on only if the sentence clearly does.
+        return not (prev.hyphen or (not ends_sentence and cur.text[:1].islower()))
+    if gap > lead + 0.45 * prev.size and not (full and not ends_sentence):
+        # Extra space ends a paragraph, except inside double-spaced text where a
+        # full line that stops mid-sentence plainly carries on.
+        return True
+    if cur.x0 > prev.x0 + 0.8 * prev.size and len(block) >= 2 and cur.x0 - left < 0.25 * col_width:
+        return True  # first-line indent of the next paragraph
+    if ends_sentence and prev.x1 < right - 0.15 * col_width and len(block) > 1:
+        return True  # a short last line
+    if ends_sentence and len(block) == 1 and cur.x1 > prev.x1 + 0.15 * col_width:
+        return True  # a one-line paragraph (or a label) before a fuller line
+    return False
+
+
+def _join(lines: list[TextLine]) -> str:
+    parts = [lines[0].text]
+    for prev, ln in pairwise(lines):
+        if prev.hyphen:
+            pass  # pdfium marked the line-end hyphen as soft: the word continues
+        elif prev.text.endswith("\u00ad"):
+            parts[-1] = parts[-1][:-1]
+        elif not (prev.text.endswith("-") and prev.text[-2:-1].isalpha()):
+            parts.append(" ")
+        parts.append(ln.text)
+    return "".join(parts).strip()
+
+
+def _classify(group: list[TextLine], profile: Profile, page_width: float) -> RawBlock:
+    text = _join(group)
+    bbox = BBox(
+        round(min(ln.x0 for ln in group), 1),
+        round(min(ln.y0 for ln in group), 1),
+        round(max(ln.x1 for ln in group), 1),
+        round(max(ln.y1 for ln in group), 1),
+    )
+    m = _BULLET.match(text)
+    if m:
+        return RawBlock("list_item", text[m.end() :], bbox, marker=m.group(1))
+    if _CAPTION.match(text):
+        return RawBlock("caption", text, bbox)
+    level = _heading_level(group, text, profile, page_width)
+    if level is not None:
+        return RawBlock("heading", text, bbox, level=level)
+    m = _NUMBERED_ITEM.match(text)
+    if m:
+        return RawBlock("list_item", text[m.end() :], bbox, marker=m.group(1))
+    return RawBlock("paragraph", text, bbox)
+
+
+def _heading_level(
+    group: list[TextLine], text: str, profile: Profile, page_width: float
+) -> int | None:
+    if len(group) > 3 or len(text) > 200 or not any(c.isalpha() for c in text):
+        return None
+    depth = numbering_depth(text)
+    offset = 2 if profile.has_title else 1
+    outline_depth = profile.outline.get(norm_title(text))
+    if outline_depth is not None:
+        return min(outline_depth + offset, 6)
+    first = group[0]
+    styled = profile.is_heading_style(first.size, first.bold)
+    if not styled:
+        centred = abs((first.x0 + first.x1) / 2 - page_width / 2) < 0.08 * page_width
+        letters = [c for c in text if c.isalpha()]
+        caps = len(letters) >= 4 and all(c.isupper() for c in letters) and len(text.split()) <= 10
+        if not (caps and centred):
+            return None
+        return min(profile.style_level(profile.body_size, True), 6)
+    if text.endswith(".") and depth == 0 and len(text.split()) > 6:
+        return None  # a bold sentence, not a heading
+    level = profile.style_level(first.size, first.bold)
+    if depth:
+        level = max(level, depth + offset - 1)
+    return min(level, 6)

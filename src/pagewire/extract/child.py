@@ -1,0 +1,119 @@
+"""The child process that extracts one job: ``python -m pagewire.extract.child``.
+
+It reads its task as one JSON object on stdin and reports on stdout, one JSON
+object per line: ``open`` (page counts), ``page`` (after each page), then ``done``
+or ``error``. The result goes to a file, not the pipe. The parent may kill it at
+any page boundary (cancel), on its time limit, or when it outgrows its memory.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import resource
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from pagewire.extract.base import ExtractError, ExtractOptions, iter_selected
+
+
+def _die_with_parent() -> None:
+    """Linux: be killed if the worker dies, so a SIGKILLed service leaves no orphans."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def _limit_memory(megabytes: int) -> None:
+    if megabytes > 0:
+        limit = megabytes * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def _say(message: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(message) + "\n")
+    sys.stdout.flush()
+
+
+def options_from_json(raw: dict[str, Any]) -> ExtractOptions:
+    return ExtractOptions(
+        pages=tuple(raw["pages"]) if raw.get("pages") else None,
+        ocr=raw.get("ocr", "auto"),
+        tables=raw.get("tables", True),
+        chunking=tuple(raw.get("chunking") or ()),
+        chunk_size=raw.get("chunk_size", 1000),
+        return_html=raw.get("return_html", False),
+    )
+
+
+def run(task: dict[str, Any]) -> None:
+    from pagewire.extract import open_document
+    from pagewire.extract.result import assemble
+
+    options = options_from_json(task.get("options", {}))
+    document = open_document(Path(task["input_path"]), task["media_type"], options)
+    try:
+        if document.page_count > task.get("max_pages", 1 << 30):
+            raise ExtractError(
+                "too_many_pages",
+                f"the document has {document.page_count} pages; the limit is {task['max_pages']}",
+            )
+        selected = list(iter_selected(document.page_count, options))
+        _say({"type": "open", "page_count": document.page_count, "pages_total": len(selected)})
+        pages = []
+        for done, number in enumerate(selected, start=1):
+            pages.append(document.read_page(number))
+            _say({"type": "page", "done": done, "total": len(selected)})
+        result = assemble(pages, options)
+    finally:
+        document.close()
+    result.setdefault("page_count", document.page_count)
+    output = Path(task["output_path"])
+    with output.open("w", encoding="utf-8") as f:
+        json.dump(result, f, ensure_ascii=False)
+    _say({"type": "done", "page_count": document.page_count, "result_size": output.stat().st_size})
+
+
+def main() -> int:
+    _die_with_parent()
+    task = json.loads(sys.stdin.read())
+    _limit_memory(int(task.get("memory_limit_mb", 0)))
+    if task.get("test_behaviour"):
+        _misbehave(task["test_behaviour"])
+    try:
+        run(task)
+    except ExtractError as error:
+        _say({"type": "error", "code": error.code, "message": error.message})
+    except MemoryError:
+        _say(
+            {
+                "type": "error",
+                "code": "memory_limit_exceeded",
+                "message": f"extraction needed more than {task.get('memory_limit_mb')} MB",
+            }
+        )
+    return 0
+
+
+def _misbehave(kind: str) -> None:
+    """Hostile-file stand-ins for tests: only reachable with PAGEWIRE_TEST_HOOKS=1."""
+    if os.environ.get("PAGEWIRE_TEST_HOOKS") != "1":
+        return
+    if kind == "crash":
+        os.kill(os.getpid(), signal.SIGSEGV)
+    if kind == "hang":
+        signal.pause()
+    if kind == "memory":
+        hog = []
+        while True:
+            hog.append(bytearray(64 * 1024 * 1024))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""One page's words -> blocks, tables and furniture: the format-blind layout pipeline.
+
+words -> rows -> (furniture out) -> segments -> reading order -> tables -> blocks.
+PDF text layers and OCR output both come through here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pagewire.extract.base import BBox, Block, Table
+from pagewire.extract.blocks import build_blocks, text_line
+from pagewire.extract.columns import Line, reading_order
+from pagewire.extract.furniture import split_furniture
+from pagewire.extract.lines import Segment, rows_of, split_row
+from pagewire.extract.profile import Profile
+from pagewire.extract.render import heading_md, list_item_md, paragraph_md
+from pagewire.extract.tables import TableRegion, find_tables, table_markdown
+from pagewire.extract.words import Word
+
+Rule = tuple[float, float, float]  # a vertical rule: x, top, bottom
+
+
+@dataclass(slots=True)
+class PageLayout:
+    blocks: list[Block]
+    tables: list[Table]
+    furniture: list[Block]
+    two_columns: bool
+
+
+def segment_rows(words: list[Word], rules: list[Rule] = ()) -> list[list[Segment]]:  # type: ignore[assignment]
+    rows = []
+    for row in rows_of(words):
+        top = min(w.y0 for w in row)
+        bottom = max(w.y1 for w in row)
+        cuts = tuple(x for x, r0, r1 in rules if r0 <= bottom and r1 >= top)
+        rows.append(split_row(row, cuts))
+    return rows
+
+
+def lay_out(
+    rows: list[list[Segment]],
+    profile: Profile,
+    width: float,
+    height: float,
+    tables: bool = True,
+) -> PageLayout:
+    body_rows, furniture = split_furniture(rows, profile, width, height)
+    lines, two_columns = reading_order(body_rows)
+    text_width = _text_width(body_rows, width)
+    items: list[Line | TableRegion] = find_tables(lines, text_width) if tables else list(lines)
+    blocks: list[Block] = []
+    found_tables: list[Table] = []
+    pending = []
+    for item in items:
+        if isinstance(item, TableRegion):
+            blocks.extend(_text_blocks(pending, profile, width))
+            pending = []
+            md = table_markdown(item.rows)
+            rows_t = tuple(tuple(r) for r in item.rows)
+            found_tables.append(Table(rows=rows_t, markdown=md, bbox=item.bbox))
+            text = "\n".join(" | ".join(r) for r in item.rows)
+            blocks.append(Block(kind="table", text=text, markdown=md, bbox=item.bbox))
+        else:
+            pending.append(text_line(item))
+    blocks.extend(_text_blocks(pending, profile, width))
+    furniture_blocks = [
+        Block(kind=kind, text=s.text, markdown=s.text, bbox=_bbox(s)) for kind, s in furniture
+    ]
+    return PageLayout(blocks, found_tables, furniture_blocks, two_columns)
+
+
+def _text_blocks(lines, profile: Profile, width: float) -> list[Block]:  # type: ignore[no-untyped-def]
+    out = []
+    for rb in build_blocks(lines, profile, width):
+        if rb.kind == "heading":
+            md = heading_md(rb.text, rb.level or 1)
+        elif rb.kind == "list_item":
+            md = list_item_md(rb.text, rb.marker)
+        else:
+            md = paragraph_md(rb.text)
+        text = rb.text if rb.kind != "list_item" or not rb.marker else f"{rb.marker} {rb.text}"
+        out.append(Block(kind=rb.kind, text=text, markdown=md, bbox=rb.bbox, level=rb.level))
+    return out
+
+
+def _text_width(rows: list[list[Segment]], width: float) -> float:
+    segs = [s for r in rows for s in r]
+    if not segs:
+        return width
+    return max(s.x1 for s in segs) - min(s.x0 for s in segs)
+
+
+def _bbox(s: Segment) -> BBox:
+    return BBox(round(s.x0, 1), round(s.y0, 1), round(s.x1, 1), round(s.y1, 1))

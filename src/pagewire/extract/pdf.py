@@ -1,0 +1,228 @@
+"""PDF documents through pypdfium2: text layer (or OCR) -> layout -> :class:`Page`.
+
+Per-document state is small and bounded: the outline's titles, the profile learnt
+from at most :data:`~pagewire.extract.profile.SAMPLE_PAGES` pages, and the words of
+those sampled pages until they are read (so sampling costs no second extraction).
+"""
+
+from __future__ import annotations
+
+import ctypes
+from pathlib import Path
+
+import pypdfium2 as pdfium
+import pypdfium2.raw as raw
+
+from pagewire.extract import ocr
+from pagewire.extract.base import BBox, Block, ExtractError, ExtractOptions, Page
+from pagewire.extract.layout import Rule, lay_out, segment_rows
+from pagewire.extract.pdf_text import page_words
+from pagewire.extract.profile import SAMPLE_PAGES, Profile, ProfileBuilder, norm_title
+from pagewire.extract.render import page_markdown
+from pagewire.extract.words import Word
+
+MAX_OUTLINE = 2000
+MAX_OBJECTS_SCANNED = 20000  # vector-heavy figures: rules and images are found early
+MIN_TEXT_CHARS = 20  # fewer non-space characters than this over a big image: a scan
+
+
+class _PageSource:
+    """What one pdfium page gives us before layout."""
+
+    __slots__ = ("height", "image_cover", "rotated", "rules", "width", "words")
+
+    def __init__(
+        self,
+        words: list[Word],
+        rotated: list[Word],
+        rules: list[Rule],
+        image_cover: float,
+        width: float,
+        height: float,
+    ) -> None:
+        self.words = words
+        self.rotated = rotated
+        self.rules = rules
+        self.image_cover = image_cover
+        self.width = width
+        self.height = height
+
+
+class PdfDocument:
+    def __init__(self, path: Path, options: ExtractOptions) -> None:
+        if path.stat().st_size == 0:
+            raise ExtractError("empty_file", "the file is empty")
+        with path.open("rb") as f:
+            head = f.read(1024)
+        if b"%PDF-" not in head:
+            raise ExtractError("invalid_document", "the file is not a PDF (no %PDF- header)")
+        try:
+            self._pdf = pdfium.PdfDocument(str(path))
+        except pdfium.PdfiumError as exc:
+            if getattr(exc, "err_code", None) == raw.FPDF_ERR_PASSWORD or "password" in str(
+                exc
+            ).lower():
+                raise ExtractError(
+                    "encrypted_document", "the PDF is encrypted and needs a password"
+                ) from exc
+            raise ExtractError("invalid_document", f"the file is not a readable PDF ({exc})") from exc
+        self.page_count = len(self._pdf)
+        if self.page_count == 0:
+            self._pdf.close()
+            raise ExtractError("invalid_document", "the PDF has no pages (truncated or corrupt)")
+        self._options = options
+        self._cache: dict[int, _PageSource] = {}
+        self.profile = self._learn_profile()
+
+    # -- document-wide, bounded ------------------------------------------------
+
+    def _learn_profile(self) -> Profile:
+        builder = ProfileBuilder()
+        wanted = self._options.pages or tuple(range(1, self.page_count + 1))
+        for number in _sample(sorted(set(wanted)), self.page_count):
+            try:
+                src = self._source(number)
+            except Exception:  # a bad sampled page is reported when it is read
+                continue
+            self._cache[number] = src
+            builder.add_page(number, segment_rows(src.words, src.rules), src.height)
+        return builder.build(self._outline())
+
+    def _outline(self) -> dict[str, int]:
+        titles: dict[str, int] = {}
+        try:
+            for i, item in enumerate(self._pdf.get_toc(max_depth=6)):
+                if i >= MAX_OUTLINE:
+                    break
+                title = norm_title(item.get_title() or "")
+                if title and title not in titles:
+                    titles[title] = item.level
+        except Exception:  # a broken outline is only a lost hint
+            return {}
+        return titles
+
+    # -- one page ----------------------------------------------------------------
+
+    def read_page(self, number: int) -> Page:
+        if not 1 <= number <= self.page_count:
+            raise ExtractError(
+                "page_out_of_range",
+                f"page {number} was asked for but the document has {self.page_count} pages",
+            )
+        warnings: list[str] = []
+        try:
+            src = self._cache.pop(number, None) or self._source(number)
+        except Exception as exc:
+            return Page(number, 0.0, 0.0, "", warnings=(f"page could not be read: {exc}",))
+        words, used_ocr = src.words, False
+        mode = self._options.ocr
+        chars = sum(len(w.text) for w in words)
+        needs_ocr = chars < MIN_TEXT_CHARS and (src.image_cover > 0.3 or chars == 0)
+        if mode == "force" or (mode == "auto" and needs_ocr):
+            if ocr.tesseract_available():
+                try:
+                    words, used_ocr = self._ocr(number), True
+                except Exception as exc:
+                    warnings.append(f"ocr_failed: {exc}")
+            elif needs_ocr or mode == "force":
+                warnings.append(ocr.UNAVAILABLE)
+        elif needs_ocr and mode == "off" and not words:
+            warnings.append("page has no text layer and OCR is off")
+        rows = segment_rows(words, [] if used_ocr else src.rules)
+        layout = lay_out(rows, self.profile, src.width, src.height, tables=self._options.tables)
+        furniture = list(layout.furniture)
+        if src.rotated and not used_ocr:
+            furniture.append(_rotated_block(src.rotated))
+        if not layout.blocks and not warnings and not furniture:
+            warnings.append("page has no text")
+        return Page(
+            number=number,
+            width=round(src.width, 2),
+            height=round(src.height, 2),
+            markdown=page_markdown(layout.blocks),
+            blocks=tuple(layout.blocks),
+            tables=tuple(layout.tables),
+            warnings=tuple(warnings),
+            ocr=used_ocr,
+            furniture=tuple(furniture),
+        )
+
+    def _source(self, number: int) -> _PageSource:
+        page = self._pdf[number - 1]
+        try:
+            width, height = page.get_size()
+            textpage = page.get_textpage()
+            try:
+                words, rotated = page_words(page, textpage, height)
+            finally:
+                textpage.close()
+            rules, cover = _rules_and_images(page, width, height)
+        finally:
+            page.close()
+        return _PageSource(words, rotated, rules, cover, width, height)
+
+    def _ocr(self, number: int) -> list[Word]:
+        page = self._pdf[number - 1]
+        try:
+            bitmap = page.render(scale=ocr.OCR_DPI / 72, grayscale=True)
+            image = bitmap.to_pil()
+        finally:
+            page.close()
+        return ocr.ocr_words(image, 72 / ocr.OCR_DPI)
+
+    def close(self) -> None:
+        self._cache.clear()
+        self._pdf.close()
+
+
+def _sample(numbers: list[int], page_count: int) -> list[int]:
+    if len(numbers) <= SAMPLE_PAGES:
+        return numbers
+    head = numbers[:3]
+    rest = numbers[3:]
+    step = len(rest) / (SAMPLE_PAGES - 3)
+    return head + [rest[int(i * step)] for i in range(SAMPLE_PAGES - 3)]
+
+
+def _rules_and_images(page: pdfium.PdfPage, width: float, height: float) -> tuple[list[Rule], float]:
+    """Vertical rules (table grid lines) and the share of the page covered by images."""
+    rules: list[Rule] = []
+    cover = 0.0
+    left, bottom, right, top = (ctypes.c_float() for _ in range(4))
+    refs = [ctypes.byref(v) for v in (left, bottom, right, top)]
+    count = min(raw.FPDFPage_CountObjects(page.raw), MAX_OBJECTS_SCANNED)
+    area = max(width * height, 1.0)
+    for i in range(count):
+        obj = raw.FPDFPage_GetObject(page.raw, i)
+        kind = raw.FPDFPageObj_GetType(obj)
+        if kind not in (raw.FPDF_PAGEOBJ_PATH, raw.FPDF_PAGEOBJ_IMAGE):
+            continue
+        if not raw.FPDFPageObj_GetBounds(obj, *refs):
+            continue
+        w, h = right.value - left.value, top.value - bottom.value
+        if kind == raw.FPDF_PAGEOBJ_IMAGE:
+            cover = max(cover, (w * h) / area)
+        elif w <= 2.5 and h >= 6:
+            rules.append(((left.value + right.value) / 2, height - top.value, height - bottom.value))
+    return rules, cover
+
+
+def _rotated_block(words: list[Word]) -> Block:
+    text = " ".join(w.text for w in sorted(words, key=lambda w: w.seq))
+    box = BBox(
+        round(min(w.x0 for w in words), 1),
+        round(min(w.y0 for w in words), 1),
+        round(max(w.x1 for w in words), 1),
+        round(max(w.y1 for w in words), 1),
+    )
+    return Block(kind="margin_note", text=text, markdown=text, bbox=box)
+
+
+class PdfEngine:
+    media_types = ("application/pdf",)
+
+    def open(self, path: Path, media_type: str, options: ExtractOptions) -> PdfDocument:
+        return PdfDocument(path, options)
+
+
+__all__ = ["Block", "PdfDocument", "PdfEngine"]

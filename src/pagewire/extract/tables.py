@@ -1,0 +1,129 @@
+"""Tables from aligned segments: academic whitespace tables and ruled grids alike.
+
+A table is a run of consecutive lines of which several are split into two or
+more segments (see :mod:`pagewire.extract.lines`; vertical rules split rows too).
+Its columns are the x-intervals of the rows with the most cells; every other
+row's segments are placed into the column they overlap most, so a header cell
+spanning two numeric columns lands in the first and leaves the second empty.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pagewire.extract.base import BBox
+from pagewire.extract.columns import Line
+
+
+@dataclass(slots=True)
+class TableRegion:
+    lines: list[Line]
+    rows: list[list[str]]
+    bbox: BBox
+
+
+def find_tables(lines: list[Line], text_width: float) -> list[Line | TableRegion]:
+    """The lines with each table's run replaced by one :class:`TableRegion`."""
+    out: list[Line | TableRegion] = []
+    i = 0
+    n = len(lines)
+    while i < n:
+        if len(lines[i]) < 2 or _is_prose_pair(lines[i], text_width):
+            out.append(lines[i])
+            i += 1
+            continue
+        j = i + 1
+        last_multi = i
+        while j < n and _close(lines[j - 1], lines[j]):
+            if len(lines[j]) >= 2:
+                last_multi = j
+            elif j - last_multi > 1 or lines[j][0].width > 0.6 * text_width:
+                break
+            j += 1
+        run = lines[i : last_multi + 1]
+        multi = sum(1 for ln in run if len(ln) >= 2)
+        if multi >= 3 or (multi >= 2 and _aligned(run)):
+            out.append(_region(run))
+            i = last_multi + 1
+        else:
+            out.append(lines[i])
+            i += 1
+    return out
+
+
+def _is_prose_pair(line: Line, text_width: float) -> bool:
+    # Two wide segments on one line are text across a gutter, not cells.
+    return len(line) == 2 and min(s.width for s in line) > 0.35 * text_width
+
+
+def _close(a: Line, b: Line) -> bool:
+    top = min(s.y0 for s in b)
+    bottom = max(s.y1 for s in a)
+    height = max(s.height for s in a)
+    return -0.5 * height <= top - bottom <= 1.6 * height
+
+
+def _aligned(run: list[Line]) -> bool:
+    multis = [ln for ln in run if len(ln) >= 2]
+    edges = [{round(s.x0 / 3) for s in ln} | {round(s.x1 / 3) for s in ln} for ln in multis]
+    return len(edges[0] & edges[1]) >= 2 if len(edges) >= 2 else False
+
+
+def _region(run: list[Line]) -> TableRegion:
+    widest = max(len(ln) for ln in run)
+    anchors = sorted(
+        ((s.x0, s.x1) for ln in run if len(ln) == widest for s in ln), key=lambda iv: iv[0]
+    )
+    columns: list[list[float]] = []
+    for x0, x1 in anchors:
+        if columns and x0 <= columns[-1][1]:
+            columns[-1][1] = max(columns[-1][1], x1)
+        else:
+            columns.append([x0, x1])
+    rows: list[list[str]] = []
+    for ln in run:
+        cells = [""] * len(columns)
+        for s in ln:
+            k = _column_of(s.x0, s.x1, columns)
+            cells[k] = f"{cells[k]} {s.text}".strip()
+        rows.append(cells)
+    keep = [k for k in range(len(columns)) if any(r[k] for r in rows)]
+    rows = [[r[k] for k in keep] for r in rows]
+    segs = [s for ln in run for s in ln]
+    bbox = BBox(
+        round(min(s.x0 for s in segs), 1),
+        round(min(s.y0 for s in segs), 1),
+        round(max(s.x1 for s in segs), 1),
+        round(max(s.y1 for s in segs), 1),
+    )
+    return TableRegion(lines=run, rows=rows, bbox=bbox)
+
+
+def _column_of(x0: float, x1: float, columns: list[list[float]]) -> int:
+    best, best_overlap = 0, -1.0
+    for k, (c0, c1) in enumerate(columns):
+        overlap = min(x1, c1) - max(x0, c0)
+        if overlap > best_overlap:
+            best, best_overlap = k, overlap
+    if best_overlap > 0:
+        return best
+    centre = (x0 + x1) / 2
+    return min(range(len(columns)), key=lambda k: abs((columns[k][0] + columns[k][1]) / 2 - centre))
+
+
+def table_markdown(rows: list[list[str]]) -> str:
+    if not rows:
+        return ""
+    width = max(len(r) for r in rows)
+
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|").replace("\n", " ")
+
+    lines = []
+    header = rows[0] + [""] * (width - len(rows[0]))
+    lines.append("| " + " | ".join(cell(c) for c in header) + " |")
+    lines.append("|" + "|".join(" --- " for _ in range(width)) + "|")
+    for r in rows[1:]:
+        r = r + [""] * (width - len(r))
+        lines.append("| " + " | ".join(cell(c) for c in r) + " |")
+    return "\n".join(lines)

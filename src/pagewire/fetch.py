@@ -1,0 +1,170 @@
+"""The ``file_url`` downloader: stream a document to disk through the SSRF guard.
+
+The session is the caller's, built on :func:`pagewire.netguard.guarded_connector`,
+which refuses non-public addresses at connect time. Redirects are followed here,
+one hop at a time, so every hop's URL is validated before anything connects.
+Every failure is a :class:`~pagewire.errors.FetchFailed` whose code becomes the
+job's error code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import pathlib
+import posixpath
+import tempfile
+from dataclasses import dataclass
+from urllib.parse import unquote, urljoin, urlsplit
+
+import aiohttp
+
+from pagewire.errors import FetchFailed, UnsafeURL
+from pagewire.netguard import Networks, refused_address, validate_url
+
+__all__ = ["Downloaded", "download"]
+
+_CHUNK = 64 * 1024
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_MAX_FILE_NAME = 255
+
+
+@dataclass(frozen=True)
+class Downloaded:
+    path: pathlib.Path
+    size: int
+    sha256: str
+    content_type: str | None
+    file_name: str | None
+
+
+def _clean_file_name(name: str | None) -> str | None:
+    if not name:
+        return None
+    # A server-chosen name is only a label: never a path, never control characters.
+    name = posixpath.basename(name.replace("\\", "/"))
+    name = "".join(ch for ch in name if ch.isprintable()).strip()
+    if name in ("", ".", ".."):
+        return None
+    return name[:_MAX_FILE_NAME]
+
+
+def _file_name(response: aiohttp.ClientResponse, url: str) -> str | None:
+    disposition = response.content_disposition
+    from_header = _clean_file_name(disposition.filename if disposition else None)
+    if from_header:
+        return from_header
+    return _clean_file_name(unquote(urlsplit(url).path))
+
+
+def _fail(code: str, message: str, url: str, **details: object) -> FetchFailed:
+    return FetchFailed(message, code=code, details={"url": url, **details})
+
+
+async def download(
+    session: aiohttp.ClientSession,
+    url: str,
+    dest: pathlib.Path,
+    *,
+    max_bytes: int,
+    timeout: float,
+    allow_private: bool,
+    max_redirects: int = 5,
+    allowed_networks: Networks = (),
+) -> Downloaded:
+    """Download ``url`` to ``dest`` and return what arrived.
+
+    ``timeout`` bounds the whole download, redirects included, so a server that
+    trickles bytes cannot hold a worker forever. ``dest`` appears only when the
+    download succeeded; a partial file never does.
+    """
+    current = url
+    try:
+        async with asyncio.timeout(timeout):
+            for _hop in range(max_redirects + 1):
+                try:
+                    validate_url(
+                        current, allow_private=allow_private, allowed_networks=allowed_networks
+                    )
+                except UnsafeURL as exc:
+                    raise _fail("file_url_not_allowed", exc.message, current) from exc
+                async with session.get(
+                    current, allow_redirects=False, headers={"Accept": "*/*"}
+                ) as response:
+                    if response.status in _REDIRECTS and "Location" in response.headers:
+                        current = urljoin(current, response.headers["Location"])
+                        continue
+                    _check_status(response, current)
+                    return await _save(response, current, dest, max_bytes)
+            raise _fail(
+                "file_url_too_many_redirects",
+                f"more than {max_redirects} redirects",
+                url,
+                max_redirects=max_redirects,
+            )
+    except FetchFailed:
+        raise
+    except TimeoutError as exc:  # asyncio's deadline and aiohttp's own timeouts alike
+        raise _fail(
+            "file_url_timeout", f"no complete answer within {timeout:g} s", current
+        ) from exc
+    except aiohttp.ClientError as exc:
+        refusal = refused_address(exc)
+        if refusal is not None:
+            raise _fail(
+                "file_url_not_allowed",
+                f"{refusal.host} is not a public address",
+                current,
+                address=refusal.address,
+            ) from exc
+        if isinstance(exc, aiohttp.InvalidURL):
+            raise _fail("file_url_not_allowed", f"invalid URL: {exc}", current) from exc
+        raise _fail("file_url_unreachable", f"could not download: {exc}", current) from exc
+
+
+def _check_status(response: aiohttp.ClientResponse, url: str) -> None:
+    status = response.status
+    if 200 <= status < 300:
+        return
+    if status in (404, 410):
+        raise _fail("file_url_not_found", f"the server answered {status}", url, status=status)
+    raise _fail("file_url_http_error", f"the server answered {status}", url, status=status)
+
+
+async def _save(
+    response: aiohttp.ClientResponse, url: str, dest: pathlib.Path, max_bytes: int
+) -> Downloaded:
+    if response.content_length is not None and response.content_length > max_bytes:
+        raise _too_large(url, max_bytes)
+    digest = hashlib.sha256()
+    size = 0
+    fd, tmp_name = tempfile.mkstemp(prefix=".download-", dir=dest.parent)
+    tmp = pathlib.Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            # Small synchronous writes to local disk: cheaper than a thread hop per chunk.
+            async for chunk in response.content.iter_chunked(_CHUNK):
+                size += len(chunk)
+                if size > max_bytes:  # the length header can lie, or be absent
+                    raise _too_large(url, max_bytes)
+                digest.update(chunk)
+                out.write(chunk)
+        tmp.replace(dest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    has_type = "Content-Type" in response.headers
+    return Downloaded(
+        path=dest,
+        size=size,
+        sha256=digest.hexdigest(),
+        content_type=response.content_type if has_type else None,
+        file_name=_file_name(response, url),
+    )
+
+
+def _too_large(url: str, max_bytes: int) -> FetchFailed:
+    return _fail(
+        "file_url_too_large", f"the file is over {max_bytes} bytes", url, max_bytes=max_bytes
+    )

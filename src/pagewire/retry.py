@@ -1,0 +1,165 @@
+"""The webhook retry decision: (attempts so far, what happened, now) -> what to do next.
+
+Pure: no I/O and no clock reads. The dispatcher passes the time in and stores
+the answer. The schedule lists the delay before each attempt, counted from the
+previous failure: the first entry is the first attempt (0 = at once), so a
+schedule of ten entries allows ten attempts in all.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+from datetime import UTC
+from email.utils import parsedate_to_datetime
+
+__all__ = [
+    "DEFAULT_SCHEDULE",
+    "AttemptOutcome",
+    "Decision",
+    "Delivered",
+    "DisableEndpoint",
+    "GiveUp",
+    "RetryAt",
+    "RetryPolicy",
+    "parse_retry_after",
+    "parse_schedule",
+]
+
+# Immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h: about three days.
+DEFAULT_SCHEDULE: tuple[float, ...] = (
+    0.0, 5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 50400.0, 72000.0, 86400.0,
+)  # fmt: skip
+
+# Statuses that mean "not now": their Retry-After is worth honouring.
+RETRY_AFTER_STATUSES = frozenset({429, 502, 503, 504})
+
+
+def parse_schedule(text: str) -> tuple[float, ...]:
+    """Parse ``PAGEWIRE_WEBHOOK_RETRY_SCHEDULE``: comma-separated seconds, e.g. ``0,1,1,2``."""
+    parts = [part.strip() for part in text.split(",")]
+    if not text.strip():
+        raise ValueError("the retry schedule is empty; give comma-separated seconds like 0,5,300")
+    schedule: list[float] = []
+    for position, part in enumerate(parts, start=1):
+        try:
+            seconds = float(part)
+        except ValueError:
+            raise ValueError(
+                f"retry schedule entry {position} ({part!r}) is not a number of seconds"
+            ) from None
+        if not math.isfinite(seconds) or seconds < 0:
+            raise ValueError(
+                f"retry schedule entry {position} ({part!r}) must be zero or more seconds"
+            )
+        schedule.append(seconds)
+    return tuple(schedule)
+
+
+def parse_retry_after(value: str | None, now: float) -> float | None:
+    """Seconds from ``now`` that a ``Retry-After`` header asks us to wait.
+
+    Accepts delay-seconds and HTTP-dates; a date in the past means 0. Returns
+    None for a missing or unreadable header.
+    """
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isascii() and value.isdigit():
+        return float(int(value))
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # a "-0000" zone: the time is still UTC
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, when.timestamp() - now)
+
+
+@dataclass(frozen=True)
+class AttemptOutcome:
+    """What one delivery attempt produced: a status code, or an error (timeout, refused...)."""
+
+    status_code: int | None = None
+    error: str | None = None
+    retry_after: str | None = None
+
+    def describe(self) -> str:
+        if self.status_code is not None:
+            return f"HTTP {self.status_code}"
+        return self.error or "no response"
+
+
+@dataclass(frozen=True)
+class Delivered:
+    pass
+
+
+@dataclass(frozen=True)
+class RetryAt:
+    when: float
+
+
+@dataclass(frozen=True)
+class GiveUp:
+    reason: str
+
+
+@dataclass(frozen=True)
+class DisableEndpoint:
+    reason: str
+
+
+Decision = Delivered | RetryAt | GiveUp | DisableEndpoint
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    schedule: tuple[float, ...] = DEFAULT_SCHEDULE
+    jitter: float = 0.2
+    max_retry_after: float = 3600.0
+    # Injected so tests (and simulations) can fix the jitter.
+    rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.schedule:
+            raise ValueError("a retry schedule needs at least one entry")
+        if any(not math.isfinite(s) or s < 0 for s in self.schedule):
+            raise ValueError("retry schedule entries must be zero or more seconds")
+        if not 0 <= self.jitter < 1:
+            raise ValueError("jitter is a fraction between 0 and 1")
+        if self.max_retry_after < 0:
+            raise ValueError("max_retry_after must be zero or more seconds")
+
+    @property
+    def max_attempts(self) -> int:
+        return len(self.schedule)
+
+    def next_delay(self, attempt: int) -> float | None:
+        """The jittered delay before attempt ``attempt + 1``, or None when none is left."""
+        if attempt >= len(self.schedule):
+            return None
+        base = self.schedule[attempt]
+        return base * (1 + self.rng.uniform(-self.jitter, self.jitter))
+
+    def decide(self, attempt: int, outcome: AttemptOutcome, now: float) -> Decision:
+        """Decide after attempt number ``attempt`` (1 after the first) produced ``outcome``."""
+        if attempt < 1:
+            raise ValueError(f"attempt counts from 1, got {attempt}")
+        status = outcome.status_code
+        if status is not None and 200 <= status < 300:
+            return Delivered()
+        if status == 410:
+            return DisableEndpoint("the endpoint answered 410 Gone")
+
+        # Everything else is a failure, 3xx included: redirects are not followed.
+        delay = self.next_delay(attempt)
+        if delay is None:
+            return GiveUp(f"gave up after {attempt} attempts; last: {outcome.describe()}")
+        if status in RETRY_AFTER_STATUSES:
+            asked = parse_retry_after(outcome.retry_after, now)
+            if asked is not None:
+                # The receiver may ask for more time, never for less than the schedule gives.
+                delay = max(delay, min(asked, self.max_retry_after))
+        return RetryAt(now + delay)

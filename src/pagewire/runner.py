@@ -1,0 +1,131 @@
+"""Run one job's extraction in its own child process, page by page.
+
+The child can crash, hang or blow its memory on a hostile file; that fails the
+job with a clear error code and never the worker. Between pages the parent asks
+``on_page`` whether to go on, which is how cancellation stops a running job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
+
+# on_page(pages_done, pages_total) -> keep going?
+PageCallback = Callable[[int, int], Awaitable[bool]]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # completed, failed, canceled
+    page_count: int | None = None
+    result_path: Path | None = None
+    error: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Task:
+    input_path: Path
+    media_type: str
+    options: dict[str, Any]
+    output_path: Path
+    max_pages: int
+    memory_limit_mb: int
+    time_limit: float
+    extra: dict[str, Any] = field(default_factory=dict)  # test hooks
+
+
+class Runner(Protocol):
+    async def run(self, task: Task, on_page: PageCallback) -> Outcome: ...
+
+
+def _failure(code: str, message: str) -> Outcome:
+    return Outcome("failed", error={"code": code, "message": message})
+
+
+class ProcessRunner:
+    """One ``python -m pagewire.extract.child`` per job."""
+
+    def __init__(self, python: str = sys.executable) -> None:
+        self.python = python
+
+    async def run(self, task: Task, on_page: PageCallback) -> Outcome:
+        spec = {
+            "input_path": str(task.input_path),
+            "media_type": task.media_type,
+            "options": task.options,
+            "output_path": str(task.output_path),
+            "max_pages": task.max_pages,
+            "memory_limit_mb": task.memory_limit_mb,
+            **task.extra,
+        }
+        proc = await asyncio.create_subprocess_exec(
+            self.python,
+            "-m",
+            "pagewire.extract.child",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            # Its own session: a Ctrl-C meant for the service does not reach it; the
+            # worker decides when it stops.
+            start_new_session=True,
+            limit=1 << 20,
+        )
+        assert proc.stdin and proc.stdout and proc.stderr
+        proc.stdin.write(json.dumps(spec).encode())
+        proc.stdin.close()
+        stderr_task = asyncio.create_task(proc.stderr.read())
+        try:
+            return await asyncio.wait_for(self._follow(proc, on_page), task.time_limit)
+        except TimeoutError:
+            return _failure(
+                "timeout", f"extraction took longer than the limit of {task.time_limit:g} s"
+            )
+        finally:
+            if proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+            await proc.wait()
+            stderr = await stderr_task
+            if stderr.strip():
+                log.debug(
+                    "extractor stderr",
+                    extra={"fields": {"stderr": stderr[-4000:].decode(errors="replace")}},
+                )
+
+    async def _follow(self, proc: asyncio.subprocess.Process, on_page: PageCallback) -> Outcome:
+        assert proc.stdout is not None
+        page_count = None
+        while line := await proc.stdout.readline():
+            message = json.loads(line)
+            kind = message["type"]
+            if kind == "open":
+                page_count = message["page_count"]
+                if not await on_page(0, message["pages_total"]):
+                    return Outcome("canceled", page_count=page_count)
+            elif kind == "page":
+                if not await on_page(message["done"], message["total"]):
+                    return Outcome("canceled", page_count=page_count)
+            elif kind == "done":
+                return Outcome("completed", page_count=message["page_count"])
+            elif kind == "error":
+                return _failure(message["code"], message["message"])
+        returncode = await proc.wait()
+        if returncode < 0:
+            name = signal.Signals(-returncode).name
+            if -returncode == signal.SIGKILL:
+                return _failure(
+                    "extractor_killed",
+                    f"the extractor was killed ({name}), most likely for using too much memory",
+                )
+            return _failure("extractor_crashed", f"the extractor crashed ({name})")
+        return _failure("extractor_crashed", f"the extractor exited with status {returncode}")

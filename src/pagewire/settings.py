@@ -1,0 +1,78 @@
+"""Settings, read from ``PAGEWIRE_*`` environment variables and passed in (never global)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_RETRY_SCHEDULE = "0,5,300,1800,7200,18000,36000,50400,72000,86400"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PAGEWIRE_", extra="ignore")
+
+    data_dir: Path = Path("./pagewire-data")
+    # Empty means: a SQLite file in the data directory.
+    database_url: str = ""
+    public_url: str = "http://127.0.0.1:8000"
+    allow_private_urls: bool = False
+    # Plain http:// webhook endpoints outside development (https is required otherwise).
+    allow_http_webhooks: bool = False
+
+    # Limits
+    max_upload_bytes: int = 100 * 1024 * 1024
+    max_pages: int = 5000
+    job_timeout_seconds: float = 3600.0
+    job_memory_limit_mb: int = 2048
+    max_attempts: int = 3
+    inline_result_limit_bytes: int = 1024 * 1024
+    sync_wait_seconds: float = 30.0
+    file_url_timeout_seconds: float = 60.0
+
+    # Worker
+    worker_concurrency: int = Field(default_factory=lambda: os.cpu_count() or 2)
+    lease_seconds: float = 30.0
+    heartbeat_seconds: float = 10.0
+    poll_seconds: float = 1.0
+    # LISTEN/NOTIFY wake-ups on PostgreSQL; off behind a pooler in transaction mode.
+    listen_notify: bool = True
+    drain_seconds: float = 30.0
+
+    # Webhooks
+    webhook_retry_schedule: str = DEFAULT_RETRY_SCHEDULE
+    webhook_timeout_seconds: float = 15.0
+    webhook_connect_timeout_seconds: float = 5.0
+    secret_rotation_grace_seconds: float = 24 * 3600.0
+
+    # Logging: "json", "text", or "auto" (JSON when stderr is not a terminal)
+    log_format: str = "auto"
+    log_level: str = "INFO"
+
+    @field_validator("worker_concurrency")
+    @classmethod
+    def _positive(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be at least 1")
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The SQLAlchemy URL, with the async driver chosen here so users write plain URLs."""
+        url = self.database_url.strip()
+        if not url:
+            return f"sqlite+aiosqlite:///{(self.data_dir / 'pagewire.db').resolve()}"
+        for plain, driver in (
+            ("postgresql://", "postgresql+asyncpg://"),
+            ("postgres://", "postgresql+asyncpg://"),
+            ("sqlite:///", "sqlite+aiosqlite:///"),
+        ):
+            if url.startswith(plain):
+                return driver + url[len(plain) :]
+        return url
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")

@@ -1,0 +1,35 @@
+"""The only database seam: named operations the domain needs, on SQLite or PostgreSQL.
+
+``Store`` groups them: ``store.jobs`` (enqueue, claim, heartbeat, finish, cancel,
+rescue, get, list), ``store.keys`` (organizations and API keys). Dialect
+differences stay in :mod:`pagewire.store.db`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pagewire.settings import Settings
+from pagewire.store.db import Database
+from pagewire.store.jobs import JobStore, LeaseState
+from pagewire.store.keys import KeyStore, Principal
+
+
+class Store:
+    def __init__(self, db: Database, *, public_url: str, max_attempts: int = 3) -> None:
+        self.db = db
+        self.jobs = JobStore(db, public_url=public_url, max_attempts=max_attempts)
+        self.keys = KeyStore(db)
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, *, clock: Callable[[], float] | None = None
+    ) -> Store:
+        db = Database(settings.resolved_database_url, clock=clock, listen=settings.listen_notify)
+        return cls(db, public_url=settings.public_url, max_attempts=settings.max_attempts)
+
+    async def close(self) -> None:
+        await self.db.close()
+
+
+__all__ = ["Database", "LeaseState", "Principal", "Store"]

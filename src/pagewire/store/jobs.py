@@ -1,0 +1,460 @@
+"""Jobs: enqueue, claim with leases, heartbeat, finish, cancel, rescue, read.
+
+Every state change of a claimed job is guarded by its lease token
+(``WHERE status = 'processing' AND lease_token = :token``), so a worker whose
+lease expired and whose job was rescued can never overwrite it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import exc
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from pagewire.errors import Conflict, InvalidRequest, NotFound
+from pagewire.events import job_event_payload
+from pagewire.ids import new_id
+from pagewire.models import EVENT_FOR_STATUS, Job, JobInput, JobStatus, Lease, NewJob
+from pagewire.store import outbox
+from pagewire.store import tables as t
+from pagewire.store.db import Database
+
+J = t.jobs.c
+
+
+@dataclass(frozen=True)
+class LeaseState:
+    """What a heartbeat learns: whether the job is still ours, and whether to stop."""
+
+    owned: bool
+    cancel_requested: bool
+
+
+@dataclass(frozen=True)
+class Page:
+    data: list[Job]
+    next_cursor: str | None
+
+
+def job_from_row(row: Any) -> Job:
+    m = row._mapping
+    return Job(
+        id=m["id"],
+        org_id=m["org_id"],
+        status=JobStatus(m["status"]),
+        priority=m["priority"],
+        attempts=m["attempts"],
+        max_attempts=m["max_attempts"],
+        input=JobInput(
+            file_name=m["file_name"],
+            file_url=m["file_url"],
+            media_type=m["media_type"],
+            sha256=m["sha256"],
+            size=m["size"],
+            blob_key=m["blob_key"],
+        ),
+        options=m["options"] or {},
+        metadata=m["metadata"] or {},
+        request=m["request"] or {},
+        pages_done=m["pages_done"],
+        pages_total=m["pages_total"],
+        page_count=m["page_count"],
+        result=m["result"],
+        result_blob_key=m["result_blob_key"],
+        result_size=m["result_size"],
+        error=m["error"],
+        cancel_requested=bool(m["cancel_requested"]),
+        sequence=m["sequence"],
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
+        started_at=m["started_at"],
+        finished_at=m["finished_at"],
+        lease_token=m["lease_token"],
+        idempotency_key=m["idempotency_key"],
+        idempotency_fingerprint=m["idempotency_fingerprint"],
+    )
+
+
+class JobStore:
+    def __init__(self, db: Database, *, public_url: str, max_attempts: int) -> None:
+        self.db = db
+        self.public_url = public_url
+        self.max_attempts = max_attempts
+
+    # -- events -------------------------------------------------------------
+
+    async def _emit(self, conn: AsyncConnection, changed: Sequence[Job]) -> None:
+        """One event per changed job, named by its new status, in this transaction."""
+        if not changed:
+            return
+        await outbox.append(
+            self.db,
+            conn,
+            [
+                outbox.NewEvent(
+                    org_id=job.org_id,
+                    type=EVENT_FOR_STATUS[job.status],
+                    job_id=job.id,
+                    sequence=job.sequence,
+                    payload=job_event_payload(
+                        EVENT_FOR_STATUS[job.status],
+                        job,
+                        public_url=self.public_url,
+                        at=job.updated_at,
+                    ),
+                )
+                for job in changed
+            ],
+            now=changed[0].updated_at,
+        )
+
+    # -- submit -------------------------------------------------------------
+
+    async def enqueue(self, new: NewJob) -> tuple[Job, bool]:
+        """Store a pending job and its ``job.created`` event; (job, created).
+
+        The same idempotency key with the same request returns the first job;
+        with another request it is a Conflict.
+        """
+        for _ in range(3):
+            try:
+                return await self._enqueue_once(new)
+            except exc.IntegrityError:
+                # Another request inserted the same idempotency key first: read theirs.
+                continue
+        raise Conflict("the idempotency key is being used by a concurrent request")
+
+    async def _enqueue_once(self, new: NewJob) -> tuple[Job, bool]:
+        async with self.db.write() as conn:
+            if new.idempotency_key is not None:
+                existing = (
+                    await conn.execute(
+                        sa.select(t.jobs).where(
+                            J.org_id == new.org_id, J.idempotency_key == new.idempotency_key
+                        )
+                    )
+                ).first()
+                if existing is not None:
+                    job = job_from_row(existing)
+                    if job.idempotency_fingerprint != new.idempotency_fingerprint:
+                        raise Conflict(
+                            "this Idempotency-Key was used with a different request",
+                            code="idempotency_conflict",
+                            details={"job_id": job.id},
+                        )
+                    return job, False
+            now = self.db.now()
+            row = (
+                await conn.execute(
+                    t.jobs.insert()
+                    .values(
+                        id=new_id("job"),
+                        org_id=new.org_id,
+                        status=JobStatus.PENDING.value,
+                        priority=new.priority,
+                        attempts=0,
+                        max_attempts=self.max_attempts,
+                        file_name=new.input.file_name,
+                        file_url=new.input.file_url,
+                        media_type=new.input.media_type,
+                        sha256=new.input.sha256,
+                        size=new.input.size,
+                        blob_key=new.input.blob_key,
+                        options=new.options,
+                        metadata=new.metadata,
+                        request=new.request,
+                        idempotency_key=new.idempotency_key,
+                        idempotency_fingerprint=new.idempotency_fingerprint,
+                        sequence=1,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                    .returning(t.jobs)
+                )
+            ).one()
+            job = job_from_row(row)
+            await self._emit(conn, [job])
+            await self.db.notify(conn, "pagewire_jobs")
+            return job, True
+
+    # -- read ---------------------------------------------------------------
+
+    async def get(self, org_id: str, job_id: str) -> Job:
+        async with self.db.read() as conn:
+            row = (
+                await conn.execute(sa.select(t.jobs).where(J.id == job_id, J.org_id == org_id))
+            ).first()
+        if row is None:
+            raise NotFound(f"no job {job_id}")
+        return job_from_row(row)
+
+    async def list(
+        self,
+        org_id: str,
+        *,
+        statuses: Sequence[JobStatus] = (),
+        created_after: float | None = None,
+        created_before: float | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> Page:
+        """Newest first; ``next_cursor`` is the last id of this page."""
+        query = sa.select(t.jobs).where(J.org_id == org_id)
+        if statuses:
+            query = query.where(J.status.in_([s.value for s in statuses]))
+        if created_after is not None:
+            query = query.where(J.created_at >= created_after)
+        if created_before is not None:
+            query = query.where(J.created_at < created_before)
+        if cursor:
+            if not cursor.startswith("job_"):
+                raise InvalidRequest("cursor is not one this API returned", code="invalid_cursor")
+            query = query.where(J.id < cursor)
+        query = query.order_by(J.id.desc()).limit(limit + 1)
+        async with self.db.read() as conn:
+            rows = (await conn.execute(query)).all()
+        jobs = [job_from_row(r) for r in rows[:limit]]
+        return Page(jobs, jobs[-1].id if len(rows) > limit else None)
+
+    # -- the worker's side ----------------------------------------------------
+
+    async def claim(self, worker_id: str, limit: int, lease_seconds: float) -> list[Lease]:
+        """Take up to ``limit`` pending jobs, highest priority first, FIFO within one."""
+        if limit <= 0:
+            return []
+        token = uuid.uuid4().hex
+        now = self.db.now()
+        due = (
+            sa.select(J.id)
+            .where(J.status == JobStatus.PENDING.value)
+            .order_by(J.priority.desc(), J.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        async with self.db.write() as conn:
+            rows = (
+                await conn.execute(
+                    t.jobs.update()
+                    .where(J.id.in_(due.scalar_subquery()))
+                    .values(
+                        status=JobStatus.PROCESSING.value,
+                        lease_token=token,
+                        lease_expires_at=now + lease_seconds,
+                        worker_id=worker_id,
+                        attempts=J.attempts + 1,
+                        started_at=sa.func.coalesce(J.started_at, now),
+                        updated_at=now,
+                        sequence=J.sequence + 1,
+                    )
+                    .returning(t.jobs)
+                )
+            ).all()
+            jobs = sorted((job_from_row(r) for r in rows), key=lambda j: (-j.priority, j.id))
+            await self._emit(conn, jobs)
+        return [Lease(job, token) for job in jobs]
+
+    async def heartbeat(
+        self,
+        lease: Lease,
+        lease_seconds: float,
+        *,
+        pages_done: int | None = None,
+        pages_total: int | None = None,
+    ) -> LeaseState:
+        """Extend the lease (and record progress); tells whether cancel was asked."""
+        values: dict[str, Any] = {"lease_expires_at": self.db.now() + lease_seconds}
+        if pages_done is not None:
+            values["pages_done"] = pages_done
+            values["updated_at"] = self.db.now()
+        if pages_total is not None:
+            values["pages_total"] = pages_total
+        async with self.db.write() as conn:
+            row = (
+                await conn.execute(
+                    t.jobs.update()
+                    .where(*self._guard(lease))
+                    .values(**values)
+                    .returning(J.cancel_requested)
+                )
+            ).first()
+        if row is None:
+            return LeaseState(owned=False, cancel_requested=False)
+        return LeaseState(owned=True, cancel_requested=bool(row.cancel_requested))
+
+    async def finish(
+        self,
+        lease: Lease,
+        status: JobStatus,
+        *,
+        result: dict[str, Any] | None = None,
+        result_blob_key: str | None = None,
+        result_size: int | None = None,
+        page_count: int | None = None,
+        error: dict[str, Any] | None = None,
+    ) -> Job | None:
+        """Record the outcome and its event; None when the lease was lost meanwhile."""
+        if not status.is_final:
+            raise ValueError(f"{status} is not a final status")
+        now = self.db.now()
+        values: dict[str, Any] = {
+            "status": status.value,
+            "result": result,
+            "result_blob_key": result_blob_key,
+            "result_size": result_size,
+            "error": error,
+            "finished_at": now,
+            "updated_at": now,
+            "lease_token": None,
+            "lease_expires_at": None,
+            "sequence": J.sequence + 1,
+        }
+        if page_count is not None:
+            values["page_count"] = page_count
+        if status is JobStatus.COMPLETED:
+            values["pages_done"] = sa.func.coalesce(J.pages_total, J.pages_done)
+        async with self.db.write() as conn:
+            row = (
+                await conn.execute(
+                    t.jobs.update().where(*self._guard(lease)).values(**values).returning(t.jobs)
+                )
+            ).first()
+            if row is None:
+                return None
+            job = job_from_row(row)
+            await self._emit(conn, [job])
+            return job
+
+    async def release(self, lease: Lease) -> bool:
+        """Give a job back untouched (shutdown): it is pending again, this attempt not counted."""
+        async with self.db.write() as conn:
+            result = await conn.execute(
+                t.jobs.update()
+                .where(*self._guard(lease))
+                .values(
+                    status=JobStatus.PENDING.value,
+                    attempts=J.attempts - 1,
+                    lease_token=None,
+                    lease_expires_at=None,
+                    worker_id=None,
+                    pages_done=0,
+                    updated_at=self.db.now(),
+                )
+            )
+            if result.rowcount:
+                await self.db.notify(conn, "pagewire_jobs")
+            return bool(result.rowcount)
+
+    @staticmethod
+    def _guard(lease: Lease) -> tuple[Any, ...]:
+        return (
+            J.id == lease.job.id,
+            J.status == JobStatus.PROCESSING.value,
+            J.lease_token == lease.token,
+        )
+
+    async def rescue_expired(self, limit: int = 100) -> list[Job]:
+        """Jobs whose worker stopped heartbeating: retried, or failed with ``worker_lost``.
+
+        Judged by the database's clock. A job whose cancel was asked is canceled.
+        """
+        now = self.db.now()
+        async with self.db.write() as conn:
+            expired = (
+                await conn.execute(
+                    sa.select(t.jobs)
+                    .where(J.status == JobStatus.PROCESSING.value, J.lease_expires_at < now)
+                    .order_by(J.lease_expires_at)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            changed: list[Job] = []
+            for row in expired:
+                job = job_from_row(row)
+                values: dict[str, Any] = {
+                    "lease_token": None,
+                    "lease_expires_at": None,
+                    "worker_id": None,
+                    "updated_at": now,
+                }
+                if job.cancel_requested:
+                    values |= {"status": JobStatus.CANCELED.value, "finished_at": now}
+                elif job.attempts >= job.max_attempts:
+                    values |= {
+                        "status": JobStatus.FAILED.value,
+                        "finished_at": now,
+                        "error": {
+                            "code": "worker_lost",
+                            "message": (
+                                f"the worker running this job stopped responding "
+                                f"{job.attempts} times; giving up"
+                            ),
+                        },
+                    }
+                else:
+                    values |= {"status": JobStatus.PENDING.value, "pages_done": 0}
+                final = values["status"] != JobStatus.PENDING.value
+                if final:
+                    values["sequence"] = J.sequence + 1
+                new_row = (
+                    await conn.execute(
+                        t.jobs.update()
+                        .where(J.id == job.id, J.lease_token == job.lease_token)
+                        .values(**values)
+                        .returning(t.jobs)
+                    )
+                ).first()
+                if new_row is None:
+                    continue
+                changed.append(job_from_row(new_row))
+                if not final:
+                    await self.db.notify(conn, "pagewire_jobs")
+            await self._emit(conn, [j for j in changed if j.status.is_final])
+            return changed
+
+    # -- the API's side -----------------------------------------------------
+
+    async def cancel(self, org_id: str, job_id: str) -> Job:
+        """Cancel: a pending job at once, a processing one at its next page boundary.
+
+        Idempotent: a finished job is returned as it is.
+        """
+        now = self.db.now()
+        async with self.db.write() as conn:
+            row = (
+                await conn.execute(sa.select(t.jobs).where(J.id == job_id, J.org_id == org_id))
+            ).first()
+            if row is None:
+                raise NotFound(f"no job {job_id}")
+            job = job_from_row(row)
+            if job.status is JobStatus.PENDING:
+                new_row = (
+                    await conn.execute(
+                        t.jobs.update()
+                        .where(J.id == job_id, J.status == JobStatus.PENDING.value)
+                        .values(
+                            status=JobStatus.CANCELED.value,
+                            cancel_requested=True,
+                            finished_at=now,
+                            updated_at=now,
+                            sequence=J.sequence + 1,
+                        )
+                        .returning(t.jobs)
+                    )
+                ).one()
+                canceled = job_from_row(new_row)
+                await self._emit(conn, [canceled])
+                return canceled
+            if job.status is JobStatus.PROCESSING and not job.cancel_requested:
+                await conn.execute(
+                    t.jobs.update()
+                    .where(J.id == job_id)
+                    .values(cancel_requested=True, updated_at=now)
+                )
+                return replace(job, cancel_requested=True)
+            return job

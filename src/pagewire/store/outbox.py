@@ -1,0 +1,90 @@
+"""The transactional outbox: events and their deliveries, written in the caller's transaction.
+
+A job's status change, its event and one delivery per subscribed endpoint commit
+together or not at all; the dispatcher only ever reads what committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from pagewire.ids import new_id
+from pagewire.store import tables as t
+from pagewire.store.db import Database
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    org_id: str
+    type: str
+    payload: dict[str, Any]
+    job_id: str | None = None
+    sequence: int = 0
+    only_endpoint_id: str | None = None  # a test event goes to one endpoint
+
+
+async def append(
+    db: Database, conn: AsyncConnection, new_events: Sequence[NewEvent], now: float
+) -> list[str]:
+    """Insert events and their deliveries; returns the event ids (``msg_...``)."""
+    if not new_events:
+        return []
+    event_rows = [
+        {
+            "id": new_id("msg"),
+            "org_id": e.org_id,
+            "type": e.type,
+            "job_id": e.job_id,
+            "sequence": e.sequence,
+            "payload": e.payload,
+            "created_at": now,
+        }
+        for e in new_events
+    ]
+    await conn.execute(t.events.insert(), event_rows)
+
+    org_ids = {e.org_id for e in new_events}
+    endpoint_rows = (
+        await conn.execute(
+            sa.select(t.endpoints.c.id, t.endpoints.c.org_id, t.endpoints.c.event_types).where(
+                t.endpoints.c.org_id.in_(org_ids), t.endpoints.c.enabled.is_(True)
+            )
+        )
+    ).all()
+    deliveries = []
+    for event, row in zip(new_events, event_rows, strict=True):
+        for endpoint in endpoint_rows:
+            if endpoint.org_id != event.org_id:
+                continue
+            if event.only_endpoint_id is not None and endpoint.id != event.only_endpoint_id:
+                continue
+            if event.only_endpoint_id is None and not _wants(endpoint.event_types, event.type):
+                continue
+            deliveries.append(
+                {
+                    "id": new_id("dlv"),
+                    "event_id": row["id"],
+                    "endpoint_id": endpoint.id,
+                    "org_id": event.org_id,
+                    "job_id": event.job_id,
+                    "sequence": event.sequence,
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+    if deliveries:
+        await conn.execute(t.deliveries.insert(), deliveries)
+        await db.notify(conn, "pagewire_deliveries")
+    return [row["id"] for row in event_rows]
+
+
+def _wants(event_types: list[str] | None, event_type: str) -> bool:
+    return event_types is None or event_type in event_types

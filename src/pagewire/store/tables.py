@@ -1,0 +1,177 @@
+"""The schema, as SQLAlchemy Core tables. Alembic migrations (``migrations/``) create it.
+
+Times are seconds since the epoch (double precision) on both engines, set from the
+database's own clock (``db_now``), so leases are judged by one clock however many
+machines run workers, and interval arithmetic is plain addition on both dialects.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = sa.MetaData()
+
+Json = sa.JSON().with_variant(JSONB(), "postgresql")
+Time = sa.Double
+Id = sa.String(40)
+
+organizations = sa.Table(
+    "organizations",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("created_at", Time, nullable=False),
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("org_id", Id, sa.ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False),
+    # sha256 of the key: keys are 32 random bytes, so an unsalted fast hash is enough
+    # and lets a request find its key with one indexed lookup.
+    sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("prefix", sa.String(24), nullable=False),
+    sa.Column("name", sa.String(200)),
+    sa.Column("created_at", Time, nullable=False),
+    sa.Column("revoked_at", Time),
+    sa.Column("last_used_at", Time),
+)
+
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("org_id", Id, sa.ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("priority", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("max_attempts", sa.Integer, nullable=False),
+    sa.Column("lease_token", sa.String(40)),
+    sa.Column("lease_expires_at", Time),
+    sa.Column("worker_id", sa.String(120)),
+    sa.Column("cancel_requested", sa.Boolean, nullable=False, server_default=sa.text("false")),
+    # input
+    sa.Column("file_name", sa.String(512)),
+    sa.Column("file_url", sa.Text),
+    sa.Column("media_type", sa.String(200)),
+    sa.Column("sha256", sa.String(64)),
+    sa.Column("size", sa.BigInteger),
+    sa.Column("blob_key", sa.String(200)),
+    sa.Column("options", Json, nullable=False),
+    sa.Column("metadata", Json, nullable=False),
+    sa.Column("request", Json, nullable=False),
+    sa.Column("idempotency_key", sa.String(255)),
+    sa.Column("idempotency_fingerprint", sa.String(64)),
+    # progress and outcome
+    sa.Column("pages_done", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("pages_total", sa.Integer),
+    sa.Column("page_count", sa.Integer),
+    sa.Column("result", Json),
+    sa.Column("result_blob_key", sa.String(200)),
+    sa.Column("result_size", sa.BigInteger),
+    sa.Column("error", Json),
+    # the last event's per-job sequence number
+    sa.Column("sequence", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("created_at", Time, nullable=False),
+    sa.Column("updated_at", Time, nullable=False),
+    sa.Column("started_at", Time),
+    sa.Column("finished_at", Time),
+    sa.UniqueConstraint("org_id", "idempotency_key", name="uq_jobs_org_idempotency_key"),
+    sa.Index(
+        "ix_jobs_pending",
+        sa.text("priority DESC"),
+        "id",
+        postgresql_where=sa.text("status = 'pending'"),
+        sqlite_where=sa.text("status = 'pending'"),
+    ),
+    sa.Index(
+        "ix_jobs_leases",
+        "lease_expires_at",
+        postgresql_where=sa.text("status = 'processing'"),
+        sqlite_where=sa.text("status = 'processing'"),
+    ),
+    sa.Index("ix_jobs_org_id", "org_id", "id"),
+)
+
+endpoints = sa.Table(
+    "endpoints",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("org_id", Id, sa.ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("description", sa.Text),
+    sa.Column("event_types", Json),  # null: every event type
+    sa.Column("headers", Json, nullable=False),
+    sa.Column("rate_limit", sa.Integer),  # deliveries per second; null: no limit
+    sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.text("true")),
+    sa.Column("disabled_reason", sa.Text),
+    sa.Column("secret", sa.String(200), nullable=False),
+    sa.Column("previous_secret", sa.String(200)),
+    sa.Column("previous_secret_expires_at", Time),
+    sa.Column("created_at", Time, nullable=False),
+    sa.Column("updated_at", Time, nullable=False),
+    sa.Index("ix_endpoints_org_id", "org_id", "id"),
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    # msg_...: the webhook-id of every delivery of this event, on every retry
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("org_id", Id, sa.ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("type", sa.String(64), nullable=False),
+    sa.Column("job_id", Id),
+    sa.Column("sequence", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("payload", Json, nullable=False),
+    sa.Column("created_at", Time, nullable=False),
+    sa.Index("ix_events_org_id", "org_id", "id"),
+    sa.Index("ix_events_job_id", "job_id"),
+)
+
+deliveries = sa.Table(
+    "deliveries",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("event_id", Id, sa.ForeignKey("events.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("endpoint_id", Id, sa.ForeignKey("endpoints.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("org_id", Id, nullable=False),
+    sa.Column("job_id", Id),
+    sa.Column("sequence", sa.Integer, nullable=False, server_default="0"),
+    # pending (due at next_attempt_at), succeeded, failed (gave up)
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", Time),
+    sa.Column("lease_token", sa.String(40)),
+    sa.Column("lease_expires_at", Time),
+    sa.Column("last_status_code", sa.Integer),
+    sa.Column("last_error", sa.Text),
+    sa.Column("created_at", Time, nullable=False),
+    sa.Column("updated_at", Time, nullable=False),
+    sa.Column("finished_at", Time),
+    sa.Index(
+        "ix_deliveries_due",
+        "next_attempt_at",
+        postgresql_where=sa.text("status = 'pending'"),
+        sqlite_where=sa.text("status = 'pending'"),
+    ),
+    sa.Index("ix_deliveries_order", "endpoint_id", "job_id", "sequence"),
+    sa.Index("ix_deliveries_event_id", "event_id"),
+)
+
+attempts = sa.Table(
+    "attempts",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column(
+        "delivery_id", Id, sa.ForeignKey("deliveries.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("org_id", Id, nullable=False),
+    sa.Column("created_at", Time, nullable=False),
+    sa.Column("status_code", sa.Integer),
+    sa.Column("latency_ms", sa.Double),
+    sa.Column("response_body", sa.Text),
+    sa.Column("error", sa.Text),
+    sa.Index("ix_attempts_delivery_id", "delivery_id", "created_at"),
+)

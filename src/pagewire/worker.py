@@ -1,0 +1,325 @@
+"""The worker: claims jobs, runs each in an isolated child, records the outcome.
+
+Leases are kept alive by heartbeats; a worker that dies stops heartbeating and
+its jobs are rescued by any live worker (``rescue_expired``), judged by the
+database's clock. On SIGTERM it stops claiming, lets running jobs finish for
+``drain_seconds``, then stops the rest and hands their leases back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from pagewire import fetch
+from pagewire.blobs import LocalBlobStore
+from pagewire.errors import FetchFailed, PagewireError
+from pagewire.extract import SUPPORTED_MEDIA_TYPES, sniff_media_type
+from pagewire.models import Job, JobStatus, Lease
+from pagewire.netguard import guarded_connector
+from pagewire.runner import Outcome, ProcessRunner, Runner, Task
+from pagewire.settings import Settings
+from pagewire.store import Store
+
+log = logging.getLogger("pagewire.worker")
+
+# Progress is written at most this often, so a 500-pages/s document does not
+# become 500 writes/s; cancellation is still seen within this time of a page end.
+PROGRESS_INTERVAL = 0.25
+RESCUE_INTERVAL = 5.0
+
+
+class Worker:
+    def __init__(
+        self,
+        store: Store,
+        blobs: LocalBlobStore,
+        settings: Settings,
+        *,
+        runner: Runner | None = None,
+        worker_id: str | None = None,
+        concurrency: int | None = None,
+    ) -> None:
+        self.store = store
+        self.blobs = blobs
+        self.settings = settings
+        self.runner = runner or ProcessRunner()
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
+        self.concurrency = concurrency or settings.worker_concurrency
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._stopping = asyncio.Event()
+        self._slot_free = asyncio.Event()
+        self._http: aiohttp.ClientSession | None = None
+
+    # -- the loop -----------------------------------------------------------
+
+    async def run(self) -> None:
+        log.info(
+            "worker started",
+            extra={"fields": {"worker_id": self.worker_id, "concurrency": self.concurrency}},
+        )
+        rescuer = asyncio.create_task(self._rescue_loop())
+        try:
+            while not self._stopping.is_set():
+                free = self.concurrency - len(self._running)
+                if free > 0:
+                    try:
+                        leases = await self.store.jobs.claim(
+                            self.worker_id, free, self.settings.lease_seconds
+                        )
+                    except PagewireError as error:
+                        log.warning("claim failed", extra={"fields": {"error": str(error)}})
+                        leases = []
+                    for lease in leases:
+                        self._start(lease)
+                    if leases and len(leases) == free:
+                        continue  # there may be more waiting
+                    await self._sleep_until_work()
+                else:
+                    self._slot_free.clear()
+                    await _first(self._slot_free.wait(), self._stopping.wait())
+        finally:
+            rescuer.cancel()
+            await self._drain()
+            if self._http is not None:
+                await self._http.close()
+            log.info("worker stopped", extra={"fields": {"worker_id": self.worker_id}})
+
+    async def _sleep_until_work(self) -> None:
+        await _first(
+            self.store.db.wait("pagewire_jobs", self.settings.poll_seconds),
+            self._stopping.wait(),
+        )
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def _drain(self) -> None:
+        if not self._running:
+            return
+        log.info(
+            "draining",
+            extra={
+                "fields": {
+                    "running": len(self._running),
+                    "drain_seconds": self.settings.drain_seconds,
+                }
+            },
+        )
+        _, pending = await asyncio.wait(
+            list(self._running.values()), timeout=self.settings.drain_seconds
+        )
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending)
+
+    async def _rescue_loop(self) -> None:
+        while True:
+            try:
+                for job in await self.store.jobs.rescue_expired():
+                    _log_transition(job, "rescued", worker_id=self.worker_id)
+            except PagewireError as error:
+                log.warning("rescue failed", extra={"fields": {"error": str(error)}})
+            await asyncio.sleep(min(RESCUE_INTERVAL, self.settings.lease_seconds / 2))
+
+    def _start(self, lease: Lease) -> None:
+        _log_transition(lease.job, "claimed", worker_id=self.worker_id)
+        task = asyncio.create_task(self._process(lease))
+        self._running[lease.job.id] = task
+
+        def done(_: asyncio.Task[None]) -> None:
+            self._running.pop(lease.job.id, None)
+            self._slot_free.set()
+
+        task.add_done_callback(done)
+
+    # -- one job ------------------------------------------------------------
+
+    async def _process(self, lease: Lease) -> None:
+        job = lease.job
+        started = time.monotonic()
+        workdir = self.blobs.temp_dir(suffix=f"-{job.id}")
+        progress = _Progress(self, lease)
+        heartbeat = asyncio.create_task(progress.heartbeat_loop())
+        try:
+            outcome = await self._execute(lease, workdir, progress)
+            await self._record(lease, outcome, workdir / "result.json", started)
+        except asyncio.CancelledError:
+            # Shutdown past the drain deadline: the job goes back to the queue untouched.
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self.store.jobs.release(lease))
+            _log_transition(job, "released", worker_id=self.worker_id)
+            raise
+        except Exception:
+            log.exception("job crashed the worker's handler", extra={"fields": {"job_id": job.id}})
+            with contextlib.suppress(Exception):
+                await self.store.jobs.finish(
+                    lease,
+                    JobStatus.FAILED,
+                    error={"code": "internal_error", "message": "pagewire failed to run this job"},
+                )
+        finally:
+            heartbeat.cancel()
+            await asyncio.gather(heartbeat, return_exceptions=True)
+            await asyncio.to_thread(_remove_tree, workdir)
+
+    async def _execute(self, lease: Lease, workdir: Path, progress: _Progress) -> Outcome:
+        job = lease.job
+        try:
+            input_path, media_type = await self._input(job, workdir)
+        except FetchFailed as error:
+            return Outcome("failed", error={"code": error.code, "message": error.message})
+        task = Task(
+            input_path=input_path,
+            media_type=media_type,
+            options=job.options,
+            output_path=workdir / "result.json",
+            max_pages=self.settings.max_pages,
+            memory_limit_mb=self.settings.job_memory_limit_mb,
+            time_limit=self.settings.job_timeout_seconds,
+        )
+        return await self.runner.run(task, progress.on_page)
+
+    async def _input(self, job: Job, workdir: Path) -> tuple[Path, str]:
+        if job.input.blob_key is not None:
+            return self.blobs.local_path(job.input.blob_key), job.input.media_type or ""
+        assert job.input.file_url is not None
+        if self._http is None:
+            self._http = aiohttp.ClientSession(
+                connector=guarded_connector(allow_private=self.settings.allow_private_urls)
+            )
+        downloaded = await fetch.download(
+            self._http,
+            job.input.file_url,
+            workdir / "input",
+            max_bytes=self.settings.max_upload_bytes,
+            timeout=self.settings.file_url_timeout_seconds,
+            allow_private=self.settings.allow_private_urls,
+        )
+        with downloaded.path.open("rb") as f:
+            media_type = sniff_media_type(f.read(8192))
+        if media_type is None:
+            raise FetchFailed(
+                f"the file at file_url is not a supported type; supported: "
+                f"{', '.join(SUPPORTED_MEDIA_TYPES)}",
+                code="unsupported_media_type",
+            )
+        return downloaded.path, media_type
+
+    async def _record(
+        self, lease: Lease, outcome: Outcome, result_path: Path, started: float
+    ) -> None:
+        job = lease.job
+        fields: dict[str, Any] = {}
+        if outcome.status == "completed":
+            size = result_path.stat().st_size
+            if size <= self.settings.inline_result_limit_bytes:
+                result = json.loads(result_path.read_text(encoding="utf-8"))
+                fields = {"result": result, "result_size": size}
+            else:
+                key = f"results/{job.id}.json"
+                await self.blobs.put_file(key, result_path)
+                fields = {"result_blob_key": key, "result_size": size}
+            status = JobStatus.COMPLETED
+        elif outcome.status == "canceled":
+            status = JobStatus.CANCELED
+        else:
+            status = JobStatus.FAILED
+            fields = {"error": outcome.error}
+        finished = await self.store.jobs.finish(
+            lease, status, page_count=outcome.page_count, **fields
+        )
+        if finished is None:
+            log.warning(
+                "lease lost before the outcome was recorded; the job was rescued",
+                extra={"fields": {"job_id": job.id, "worker_id": self.worker_id}},
+            )
+            if "result_blob_key" in fields:
+                await self.blobs.delete(fields["result_blob_key"])
+            return
+        _log_transition(
+            finished,
+            finished.status.value,
+            worker_id=self.worker_id,
+            duration_s=round(time.monotonic() - started, 3),
+            error_code=(finished.error or {}).get("code"),
+        )
+
+
+class _Progress:
+    """Heartbeats and progress writes for one lease; learns cancel and lease loss."""
+
+    def __init__(self, worker: Worker, lease: Lease) -> None:
+        self.worker = worker
+        self.lease = lease
+        self.lost = False
+        self.cancel = False
+        self._last_write = 0.0
+        self._total: int | None = None
+
+    async def _beat(self, done: int | None = None, total: int | None = None) -> None:
+        state = await self.worker.store.jobs.heartbeat(
+            self.lease, self.worker.settings.lease_seconds, pages_done=done, pages_total=total
+        )
+        self.lost = not state.owned
+        self.cancel = state.cancel_requested
+
+    async def on_page(self, done: int, total: int) -> bool:
+        now = time.monotonic()
+        if total != self._total or now - self._last_write >= PROGRESS_INTERVAL:
+            self._total = total
+            self._last_write = now
+            await self._beat(done, total)
+        return not (self.lost or self.cancel)
+
+    async def heartbeat_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.worker.settings.heartbeat_seconds)
+            try:
+                await self._beat()
+            except PagewireError as error:
+                log.warning(
+                    "heartbeat failed",
+                    extra={"fields": {"job_id": self.lease.job.id, "error": str(error)}},
+                )
+
+
+def _log_transition(job: Job, what: str, **fields: Any) -> None:
+    log.info(
+        f"job {what}",
+        extra={
+            "fields": {
+                "job_id": job.id,
+                "org_id": job.org_id,
+                "status": job.status.value,
+                "attempt": job.attempts,
+                **{k: v for k, v in fields.items() if v is not None},
+            }
+        },
+    )
+
+
+async def _first(*aws: Any) -> None:
+    tasks = [asyncio.ensure_future(a) for a in aws]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _remove_tree(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,188 @@
+"""Fixtures every test suite shares.
+
+The ``backend`` fixture runs a test once on SQLite and once on the real PostgreSQL
+named by ``PAGEWIRE_TEST_POSTGRES_URL`` (an admin URL: each test gets a fresh
+database copied from a migrated template, as procrastinate's suite does).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# The tests decide their own settings; a developer's PAGEWIRE_* must not leak in.
+for _name in list(os.environ):
+    if _name.startswith("PAGEWIRE_") and not _name.startswith("PAGEWIRE_TEST_"):
+        del os.environ[_name]
+
+POSTGRES_ADMIN_URL = os.environ.get("PAGEWIRE_TEST_POSTGRES_URL", "")
+
+
+def corpus_path() -> Path:
+    """The shared real-document corpus (never copied into the repository)."""
+    return Path(os.environ.get("PAGEWIRE_CORPUS_DIR", ROOT.parent / "shared" / "corpus")).resolve()
+
+
+@pytest.fixture(scope="session")
+def corpus_dir() -> Path:
+    path = corpus_path()
+    if not path.is_dir():
+        pytest.skip(f"the shared corpus is not at {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def sample_pdf() -> Path:
+    """The small public-domain filing the project ships for the demo."""
+    return ROOT / "samples" / "ca1-appeal-17p.pdf"
+
+
+# -- databases ----------------------------------------------------------------
+
+
+def _pg_url(admin_url: str, database: str) -> str:
+    base = admin_url.rsplit("/", 1)[0]
+    return f"{base}/{database}"
+
+
+async def _pg_admin(sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(POSTGRES_ADMIN_URL)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    """A migrated PostgreSQL database each test copies (CREATE DATABASE ... TEMPLATE)."""
+    if not POSTGRES_ADMIN_URL:
+        pytest.skip(
+            "PostgreSQL tests skipped: PAGEWIRE_TEST_POSTGRES_URL is not set or not reachable"
+        )
+    name = f"pagewire_tpl_{uuid.uuid4().hex[:8]}"
+
+    async def create() -> None:
+        from pagewire.store.db import Database
+        from pagewire.store.migrate import upgrade
+
+        await _pg_admin(f'CREATE DATABASE "{name}"')
+        db = Database(
+            _pg_url(POSTGRES_ADMIN_URL, name).replace("postgresql://", "postgresql+asyncpg://")
+        )
+        await upgrade(db)
+        await db.close()
+
+    asyncio.run(create())
+    yield name
+    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@dataclass(frozen=True)
+class Backend:
+    name: str
+    url: str  # a plain URL, as a user writes it in PAGEWIRE_DATABASE_URL
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    if request.param == "sqlite":
+        yield Backend("sqlite", f"sqlite:///{tmp_path / 'pagewire.db'}")
+        return
+    template = request.getfixturevalue("pg_template")
+    name = f"pagewire_t_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    try:
+        yield Backend("postgres", _pg_url(POSTGRES_ADMIN_URL, name))
+    finally:
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def settings_factory(tmp_path: Path, backend: Backend) -> Any:
+    from pagewire.settings import Settings
+
+    def make(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "data_dir": tmp_path / "data",
+            "database_url": backend.url,
+            "public_url": "http://testserver",
+            "allow_private_urls": True,
+            "poll_seconds": 0.2,
+            "worker_concurrency": 2,
+            "sync_wait_seconds": 10.0,
+        }
+        values.update(overrides)
+        return Settings(**values)
+
+    return make
+
+
+@pytest.fixture
+def settings(settings_factory: Any) -> Any:
+    return settings_factory()
+
+
+@pytest.fixture
+async def store(settings: Any) -> AsyncIterator[Any]:
+    from pagewire.store import Store
+    from pagewire.store.migrate import upgrade
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    s = Store.from_settings(settings)
+    await upgrade(s.db)
+    try:
+        yield s
+    finally:
+        await s.close()
+
+
+@dataclass(frozen=True)
+class Tenant:
+    org_id: str
+    api_key: str
+    key_id: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"x-api-key": self.api_key}
+
+
+async def make_tenant(store: Any, name: str) -> Tenant:
+    org = await store.keys.ensure_org(name)
+    key, plaintext = await store.keys.create_key(org.id)
+    return Tenant(org.id, plaintext, key.id)
+
+
+@pytest.fixture
+async def tenant(store: Any) -> Tenant:
+    return await make_tenant(store, "acme")
+
+
+@pytest.fixture
+async def other_tenant(store: Any) -> Tenant:
+    return await make_tenant(store, "globex")
+
+
+@pytest.fixture
+async def api(store: Any, settings: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """The real API in-process (no worker): requests go through the whole ASGI app."""
+    from pagewire.api.app import create_app
+
+    app = create_app(settings, store=store)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield client
