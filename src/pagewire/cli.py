@@ -1,4 +1,4 @@
-"""The ``pagewire`` command: serve, worker, migrate, keys."""
+"""pagewire: run the service (serve, worker, migrate, keys) and use it (submit, jobs, listen, demo)."""
 
 from __future__ import annotations
 
@@ -88,6 +88,30 @@ def cmd_worker(args: argparse.Namespace) -> int:
             task = asyncio.create_task(worker.run())
             await stop.wait()
             worker.stop()
+            await task
+        finally:
+            await store.close()
+
+    return _run_until_signal(main)
+
+
+def cmd_dispatch(args: argparse.Namespace) -> int:
+    from pagewire.dispatch import Dispatcher
+    from pagewire.store import Store
+    from pagewire.store.migrate import is_current
+
+    settings = _settings(args)
+
+    async def main(stop: asyncio.Event) -> None:
+        store = Store.from_settings(settings)
+        try:
+            if not await is_current(store.db):
+                raise SystemExit("the database schema is not current: run `pagewire migrate`")
+            await store.db.start_listening()
+            dispatcher = Dispatcher(store, settings, concurrency=args.concurrency)
+            task = asyncio.create_task(dispatcher.run())
+            await stop.wait()
+            dispatcher.stop()
             await task
         finally:
             await store.close()
@@ -212,6 +236,10 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--concurrency", type=int, help="jobs at once (default: cores)")
     worker.set_defaults(func=cmd_worker)
 
+    dispatch = sub.add_parser("dispatch", parents=[common], help="send webhooks (scale-out)")
+    dispatch.add_argument("--concurrency", type=int, help="requests in flight at once")
+    dispatch.set_defaults(func=cmd_dispatch)
+
     migrate = sub.add_parser("migrate", parents=[common], help="apply database migrations")
     migrate.set_defaults(func=cmd_migrate)
 
@@ -227,6 +255,9 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = keys.add_parser("revoke", parents=[common], help="revoke a key")
     revoke.add_argument("key_id")
     revoke.set_defaults(func=cmd_keys_revoke)
+    from pagewire import cli_client
+
+    cli_client.register(sub)
     demo = sub.add_parser("demo", help="the whole flow on a sample document, locally")
     demo.add_argument("file", nargs="?", help="a document (default: the shipped sample filing)")
     demo.set_defaults(func=cmd_demo)

@@ -11,10 +11,11 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import signal
 import sys
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -41,7 +42,6 @@ class Task:
     max_pages: int
     memory_limit_mb: int
     time_limit: float
-    extra: dict[str, Any] = field(default_factory=dict)  # test hooks
 
 
 class Runner(Protocol):
@@ -55,8 +55,9 @@ def _failure(code: str, message: str) -> Outcome:
 class ProcessRunner:
     """One ``python -m pagewire.extract.child`` per job."""
 
-    def __init__(self, python: str = sys.executable) -> None:
+    def __init__(self, python: str = sys.executable, env: Mapping[str, str] | None = None) -> None:
         self.python = python
+        self.env = {**os.environ, **env} if env else None
 
     async def run(self, task: Task, on_page: PageCallback) -> Outcome:
         spec = {
@@ -66,7 +67,6 @@ class ProcessRunner:
             "output_path": str(task.output_path),
             "max_pages": task.max_pages,
             "memory_limit_mb": task.memory_limit_mb,
-            **task.extra,
         }
         proc = await asyncio.create_subprocess_exec(
             self.python,
@@ -79,6 +79,7 @@ class ProcessRunner:
             # worker decides when it stops.
             start_new_session=True,
             limit=1 << 20,
+            env=self.env,
         )
         assert proc.stdin and proc.stdout and proc.stderr
         proc.stdin.write(json.dumps(spec).encode())

@@ -19,6 +19,9 @@ class Settings(BaseSettings):
     database_url: str = ""
     public_url: str = "http://127.0.0.1:8000"
     allow_private_urls: bool = False
+    # Private networks (CIDR) that webhooks and file_url may reach even when private
+    # addresses are refused, e.g. an internal file server: ["10.20.0.0/16"].
+    allowed_networks: list[str] = []
     # Plain http:// webhook endpoints outside development (https is required otherwise).
     allow_http_webhooks: bool = False
 
@@ -46,12 +49,25 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = 15.0
     webhook_connect_timeout_seconds: float = 5.0
     secret_rotation_grace_seconds: float = 24 * 3600.0
+    # Requests in flight per dispatcher, and per endpoint within it: a slow or dead
+    # endpoint can hold at most its own share of the slots.
+    webhook_concurrency: int = 128
+    webhook_per_endpoint_concurrency: int = 16
+    # A claimed delivery is due again after this long (a lost dispatcher loses
+    # nothing); longer than the request timeout plus a queued turn behind it.
+    webhook_lease_seconds: float = 60.0
+    # An endpoint whose every attempt failed for this long is disabled.
+    webhook_disable_after_seconds: float = 5 * 86400.0
+    # The longest Retry-After (429/502/503/504) the dispatcher honours.
+    webhook_max_retry_after_seconds: float = 3600.0
 
     # Logging: "json", "text", or "auto" (JSON when stderr is not a terminal)
     log_format: str = "auto"
     log_level: str = "INFO"
 
-    @field_validator("worker_concurrency")
+    @field_validator(
+        "worker_concurrency", "webhook_concurrency", "webhook_per_endpoint_concurrency"
+    )
     @classmethod
     def _positive(cls, value: int) -> int:
         if value < 1:

@@ -196,7 +196,10 @@ class Worker:
         assert job.input.file_url is not None
         if self._http is None:
             self._http = aiohttp.ClientSession(
-                connector=guarded_connector(allow_private=self.settings.allow_private_urls)
+                connector=guarded_connector(
+                    self.settings.allow_private_urls,
+                    allowed_networks=self.settings.allowed_networks,
+                )
             )
         downloaded = await fetch.download(
             self._http,
@@ -205,6 +208,7 @@ class Worker:
             max_bytes=self.settings.max_upload_bytes,
             timeout=self.settings.file_url_timeout_seconds,
             allow_private=self.settings.allow_private_urls,
+            allowed_networks=self.settings.allowed_networks,
         )
         with downloaded.path.open("rb") as f:
             media_type = sniff_media_type(f.read(8192))

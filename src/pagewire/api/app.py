@@ -17,7 +17,9 @@ from pagewire.api import errors
 from pagewire.api.health import QueueStats, new_registry
 from pagewire.api.health import router as health_router
 from pagewire.api.jobs import router as jobs_router
+from pagewire.api.webhooks import router as webhooks_router
 from pagewire.blobs import LocalBlobStore
+from pagewire.dispatch import Dispatcher
 from pagewire.settings import Settings
 from pagewire.store import Store
 from pagewire.store.migrate import upgrade
@@ -77,11 +79,9 @@ def create_app(
             loops.append(worker)
             tasks.append(asyncio.create_task(worker.run(), name="worker"))
         if run_dispatcher:
-            start_dispatcher = _dispatcher_factory()
-            if start_dispatcher is not None:
-                dispatcher = start_dispatcher(services)
-                loops.append(dispatcher)
-                tasks.append(asyncio.create_task(dispatcher.run(), name="dispatcher"))
+            dispatcher = Dispatcher.from_services(services)
+            loops.append(dispatcher)
+            tasks.append(asyncio.create_task(dispatcher.run(), name="dispatcher"))
         services.background = loops
         try:
             yield
@@ -101,14 +101,6 @@ def create_app(
     )
     errors.install(app)
     app.include_router(jobs_router)
+    app.include_router(webhooks_router)
     app.include_router(health_router)
     return app
-
-
-def _dispatcher_factory() -> Any:
-    """The webhook dispatcher, once it exists in this build."""
-    try:
-        from pagewire.dispatch import Dispatcher
-    except ImportError:
-        return None
-    return Dispatcher.from_services

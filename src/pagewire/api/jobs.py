@@ -59,6 +59,16 @@ _EXTRACT_BODY = {
     summary="Submit a document (multipart file or JSON file_url)",
 )
 async def extract(request: Request, caller: Caller) -> JSONResponse:
+    try:
+        return await _extract(request, caller)
+    finally:
+        # Uploads are spooled to temporary files; close them whatever happened.
+        form = getattr(request, "_form", None)
+        if form is not None:
+            await form.close()
+
+
+async def _extract(request: Request, caller: Principal) -> JSONResponse:
     services = request.app.state.services
     settings = services.settings
     content_type = request.headers.get("content-type", "")
@@ -108,8 +118,12 @@ async def extract(request: Request, caller: Caller) -> JSONResponse:
         stored = await _store_upload(services, upload)
     else:
         assert body.file_url is not None
-        netguard.validate_url(body.file_url, allow_private=settings.allow_private_urls)
-        await netguard.check_url(body.file_url, allow_private=settings.allow_private_urls)
+        guard = {
+            "allow_private": settings.allow_private_urls,
+            "allowed_networks": settings.allowed_networks,
+        }
+        netguard.validate_url(body.file_url, **guard)
+        await netguard.check_url(body.file_url, **guard)
 
     options = {
         "pages": pages,

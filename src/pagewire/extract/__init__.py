@@ -4,22 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pagewire.extract.base import Document, ExtractError, ExtractOptions
+from pagewire.extract.base import Document, Engine, ExtractError, ExtractOptions
+from pagewire.extract.html import HtmlEngine
+from pagewire.extract.image import ImageEngine
+from pagewire.extract.office import OfficeEngine
 from pagewire.extract.pdf import PdfEngine
+from pagewire.extract.sniff import sniff_media_type
 
-_ENGINES = (PdfEngine(),)
+_ENGINES: tuple[Engine, ...] = (PdfEngine(), ImageEngine(), OfficeEngine(), HtmlEngine())
 
 SUPPORTED_MEDIA_TYPES: tuple[str, ...] = tuple(t for e in _ENGINES for t in e.media_types)
 
 
-def sniff_media_type(head: bytes) -> str | None:
-    """The media type the file's first bytes prove, or None when they prove nothing we read."""
-    if head.lstrip(b"\x00\t\r\n ")[:5] == b"%PDF-" or head[:1024].find(b"%PDF-") >= 0:
-        return "application/pdf"
-    return None
-
-
 def open_document(path: Path, media_type: str, options: ExtractOptions) -> Document:
+    media_type = media_type.split(";", 1)[0].strip().lower()
     for engine in _ENGINES:
         if media_type in engine.media_types:
             return engine.open(path, media_type, options)
@@ -29,4 +27,10 @@ def open_document(path: Path, media_type: str, options: ExtractOptions) -> Docum
     )
 
 
-__all__ = ["SUPPORTED_MEDIA_TYPES", "ExtractError", "ExtractOptions", "open_document", "sniff_media_type"]
+__all__ = [
+    "SUPPORTED_MEDIA_TYPES",
+    "ExtractError",
+    "ExtractOptions",
+    "open_document",
+    "sniff_media_type",
+]

@@ -58,6 +58,7 @@ class Block:
     markdown: str
     bbox: BBox | None = None
     level: int | None = None  # heading level, 1-6
+    marker: str | None = None  # a list item's marker as printed: "•", "1.", "(a)"
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,9 @@ class Page:
     tables: tuple[Table, ...] = ()
     warnings: tuple[str, ...] = ()
     ocr: bool = False
-    furniture: tuple[Block, ...] = field(default=())  # running headers/footers/page numbers, kept out of markdown
+    furniture: tuple[Block, ...] = field(
+        default=()
+    )  # running headers/footers/page numbers, kept out of markdown
 
 
 class Document(Protocol):

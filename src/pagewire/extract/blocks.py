@@ -18,8 +18,12 @@ from pagewire.extract.columns import Line
 from pagewire.extract.profile import Profile, norm_title, numbering_depth
 
 _BULLET = re.compile(r"^([•●◦▪■□‣\u2043∙·\-\u2013*])\s+(?=\S)")
-_NUMBERED_ITEM = re.compile(r"^(\(?(?:\d{1,3}|[a-zA-Z]|[ivxIVX]{1,5})[.)])\s+(?=\S)")
+# "1.", "2)", "a.", "iv)", "(a)", "(A)", "(12)"; never "Y." (an initial) or "No."
+_NUMBERED_ITEM = re.compile(
+    r"^((?:\d{1,3}|[a-z]|[ivx]{1,5})[.)]|\((?:\d{1,3}|[a-zA-Z]|[ivxIVX]{1,5})\))\s+(?=\S)"
+)
 _CAPTION = re.compile(r"^(Table|Figure|Fig\.|Exhibit)\s+[\dA-Z]+[.:]?", re.IGNORECASE)
+_SECTION_NUMBER = re.compile(r"^(?:[IVX]{1,5}|[A-Z]|\d{1,2}(?:\.\d{1,2})*)[.)]?\s+\S")
 _SENTENCE_END = re.compile(r"[.!?:;\"\u201d\u2019)]$")
 
 
@@ -58,9 +62,7 @@ def text_line(line: Line) -> TextLine:
     )
 
 
-def build_blocks(
-    lines: list[TextLine], profile: Profile, page_width: float
-) -> list[RawBlock]:
+def build_blocks(lines: list[TextLine], profile: Profile, page_width: float) -> list[RawBlock]:
     if not lines:
         return []
     lead = _typical_gap(lines)
@@ -91,16 +93,34 @@ def _breaks(
     col_width: float,
     profile: Profile,
 ) -> bool:
-    if _BULLET.match(cur.text) or _NUMBERED_ITEM.match(cur.text):
+    if _BULLET.match(cur.text) or _CAPTION.match(cur.text):
         return True
+    if _NUMBERED_ITEM.match(cur.text):
+        # "... and Ryan" / "Y. Park": a full line stopping mid-sentence is continued
+        # by the next one even when that one happens to start like a list marker.
+        short = prev.x1 < max(max(ln.x1 for ln in block), cur.x1) - 0.08 * col_width
+        in_list = bool(_NUMBERED_ITEM.match(block[0].text) or _BULLET.match(block[0].text))
+        if short or in_list or _SENTENCE_END.search(prev.text):
+            return True
     if abs(cur.size - prev.size) > 0.08 * prev.size or cur.bold != prev.bold:
         return True
     gap = cur.y0 - prev.y1
+    if (profile.is_heading_style(prev.size, prev.bold) or _is_caps(prev.text)) and len(block) < 4:
+        # A heading wrapped over lines (often double-spaced in filings) stays one
+        # heading, unless the next line starts a numbered heading of its own.
+        same = _is_caps(prev.text) == _is_caps(cur.text)
+        if (
+            same
+            and cur.y1 > prev.y1
+            and gap < 1.3 * prev.size
+            and not _SECTION_NUMBER.match(cur.text)
+        ):
+            return False
     left = min(ln.x0 for ln in block)
     right = max(ln.x1 for ln in block)
     ends_sentence = bool(_SENTENCE_END.search(prev.text))
     full = prev.x1 > max(right, cur.x1) - 0.08 * col_width or prev.hyphen
-    if gap < -0.5 * prev.size:
+    if cur.y1 < prev.y0:
         # A jump up: the next column. Carry on only if the sentence clearly does.
         return not (prev.hyphen or (not ends_sentence and cur.text[:1].islower()))
     if gap > lead + 0.45 * prev.size and not (full and not ends_sentence):
@@ -151,11 +171,24 @@ def _classify(group: list[TextLine], profile: Profile, page_width: float) -> Raw
     return RawBlock("paragraph", text, bbox)
 
 
+def _is_caps(text: str) -> bool:
+    """Upper case as court captions are: "TARRANT ... v. HERRMANN" still counts."""
+    letters = [c for c in text if c.isalpha()]
+    return len(letters) >= 4 and sum(c.isupper() for c in letters) >= 0.9 * len(letters)
+
+
 def _heading_level(
     group: list[TextLine], text: str, profile: Profile, page_width: float
 ) -> int | None:
-    if len(group) > 3 or len(text) > 200 or not any(c.isalpha() for c in text):
+    if len(group) > 6 or len(text) > 400 or not any(c.isalpha() for c in text):
         return None
+    if len(group) > 3 and not (group[0].bold or _is_caps(text)):
+        return None
+    words = len(text.split())
+    if words > 15 and not (group[0].bold or _is_caps(text)):
+        return None  # a short paragraph in a bigger font, not a heading
+    if text[:1] in "\"\u201c\u2018'(" and not _is_caps(text):
+        return None  # quotations are not headings
     depth = numbering_depth(text)
     offset = 2 if profile.has_title else 1
     outline_depth = profile.outline.get(norm_title(text))
@@ -165,12 +198,10 @@ def _heading_level(
     styled = profile.is_heading_style(first.size, first.bold)
     if not styled:
         centred = abs((first.x0 + first.x1) / 2 - page_width / 2) < 0.08 * page_width
-        letters = [c for c in text if c.isalpha()]
-        caps = len(letters) >= 4 and all(c.isupper() for c in letters) and len(text.split()) <= 10
-        if not (caps and centred):
+        if not (_is_caps(text) and centred and words <= 40):
             return None
         return min(profile.style_level(profile.body_size, True), 6)
-    if text.endswith(".") and depth == 0 and len(text.split()) > 6:
+    if text.endswith(".") and depth == 0 and words > 6 and not _is_caps(text):
         return None  # a bold sentence, not a heading
     level = profile.style_level(first.size, first.bold)
     if depth:

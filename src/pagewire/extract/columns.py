@@ -33,10 +33,7 @@ def reading_order(rows: list[list[Segment]]) -> tuple[list[Line], bool]:
         rside = [s for s in row if s.x0 >= g0]
         crossing = len(lside) + len(rside) < len(row)
         spanning_table = (
-            lside
-            and rside
-            and len(row) >= 3
-            and max(s.width for s in row) < 0.25 * width
+            lside and rside and len(row) >= 3 and max(s.width for s in row) < 0.25 * width
         )
         if crossing or spanning_table:
             out.extend(band_left)

@@ -80,8 +80,7 @@ def _text_blocks(lines, profile: Profile, width: float) -> list[Block]:  # type:
             md = list_item_md(rb.text, rb.marker)
         else:
             md = paragraph_md(rb.text)
-        text = rb.text if rb.kind != "list_item" or not rb.marker else f"{rb.marker} {rb.text}"
-        out.append(Block(kind=rb.kind, text=text, markdown=md, bbox=rb.bbox, level=rb.level))
+        out.append(Block(rb.kind, rb.text, md, bbox=rb.bbox, level=rb.level, marker=rb.marker))
     return out
 
 

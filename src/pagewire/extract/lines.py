@@ -9,7 +9,6 @@ footnote marks and producers that paint words out of order on their line.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from itertools import pairwise
 
@@ -45,27 +44,41 @@ class Segment:
 
 
 def make_segment(words: list[Word]) -> Segment:
-    chars: Counter[float] = Counter()
+    # Plain loops, not Counter: this runs for every line of every page.
+    chars: dict[float, int] = {}
     bold_chars = italic_chars = total = 0
+    x0 = y0 = 1e9
+    x1 = y1 = -1e9
     for w in words:
         n = len(w.text)
-        chars[round(w.size * 2) / 2] += n
+        size = w.size
+        chars[size] = chars.get(size, 0) + n
         total += n
-        bold_chars += n if w.bold else 0
-        italic_chars += n if w.italic else 0
-    text = " ".join(w.text for w in words)
+        if w.bold:
+            bold_chars += n
+        if w.italic:
+            italic_chars += n
+        if w.x0 < x0:
+            x0 = w.x0
+        if w.y0 < y0:
+            y0 = w.y0
+        if w.x1 > x1:
+            x1 = w.x1
+        if w.y1 > y1:
+            y1 = w.y1
+    size = max(chars, key=chars.__getitem__)
     return Segment(
         words=words,
-        x0=min(w.x0 for w in words),
-        y0=min(w.y0 for w in words),
-        x1=max(w.x1 for w in words),
-        y1=max(w.y1 for w in words),
-        size=chars.most_common(1)[0][0],
+        x0=x0,
+        y0=y0,
+        x1=x1,
+        y1=y1,
+        size=round(size * 2) / 2,
         # A line counts as bold when nearly all of it is, so one bold word in a
         # sentence does not make a heading.
         bold=bold_chars >= 0.8 * total,
         italic=italic_chars >= 0.8 * total,
-        text=text,
+        text=" ".join([w.text for w in words]),
         hyphen=words[-1].hyphen,
     )
 
@@ -76,21 +89,23 @@ def rows_of(words: list[Word]) -> list[list[Word]]:
         return []
     ordered = sorted(words, key=lambda w: (w.y1, w.x0))
     rows: list[list[Word]] = []
-    row: list[Word] = [ordered[0]]
-    base = ordered[0].y1
-    height = ordered[0].height
+    first = ordered[0]
+    row: list[Word] = [first]
+    base = first.y1
+    height = max(first.y1 - first.y0, 1.0)
     for w in ordered[1:]:
+        h = w.y1 - w.y0
         # Same row when the bottoms (about the baseline) sit within a third of a
         # line: subscripts and superscripts stay, the next line does not.
-        if abs(w.y1 - base) <= 0.35 * max(height, w.height, 1.0):
+        if abs(w.y1 - base) <= 0.35 * (h if h > height else height):
             row.append(w)
-            if w.height > height:
-                height = w.height
+            if h > height:
+                height = h
         else:
             rows.append(row)
             row = [w]
             base = w.y1
-            height = w.height
+            height = max(h, 1.0)
     rows.append(row)
     for r in rows:
         r.sort(key=lambda w: w.x0)
@@ -132,9 +147,9 @@ def split_row(row: list[Word], cuts: tuple[float, ...] = ()) -> list[Segment]:
     current = [row[0]]
     for prev, w in pairwise(row):
         gap = w.x0 - prev.x1
-        size = max(prev.size, w.size, 4.0)
-        ruled = any(prev.x1 - 1 <= c <= w.x0 + 1 for c in cuts)
-        if gap > SEGMENT_GAP_EM * size or (ruled and gap > 1.0):
+        size = prev.size if prev.size > w.size else w.size
+        wide = gap > SEGMENT_GAP_EM * (size if size > 4.0 else 4.0)
+        if wide or (cuts and gap > 1.0 and any(prev.x1 - 1 <= c <= w.x0 + 1 for c in cuts)):
             segments.append(make_segment(current))
             current = [w]
         else:

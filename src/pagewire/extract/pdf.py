@@ -59,13 +59,16 @@ class PdfDocument:
         try:
             self._pdf = pdfium.PdfDocument(str(path))
         except pdfium.PdfiumError as exc:
-            if getattr(exc, "err_code", None) == raw.FPDF_ERR_PASSWORD or "password" in str(
-                exc
-            ).lower():
+            if (
+                getattr(exc, "err_code", None) == raw.FPDF_ERR_PASSWORD
+                or "password" in str(exc).lower()
+            ):
                 raise ExtractError(
                     "encrypted_document", "the PDF is encrypted and needs a password"
                 ) from exc
-            raise ExtractError("invalid_document", f"the file is not a readable PDF ({exc})") from exc
+            raise ExtractError(
+                "invalid_document", f"the file is not a readable PDF ({exc})"
+            ) from exc
         self.page_count = len(self._pdf)
         if self.page_count == 0:
             self._pdf.close()
@@ -78,13 +81,15 @@ class PdfDocument:
 
     def _learn_profile(self) -> Profile:
         builder = ProfileBuilder()
-        wanted = self._options.pages or tuple(range(1, self.page_count + 1))
-        for number in _sample(sorted(set(wanted)), self.page_count):
+        # Sample the document, not the selection: heading levels must not change
+        # with which pages a request asks for.
+        for number in _sample(list(range(1, self.page_count + 1)), self.page_count):
             try:
                 src = self._source(number)
             except Exception:  # a bad sampled page is reported when it is read
                 continue
-            self._cache[number] = src
+            if self._options.pages is None or number in self._options.pages:
+                self._cache[number] = src
             builder.add_page(number, segment_rows(src.words, src.rules), src.height)
         return builder.build(self._outline())
 
@@ -116,8 +121,9 @@ class PdfDocument:
             return Page(number, 0.0, 0.0, "", warnings=(f"page could not be read: {exc}",))
         words, used_ocr = src.words, False
         mode = self._options.ocr
-        chars = sum(len(w.text) for w in words)
-        needs_ocr = chars < MIN_TEXT_CHARS and (src.image_cover > 0.3 or chars == 0)
+        # Stamps, running headers and page numbers often survive on scanned pages
+        # as text; only text in the body band says the page has a usable layer.
+        needs_ocr = not _has_body_text(words, src.height) and (src.image_cover > 0.1 or not words)
         if mode == "force" or (mode == "auto" and needs_ocr):
             if ocr.tesseract_available():
                 try:
@@ -126,8 +132,8 @@ class PdfDocument:
                     warnings.append(f"ocr_failed: {exc}")
             elif needs_ocr or mode == "force":
                 warnings.append(ocr.UNAVAILABLE)
-        elif needs_ocr and mode == "off" and not words:
-            warnings.append("page has no text layer and OCR is off")
+        elif needs_ocr and mode == "off":
+            warnings.append("page has no usable text layer and OCR is off")
         rows = segment_rows(words, [] if used_ocr else src.rules)
         layout = lay_out(rows, self.profile, src.width, src.height, tables=self._options.tables)
         furniture = list(layout.furniture)
@@ -175,6 +181,17 @@ class PdfDocument:
         self._pdf.close()
 
 
+def _has_body_text(words: list[Word], height: float) -> bool:
+    top, bottom = 0.1 * height, 0.9 * height
+    chars = 0
+    for w in words:
+        if w.y0 > top and w.y1 < bottom:
+            chars += len(w.text)
+            if chars >= MIN_TEXT_CHARS:
+                return True
+    return False
+
+
 def _sample(numbers: list[int], page_count: int) -> list[int]:
     if len(numbers) <= SAMPLE_PAGES:
         return numbers
@@ -184,7 +201,9 @@ def _sample(numbers: list[int], page_count: int) -> list[int]:
     return head + [rest[int(i * step)] for i in range(SAMPLE_PAGES - 3)]
 
 
-def _rules_and_images(page: pdfium.PdfPage, width: float, height: float) -> tuple[list[Rule], float]:
+def _rules_and_images(
+    page: pdfium.PdfPage, width: float, height: float
+) -> tuple[list[Rule], float]:
     """Vertical rules (table grid lines) and the share of the page covered by images."""
     rules: list[Rule] = []
     cover = 0.0
@@ -203,7 +222,9 @@ def _rules_and_images(page: pdfium.PdfPage, width: float, height: float) -> tupl
         if kind == raw.FPDF_PAGEOBJ_IMAGE:
             cover = max(cover, (w * h) / area)
         elif w <= 2.5 and h >= 6:
-            rules.append(((left.value + right.value) / 2, height - top.value, height - bottom.value))
+            rules.append(
+                ((left.value + right.value) / 2, height - top.value, height - bottom.value)
+            )
     return rules, cover
 
 

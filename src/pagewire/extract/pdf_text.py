@@ -23,6 +23,11 @@ _BOLD_NAMES = ("bold", "black", "heavy", "semibold", "demi", "medi", "cmbx", "cm
 _ITALIC_NAMES = ("italic", "oblique", "cmti", "cmmi", "-it")
 _FONT_ITALIC_FLAG = 0x40
 _FONT_FORCE_BOLD_FLAG = 0x40000
+# The same C function, declared to return a plain address: comparing text objects
+# per word through pypdfium2's pointer type costs more than the call itself.
+_TEXT_OBJECT_ADDRESS = ctypes.cast(
+    raw.FPDFText_GetTextObject, ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int)
+)
 
 
 class _FontCache:
@@ -30,6 +35,7 @@ class _FontCache:
 
     def __init__(self, textpage: pdfium.PdfTextPage) -> None:
         self._tp = textpage.raw
+        self._tp_address = ctypes.cast(textpage.raw, ctypes.c_void_p).value
         self._cache: dict[int, tuple[float, bool, bool, bool]] = {}
         self._name = ctypes.create_string_buffer(256)
         self._flags = ctypes.c_int()
@@ -37,8 +43,7 @@ class _FontCache:
 
     def get(self, index: int) -> tuple[float, bool, bool, bool]:
         """(size, bold, italic, rotated) of the text object holding character ``index``."""
-        obj = raw.FPDFText_GetTextObject(self._tp, index)
-        key = ctypes.cast(obj, ctypes.c_void_p).value or 0
+        key = _TEXT_OBJECT_ADDRESS(self._tp_address, index) or 0
         facts = self._cache.get(key)
         if facts is None:
             facts = self._read(index)
@@ -60,8 +65,10 @@ class _FontCache:
         name = self._name.value.decode("latin-1", "replace").lower() if n else ""
         flags = self._flags.value if n else 0
         weight = raw.FPDFText_GetFontWeight(self._tp, index)
-        bold = weight >= 600 or bool(flags & _FONT_FORCE_BOLD_FLAG) or any(
-            b in name for b in _BOLD_NAMES
+        bold = (
+            weight >= 600
+            or bool(flags & _FONT_FORCE_BOLD_FLAG)
+            or any(b in name for b in _BOLD_NAMES)
         )
         italic = bool(flags & _FONT_ITALIC_FLAG) or any(i in name for i in _ITALIC_NAMES)
         return size, bold, italic, rotated

@@ -46,7 +46,9 @@ class Profile:
     body_size: float = 10.0
     heading_styles: list[Style] = field(default_factory=list)  # biggest first
     repeated: set[str] = field(default_factory=set)  # normalised margin texts seen on many pages
-    outline: dict[str, int] = field(default_factory=dict)  # normalised title -> outline depth (0-based)
+    outline: dict[str, int] = field(
+        default_factory=dict
+    )  # normalised title -> outline depth (0-based)
     has_title: bool = False  # a one-off style bigger than every section heading (a paper title)
 
     def is_heading_style(self, size: float, bold: bool) -> bool:
@@ -65,7 +67,7 @@ def _style_key(style: Style) -> tuple[float, int]:
 
 
 def edge_zone(index: int, count: int, row: list[Segment], height: float) -> str | None:
-    """"top" or "bottom" when row ``index`` of ``count`` could be a running header/footer."""
+    """ "top" or "bottom" when row ``index`` of ``count`` could be a running header/footer."""
     if index < EDGE_ROWS and row[0].y1 < height * MARGIN:
         return "top"
     if index >= count - EDGE_ROWS and row[0].y0 > height * (1 - MARGIN):
@@ -100,9 +102,7 @@ class ProfileBuilder:
     def build(self, outline: dict[str, int]) -> Profile:
         body = self._sizes.most_common(1)[0][0] if self._sizes else 10.0
         profile = Profile(body_size=body, outline=outline)
-        styles = [
-            s for s in self._styles if profile.is_heading_style(*s) and s[0] <= body * 4
-        ]
+        styles = [s for s in self._styles if profile.is_heading_style(*s) and s[0] <= body * 4]
         styles.sort(key=_style_key, reverse=True)
         if len(styles) >= 2:
             top = styles[0]
@@ -110,6 +110,8 @@ class ProfileBuilder:
             # A title: the biggest style, used once or twice, only on the first pages.
             profile.has_title = self._styles[top] <= 3 and max(pages, default=99) <= 2
         profile.heading_styles = styles[:8]
-        need = 2 if self._pages <= 4 else max(2, int(0.3 * self._pages))
+        # Seen on a third of the sampled pages (at least two): one repeated table
+        # header word on two pages of a paper is not a running head.
+        need = 2 if self._pages <= 4 else max(3, -(-self._pages // 3))
         profile.repeated = {t for t, n in self._margin.items() if n >= need and t}
         return profile

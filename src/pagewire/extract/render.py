@@ -45,7 +45,7 @@ def blocks_html(blocks: tuple[Block, ...] | list[Block], tables: tuple[Table, ..
     open_list: str | None = None
     table_iter = iter(tables)
     for b in blocks:
-        tag = "ol" if b.kind == "list_item" and re.match(r"^\d", b.markdown) else "ul"
+        tag = "ol" if b.kind == "list_item" and re.match(r"^\s*\d", b.markdown) else "ul"
         if b.kind == "list_item":
             if open_list != tag:
                 if open_list:
@@ -65,7 +65,7 @@ def blocks_html(blocks: tuple[Block, ...] | list[Block], tables: tuple[Table, ..
             table = next(table_iter, None)
             out.append(table_html(table.rows) if table else f"<p>{text}</p>")
         elif b.kind == "caption":
-            out.append(f"<p class=\"caption\">{text}</p>")
+            out.append(f'<p class="caption">{text}</p>')
         else:
             out.append(f"<p>{text}</p>")
     if open_list:

@@ -12,9 +12,7 @@ from pagewire.extract.render import blocks_html
 
 def assemble(pages: Iterable[Page], options: ExtractOptions) -> dict[str, Any]:
     page_list = list(pages)
-    markdown = "\n\n".join(
-        f"<!-- page {p.number} -->\n\n{p.markdown}".rstrip() for p in page_list
-    )
+    markdown = "\n\n".join(f"<!-- page {p.number} -->\n\n{p.markdown}".rstrip() for p in page_list)
     warnings = [f"page {p.number}: {w}" for p in page_list for w in p.warnings]
     result: dict[str, Any] = {
         "markdown": markdown,

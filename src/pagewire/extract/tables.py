@@ -43,12 +43,28 @@ def find_tables(lines: list[Line], text_width: float) -> list[Line | TableRegion
         run = lines[i : last_multi + 1]
         multi = sum(1 for ln in run if len(ln) >= 2)
         if multi >= 3 or (multi >= 2 and _aligned(run)):
+            # A header row whose labels sit closer than a column gap reads as one
+            # segment; it still belongs to the table when it sits right on top.
+            while out and _is_header_above(out[-1], run, text_width):
+                run.insert(0, out.pop())  # type: ignore[arg-type]
             out.append(_region(run))
             i = last_multi + 1
         else:
             out.append(lines[i])
             i += 1
     return out
+
+
+def _is_header_above(item: Line | TableRegion, run: list[Line], text_width: float) -> bool:
+    if isinstance(item, TableRegion) or len(item) != 1 or not _close(item, run[0]):
+        return False
+    seg = item[0]
+    text = seg.text
+    if text.endswith(".") or text[:6].lower() in ("table ", "figure") or len(seg.words) < 2:
+        return False
+    columns = _columns(run)
+    hit = {_column_of(w.x0, w.x1, columns) for w in seg.words}
+    return len(hit) >= max(2, len(seg.words) // 2)
 
 
 def _is_prose_pair(line: Line, text_width: float) -> bool:
@@ -60,7 +76,7 @@ def _close(a: Line, b: Line) -> bool:
     top = min(s.y0 for s in b)
     bottom = max(s.y1 for s in a)
     height = max(s.height for s in a)
-    return -0.5 * height <= top - bottom <= 1.6 * height
+    return -0.8 * height <= top - bottom <= 1.6 * height
 
 
 def _aligned(run: list[Line]) -> bool:
@@ -69,7 +85,7 @@ def _aligned(run: list[Line]) -> bool:
     return len(edges[0] & edges[1]) >= 2 if len(edges) >= 2 else False
 
 
-def _region(run: list[Line]) -> TableRegion:
+def _columns(run: list[Line]) -> list[list[float]]:
     widest = max(len(ln) for ln in run)
     anchors = sorted(
         ((s.x0, s.x1) for ln in run if len(ln) == widest for s in ln), key=lambda iv: iv[0]
@@ -80,12 +96,25 @@ def _region(run: list[Line]) -> TableRegion:
             columns[-1][1] = max(columns[-1][1], x1)
         else:
             columns.append([x0, x1])
+    return columns
+
+
+def _region(run: list[Line]) -> TableRegion:
+    columns = _columns(run)
     rows: list[list[str]] = []
     for ln in run:
         cells = [""] * len(columns)
         for s in ln:
             k = _column_of(s.x0, s.x1, columns)
-            cells[k] = f"{cells[k]} {s.text}".strip()
+            inside = min(s.x1, columns[k][1]) - max(s.x0, columns[k][0])
+            if len(s.words) > 1 and inside < 0.6 * s.width:
+                # A segment straddling columns (cells closer than a column gap):
+                # place its words one by one.
+                for w in s.words:
+                    kw = _column_of(w.x0, w.x1, columns)
+                    cells[kw] = f"{cells[kw]} {w.text}".strip()
+            else:
+                cells[k] = f"{cells[k]} {s.text}".strip()
         rows.append(cells)
     keep = [k for k in range(len(columns)) if any(r[k] for r in rows)]
     rows = [[r[k] for k in keep] for r in rows]

@@ -1,7 +1,8 @@
 """The only database seam: named operations the domain needs, on SQLite or PostgreSQL.
 
 ``Store`` groups them: ``store.jobs`` (enqueue, claim, heartbeat, finish, cancel,
-rescue, get, list), ``store.keys`` (organizations and API keys). Dialect
+rescue, get, list), ``store.keys`` (organizations and API keys), ``store.webhooks`` (endpoints,
+messages) and ``store.deliveries`` (the dispatcher's claims and attempts). Dialect
 differences stay in :mod:`pagewire.store.db`.
 """
 
@@ -11,22 +12,39 @@ from collections.abc import Callable
 
 from pagewire.settings import Settings
 from pagewire.store.db import Database
+from pagewire.store.deliveries import DeliveryStore
 from pagewire.store.jobs import JobStore, LeaseState
 from pagewire.store.keys import KeyStore, Principal
+from pagewire.store.webhooks import WebhookStore
 
 
 class Store:
-    def __init__(self, db: Database, *, public_url: str, max_attempts: int = 3) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        public_url: str,
+        max_attempts: int = 3,
+        webhook_disable_after_seconds: float = 5 * 86400.0,
+    ) -> None:
         self.db = db
         self.jobs = JobStore(db, public_url=public_url, max_attempts=max_attempts)
         self.keys = KeyStore(db)
+        # Endpoints and messages (the API's side), deliveries (the dispatcher's side).
+        self.webhooks = WebhookStore(db)
+        self.deliveries = DeliveryStore(db, disable_after_seconds=webhook_disable_after_seconds)
 
     @classmethod
     def from_settings(
         cls, settings: Settings, *, clock: Callable[[], float] | None = None
     ) -> Store:
         db = Database(settings.resolved_database_url, clock=clock, listen=settings.listen_notify)
-        return cls(db, public_url=settings.public_url, max_attempts=settings.max_attempts)
+        return cls(
+            db,
+            public_url=settings.public_url,
+            max_attempts=settings.max_attempts,
+            webhook_disable_after_seconds=settings.webhook_disable_after_seconds,
+        )
 
     async def close(self) -> None:
         await self.db.close()

@@ -7,16 +7,17 @@ lease expired and whose job was rescued can never overwrite it.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import exc
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from pagewire.errors import Conflict, InvalidRequest, NotFound
+from pagewire.errors import Conflict, InvalidRequest, NotFound, StoreUnavailable
 from pagewire.events import job_event_payload
 from pagewire.ids import new_id
 from pagewire.models import EVENT_FOR_STATUS, Job, JobInput, JobStatus, Lease, NewJob
@@ -25,6 +26,8 @@ from pagewire.store import tables as t
 from pagewire.store.db import Database
 
 J = t.jobs.c
+In = TypeVar("In")
+Out = TypeVar("Out")
 
 
 @dataclass(frozen=True)
@@ -80,11 +83,86 @@ def job_from_row(row: Any) -> Job:
     )
 
 
+@dataclass(frozen=True)
+class _Finish:
+    lease: Lease
+    status: JobStatus
+    result: dict[str, Any] | None
+    result_blob_key: str | None
+    result_size: int | None
+    page_count: int | None
+    error: dict[str, Any] | None
+
+
+class _GroupCommit(Generic[In, Out]):
+    """Run calls that arrive together as one batch: one transaction instead of many.
+
+    While a batch is being written, new calls queue; the next batch takes them all
+    (up to ``max_batch``). A lone call is written at once, so nothing waits for a
+    batch to fill. The batch runs in its own task: cancelling one caller never
+    aborts the others' transaction. If a batch fails for another reason than the
+    database being unavailable, its calls are retried one by one, so each caller
+    gets its own outcome, as if it had been alone.
+    """
+
+    def __init__(
+        self, run: Callable[[Sequence[In]], Awaitable[list[Out]]], max_batch: int = 256
+    ) -> None:
+        self._run = run
+        self._max_batch = max_batch
+        self._queue: list[tuple[In, asyncio.Future[Out]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def submit(self, item: In) -> Out:
+        future: asyncio.Future[Out] = asyncio.get_running_loop().create_future()
+        self._queue.append((item, future))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        return await future
+
+    async def _flush(self) -> None:
+        while self._queue:
+            batch = self._queue[: self._max_batch]
+            del self._queue[: self._max_batch]
+            try:
+                await self._settle(batch)
+            except Exception as error:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(error)
+            except BaseException:
+                # This task itself was cancelled (the event loop is closing).
+                for _, future in (*batch, *self._queue):
+                    future.cancel()
+                self._queue.clear()
+                raise
+
+    async def _settle(self, batch: list[tuple[In, asyncio.Future[Out]]]) -> None:
+        try:
+            outcomes = await self._run([item for item, _ in batch])
+        except StoreUnavailable:
+            raise
+        except Exception:
+            if len(batch) == 1:
+                raise
+            for one in batch:
+                try:
+                    await self._settle([one])
+                except Exception as error:
+                    if not one[1].done():
+                        one[1].set_exception(error)
+            return
+        for (_, future), outcome in zip(batch, outcomes, strict=True):
+            if not future.done():
+                future.set_result(outcome)
+
+
 class JobStore:
     def __init__(self, db: Database, *, public_url: str, max_attempts: int) -> None:
         self.db = db
         self.public_url = public_url
         self.max_attempts = max_attempts
+        self._finishes: _GroupCommit[_Finish, Job | None] = _GroupCommit(self._finish_batch)
 
     # -- events -------------------------------------------------------------
 
@@ -297,37 +375,72 @@ class JobStore:
         page_count: int | None = None,
         error: dict[str, Any] | None = None,
     ) -> Job | None:
-        """Record the outcome and its event; None when the lease was lost meanwhile."""
+        """Record the outcome and its event; None when the lease was lost meanwhile.
+
+        Outcomes that arrive while another is being written are group-committed: one
+        transaction records all of them (each still guarded by its own lease token),
+        with their events and deliveries. The call returns once its outcome committed.
+        """
         if not status.is_final:
             raise ValueError(f"{status} is not a final status")
+        return await self._finishes.submit(
+            _Finish(lease, status, result, result_blob_key, result_size, page_count, error)
+        )
+
+    async def _finish_batch(self, batch: Sequence[_Finish]) -> list[Job | None]:
+        """One transaction: every lease-guarded outcome of ``batch`` and its event."""
         now = self.db.now()
-        values: dict[str, Any] = {
-            "status": status.value,
-            "result": result,
-            "result_blob_key": result_blob_key,
-            "result_size": result_size,
-            "error": error,
-            "finished_at": now,
-            "updated_at": now,
-            "lease_token": None,
-            "lease_expires_at": None,
-            "sequence": J.sequence + 1,
-        }
-        if page_count is not None:
-            values["page_count"] = page_count
-        if status is JobStatus.COMPLETED:
-            values["pages_done"] = sa.func.coalesce(J.pages_total, J.pages_done)
+        # The outcomes as a derived table (a UNION ALL of one-row SELECTs: SQLite's VALUES
+        # cannot name its columns), joined to the jobs they belong to.
+        rows = [
+            sa.select(
+                sa.literal(f.lease.job.id, t.Id).label("id"),
+                sa.literal(f.lease.token, sa.String(40)).label("token"),
+                sa.literal(f.status.value, sa.String(16)).label("status"),
+                sa.literal(f.result, t.Json).label("result"),
+                sa.literal(f.result_blob_key, sa.String(200)).label("result_blob_key"),
+                sa.literal(f.result_size, sa.BigInteger).label("result_size"),
+                sa.literal(f.page_count, sa.Integer).label("page_count"),
+                sa.literal(f.error, t.Json).label("error"),
+            )
+            for f in batch
+        ]
+        given = (sa.union_all(*rows) if len(rows) > 1 else rows[0]).subquery("outcome")
+        v = given.c
+        statement = (
+            t.jobs.update()
+            .where(
+                J.id == v.id,
+                J.status == JobStatus.PROCESSING.value,
+                J.lease_token == v.token,
+            )
+            .values(
+                status=v.status,
+                result=v.result,
+                result_blob_key=v.result_blob_key,
+                result_size=v.result_size,
+                error=v.error,
+                finished_at=now,
+                updated_at=now,
+                lease_token=None,
+                lease_expires_at=None,
+                sequence=J.sequence + 1,
+                page_count=sa.func.coalesce(v.page_count, J.page_count),
+                pages_done=sa.case(
+                    (
+                        v.status == JobStatus.COMPLETED.value,
+                        sa.func.coalesce(J.pages_total, J.pages_done),
+                    ),
+                    else_=J.pages_done,
+                ),
+            )
+            .returning(t.jobs)
+        )
         async with self.db.write() as conn:
-            row = (
-                await conn.execute(
-                    t.jobs.update().where(*self._guard(lease)).values(**values).returning(t.jobs)
-                )
-            ).first()
-            if row is None:
-                return None
-            job = job_from_row(row)
-            await self._emit(conn, [job])
-            return job
+            rows = (await conn.execute(statement)).all()
+            by_id = {job.id: job for job in map(job_from_row, rows)}
+            await self._emit(conn, sorted(by_id.values(), key=lambda j: j.id))
+        return [by_id.get(f.lease.job.id) for f in batch]
 
     async def release(self, lease: Lease) -> bool:
         """Give a job back untouched (shutdown): it is pending again, this attempt not counted."""

@@ -112,6 +112,10 @@ endpoints = sa.Table(
     sa.Column("previous_secret_expires_at", Time),
     sa.Column("created_at", Time, nullable=False),
     sa.Column("updated_at", Time, nullable=False),
+    # 0002: the first failed attempt since the last success (null: healthy), judged
+    # by the database's clock; an endpoint failing for long enough is disabled.
+    sa.Column("failing_since", Time),
+    sa.Column("disabled_at", Time),
     sa.Index("ix_endpoints_org_id", "org_id", "id"),
 )
 
@@ -158,6 +162,15 @@ deliveries = sa.Table(
     ),
     sa.Index("ix_deliveries_order", "endpoint_id", "job_id", "sequence"),
     sa.Index("ix_deliveries_event_id", "event_id"),
+    # 0002: each endpoint's due deliveries, so a claim takes a few per endpoint
+    # (fairness) without reading one endpoint's whole backlog.
+    sa.Index(
+        "ix_deliveries_endpoint_due",
+        "endpoint_id",
+        "next_attempt_at",
+        postgresql_where=sa.text("status = 'pending'"),
+        sqlite_where=sa.text("status = 'pending'"),
+    ),
 )
 
 attempts = sa.Table(

@@ -1,0 +1,605 @@
+"""Queue figures: no-op job throughput and enqueue→start latency, ours and procrastinate's.
+
+    .venv/bin/python bench/queue.py [--write-docs]
+
+What it measures, on this machine, in one run (loopback only, every loop bounded):
+
+* **drain throughput** (jobs/s): a backlog of ``--jobs`` pending no-op jobs is enqueued
+  first (not timed), then one pagewire ``Worker`` (the real claim loop, leases,
+  heartbeat tasks, result recording) with a ``NoopRunner`` in place of the extractor
+  child process drains it. The clock stops when every job is ``completed``. Each job
+  writes ``job.processing`` and ``job.completed`` events (plus ``job.created`` at
+  enqueue, outside the timed part), each through the transactional outbox; the bench
+  checks that all three exist for every job. Measured on SQLite and PostgreSQL.
+* **enqueue throughput** (jobs/s): the same jobs submitted one per transaction (as the
+  API does: job row + ``job.created`` event + NOTIFY), from 8 concurrent producers.
+* **enqueue→start latency** (p50/p99/max, ms): the worker idles waiting for wake-ups
+  (LISTEN/NOTIFY on PostgreSQL, with the producer on its own connection pool so the
+  in-process signal cannot help; the in-process event on SQLite, where the API and the
+  worker share one process). A producer enqueues at a steady ``--rate`` jobs/s
+  (open loop: each job is submitted at its scheduled time, however late the last
+  one is). Latency = from ``enqueue()`` returning (just after COMMIT) to
+  ``NoopRunner.run`` starting that job.
+* **procrastinate** on the same PostgreSQL server, in its own database, run in a
+  subprocess from ``bench/.peers-venv`` (built here with uv; never a project
+  dependency): its no-op async task, jobs deferred in batches, one worker draining the
+  backlog (``wait=False``) at concurrency 1 and at ours; the better of the two is the
+  figure we compare with.
+
+Warm-up rounds (a few hundred jobs) run before every timed part and are excluded.
+Logging stays at WARNING on both sides (no per-job log lines).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parents[1]
+# This file is named like the standard library's ``queue`` (aiosqlite imports that):
+# take bench/ off the import path so ``import queue`` finds the real one.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
+sys.path.insert(0, str(ROOT / "src"))
+
+from pagewire.blobs import LocalBlobStore  # noqa: E402
+from pagewire.models import JobInput, JobStatus, NewJob  # noqa: E402
+from pagewire.runner import Outcome, PageCallback, Task  # noqa: E402
+from pagewire.settings import Settings  # noqa: E402
+from pagewire.store import Store  # noqa: E402
+from pagewire.store import tables as t  # noqa: E402
+from pagewire.store.migrate import upgrade  # noqa: E402
+from pagewire.worker import Worker  # noqa: E402
+
+PEERS_VENV = ROOT / "bench" / ".peers-venv"
+PEER_SCRIPT = ROOT / "bench" / "_queue_peer.py"
+PEER_PACKAGES = ("procrastinate", "psycopg[binary]")
+DOCS = ROOT / "docs" / "performance.md"
+RESULTS = ROOT / "bench" / "results"
+PRODUCERS = 8
+DEADLINE = 120.0  # no single measured phase may take longer than this
+
+
+# -- the no-op job ---------------------------------------------------------------
+
+
+class NoopRunner:
+    """Runs a job in-process and does nothing, like procrastinate's no-op task.
+
+    It still honours the runner contract: the result file exists when it says
+    ``completed`` (the worker reads it back and stores it inline).
+    """
+
+    def __init__(self) -> None:
+        self.started: dict[int, float] = {}
+
+    async def run(self, task: Task, on_page: PageCallback) -> Outcome:
+        self.started[task.options["seq"]] = time.perf_counter()
+        task.output_path.write_bytes(b'{"markdown": "", "pages": []}')
+        return Outcome("completed", page_count=0)
+
+
+def noop_job(org_id: str, seq: int) -> NewJob:
+    return NewJob(
+        org_id=org_id,
+        input=JobInput("noop.pdf", None, "application/pdf", "0" * 64, 1, "uploads/noop"),
+        options={"seq": seq},
+        metadata={},
+    )
+
+
+# -- our side ----------------------------------------------------------------------
+
+
+@dataclass
+class Backend:
+    name: str
+    url: str  # SQLAlchemy URL
+    data_dir: Path
+    figures: dict[str, Any] = field(default_factory=dict)
+
+
+def _settings(backend: Backend, concurrency: int) -> Settings:
+    return Settings(
+        data_dir=backend.data_dir,
+        database_url=backend.url,
+        worker_concurrency=concurrency,
+        listen_notify=True,
+    )
+
+
+async def _open_store(backend: Backend, concurrency: int, *, listen: bool) -> Store:
+    settings = _settings(backend, concurrency)
+    store = Store.from_settings(settings)
+    if listen:
+        await store.db.start_listening()
+    return store
+
+
+async def _count(store: Store, status: JobStatus) -> int:
+    async with store.db.read() as conn:
+        return int(
+            (
+                await conn.execute(
+                    sa.select(sa.func.count()).select_from(t.jobs).where(t.jobs.c.status == status)
+                )
+            ).scalar_one()
+        )
+
+
+async def _enqueue_many(store: Store, org_id: str, seqs: range) -> float:
+    """Enqueue one job per transaction from PRODUCERS concurrent tasks; seconds taken."""
+    queue = iter(seqs)
+
+    async def producer() -> None:
+        for seq in queue:
+            await store.jobs.enqueue(noop_job(org_id, seq))
+
+    started = time.perf_counter()
+    await asyncio.wait_for(asyncio.gather(*(producer() for _ in range(PRODUCERS))), DEADLINE)
+    return time.perf_counter() - started
+
+
+@contextlib.asynccontextmanager
+async def _running_worker(
+    store: Store, backend: Backend, concurrency: int, runner: NoopRunner
+) -> AsyncIterator[Worker]:
+    settings = _settings(backend, concurrency)
+    worker = Worker(
+        store,
+        LocalBlobStore(backend.data_dir / "blobs"),
+        settings,
+        runner=runner,
+        worker_id=f"bench-{backend.name}",
+        concurrency=concurrency,
+    )
+    task = asyncio.create_task(worker.run())
+    try:
+        yield worker
+    finally:
+        worker.stop()
+        await asyncio.wait_for(task, 30)
+
+
+class CompletionCounter:
+    """Counts the outcomes the worker records (wrapping ``store.jobs.finish``), so the
+    bench learns the moment the last job completed without polling the database."""
+
+    def __init__(self, store: Store) -> None:
+        self.completed = 0
+        self._target = 0
+        self._reached = asyncio.Event()
+        finish = store.jobs.finish
+
+        async def counting_finish(*args: Any, **kwargs: Any) -> Any:
+            job = await finish(*args, **kwargs)
+            if job is not None and job.status is JobStatus.COMPLETED:
+                self.completed += 1
+                if self.completed >= self._target:
+                    self._reached.set()
+            return job
+
+        store.jobs.finish = counting_finish  # type: ignore[method-assign]
+
+    async def wait_for(self, target: int, started: float) -> float:
+        """Seconds from ``started`` until ``target`` jobs completed in all."""
+        self._target = target
+        if self.completed < target:
+            self._reached.clear()
+            await asyncio.wait_for(self._reached.wait(), DEADLINE)
+        return time.perf_counter() - started
+
+
+async def _drain_round(
+    store: Store,
+    counter: CompletionCounter,
+    backend: Backend,
+    org_id: str,
+    first_seq: int,
+    jobs: int,
+    concurrency: int,
+) -> tuple[float, float]:
+    """Enqueue a backlog, then time one worker draining it: (enqueue s, drain s)."""
+    done_before = counter.completed
+    enqueue_s = await _enqueue_many(store, org_id, range(first_seq, first_seq + jobs))
+    runner = NoopRunner()
+    started = time.perf_counter()
+    async with _running_worker(store, backend, concurrency, runner):
+        drain_s = await counter.wait_for(done_before + jobs, started)
+    return enqueue_s, drain_s
+
+
+async def _latency(
+    store: Store,
+    counter: CompletionCounter,
+    producer_store: Store,
+    backend: Backend,
+    org_id: str,
+    first_seq: int,
+    rate: float,
+    seconds: float,
+    concurrency: int,
+) -> dict[str, float]:
+    count = int(rate * seconds)
+    committed: dict[int, float] = {}
+    runner = NoopRunner()
+    done_before = counter.completed
+
+    async def submit(seq: int) -> None:
+        await producer_store.jobs.enqueue(noop_job(org_id, seq))
+        committed[seq] = time.perf_counter()
+
+    async with _running_worker(store, backend, concurrency, runner):
+        await asyncio.sleep(0.3)  # let the worker reach its idle wait
+        tasks = []
+        t0 = time.perf_counter()
+        for i in range(count):
+            delay = t0 + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(submit(first_seq + i)))
+        submit_span = time.perf_counter() - t0
+        await asyncio.wait_for(asyncio.gather(*tasks), DEADLINE)
+        await counter.wait_for(done_before + count, time.perf_counter())
+    lat = sorted(
+        (runner.started[seq] - committed[seq]) * 1000 for seq in committed if seq in runner.started
+    )
+    assert len(lat) == count, f"{count - len(lat)} jobs never started"
+    return {
+        "jobs": count,
+        "offered_rate": rate,
+        "achieved_rate": count / submit_span,
+        "p50_ms": _pct(lat, 50),
+        "p90_ms": _pct(lat, 90),
+        "p99_ms": _pct(lat, 99),
+        "max_ms": lat[-1],
+        "mean_ms": statistics.fmean(lat),
+    }
+
+
+def _pct(values: list[float], p: float) -> float:
+    index = min(len(values) - 1, max(0, round(p / 100 * len(values)) - 1))
+    return values[index]
+
+
+async def _check_events(store: Store) -> dict[str, int]:
+    async with store.db.read() as conn:
+        rows = (
+            await conn.execute(
+                sa.select(t.events.c.type, sa.func.count()).group_by(t.events.c.type)
+            )
+        ).all()
+        jobs = int((await conn.execute(sa.select(sa.func.count()).select_from(t.jobs))).scalar_one())
+    counts = {row[0]: int(row[1]) for row in rows}
+    for kind in ("job.created", "job.processing", "job.completed"):
+        if counts.get(kind) != jobs:
+            raise AssertionError(f"{kind}: {counts.get(kind)} events for {jobs} jobs")
+    return counts
+
+
+async def measure_ours(
+    backend: Backend, args: argparse.Namespace, log: Any
+) -> dict[str, Any]:
+    store = await _open_store(backend, args.concurrency, listen=True)
+    producer_store = store
+    try:
+        await upgrade(store.db)
+        org = await store.keys.ensure_org("bench")
+        counter = CompletionCounter(store)
+        seq = 0
+        # warm-up: compiled-statement caches, connection pools, the OS page cache
+        await _drain_round(store, counter, backend, org.id, seq, args.warmup, args.concurrency)
+        seq += args.warmup
+        rounds = []
+        for r in range(args.rounds):
+            enqueue_s, drain_s = await _drain_round(
+                store, counter, backend, org.id, seq, args.jobs, args.concurrency
+            )
+            seq += args.jobs
+            rounds.append({"enqueue_s": enqueue_s, "drain_s": drain_s})
+            log(
+                f"  {backend.name} round {r + 1}: enqueue {args.jobs / enqueue_s:,.0f} jobs/s, "
+                f"drain {args.jobs / drain_s:,.0f} jobs/s"
+            )
+        if not backend.name.startswith("sqlite"):
+            # an API node of its own: the worker can only hear of new jobs by NOTIFY
+            producer_store = await _open_store(backend, args.concurrency, listen=False)
+        # warm the producer's pool too, then measure
+        await _latency(store, counter, producer_store, backend, org.id, seq, args.rate, 0.5, args.concurrency)
+        seq += int(args.rate * 0.5)
+        latency = await _latency(
+            store, counter, producer_store, backend, org.id, seq, args.rate, args.seconds, args.concurrency
+        )
+        seq += latency["jobs"]
+        log(
+            f"  {backend.name} enqueue→start at {args.rate:g}/s: p50 {latency['p50_ms']:.1f} ms, "
+            f"p99 {latency['p99_ms']:.1f} ms, max {latency['max_ms']:.1f} ms"
+        )
+        events = await _check_events(store)
+        completed = await _count(store, JobStatus.COMPLETED)
+        if completed != seq or counter.completed != seq:
+            raise AssertionError(f"{completed} completed in the database, {counter.completed} "
+                                 f"seen, {seq} enqueued")
+        drains = sorted(args.jobs / r["drain_s"] for r in rounds)
+        enqueues = sorted(args.jobs / r["enqueue_s"] for r in rounds)
+        return {
+            "drain_jobs_per_s": statistics.median(drains),
+            "drain_all": drains,
+            "enqueue_jobs_per_s": statistics.median(enqueues),
+            "latency": latency,
+            "events": events,
+        }
+    finally:
+        if producer_store is not store:
+            await producer_store.close()
+        await store.close()
+
+
+# -- PostgreSQL scratch databases --------------------------------------------------
+
+
+async def _pg_admin(admin_url: str, sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(admin_url, timeout=10)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def _pg_url(admin_url: str, database: str) -> str:
+    return f"{admin_url.rsplit('/', 1)[0]}/{database}"
+
+
+@contextlib.asynccontextmanager
+async def scratch_database(admin_url: str, prefix: str) -> AsyncIterator[str]:
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    await _pg_admin(admin_url, f'CREATE DATABASE "{name}"')
+    try:
+        yield _pg_url(admin_url, name)
+    finally:
+        await _pg_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# -- procrastinate's side ----------------------------------------------------------
+
+
+def peer_python(log: Any) -> Path | None:
+    """The peers' venv, built with uv on first use; None (and why) when it can't be."""
+    python = PEERS_VENV / "bin" / "python"
+    probe = [str(python), "-c", "import procrastinate, psycopg"]
+    if python.exists() and subprocess.run(probe, capture_output=True).returncode == 0:
+        return python
+    uv = ROOT / ".venv" / "bin" / "uv"
+    try:
+        if not python.exists():
+            subprocess.run([str(uv), "venv", str(PEERS_VENV)], check=True, capture_output=True)
+        subprocess.run(
+            [str(uv), "pip", "install", "--python", str(python), *PEER_PACKAGES],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+    except (OSError, subprocess.SubprocessError) as error:
+        detail = getattr(error, "stderr", b"") or b""
+        log(f"!! could not build {PEERS_VENV} for procrastinate: {error} {detail.decode()[-500:]}")
+        return None
+    return python
+
+
+async def measure_peer(
+    python: Path, admin_url: str, args: argparse.Namespace, log: Any
+) -> dict[str, Any] | None:
+    runs = []
+    for concurrency in sorted({1, args.concurrency}):
+        async with scratch_database(admin_url, "pagewire_bench_peer") as url:
+            proc = await asyncio.create_subprocess_exec(
+                str(python),
+                str(PEER_SCRIPT),
+                url,
+                str(args.peer_jobs),
+                str(concurrency),
+                str(args.warmup),
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
+            try:
+                out, err = await asyncio.wait_for(proc.communicate(), DEADLINE + 30)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+                log(f"!! procrastinate run (concurrency {concurrency}) timed out")
+                continue
+        if proc.returncode != 0:
+            log(f"!! procrastinate run failed: {err.decode()[-1500:]}")
+            continue
+        run = json.loads(out.decode().strip().splitlines()[-1])
+        runs.append(run)
+        log(
+            f"  procrastinate {run['procrastinate']} concurrency {concurrency}: "
+            f"drain {run['jobs_per_second']:,.0f} jobs/s"
+        )
+    if not runs:
+        return None
+    best = max(runs, key=lambda r: r["jobs_per_second"])
+    return {"best": best, "runs": runs}
+
+
+# -- report ------------------------------------------------------------------------
+
+
+def render(results: dict[str, Any], args: argparse.Namespace, command: str) -> str:
+    sqlite, pg, peer = results["sqlite"], results.get("postgres"), results.get("peer")
+    rows = [
+        "| | drain (jobs/s) | enqueue (jobs/s) | enqueue→start p50 | p99 | max |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+
+    def ours(name: str, f: dict[str, Any]) -> str:
+        lat = f["latency"]
+        return (
+            f"| pagewire, {name} | {f['drain_jobs_per_s']:,.0f} | {f['enqueue_jobs_per_s']:,.0f} "
+            f"| {lat['p50_ms']:.1f} ms | {lat['p99_ms']:.1f} ms | {lat['max_ms']:.1f} ms |"
+        )
+
+    rows.append(ours("SQLite", sqlite))
+    if pg is not None:
+        rows.append(ours("PostgreSQL", pg))
+    if peer is not None:
+        best = peer["best"]
+        enqueue = best["jobs"] / best["defer_seconds"]
+        rows.append(
+            f"| procrastinate {best['procrastinate']}, PostgreSQL (concurrency "
+            f"{best['concurrency']}) | {best['jobs_per_second']:,.0f} | {enqueue:,.0f} (batched) "
+            f"| – | – | – |"
+        )
+    lines = [
+        "## Queue",
+        "",
+        f"Measured {results['when']} on {results['machine']}; reproduce with `{command}`"
+        " (about two minutes; builds `bench/.peers-venv` for procrastinate on first use).",
+        "",
+        *rows,
+        "",
+    ]
+    if pg is not None and peer is not None:
+        ratio = pg["drain_jobs_per_s"] / peer["best"]["jobs_per_second"]
+        lines.append(
+            f"PostgreSQL drain throughput is **{ratio:.1f}×** procrastinate's in the same run "
+            f"(target ≥ 5×); p99 enqueue→start at {args.rate:g} jobs/s is "
+            f"**{pg['latency']['p99_ms']:.1f} ms** on PostgreSQL and "
+            f"**{sqlite['latency']['p99_ms']:.1f} ms** on SQLite (target ≤ 20 ms)."
+        )
+        lines.append("")
+    elif peer is None:
+        lines += ["procrastinate could not be measured in this run (see the bench's output).", ""]
+    lines += [
+        "What the figures include:",
+        "",
+        f"- **drain**: a backlog of {args.jobs:,} pending no-op jobs drained by one worker "
+        f"(concurrency {args.concurrency}; median of {args.rounds} rounds). For pagewire that is "
+        "the real `Worker` claim loop (batch claims with leases, a heartbeat task per job, "
+        "lease-guarded finish, the result stored inline) with a `NoopRunner` in place of the "
+        "extractor child process, and every job's `job.processing` and `job.completed` events "
+        "written through the transactional outbox in the same transactions (the bench checks "
+        "all three events exist for every job). procrastinate runs its no-op `async` task "
+        f"in-process ({args.peer_jobs:,} jobs, the better of concurrency 1 and "
+        f"{args.concurrency}); it writes no events.",
+        f"- **enqueue**: one job per transaction from {PRODUCERS} concurrent producers, "
+        "each with its `job.created` event and NOTIFY, as the API submits; procrastinate's "
+        "figure is `batch_defer_async` in batches of 1,000, so it is not comparable.",
+        f"- **enqueue→start**: {args.rate:g} jobs/s offered for {args.seconds:g} s (open "
+        "loop) to an idle worker; from `enqueue()` returning (just after COMMIT) to the "
+        "runner starting that job, so it includes the wake-up (LISTEN/NOTIFY on PostgreSQL, "
+        "the producer using its own connection pool; the in-process signal on SQLite), the "
+        "claim transaction with its `job.processing` event, and scheduling.",
+        "- Warm-up rounds are excluded. Python logging at WARNING on both sides. "
+        "Database servers and bench share the machine (loopback).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_docs(section: str) -> None:
+    """Replace (or append) only the "## Queue" section of docs/performance.md."""
+    text = DOCS.read_text(encoding="utf-8") if DOCS.exists() else "# Performance\n"
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.strip() == "## Queue"), None)
+    if start is None:
+        new = text.rstrip("\n") + "\n\n" + section
+    else:
+        end = next(
+            (i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines)
+        )
+        tail = "\n".join(lines[end:])
+        new = "\n".join(lines[:start]) + "\n" + section + ("\n" + tail if tail else "")
+        new = new.lstrip("\n")
+    DOCS.parent.mkdir(parents=True, exist_ok=True)
+    DOCS.write_text(new.rstrip("\n") + "\n", encoding="utf-8")
+
+
+async def main(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.WARNING)
+    began = time.perf_counter()
+
+    def log(message: str) -> None:
+        print(f"[{time.perf_counter() - began:6.1f}s] {message}", flush=True)
+
+    results: dict[str, Any] = {
+        "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "machine": f"{os.cpu_count()} cores, {platform.system()} {platform.machine()}, "
+        f"Python {platform.python_version()}",
+        "args": vars(args),
+    }
+    with tempfile.TemporaryDirectory(prefix="pagewire-bench-") as tmp:
+        log("pagewire on SQLite")
+        sqlite = Backend("sqlite", f"sqlite:///{Path(tmp) / 'bench.db'}", Path(tmp) / "sqlite")
+        results["sqlite"] = await measure_ours(sqlite, args, log)
+
+        admin = args.postgres
+        try:
+            await _pg_admin(admin, "SELECT 1")
+        except Exception as error:
+            log(f"!! PostgreSQL at {admin} is not reachable ({error}); SQLite figures only")
+            admin = ""
+        if admin:
+            log("pagewire on PostgreSQL")
+            async with scratch_database(admin, "pagewire_bench") as url:
+                pg = Backend("postgres", url, Path(tmp) / "postgres")
+                results["postgres"] = await measure_ours(pg, args, log)
+            python = None if args.no_peer else peer_python(log)
+            if python is not None:
+                log("procrastinate on the same PostgreSQL")
+                results["peer"] = await measure_peer(python, admin, args, log)
+            elif not args.no_peer:
+                log("!! procrastinate not measured: its venv could not be built (see above)")
+
+    command = ".venv/bin/python bench/queue.py" + (" --write-docs" if args.write_docs else "")
+    section = render(results, args, ".venv/bin/python bench/queue.py")
+    print()
+    print(section)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "queue.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
+    if args.write_docs:
+        write_docs(section)
+        log(f"wrote the Queue section of {DOCS.relative_to(ROOT)}")
+    log(f"done ({command})")
+    return 0
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--postgres", default=os.environ.get(
+        "PAGEWIRE_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+    ), help="admin URL; scratch databases are created and dropped there")
+    p.add_argument("--jobs", type=int, default=5000, help="backlog per drain round")
+    p.add_argument("--peer-jobs", type=int, default=3000, help="procrastinate's backlog")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--warmup", type=int, default=300)
+    p.add_argument("--concurrency", type=int, default=32)
+    p.add_argument("--rate", type=float, default=200.0, help="jobs/s offered for latency")
+    p.add_argument("--seconds", type=float, default=10.0, help="latency run length")
+    p.add_argument("--no-peer", action="store_true", help="skip procrastinate")
+    p.add_argument("--write-docs", action="store_true", help="update docs/performance.md")
+    return p.parse_args()
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main(parse_args())))

@@ -1,0 +1,233 @@
+"""Request and response shapes of the webhook routes (endpoints and messages)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from pagewire.errors import InvalidRequest
+from pagewire.events import iso
+from pagewire.models import EVENT_TYPES, Endpoint, Event
+from pagewire.store.webhooks import Attempt, Delivery
+
+MAX_HEADERS = 20
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# Headers the dispatcher sets itself, or that HTTP gives a meaning no endpoint may change.
+_RESERVED = {"content-type", "content-length", "host", "user-agent", "connection"}
+_RESERVED_PREFIXES = ("webhook-", "svix-", "transfer-", "proxy-")
+
+
+def _event_types(value: list[str] | None) -> list[str] | None:
+    if value is None:
+        return None
+    if not value:
+        raise ValueError("give at least one event type, or null for every type")
+    unknown = [v for v in value if v not in EVENT_TYPES]
+    if unknown:
+        raise ValueError(f"unknown event type(s) {unknown}; known: {', '.join(EVENT_TYPES)}")
+    return list(dict.fromkeys(value))
+
+
+def _headers(value: dict[str, str] | None) -> dict[str, str] | None:
+    if value is None:
+        return None
+    if len(value) > MAX_HEADERS:
+        raise ValueError(f"at most {MAX_HEADERS} custom headers")
+    for name, text in value.items():
+        lowered = name.lower()
+        if not _TOKEN.fullmatch(name):
+            raise ValueError(f"{name!r} is not a valid header name")
+        if lowered in _RESERVED or lowered.startswith(_RESERVED_PREFIXES):
+            raise ValueError(f"the {name} header is set by pagewire and cannot be changed")
+        if len(text) > 1000 or any(ch in text for ch in "\r\n\0"):
+            raise ValueError(f"the {name} header's value is too long or has line breaks")
+    return value
+
+
+class EndpointIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(max_length=2000)
+    description: str | None = Field(None, max_length=500)
+    event_types: list[str] | None = Field(None, description="null: every event type")
+    headers: dict[str, str] | None = Field(None, description="sent with every delivery")
+    rate_limit: int | None = Field(None, ge=1, le=10_000, description="deliveries per second")
+
+    _types = field_validator("event_types")(_event_types)
+    _head = field_validator("headers")(_headers)
+
+
+class EndpointPatch(BaseModel):
+    """Only the fields sent change; ``null`` clears an optional one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str | None = Field(None, max_length=2000)
+    description: str | None = Field(None, max_length=500)
+    event_types: list[str] | None = None
+    headers: dict[str, str] | None = None
+    rate_limit: int | None = Field(None, ge=1, le=10_000)
+
+    _types = field_validator("event_types")(_event_types)
+    _head = field_validator("headers")(_headers)
+
+
+class EndpointOut(BaseModel):
+    id: str
+    url: str
+    description: str | None
+    event_types: list[str] | None
+    headers: dict[str, str]
+    rate_limit: int | None
+    enabled: bool
+    disabled_reason: str | None
+    created_at: str
+    updated_at: str
+
+    @classmethod
+    def of(cls, endpoint: Endpoint) -> EndpointOut:
+        return cls(
+            id=endpoint.id,
+            url=endpoint.url,
+            description=endpoint.description,
+            event_types=list(endpoint.event_types) if endpoint.event_types is not None else None,
+            headers=endpoint.headers,
+            rate_limit=endpoint.rate_limit,
+            enabled=endpoint.enabled,
+            disabled_reason=endpoint.disabled_reason,
+            created_at=iso(endpoint.created_at) or "",
+            updated_at=iso(endpoint.updated_at) or "",
+        )
+
+
+class EndpointCreated(EndpointOut):
+    secret: str = Field(description="whsec_...: verify deliveries with it")
+
+
+class EndpointList(BaseModel):
+    data: list[EndpointOut]
+    next_cursor: str | None
+
+
+class SecretOut(BaseModel):
+    secret: str
+
+
+class RecoverIn(BaseModel):
+    since: str | float = Field(description="ISO 8601 time or epoch seconds")
+    until: str | float | None = None
+
+
+class Requeued(BaseModel):
+    requeued: int = Field(description="how many deliveries will be sent again")
+
+
+class TestSent(BaseModel):
+    message_id: str
+
+
+class ResendIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    endpoint_id: str | None = Field(None, description="only to this endpoint (default: all)")
+
+
+class MessageOut(BaseModel):
+    id: str
+    type: str
+    job_id: str | None
+    sequence: int
+    payload: dict[str, Any]
+    created_at: str
+
+    @classmethod
+    def of(cls, event: Event) -> MessageOut:
+        return cls(
+            id=event.id,
+            type=event.type,
+            job_id=event.job_id,
+            sequence=event.sequence,
+            payload=event.payload,
+            created_at=iso(event.created_at) or "",
+        )
+
+
+class MessageList(BaseModel):
+    data: list[MessageOut]
+    next_cursor: str | None
+
+
+class AttemptOut(BaseModel):
+    id: str
+    created_at: str
+    status_code: int | None
+    latency_ms: float | None
+    response_body: str | None = Field(description="the first 4 KB")
+    error: str | None
+
+    @classmethod
+    def of(cls, attempt: Attempt) -> AttemptOut:
+        return cls(
+            id=attempt.id,
+            created_at=iso(attempt.created_at) or "",
+            status_code=attempt.status_code,
+            latency_ms=attempt.latency_ms,
+            response_body=attempt.response_body,
+            error=attempt.error,
+        )
+
+
+class DeliveryOut(BaseModel):
+    id: str
+    endpoint_id: str
+    status: str = Field(description="pending, succeeded or failed (gave up)")
+    attempt_count: int
+    next_attempt_at: str | None
+    last_status_code: int | None
+    last_error: str | None
+    created_at: str
+    finished_at: str | None
+    attempts: list[AttemptOut]
+
+    @classmethod
+    def of(cls, delivery: Delivery) -> DeliveryOut:
+        return cls(
+            id=delivery.id,
+            endpoint_id=delivery.endpoint_id,
+            status=delivery.status,
+            attempt_count=delivery.attempts,
+            next_attempt_at=iso(delivery.next_attempt_at),
+            last_status_code=delivery.last_status_code,
+            last_error=delivery.last_error,
+            created_at=iso(delivery.created_at) or "",
+            finished_at=iso(delivery.finished_at),
+            attempts=[AttemptOut.of(a) for a in delivery.attempt_log],
+        )
+
+
+class MessageDetail(MessageOut):
+    deliveries: list[DeliveryOut]
+
+
+def parse_time(value: str | float | None, name: str) -> float | None:
+    """ISO 8601 (``2026-11-28T22:00:00Z``) or epoch seconds."""
+    if isinstance(value, int | float):
+        return float(value)
+    if value is None or not value.strip():
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidRequest(
+            f"{name} must be an ISO 8601 time or epoch seconds", code="invalid_time"
+        ) from None
+    if parsed.tzinfo is None:
+        raise InvalidRequest(f"{name} needs a time zone (e.g. a final Z)", code="invalid_time")
+    return parsed.timestamp()

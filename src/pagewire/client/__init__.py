@@ -1,0 +1,73 @@
+"""The pagewire Python SDK: ``Pagewire`` and ``AsyncPagewire``, typed results, errors.
+
+Needs only httpx (and the standard library): no server package is imported.
+The same names are re-exported from ``pagewire`` itself.
+"""
+
+from pagewire.client._async import AsyncPagewire
+from pagewire.client._client import Pagewire
+from pagewire.client._errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    NotFoundError,
+    PagewireAPIError,
+    PermissionDeniedError,
+    RateLimitError,
+    WaitTimeoutError,
+    WebhookVerificationError,
+)
+from pagewire.client._models import (
+    Job,
+    JobError,
+    JobInput,
+    JobResult,
+    JobStatus,
+    JobSubmission,
+    ListPage,
+    Progress,
+    ResultLink,
+    WebhookEvent,
+    WebhookLink,
+)
+from pagewire.client._retry import Backoff, RetryPolicy
+from pagewire.client._webhook_models import Attempt, Delivery, Endpoint, Message
+from pagewire.client._webhooks import verify_webhook
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AsyncPagewire",
+    "Attempt",
+    "AuthenticationError",
+    "Backoff",
+    "BadRequestError",
+    "ConflictError",
+    "Delivery",
+    "Endpoint",
+    "Job",
+    "JobError",
+    "JobInput",
+    "JobResult",
+    "JobStatus",
+    "JobSubmission",
+    "ListPage",
+    "Message",
+    "NotFoundError",
+    "Pagewire",
+    "PagewireAPIError",
+    "PermissionDeniedError",
+    "Progress",
+    "RateLimitError",
+    "ResultLink",
+    "RetryPolicy",
+    "WaitTimeoutError",
+    "WebhookEvent",
+    "WebhookLink",
+    "WebhookVerificationError",
+    "verify_webhook",
+]

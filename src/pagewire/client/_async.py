@@ -1,0 +1,246 @@
+"""The asynchronous client, ``AsyncPagewire``: the same surface as ``Pagewire``, awaited."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from types import TracebackType
+from typing import Any, Literal, overload
+
+import httpx
+
+from pagewire.client._base import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    ClientConfig,
+    FileInput,
+    Upload,
+    extract_answer,
+    extract_fields,
+    extract_request,
+    failure_from_response,
+    failure_from_transport,
+)
+from pagewire.client._errors import PagewireAPIError
+from pagewire.client._jobs import AsyncJobs
+from pagewire.client._models import Job, JobSubmission
+from pagewire.client._retry import RetryPolicy
+from pagewire.client._webhooks import AsyncWebhooks
+
+__all__ = ["AsyncPagewire"]
+
+
+class AsyncPagewire:
+    """An asyncio client for the pagewire API; every method of ``Pagewire``, awaited.
+
+    ``api_key`` and ``base_url`` default to ``PAGEWIRE_API_KEY`` and
+    ``PAGEWIRE_BASE_URL`` (then ``http://127.0.0.1:8000``). Requests that fail
+    with 408/429/5xx or never reach the server are retried ``max_retries``
+    times with exponential backoff and jitter, honouring ``Retry-After``.
+
+    Pass ``http_client`` (an ``httpx.AsyncClient``, which the caller keeps and closes)
+    or ``transport`` to route requests elsewhere, e.g. to an app in-process.
+    ``clock``, ``wall_clock`` and ``sleep`` are there so tests need not wait.
+
+    Use it as ``async with``, or await :meth:`close`, to release connections.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        *,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        http_client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        retry: RetryPolicy | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._config = ClientConfig.resolve(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            retry=retry,
+            wall_clock=wall_clock,
+        )
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.AsyncClient(
+            transport=transport, timeout=self._config.timeout, follow_redirects=False
+        )
+        self._clock = clock
+        self._sleep = sleep
+        self.jobs = AsyncJobs(self)
+        self.webhooks = AsyncWebhooks(self)
+
+    @property
+    def base_url(self) -> str:
+        return self._config.base_url
+
+    @property
+    def api_key(self) -> str | None:
+        return self._config.api_key
+
+    async def close(self) -> None:
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncPagewire:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        return f"AsyncPagewire(base_url={self.base_url!r})"
+
+    @overload
+    async def extract(
+        self,
+        file: FileInput | None = ...,
+        *,
+        file_url: str | None = ...,
+        async_: Literal[True] = ...,
+        file_name: str | None = ...,
+        pages: str | None = ...,
+        metadata: Mapping[str, Any] | None = ...,
+        chunking: str | list[str] | None = ...,
+        chunk_size: int | None = ...,
+        tables: bool | None = ...,
+        ocr: str | None = ...,
+        return_html: bool | None = ...,
+        priority: int | None = ...,
+        idempotency_key: str | None = ...,
+        wait_timeout: float | None = ...,
+    ) -> JobSubmission: ...
+
+    @overload
+    async def extract(
+        self,
+        file: FileInput | None = ...,
+        *,
+        file_url: str | None = ...,
+        async_: Literal[False],
+        file_name: str | None = ...,
+        pages: str | None = ...,
+        metadata: Mapping[str, Any] | None = ...,
+        chunking: str | list[str] | None = ...,
+        chunk_size: int | None = ...,
+        tables: bool | None = ...,
+        ocr: str | None = ...,
+        return_html: bool | None = ...,
+        priority: int | None = ...,
+        idempotency_key: str | None = ...,
+        wait_timeout: float | None = ...,
+    ) -> Job: ...
+
+    async def extract(
+        self,
+        file: FileInput | None = None,
+        *,
+        file_url: str | None = None,
+        async_: bool = True,
+        file_name: str | None = None,
+        pages: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        chunking: str | list[str] | None = None,
+        chunk_size: int | None = None,
+        tables: bool | None = None,
+        ocr: str | None = None,
+        return_html: bool | None = None,
+        priority: int | None = None,
+        idempotency_key: str | None = None,
+        wait_timeout: float | None = None,
+    ) -> JobSubmission | Job:
+        """Submit a document: a path, bytes or binary file object, or a ``file_url``.
+
+        (Reading a path or file object happens in this thread: documents are
+        read in 64 KB pieces as they are sent, not all at once.)
+
+        With ``async_=True`` (the default) this returns at once with the job id;
+        learn that it finished from a webhook, or with :meth:`Jobs.wait`. With
+        ``async_=False`` it returns the finished :class:`Job`: the server waits up
+        to its limit, and past that this client polls (up to ``wait_timeout``).
+
+        ``pages`` is a list like ``"1-3,7"``; ``metadata`` (your own keys: user id,
+        destination record id...) is stored with the job and sent in every event.
+        The ``idempotency_key`` (one is generated when not given) makes retries
+        safe: the same key and body always return the same job.
+        """
+        fields = extract_fields(
+            async_=async_,
+            pages=pages,
+            metadata=metadata,
+            chunking=chunking,
+            chunk_size=chunk_size,
+            tables=tables,
+            ocr=ocr,
+            return_html=return_html,
+            priority=priority,
+        )
+        request = extract_request(file, file_url, file_name, fields, idempotency_key)
+        answer = extract_answer(await self._request("POST", "/extract", **request))
+        if isinstance(answer, Job) or async_:
+            return answer
+        return await self.jobs.wait(answer.job_id, timeout=wait_timeout)
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        upload: Upload | None = None,
+        form: Mapping[str, str] | None = None,
+        idempotency_key: str | None = None,
+    ) -> httpx.Response:
+        """Send one logical request, retrying as the policy allows; raise on failure."""
+        config = self._config
+        headers = config.headers(method, idempotency_key)
+        retries = 0
+        while True:
+            status: int | None = None
+            retry_after: float | None = None
+            try:
+                with upload.open() if upload else contextlib.nullcontext() as files:
+                    response = await self._http.request(
+                        method,
+                        config.url(path),
+                        params=_params(params),
+                        json=json,
+                        files=files,
+                        data=form,
+                        headers=headers,
+                        timeout=config.timeout,
+                    )
+            except httpx.TransportError as exc:
+                error: PagewireAPIError = failure_from_transport(exc, config.base_url)
+                cause: BaseException = exc
+            else:
+                if response.is_success:
+                    return response
+                status = response.status_code
+                error, retry_after = failure_from_response(response, config.wall_clock())
+                cause = error
+            delay = config.retry.delay(retries, status=status, retry_after=retry_after)
+            if delay is None:
+                raise error from (cause if cause is not error else None)
+            await self._sleep(delay)
+            retries += 1
+
+
+def _params(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if params is None:
+        return None
+    return {k: v for k, v in params.items() if v is not None}

@@ -1,0 +1,391 @@
+"""The webhook dispatcher: claim due deliveries, sign, POST, record, reschedule.
+
+One loop claims deliveries (leases judged by the database's clock) as slots
+free up; each delivery runs as its own task in its endpoint's lane (a
+concurrency cap and an optional rate limit), so a slow or dead endpoint holds
+at most its own share of the slots and never delays the others. Attempts are
+recorded by a second loop in batches, one transaction for all that finished
+meanwhile: this is what lets one dispatcher keep up with a fast receiver.
+
+Losing the process loses nothing: an unrecorded delivery's lease runs out and
+it is sent again with the same ``webhook-id`` (at least once). On ``stop()`` it
+claims nothing more, lets requests in flight finish for ``drain_seconds``, hands
+back what it had not sent, and records everything it learned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from prometheus_client import CollectorRegistry
+
+from pagewire import netguard, signing
+from pagewire.errors import PagewireError, UnsafeURL
+from pagewire.retry import (
+    AttemptOutcome,
+    Delivered,
+    DisableEndpoint,
+    GiveUp,
+    RetryAt,
+    RetryPolicy,
+    parse_schedule,
+)
+from pagewire.settings import Settings
+from pagewire.store import Store
+from pagewire.store.deliveries import RESPONSE_BODY_LIMIT, AttemptRecord, ClaimedDelivery
+from pagewire.webhook_metrics import DispatchMetrics
+
+log = logging.getLogger("pagewire.dispatch")
+
+USER_AGENT = "pagewire-webhooks/1"
+BACKLOG_INTERVAL = 5.0
+
+
+@dataclass
+class _Bucket:
+    """A token bucket: ``rate`` deliveries per second, bursts of up to one second's worth."""
+
+    rate: float
+    tokens: float = 0.0
+    at: float = field(default_factory=time.monotonic)
+
+    def __post_init__(self) -> None:
+        self.tokens = max(1.0, self.rate)
+
+    async def take(self) -> None:
+        while True:
+            now = time.monotonic()
+            self.tokens = min(max(1.0, self.rate), self.tokens + (now - self.at) * self.rate)
+            self.at = now
+            if self.tokens >= 1:
+                self.tokens -= 1
+                return
+            await asyncio.sleep((1 - self.tokens) / self.rate)
+
+
+class _Lane:
+    """One endpoint's share of this dispatcher: its deliveries held, sent a few at a time."""
+
+    def __init__(self, cap: int) -> None:
+        self.held = 0
+        self.sending = asyncio.Semaphore(cap)
+        self.bucket: _Bucket | None = None
+
+    def limit_rate(self, rate: int | None) -> None:
+        if rate is None:
+            self.bucket = None
+        elif self.bucket is None or self.bucket.rate != rate:
+            self.bucket = _Bucket(float(rate))
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        policy: RetryPolicy | None = None,
+        registry: CollectorRegistry | None = None,
+        concurrency: int | None = None,
+        per_endpoint: int | None = None,
+        dispatcher_id: str | None = None,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.policy = policy or RetryPolicy(
+            schedule=parse_schedule(settings.webhook_retry_schedule),
+            max_retry_after=settings.webhook_max_retry_after_seconds,
+        )
+        self.concurrency = concurrency or settings.webhook_concurrency
+        self.per_endpoint = per_endpoint or settings.webhook_per_endpoint_concurrency
+        self.lease_seconds = settings.webhook_lease_seconds
+        if self.lease_seconds <= settings.webhook_timeout_seconds:
+            raise ValueError("webhook_lease_seconds must be longer than webhook_timeout_seconds")
+        self.dispatcher_id = dispatcher_id or f"{socket.gethostname()}:{os.getpid()}"
+        self.metrics = DispatchMetrics(registry) if registry is not None else None
+        self._session = session
+        self._owns_session = session is None
+        self._timeout = aiohttp.ClientTimeout(
+            total=settings.webhook_timeout_seconds,
+            sock_connect=settings.webhook_connect_timeout_seconds,
+        )
+        self._lanes: dict[str, _Lane] = {}
+        self._held: dict[str, ClaimedDelivery] = {}  # claimed, not yet answered
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._records: list[AttemptRecord] = []
+        self._records_ready = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._more_due = False
+        self._next_retry = float("inf")  # monotonic time of the soonest retry we scheduled
+
+    @classmethod
+    def from_services(cls, services: Any) -> Dispatcher:
+        """The dispatcher inside ``pagewire serve``, reporting to the app's /metrics."""
+        return cls(services.store, services.settings, registry=services.registry)
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    # -- the claim loop -----------------------------------------------------
+
+    async def run(self) -> None:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=netguard.guarded_connector(
+                    allow_private=self.settings.allow_private_urls, limit=self.concurrency
+                )
+            )
+        log.info(
+            "dispatcher started",
+            extra={
+                "fields": {"dispatcher_id": self.dispatcher_id, "concurrency": self.concurrency}
+            },
+        )
+        recorder = asyncio.create_task(self._record_loop(), name="webhook-recorder")
+        watcher = asyncio.create_task(self._backlog_loop(), name="webhook-backlog")
+        try:
+            while not self._stopping.is_set():
+                free = self.concurrency - len(self._held)
+                # With a backlog, claim in batches rather than one per freed slot.
+                wanted = max(1, self.concurrency // 4) if self._more_due else 1
+                if free >= wanted:
+                    self._wake.clear()
+                    if self._next_retry <= time.monotonic():
+                        self._next_retry = float("inf")
+                    try:
+                        claimed = await self.store.deliveries.claim_deliveries(
+                            free,
+                            lease_seconds=self.lease_seconds,
+                            per_endpoint=self.per_endpoint,
+                            held={e: lane.held for e, lane in self._lanes.items() if lane.held},
+                        )
+                    except PagewireError as error:
+                        log.warning("claim failed", extra={"fields": {"error": str(error)}})
+                        await _first(
+                            self._stopping.wait(), asyncio.sleep(self.settings.poll_seconds)
+                        )
+                        continue
+                    for delivery in claimed:
+                        self._start(delivery)
+                    self._more_due = len(claimed) == free
+                    if self._more_due:
+                        continue
+                await _first(
+                    self.store.db.wait("pagewire_deliveries", self._wait_seconds()),
+                    self._wake.wait(),
+                    self._stopping.wait(),
+                )
+        finally:
+            await self._drain()
+            self._records_ready.set()
+            await recorder
+            watcher.cancel()
+            await asyncio.gather(watcher, return_exceptions=True)
+            if self._owns_session and self._session is not None:
+                await self._session.close()
+                self._session = None
+            log.info("dispatcher stopped", extra={"fields": {"dispatcher_id": self.dispatcher_id}})
+
+    def _wait_seconds(self) -> float:
+        until_retry = self._next_retry - time.monotonic()
+        return max(0.0, min(self.settings.poll_seconds, until_retry))
+
+    def _start(self, delivery: ClaimedDelivery) -> None:
+        lane = self._lanes.get(delivery.endpoint_id)
+        if lane is None:
+            lane = self._lanes[delivery.endpoint_id] = _Lane(self.per_endpoint)
+        lane.limit_rate(delivery.rate_limit)
+        lane.held += 1
+        self._held[delivery.id] = delivery
+        task = asyncio.create_task(self._deliver(delivery, lane))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        if self.metrics:
+            self.metrics.in_flight.set(len(self._held))
+
+    async def _drain(self) -> None:
+        """Let requests in flight finish for a while; hand the rest back unsent."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=self.settings.drain_seconds)
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        unsent = list(self._held.values())
+        self._held.clear()
+        if unsent:
+            with contextlib.suppress(PagewireError):
+                await self.store.deliveries.release(unsent)
+
+    # -- one delivery -------------------------------------------------------
+
+    async def _deliver(self, delivery: ClaimedDelivery, lane: _Lane) -> None:
+        try:
+            async with lane.sending:
+                if lane.bucket is not None:
+                    await lane.bucket.take()
+                outcome, latency, body = await self._post(delivery)
+        finally:
+            lane.held -= 1
+            if lane.held == 0 and lane.bucket is None:
+                self._lanes.pop(delivery.endpoint_id, None)
+        # Answered: from here on the delivery is recorded, never handed back.
+        self._held.pop(delivery.id, None)
+        self._record(delivery, outcome, latency, body)
+        if self._more_due:
+            self._wake.set()
+
+    async def _post(self, delivery: ClaimedDelivery) -> tuple[AttemptOutcome, float, str | None]:
+        assert self._session is not None
+        settings = self.settings
+        headers = {
+            **delivery.headers,
+            "content-type": "application/json",
+            "user-agent": USER_AGENT,
+            # The signature's timestamp is wall-clock time: receivers check it against theirs.
+            **signing.build_headers(
+                delivery.secrets, delivery.event_id, int(time.time()), delivery.body
+            ),
+        }
+        started = time.perf_counter()
+        try:
+            netguard.validate_url(
+                delivery.url,
+                allow_private=settings.allow_private_urls,
+                allow_http=settings.allow_private_urls or settings.allow_http_webhooks,
+            )
+            async with self._session.post(
+                delivery.url,
+                data=delivery.body,
+                headers=headers,
+                allow_redirects=False,  # 3xx is a failure, never followed
+                timeout=self._timeout,
+            ) as response:
+                text = (await response.content.read(RESPONSE_BODY_LIMIT)).decode(errors="replace")
+                outcome = AttemptOutcome(
+                    status_code=response.status, retry_after=response.headers.get("retry-after")
+                )
+                return outcome, time.perf_counter() - started, text
+        except UnsafeURL as error:
+            message = f"refused by the SSRF guard: {error.message}"
+        except TimeoutError:
+            message = f"timed out after {settings.webhook_timeout_seconds:g} s"
+        except aiohttp.ClientError as error:
+            refused = netguard.refused_address(error)
+            message = f"refused by the SSRF guard: {refused}" if refused else _describe(error)
+        except OSError as error:
+            message = _describe(error)
+        return AttemptOutcome(error=message), time.perf_counter() - started, None
+
+    def _record(
+        self,
+        delivery: ClaimedDelivery,
+        outcome: AttemptOutcome,
+        latency: float,
+        body: str | None,
+    ) -> None:
+        now = time.time()
+        decision = self.policy.decide(delivery.attempt, outcome, now)
+        common: dict[str, Any] = {
+            "delivery": delivery,
+            "status_code": outcome.status_code,
+            "latency_ms": round(latency * 1000, 3),
+            "response_body": body,
+            "error": outcome.error,
+        }
+        if isinstance(decision, Delivered):
+            record = AttemptRecord(verdict="succeeded", **common)
+        elif isinstance(decision, RetryAt):
+            retry_in = max(0.0, decision.when - now)
+            record = AttemptRecord(verdict="retry", retry_in=retry_in, **common)
+        elif isinstance(decision, GiveUp):
+            record = AttemptRecord(verdict="failed", reason=decision.reason, **common)
+        else:
+            assert isinstance(decision, DisableEndpoint)
+            record = AttemptRecord(verdict="disable", reason=decision.reason, **common)
+        if self.metrics:
+            self.metrics.attempts.labels(record.verdict).inc()
+            self.metrics.latency.observe(latency)
+            self.metrics.in_flight.set(len(self._held))
+        if record.verdict != "succeeded":
+            log.info(
+                "webhook attempt failed",
+                extra={
+                    "fields": {
+                        "delivery_id": delivery.id,
+                        "webhook_id": delivery.event_id,
+                        "endpoint_id": delivery.endpoint_id,
+                        "attempt": delivery.attempt,
+                        "outcome": outcome.describe(),
+                        "next": record.verdict,
+                    }
+                },
+            )
+        self._records.append(record)
+        self._records_ready.set()
+
+    # -- recording ----------------------------------------------------------
+
+    async def _record_loop(self) -> None:
+        """Write finished attempts in batches: whatever piled up during the last write."""
+        while True:
+            if not self._records:
+                if self._stopping.is_set() and not self._tasks:
+                    return
+                await self._records_ready.wait()
+                self._records_ready.clear()
+                continue
+            batch, self._records = self._records, []
+            try:
+                disabled = await self.store.deliveries.record_attempts(batch)
+            except PagewireError as error:
+                # Keep them: a lease that runs out meanwhile means a duplicate, not a loss.
+                log.warning("recording attempts failed", extra={"fields": {"error": str(error)}})
+                if self._stopping.is_set() and not self._tasks:
+                    return
+                self._records[:0] = batch
+                await asyncio.sleep(self.settings.poll_seconds)
+                continue
+            for endpoint_id in disabled:
+                log.warning(
+                    "webhook endpoint disabled", extra={"fields": {"endpoint_id": endpoint_id}}
+                )
+            # Now that the database knows: a retry to wake up for, and a finished
+            # delivery may have released the next event of its job.
+            written = time.monotonic()
+            for record in batch:
+                if record.verdict == "retry":
+                    self._next_retry = min(self._next_retry, written + (record.retry_in or 0.0))
+            self._wake.set()
+
+    async def _backlog_loop(self) -> None:
+        if self.metrics is None:
+            return
+        while True:
+            with contextlib.suppress(PagewireError):
+                self.metrics.observe_backlog(await self.store.deliveries.backlog())
+            await asyncio.sleep(BACKLOG_INTERVAL)
+
+
+def _describe(error: BaseException) -> str:
+    text = str(error) or type(error).__name__
+    return f"{type(error).__name__}: {text}" if text != type(error).__name__ else text
+
+
+async def _first(*aws: Any) -> None:
+    tasks = [asyncio.ensure_future(a) for a in aws]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,77 @@
+"""PNG, JPEG and TIFF (one page per frame) through Pillow and tesseract."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+
+from pagewire.extract import ocr
+from pagewire.extract.base import ExtractError, ExtractOptions, Page
+from pagewire.extract.layout import lay_out, segment_rows
+from pagewire.extract.profile import Profile
+from pagewire.extract.render import page_markdown
+
+DEFAULT_DPI = 200.0  # what a scan without a resolution tag most likely is
+MIN_OCR_PIXELS = 1600  # small images are scaled up: tesseract wants ~30px letters
+
+
+class ImageDocument:
+    def __init__(self, path: Path, options: ExtractOptions) -> None:
+        if path.stat().st_size == 0:
+            raise ExtractError("empty_file", "the file is empty")
+        try:
+            self._image = Image.open(path)
+            self._image.load()
+        except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+            raise ExtractError("invalid_document", f"the image cannot be read ({exc})") from exc
+        self.page_count = getattr(self._image, "n_frames", 1)
+        self._options = options
+
+    def read_page(self, number: int) -> Page:
+        if not 1 <= number <= self.page_count:
+            raise ExtractError(
+                "page_out_of_range",
+                f"page {number} was asked for but the document has {self.page_count} pages",
+            )
+        self._image.seek(number - 1)
+        frame = self._image.convert("L")
+        dpi = float((self._image.info.get("dpi") or (DEFAULT_DPI,))[0] or DEFAULT_DPI)
+        scale = 72.0 / dpi
+        width, height = frame.width * scale, frame.height * scale
+        if self._options.ocr == "off":
+            return Page(number, width, height, "", warnings=("image page and OCR is off",))
+        if not ocr.tesseract_available():
+            return Page(number, width, height, "", warnings=(ocr.UNAVAILABLE,))
+        factor = 1.0
+        if max(frame.size) < MIN_OCR_PIXELS:
+            factor = MIN_OCR_PIXELS / max(frame.size)
+            frame = frame.resize((int(frame.width * factor), int(frame.height * factor)))
+        words = ocr.ocr_words(frame, scale / factor)
+        layout = lay_out(segment_rows(words), _profile(words), width, height)
+        return Page(
+            number=number,
+            width=round(width, 2),
+            height=round(height, 2),
+            markdown=page_markdown(layout.blocks),
+            blocks=tuple(layout.blocks),
+            tables=tuple(layout.tables),
+            warnings=() if layout.blocks else ("no text found by OCR",),
+            ocr=True,
+            furniture=tuple(layout.furniture),
+        )
+
+    def close(self) -> None:
+        self._image.close()
+
+
+def _profile(words: list) -> Profile:  # type: ignore[type-arg]
+    sizes = sorted(w.size for w in words)
+    return Profile(body_size=sizes[len(sizes) // 2] if sizes else 10.0)
+
+
+class ImageEngine:
+    media_types = ("image/png", "image/jpeg", "image/tiff")
+
+    def open(self, path: Path, media_type: str, options: ExtractOptions) -> ImageDocument:
+        return ImageDocument(path, options)

@@ -1,0 +1,413 @@
+"""The dispatcher's side of the outbox: claim due deliveries, record attempts, release.
+
+A claimed delivery stays ``pending``: the claim moves its ``next_attempt_at`` to
+the end of the lease, so a dispatcher that dies mid-delivery loses nothing; the
+delivery simply becomes due again when the lease runs out (at least once, with
+the same ``webhook-id``). Recording is guarded by the lease token.
+
+Order per job: a delivery is not claimed while an earlier one (lower
+``sequence``) of the same job to the same endpoint is still pending. A delivery
+that failed for good releases the later ones: a dead endpoint must not hold a
+job's later events forever, and the payload's ``sequence`` lets receivers see
+the gap.
+
+Fairness: each claim takes at most ``per_endpoint`` deliveries per endpoint
+(PostgreSQL: a LATERAL probe per endpoint with ``FOR UPDATE SKIP LOCKED``;
+SQLite: a window over the due rows, under the write lock), so one endpoint's
+backlog never fills a claim.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from pagewire.ids import new_id
+from pagewire.store import tables as t
+from pagewire.store.db import Database
+from pagewire.store.webhooks import disable_endpoint, endpoint_from_row
+
+E = t.endpoints.c
+D = t.deliveries.c
+V = t.events.c
+
+RESPONSE_BODY_LIMIT = 4096
+
+Verdict = Literal["succeeded", "retry", "failed", "disable"]
+
+
+@dataclass(frozen=True)
+class ClaimedDelivery:
+    """Everything one attempt needs, read in the claim's transaction."""
+
+    id: str
+    lease_token: str
+    event_id: str  # the webhook-id
+    event_type: str
+    endpoint_id: str
+    org_id: str
+    job_id: str | None
+    sequence: int
+    attempt: int  # this attempt's number, from 1
+    url: str
+    headers: dict[str, str]
+    secrets: tuple[str, ...]  # the current secret, then one in its rotation grace period
+    rate_limit: int | None
+    body: bytes
+    event_created_at: float
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    """One attempt's outcome and what to do next, as the dispatcher decided it."""
+
+    delivery: ClaimedDelivery
+    verdict: Verdict
+    status_code: int | None = None
+    latency_ms: float | None = None
+    response_body: str | None = None
+    error: str | None = None
+    retry_in: float | None = None  # seconds, for "retry"
+    reason: str | None = None  # for "failed" and "disable"
+
+
+@dataclass(frozen=True)
+class Backlog:
+    due: int
+    oldest_pending_age: float
+
+
+class DeliveryStore:
+    def __init__(self, db: Database, *, disable_after_seconds: float = 5 * 86400.0) -> None:
+        self.db = db
+        self.disable_after_seconds = disable_after_seconds
+
+    async def _now(self, conn: AsyncConnection) -> float:
+        return float((await conn.execute(sa.select(self.db.now()))).scalar_one())
+
+    # -- claim --------------------------------------------------------------
+
+    async def claim_deliveries(
+        self,
+        limit: int,
+        *,
+        lease_seconds: float,
+        per_endpoint: int,
+        held: Mapping[str, int] | None = None,
+    ) -> list[ClaimedDelivery]:
+        """Lease up to ``limit`` due deliveries, oldest due first, fair across endpoints.
+
+        An endpoint gets at most ``per_endpoint`` minus what the caller already
+        ``held`` for it (and no more than its ``rate_limit``), so a slow endpoint
+        can never hold more than its share of the caller's slots.
+        """
+        if limit <= 0:
+            return []
+        token = uuid.uuid4().hex
+        async with self.db.write() as conn:
+            now = await self._now(conn)
+            chosen = self._choose(now, limit, per_endpoint, dict(held or {}))
+            rows = (
+                await conn.execute(
+                    t.deliveries.update()
+                    .where(D.id.in_(chosen))
+                    .values(
+                        lease_token=token,
+                        lease_expires_at=now + lease_seconds,
+                        next_attempt_at=now + lease_seconds,
+                        attempts=D.attempts + 1,
+                        updated_at=now,
+                    )
+                    .returning(
+                        D.id, D.event_id, D.endpoint_id, D.org_id, D.job_id, D.sequence, D.attempts
+                    )
+                )
+            ).all()
+            if not rows:
+                return []
+            events = {
+                r.id: r
+                for r in await conn.execute(
+                    sa.select(
+                        V.id, V.type, V.created_at, sa.cast(V.payload, sa.Text).label("body")
+                    ).where(V.id.in_({r.event_id for r in rows}))
+                )
+            }
+            endpoints = {
+                r.id: endpoint_from_row(r)
+                for r in await conn.execute(
+                    sa.select(t.endpoints).where(E.id.in_({r.endpoint_id for r in rows}))
+                )
+            }
+        claimed = []
+        for row in rows:
+            event, endpoint = events[row.event_id], endpoints[row.endpoint_id]
+            secrets = [endpoint.secret]
+            if endpoint.previous_secret and (endpoint.previous_secret_expires_at or 0) > now:
+                secrets.append(endpoint.previous_secret)
+            claimed.append(
+                ClaimedDelivery(
+                    id=row.id,
+                    lease_token=token,
+                    event_id=row.event_id,
+                    event_type=event.type,
+                    endpoint_id=row.endpoint_id,
+                    org_id=row.org_id,
+                    job_id=row.job_id,
+                    sequence=row.sequence,
+                    attempt=row.attempts,
+                    url=endpoint.url,
+                    headers=endpoint.headers,
+                    secrets=tuple(secrets),
+                    rate_limit=endpoint.rate_limit,
+                    body=event.body.encode(),
+                    event_created_at=event.created_at,
+                )
+            )
+        claimed.sort(key=lambda c: (c.event_created_at, c.sequence))
+        return claimed
+
+    def _choose(
+        self, now: float, limit: int, per_endpoint: int, held: dict[str, int]
+    ) -> sa.Select[Any]:
+        d = t.deliveries.alias("d")
+        earlier = t.deliveries.alias("earlier")
+        waits_for_earlier = sa.exists().where(
+            earlier.c.endpoint_id == d.c.endpoint_id,
+            earlier.c.job_id == d.c.job_id,
+            earlier.c.sequence < d.c.sequence,
+            earlier.c.status == "pending",
+        )
+        due = (d.c.status == "pending", d.c.next_attempt_at <= now, ~waits_for_earlier)
+        full = [endpoint for endpoint, n in held.items() if n >= per_endpoint]
+        partly = {
+            endpoint: per_endpoint - n for endpoint, n in held.items() if 0 < n < per_endpoint
+        }
+        share: sa.ColumnElement[int] = (
+            sa.case(partly, value=E.id, else_=per_endpoint) if partly else sa.literal(per_endpoint)
+        )
+        share = sa.case((E.rate_limit < share, E.rate_limit), else_=share)
+        if self.db.is_sqlite:
+            # One writer at a time: a window over the due rows picks a few per endpoint.
+            ranked = (
+                sa.select(
+                    d.c.id,
+                    d.c.next_attempt_at,
+                    share.label("share"),
+                    sa.func.row_number()
+                    .over(partition_by=d.c.endpoint_id, order_by=(d.c.next_attempt_at, d.c.id))
+                    .label("rank"),
+                )
+                .join(t.endpoints, E.id == d.c.endpoint_id)
+                .where(*due, E.enabled.is_(True), d.c.endpoint_id.not_in(full))
+                .subquery()
+            )
+            return (
+                sa.select(ranked.c.id)
+                .where(ranked.c.rank <= ranked.c.share)
+                .order_by(ranked.c.next_attempt_at)
+                .limit(limit)
+            )
+        # PostgreSQL: probe each enabled endpoint's due index; rows another
+        # dispatcher holds are skipped, never waited for.
+        per = (
+            sa.select(d.c.id, d.c.next_attempt_at)
+            .where(d.c.endpoint_id == E.id, *due)
+            .order_by(d.c.next_attempt_at)
+            .limit(share)
+            .with_for_update(skip_locked=True, of=d)
+            .lateral("per_endpoint")
+        )
+        return (
+            sa.select(per.c.id)
+            .select_from(t.endpoints.join(per, sa.true()))
+            .where(E.enabled.is_(True), E.id.not_in(full))
+            .order_by(per.c.next_attempt_at)
+            .limit(limit)
+        )
+
+    # -- record -------------------------------------------------------------
+
+    async def record_attempts(self, records: Sequence[AttemptRecord]) -> list[str]:
+        """Store attempts and their decisions in one transaction; returns disabled endpoints.
+
+        A record whose lease was lost (the delivery was claimed again after its
+        lease ran out) still logs its attempt but changes nothing else.
+        """
+        if not records:
+            return []
+        async with self.db.write() as conn:
+            now = await self._now(conn)
+            await conn.execute(
+                t.attempts.insert(),
+                [
+                    {
+                        "id": new_id("att"),
+                        "delivery_id": r.delivery.id,
+                        "org_id": r.delivery.org_id,
+                        "created_at": now,
+                        "status_code": r.status_code,
+                        "latency_ms": r.latency_ms,
+                        "response_body": _cut(r.response_body),
+                        "error": r.error,
+                    }
+                    for r in records
+                ],
+            )
+            finished = [r for r in records if r.verdict != "retry"]
+            retries = [r for r in records if r.verdict == "retry"]
+            guard = (D.id == sa.bindparam("b_id"), D.lease_token == sa.bindparam("b_token"))
+            if finished:
+                await conn.execute(
+                    t.deliveries.update()
+                    .where(*guard)
+                    .values(
+                        status=sa.bindparam("b_status"),
+                        last_status_code=sa.bindparam("b_code"),
+                        last_error=sa.bindparam("b_error"),
+                        lease_token=None,
+                        lease_expires_at=None,
+                        finished_at=now,
+                        updated_at=now,
+                    ),
+                    [
+                        {
+                            "b_id": r.delivery.id,
+                            "b_token": r.delivery.lease_token,
+                            "b_status": "succeeded" if r.verdict == "succeeded" else "failed",
+                            "b_code": r.status_code,
+                            "b_error": r.reason or r.error,
+                        }
+                        for r in finished
+                    ],
+                )
+            if retries:
+                await conn.execute(
+                    t.deliveries.update()
+                    .where(*guard)
+                    .values(
+                        next_attempt_at=sa.bindparam("b_next"),
+                        last_status_code=sa.bindparam("b_code"),
+                        last_error=sa.bindparam("b_error"),
+                        lease_token=None,
+                        lease_expires_at=None,
+                        updated_at=now,
+                    ),
+                    [
+                        {
+                            "b_id": r.delivery.id,
+                            "b_token": r.delivery.lease_token,
+                            "b_next": now + max(0.0, r.retry_in or 0.0),
+                            "b_code": r.status_code,
+                            "b_error": r.error
+                            or (f"HTTP {r.status_code}" if r.status_code else None),
+                        }
+                        for r in retries
+                    ],
+                )
+            return await self._endpoint_health(conn, records, now)
+
+    async def _endpoint_health(
+        self, conn: AsyncConnection, records: Sequence[AttemptRecord], now: float
+    ) -> list[str]:
+        """Track each endpoint's failure streak; disable on 410 or a streak too long."""
+        succeeded = {r.delivery.endpoint_id for r in records if r.verdict == "succeeded"}
+        failing = {r.delivery.endpoint_id for r in records if r.verdict != "succeeded"} - succeeded
+        gone = {r.delivery.endpoint_id: r.reason for r in records if r.verdict == "disable"}
+        if succeeded:
+            # Only rows that were failing are written: the hot path stays read-only here.
+            await conn.execute(
+                t.endpoints.update()
+                .where(E.id.in_(succeeded), E.failing_since.is_not(None))
+                .values(failing_since=None)
+            )
+        to_disable: dict[str, str] = {}
+        if failing:
+            await conn.execute(
+                t.endpoints.update()
+                .where(E.id.in_(failing), E.failing_since.is_(None))
+                .values(failing_since=now)
+            )
+            limit = self.disable_after_seconds
+            for row in await conn.execute(
+                sa.select(E.id, E.failing_since).where(
+                    E.id.in_(failing), E.enabled.is_(True), E.failing_since <= now - limit
+                )
+            ):
+                to_disable[row.id] = (
+                    f"every delivery attempt failed for {_duration(now - row.failing_since)}"
+                )
+        for endpoint_id, reason in gone.items():
+            to_disable[endpoint_id] = reason or "the endpoint answered 410 Gone"
+        disabled = []
+        for endpoint_id, reason in to_disable.items():
+            row = (
+                await conn.execute(
+                    sa.select(t.endpoints).where(E.id == endpoint_id, E.enabled.is_(True))
+                )
+            ).first()
+            if row is not None:
+                await disable_endpoint(self.db, conn, endpoint_from_row(row), reason, announce=True)
+                disabled.append(endpoint_id)
+        return disabled
+
+    async def release(self, claimed: Sequence[ClaimedDelivery]) -> None:
+        """Give deliveries back unsent (shutdown): due at once, the attempt not counted."""
+        if not claimed:
+            return
+        async with self.db.write() as conn:
+            now = await self._now(conn)
+            await conn.execute(
+                t.deliveries.update()
+                .where(D.id == sa.bindparam("b_id"), D.lease_token == sa.bindparam("b_token"))
+                .values(
+                    next_attempt_at=now,
+                    attempts=D.attempts - 1,
+                    lease_token=None,
+                    lease_expires_at=None,
+                    updated_at=now,
+                ),
+                [{"b_id": c.id, "b_token": c.lease_token} for c in claimed],
+            )
+            await self.db.notify(conn, "pagewire_deliveries")
+
+    async def backlog(self) -> Backlog:
+        """Deliveries due now, and the age of the oldest one not yet delivered."""
+        async with self.db.read() as conn:
+            now = await self._now(conn)
+            due = (
+                await conn.execute(
+                    sa.select(sa.func.count()).where(
+                        D.status == "pending", D.next_attempt_at <= now
+                    )
+                )
+            ).scalar_one()
+            oldest = (
+                await conn.execute(
+                    sa.select(sa.func.min(D.created_at)).where(D.status == "pending")
+                )
+            ).scalar()
+        return Backlog(int(due), max(0.0, now - oldest) if oldest is not None else 0.0)
+
+
+def _cut(body: str | None) -> str | None:
+    """Response bodies are kept to 4 KB (of UTF-8), enough to read an error page."""
+    if body is None:
+        return None
+    raw = body.encode()
+    if len(raw) <= RESPONSE_BODY_LIMIT:
+        return body
+    return raw[:RESPONSE_BODY_LIMIT].decode(errors="ignore")
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 86400:
+        return f"{seconds / 86400:.1f} days"
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} hours"
+    return f"{seconds:.0f} seconds"

@@ -1,0 +1,45 @@
+"""The client commands run as real subprocesses against the run's shared ``pagewire serve``."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+
+import pytest
+
+from sdk.live import LiveService, live_service
+
+Run = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture(scope="session")
+def live(request: pytest.FixtureRequest) -> LiveService:
+    return live_service(request)
+
+
+def cli_env(live: LiveService, **overrides: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "PAGEWIRE_API_KEY": live.api_key,
+        "PAGEWIRE_BASE_URL": live.base_url,
+        **overrides,
+    }
+
+
+@pytest.fixture
+def pagewire(live: LiveService, tmp_path: object) -> Run:
+    """``pagewire ARGS...`` with the service's URL and key in the environment."""
+
+    def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "pagewire.cli", *args],
+            env=env or cli_env(live),
+            capture_output=True,
+            text=True,
+            timeout=90,
+            cwd=str(tmp_path),
+        )
+
+    return run

@@ -1,0 +1,85 @@
+"""``pagewire submit`` and ``pagewire jobs get|list|cancel``: exit codes and what they print."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cli.conftest import Run, cli_env
+from sdk.live import LiveService
+
+pytestmark = pytest.mark.e2e
+
+
+def test_submit_wait_shows_progress_and_ends_with_a_line_naming_the_status(
+    pagewire: Run, sample_pdf: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "filing.md"
+
+    done = pagewire(
+        "submit", str(sample_pdf), "--wait", "--pages", "1-2",
+        "--metadata", "user_id=u-7", "--metadata", "record=r-1", "-o", str(out),
+    )  # fmt: skip
+
+    assert done.returncode == 0, done.stderr
+    final = done.stdout.strip().splitlines()[0]
+    assert final.startswith("job job_") and " completed (2 pages) in " in final
+    assert "2/2 pages" in done.stderr  # the progress bar, one line per change off a terminal
+    assert "Court of Appeals" in out.read_text()
+
+    job_id = final.split()[1]
+    shown = pagewire("jobs", "get", job_id, "--json")
+    assert json.loads(shown.stdout)["metadata"] == {"user_id": "u-7", "record": "r-1"}
+
+
+def test_a_job_that_fails_exits_non_zero_and_says_why(pagewire: Run, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.7\n" + b"this is not really a PDF\n" * 20)
+
+    done = pagewire("submit", str(broken), "--wait")
+
+    assert done.returncode == 1
+    assert " failed" in done.stdout and ": " in done.stdout.strip().splitlines()[-1]
+
+
+def test_submit_without_wait_prints_the_job_then_jobs_cancel_and_get_follow_it(
+    pagewire: Run, sample_pdf: Path
+) -> None:
+    submitted = pagewire("submit", str(sample_pdf), "--json")
+    assert submitted.returncode == 0, submitted.stderr
+    job_id = json.loads(submitted.stdout)["job_id"]
+
+    canceled = pagewire("jobs", "cancel", job_id)
+    assert canceled.returncode == 0 and job_id in canceled.stdout
+
+    shown = pagewire("jobs", "get", job_id)
+    assert shown.returncode == 0
+    assert f"job       {job_id}" in shown.stdout
+    listed = pagewire("jobs", "list", "--limit", "3")
+    assert listed.returncode == 0 and job_id in listed.stdout
+    assert len(listed.stdout.strip().splitlines()) <= 3
+
+
+def test_an_unknown_job_is_one_error_line_and_exit_code_1(pagewire: Run) -> None:
+    done = pagewire("jobs", "get", "job_doesnotexist")
+
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: 404 not_found") and "Traceback" not in done.stderr
+
+
+def test_a_wrong_key_and_an_unreachable_server_are_clear_errors(
+    pagewire: Run, live: LiveService
+) -> None:
+    wrong_key = pagewire("jobs", "list", env=cli_env(live, PAGEWIRE_API_KEY="pw_wrong"))
+    assert wrong_key.returncode == 1 and "401" in wrong_key.stderr
+
+    nowhere = pagewire("jobs", "list", "--base-url", "http://127.0.0.1:9", env=cli_env(live))
+    assert nowhere.returncode == 1 and "is `pagewire serve` running?" in nowhere.stderr
+
+
+def test_a_missing_file_is_a_usage_error(pagewire: Run) -> None:
+    done = pagewire("submit", "no-such-file.pdf")
+
+    assert done.returncode == 2 and "no such file" in done.stderr

@@ -1,0 +1,169 @@
+"""``AsyncPagewire`` against the real API in-process (no worker: jobs stay pending)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from pagewire import (
+    AsyncPagewire,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    NotFoundError,
+)
+from pagewire.client import Job, JobSubmission
+
+
+async def test_extract_returns_a_typed_submission_and_get_job_the_typed_job(
+    client: AsyncPagewire, sample_pdf: Path
+) -> None:
+    submission = await client.extract(
+        file=sample_pdf, pages="1-2", metadata={"user_id": "u-7", "record": 42}
+    )
+
+    assert isinstance(submission, JobSubmission)
+    assert submission.job_id.startswith("job_") and submission.status == "pending"
+    job = await client.jobs.get_job(job_id=submission.job_id)
+    assert isinstance(job, Job)
+    assert job.status == "pending" and not job.is_final
+    assert job.metadata == {"user_id": "u-7", "record": 42}
+    assert job.input.file_name == sample_pdf.name
+    assert job.options["pages"] == [1, 2]
+    assert job.progress.pages_done == 0 and job.created_at is not None
+
+
+@pytest.mark.parametrize("kind", ["bytes", "file object"])
+async def test_extract_accepts_bytes_and_file_objects(
+    client: AsyncPagewire, sample_pdf: Path, kind: str
+) -> None:
+    content = sample_pdf.read_bytes()
+    source: Any = content if kind == "bytes" else io.BytesIO(content)
+
+    submission = await client.extract(file=source, file_name="filing.pdf")
+
+    job = await client.jobs.get_job(submission.job_id)
+    assert job.input.file_name == "filing.pdf" and job.input.size == len(content)
+
+
+async def test_the_same_idempotency_key_returns_the_same_job(
+    client: AsyncPagewire, sample_pdf: Path
+) -> None:
+    first = await client.extract(file=sample_pdf, idempotency_key="order-1")
+    again = await client.extract(file=sample_pdf, idempotency_key="order-1")
+
+    assert again.job_id == first.job_id
+    assert again.replayed and not first.replayed
+
+
+async def test_an_idempotency_key_reused_with_another_body_is_a_conflict(
+    client: AsyncPagewire, sample_pdf: Path
+) -> None:
+    await client.extract(file=sample_pdf, idempotency_key="order-2")
+
+    with pytest.raises(ConflictError) as caught:
+        await client.extract(file=sample_pdf, pages="1", idempotency_key="order-2")
+    assert caught.value.status == 409
+
+
+async def test_two_submissions_without_a_key_make_two_jobs(
+    client: AsyncPagewire, sample_pdf: Path
+) -> None:
+    first = await client.extract(file=sample_pdf)
+    second = await client.extract(file=sample_pdf)
+
+    assert first.job_id != second.job_id
+
+
+async def test_cancel_job_cancels_a_pending_job_and_is_idempotent(
+    client: AsyncPagewire, sample_pdf: Path
+) -> None:
+    submission = await client.extract(file=sample_pdf)
+
+    canceled = await client.jobs.cancel_job(job_id=submission.job_id)
+    again = await client.jobs.cancel_job(job_id=submission.job_id)
+
+    assert canceled.status == "canceled" and canceled.is_final
+    assert again.status == "canceled"
+
+
+async def test_list_walks_every_page_newest_first(client: AsyncPagewire, sample_pdf: Path) -> None:
+    submitted = [(await client.extract(file=sample_pdf)).job_id for _ in range(5)]
+
+    listed = [job.job_id async for job in client.jobs.list(page_size=2)]
+
+    assert listed == list(reversed(submitted))
+    first_page = await client.jobs.list_page(page_size=2)
+    assert len(first_page.data) == 2 and first_page.next_cursor
+
+
+async def test_list_filters_by_status(client: AsyncPagewire, sample_pdf: Path) -> None:
+    kept = await client.extract(file=sample_pdf)
+    canceled = await client.extract(file=sample_pdf)
+    await client.jobs.cancel_job(canceled.job_id)
+
+    pending = [job.job_id async for job in client.jobs.list(status="pending")]
+    either = [job.job_id async for job in client.jobs.list(status=["pending", "canceled"])]
+
+    assert pending == [kept.job_id]
+    assert set(either) == {kept.job_id, canceled.job_id}
+
+
+async def test_another_organizations_job_is_not_found(
+    api: httpx.AsyncClient, client: AsyncPagewire, other_tenant: Any, sample_pdf: Path
+) -> None:
+    submission = await client.extract(file=sample_pdf)
+    outsider = AsyncPagewire(
+        api_key=other_tenant.api_key, base_url="http://testserver", http_client=api
+    )
+
+    with pytest.raises(NotFoundError) as caught:
+        await outsider.jobs.get_job(submission.job_id)
+    assert caught.value.status == 404 and caught.value.code == "not_found"
+
+
+async def test_a_wrong_api_key_is_an_authentication_error(api: httpx.AsyncClient) -> None:
+    wrong = AsyncPagewire(api_key="pw_wrong", base_url="http://testserver", http_client=api)
+
+    with pytest.raises(AuthenticationError) as caught:
+        await wrong.jobs.get_job("job_x")
+    assert caught.value.status == 401
+
+
+async def test_no_api_key_fails_before_any_request_and_says_how_to_fix_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("PAGEWIRE_API_KEY", raising=False)
+    sent: list[httpx.Request] = []
+    transport = httpx.MockTransport(lambda r: sent.append(r) or httpx.Response(200))
+
+    async with AsyncPagewire(transport=transport) as keyless:
+        with pytest.raises(AuthenticationError, match="PAGEWIRE_API_KEY"):
+            await keyless.jobs.get_job("job_x")
+    assert sent == []
+
+
+async def test_bad_input_is_a_bad_request_error_with_the_apis_code(
+    client: AsyncPagewire, sample_pdf: Path
+) -> None:
+    with pytest.raises(BadRequestError) as caught:
+        await client.extract(file=sample_pdf, pages="3-1")
+    assert caught.value.code == "invalid_pages" and "3-1" in caught.value.message
+
+    with pytest.raises(BadRequestError) as unsupported:
+        await client.extract(file=b"just some words", file_name="notes.bin")
+    assert unsupported.value.status == 415
+
+
+async def test_get_result_of_an_unfinished_job_is_a_conflict_naming_the_status(
+    client: AsyncPagewire, sample_pdf: Path
+) -> None:
+    submission = await client.extract(file=sample_pdf)
+
+    with pytest.raises(ConflictError) as caught:
+        await client.jobs.get_result(submission.job_id)
+    assert caught.value.code == "job_not_completed" and "pending" in caught.value.message

@@ -1,0 +1,71 @@
+"""The SDK against ``pagewire serve`` as a real process: jobs run, the dispatcher delivers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pagewire import AsyncPagewire, Pagewire
+from pagewire.client import Job, JobResult, JobSubmission
+from pagewire.client._receiver import LocalReceiver
+from sdk.live import LiveService
+
+pytestmark = pytest.mark.e2e
+
+
+def test_sync_extract_returns_the_finished_job_and_its_result(
+    live: LiveService, sample_pdf: Path
+) -> None:
+    with Pagewire(api_key=live.api_key, base_url=live.base_url) as client:
+        job = client.extract(file=sample_pdf, pages="1-2", async_=False, metadata={"k": "v"})
+
+        assert isinstance(job, Job)
+        assert job.status == "completed" and job.metadata == {"k": "v"}
+        assert job.progress.pages_done == 2 == job.progress.pages_total
+        result = client.jobs.get_result(job.job_id)
+        assert isinstance(result, JobResult)
+        assert result.page_count == 2 and "Court of Appeals" in result.markdown
+
+
+async def test_async_client_submits_and_waits_with_progress(
+    live: LiveService, sample_pdf: Path
+) -> None:
+    seen: list[str] = []
+    async with AsyncPagewire(api_key=live.api_key, base_url=live.base_url) as client:
+        submission = await client.extract(file=sample_pdf, pages="1-3")
+        assert isinstance(submission, JobSubmission)
+
+        job = await client.jobs.wait(
+            submission.job_id, timeout=60, on_progress=lambda j: seen.append(j.status)
+        )
+
+    assert job.status == "completed" and seen[-1] == "completed"
+
+
+def test_dispatcher_deliveries_verify_with_the_sdk_in_order(
+    live: LiveService, sample_pdf: Path
+) -> None:
+    with (
+        Pagewire(api_key=live.api_key, base_url=live.base_url) as client,
+        LocalReceiver() as receiver,
+    ):
+        endpoint = client.webhooks.create_endpoint(receiver.url)
+        assert endpoint.secret is not None
+        receiver.set_secret(endpoint.secret)
+        try:
+            submission = client.extract(file=sample_pdf, pages="1", metadata={"order": "o-1"})
+            events = []
+            while not events or events[-1].type != "job.completed":
+                delivery = receiver.next_delivery(timeout=30)
+                assert delivery is not None, f"no webhook arrived; got {events}"
+                assert delivery.event is not None, delivery.error
+                if delivery.event.job_id == submission.job_id:
+                    events.append(delivery.event)
+        finally:
+            client.webhooks.delete_endpoint(endpoint.id)
+
+    assert [e.type for e in events] == ["job.created", "job.processing", "job.completed"]
+    assert [e.sequence for e in events] == sorted(e.sequence for e in events)
+    assert all(e.metadata == {"order": "o-1"} for e in events)
+    assert len({e.id for e in events}) == 3 and all(e.id.startswith("msg_") for e in events)

@@ -1,0 +1,170 @@
+"""Retries: 429 with Retry-After, 5xx and connection errors, one idempotency key throughout."""
+
+from __future__ import annotations
+
+import random
+
+import httpx
+import pytest
+
+from pagewire import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    BadRequestError,
+    Pagewire,
+    RateLimitError,
+)
+from pagewire.client import Backoff, RetryPolicy
+
+JOB = {"job_id": "job_1", "status": "pending", "url": "http://pw/job/job_1"}
+
+
+def error(status: int, code: str, **headers: str) -> httpx.Response:
+    body = {"error": {"code": code, "message": f"{code} happened", "details": {}}}
+    return httpx.Response(status, json=body, headers=headers)
+
+
+class Server:
+    """Answers each request with the next scripted response and records what it got."""
+
+    def __init__(self, *answers: httpx.Response | Exception) -> None:
+        self.answers = list(answers)
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        request.read()
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+def client_for(server: Server, slept: list[float], **options: object) -> Pagewire:
+    return Pagewire(
+        api_key="pw_test",
+        base_url="http://pw",
+        transport=httpx.MockTransport(server),
+        sleep=slept.append,
+        **options,  # type: ignore[arg-type]
+    )
+
+
+def test_a_429_is_retried_after_exactly_the_retry_after_the_server_asked_for() -> None:
+    server = Server(
+        error(429, "rate_limited", **{"Retry-After": "3"}), httpx.Response(202, json=JOB)
+    )
+    slept: list[float] = []
+
+    submission = client_for(server, slept).extract(file=b"%PDF-1.7 ...")
+
+    assert submission.job_id == "job_1"
+    assert slept == [3.0]
+    assert len(server.requests) == 2
+
+
+def test_every_retry_of_a_post_carries_the_same_generated_idempotency_key() -> None:
+    server = Server(
+        httpx.ConnectError("connection refused"),
+        error(503, "database_unavailable"),
+        httpx.Response(202, json=JOB),
+    )
+
+    client_for(server, []).extract(file=b"%PDF-1.7 ...")
+
+    keys = {r.headers["idempotency-key"] for r in server.requests}
+    assert len(server.requests) == 3 and len(keys) == 1
+    assert keys.pop().startswith("pw-")
+    # A retried upload sends the whole document again.
+    assert all(b"%PDF-1.7 ..." in r.content for r in server.requests)
+
+
+def test_two_calls_get_two_different_idempotency_keys() -> None:
+    server = Server(httpx.Response(202, json=JOB), httpx.Response(202, json=JOB))
+    client = client_for(server, [])
+
+    client.extract(file=b"%PDF-1.7 ...")
+    client.extract(file=b"%PDF-1.7 ...")
+
+    first, second = (r.headers["idempotency-key"] for r in server.requests)
+    assert first != second
+
+
+def test_a_given_idempotency_key_is_sent_as_is() -> None:
+    server = Server(httpx.Response(202, json=JOB))
+
+    client_for(server, []).extract(file_url="https://example.com/a.pdf", idempotency_key="k-1")
+
+    assert server.requests[0].headers["idempotency-key"] == "k-1"
+
+
+def test_a_rate_limit_that_outlasts_the_retries_reaches_the_caller_with_retry_after() -> None:
+    server = Server(*[error(429, "rate_limited", **{"Retry-After": "2"}) for _ in range(3)])
+    slept: list[float] = []
+
+    with pytest.raises(RateLimitError) as caught:
+        client_for(server, slept, max_retries=2).jobs.get_job("job_1")
+
+    assert caught.value.retry_after == 2.0 and caught.value.status == 429
+    assert slept == [2.0, 2.0] and len(server.requests) == 3
+
+
+def test_a_retry_after_longer_than_the_policy_allows_is_not_waited_out() -> None:
+    server = Server(error(429, "rate_limited", **{"Retry-After": "600"}))
+    slept: list[float] = []
+
+    with pytest.raises(RateLimitError) as caught:
+        client_for(server, slept).jobs.get_job("job_1")
+
+    assert caught.value.retry_after == 600.0 and slept == []
+
+
+def test_server_errors_back_off_exponentially_with_jitter_then_give_up() -> None:
+    server = Server(*[error(502, "bad_gateway") for _ in range(4)])
+    slept: list[float] = []
+    policy = RetryPolicy(
+        max_retries=3, backoff=Backoff(initial=1, factor=2, maximum=10, rng=random.Random(7))
+    )
+
+    with pytest.raises(APIStatusError) as caught:
+        client_for(server, slept, retry=policy).jobs.get_job("job_1")
+
+    assert caught.value.status == 502 and caught.value.code == "bad_gateway"
+    assert len(slept) == 3
+    for delay, base in zip(slept, [1, 2, 4], strict=True):
+        assert 0.75 * base <= delay <= base
+
+
+def test_client_errors_are_never_retried() -> None:
+    server = Server(error(400, "invalid_pages"))
+    slept: list[float] = []
+
+    with pytest.raises(BadRequestError):
+        client_for(server, slept).extract(file=b"%PDF", pages="x")
+
+    assert slept == [] and len(server.requests) == 1
+
+
+def test_an_unreachable_server_is_a_connection_error_naming_the_url() -> None:
+    server = Server(*[httpx.ConnectError("connection refused") for _ in range(3)])
+
+    with pytest.raises(APIConnectionError, match="http://pw") as caught:
+        client_for(server, []).jobs.get_job("job_1")
+
+    assert caught.value.status is None
+    assert isinstance(caught.value.__cause__, httpx.ConnectError)
+
+
+def test_a_timeout_is_an_api_timeout_error() -> None:
+    server = Server(*[httpx.ReadTimeout("slow") for _ in range(3)])
+
+    with pytest.raises(APITimeoutError):
+        client_for(server, []).jobs.get_job("job_1")
+
+
+def test_an_error_without_a_json_body_still_reads_clearly() -> None:
+    server = Server(httpx.Response(500, text="upstream exploded"))
+
+    with pytest.raises(APIStatusError, match="upstream exploded"):
+        client_for(server, [], max_retries=0).jobs.get_job("job_1")

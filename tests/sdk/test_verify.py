@@ -1,0 +1,129 @@
+"""``client.webhooks.verify`` against events signed by the reference ``standardwebhooks`` library."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from datetime import UTC, datetime
+
+import pytest
+import standardwebhooks
+
+from pagewire import Pagewire, WebhookVerificationError
+from pagewire.client import WebhookEvent, verify_webhook
+
+SECRET = "whsec_" + base64.b64encode(os.urandom(32)).decode()
+NOW = 1_764_370_000
+EVENT = {
+    "type": "job.completed",
+    "timestamp": "2025-11-28T22:46:40.000Z",
+    "data": {
+        "job_id": "job_01",
+        "status": "completed",
+        "sequence": 3,
+        "metadata": {"user_id": "u-7"},
+        "page_count": 17,
+        "url": "http://127.0.0.1:8000/job/job_01",
+    },
+}
+
+
+def signed_by_reference_library(
+    payload: dict[str, object], secret: str = SECRET, at: int = NOW, msg_id: str = "msg_1"
+) -> tuple[bytes, dict[str, str]]:
+    body = json.dumps(payload).encode()
+    signature = standardwebhooks.Webhook(secret).sign(
+        msg_id, datetime.fromtimestamp(at, UTC), body.decode()
+    )
+    return body, {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(at),
+        "webhook-signature": signature,
+    }
+
+
+@pytest.fixture
+def client() -> Pagewire:
+    return Pagewire(api_key="unused-by-verify")
+
+
+def test_a_standard_webhooks_signed_event_verifies_into_a_typed_event(client: Pagewire) -> None:
+    body, headers = signed_by_reference_library(EVENT)
+
+    event = client.webhooks.verify(body, headers, SECRET, now=NOW)
+
+    assert isinstance(event, WebhookEvent)
+    assert event.id == "msg_1" and event.type == "job.completed"
+    assert event.job_id == "job_01" and event.status == "completed" and event.sequence == 3
+    assert event.metadata == {"user_id": "u-7"}
+    assert event.timestamp == datetime(2025, 11, 28, 22, 46, 40, tzinfo=UTC)
+
+
+def test_headers_are_matched_whatever_their_case_and_the_body_may_be_text(
+    client: Pagewire,
+) -> None:
+    body, headers = signed_by_reference_library(EVENT)
+    shouted = {k.upper(): v for k, v in headers.items()}
+
+    assert client.webhooks.verify(body.decode(), shouted, SECRET, now=NOW).type == "job.completed"
+
+
+def test_a_wrong_secret_is_refused(client: Pagewire) -> None:
+    body, headers = signed_by_reference_library(EVENT)
+    other = "whsec_" + base64.b64encode(os.urandom(32)).decode()
+
+    with pytest.raises(WebhookVerificationError, match="signature"):
+        client.webhooks.verify(body, headers, other, now=NOW)
+
+
+def test_a_body_changed_after_signing_is_refused(client: Pagewire) -> None:
+    body, headers = signed_by_reference_library(EVENT)
+
+    with pytest.raises(WebhookVerificationError):
+        client.webhooks.verify(body.replace(b"completed", b"failed"), headers, SECRET, now=NOW)
+
+
+@pytest.mark.parametrize("missing", ["webhook-id", "webhook-timestamp", "webhook-signature"])
+def test_a_missing_header_is_refused_and_named(client: Pagewire, missing: str) -> None:
+    body, headers = signed_by_reference_library(EVENT)
+    del headers[missing]
+
+    with pytest.raises(WebhookVerificationError, match=missing):
+        client.webhooks.verify(body, headers, SECRET, now=NOW)
+
+
+@pytest.mark.parametrize(
+    ("skew", "accepted"), [(-301, False), (-299, True), (299, True), (301, False)]
+)
+def test_the_timestamp_must_be_within_five_minutes_of_the_injected_clock(
+    client: Pagewire, skew: int, accepted: bool
+) -> None:
+    body, headers = signed_by_reference_library(EVENT, at=NOW + skew)
+
+    if accepted:
+        client.webhooks.verify(body, headers, SECRET, now=NOW)
+    else:
+        with pytest.raises(WebhookVerificationError, match="timestamp"):
+            client.webhooks.verify(body, headers, SECRET, now=NOW)
+
+
+def test_during_a_rotation_either_secret_verifies(client: Pagewire) -> None:
+    new = "whsec_" + base64.b64encode(os.urandom(32)).decode()
+    body, headers = signed_by_reference_library(EVENT, secret=new)
+
+    assert client.webhooks.verify(body, headers, [SECRET, new], now=NOW).job_id == "job_01"
+
+
+def test_verify_needs_no_client_at_all() -> None:
+    body, headers = signed_by_reference_library(EVENT)
+
+    assert verify_webhook(body, headers, SECRET, now=NOW).id == "msg_1"
+
+
+def test_the_verification_error_is_also_pagewires_own_exception_root() -> None:
+    from pagewire.errors import PagewireError
+    from pagewire.signing import WebhookVerificationError as SigningError
+
+    assert WebhookVerificationError is SigningError
+    assert issubclass(WebhookVerificationError, PagewireError)

@@ -1,0 +1,111 @@
+"""Real documents from the shared corpus: what a reader of each would check first."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import extract, needs_tesseract
+
+
+@pytest.fixture(scope="module")
+def attention(corpus_dir: Path) -> dict[str, Any]:
+    return extract(corpus_dir / "attention-is-all-you-need.pdf")
+
+
+@pytest.fixture(scope="module")
+def bert(corpus_dir: Path) -> dict[str, Any]:
+    return extract(corpus_dir / "bert-two-column-16p.pdf")
+
+
+def _headings(md: str) -> list[tuple[int, str]]:
+    return [(len(m.group(1)), m.group(2)) for m in re.finditer(r"^(#{1,6}) (.+)$", md, re.M)]
+
+
+def test_attention_title_and_sections_are_headings(attention: dict[str, Any]) -> None:
+    headings = _headings(attention["markdown"])
+    assert headings[0] == (1, "Attention Is All You Need")
+    for expected in [
+        (2, "1 Introduction"),
+        (2, "3 Model Architecture"),
+        (3, "3.1 Encoder and Decoder Stacks"),
+        (4, "3.2.1 Scaled Dot-Product Attention"),
+        (2, "6 Results"),
+        (2, "7 Conclusion"),
+    ]:
+        assert expected in headings
+
+
+def test_attention_tables_one_to_four_have_cells(attention: dict[str, Any]) -> None:
+    tables = [t for p in attention["pages"] for t in p["tables"]]
+    flat = [" ".join(" ".join(r) for r in t["rows"]) for t in tables]
+    assert any("Self-Attention" in f and "Recurrent" in f for f in flat)  # table 1
+    assert any("ByteNet" in f and "28.4" in f for f in flat)  # table 2
+    assert any("base" in f and "big" in f and "dmodel" in f for f in flat)  # table 3
+    assert any("WSJ" in f for f in flat)  # table 4
+    table2 = next(t for t in tables if any("GNMT + RL [38]" in r for r in t["rows"]))
+    row = next(r for r in table2["rows"] if r[0] == "GNMT + RL [38]")
+    assert "24.6" in row and "39.92" in row
+
+
+def test_attention_captions_and_page_numbers(attention: dict[str, Any]) -> None:
+    captions = [b["text"] for p in attention["pages"] for b in p["blocks"] if b["kind"] == "caption"]
+    assert any(c.startswith("Table 1:") for c in captions)
+    assert any(c.startswith("Figure 1:") for c in captions)
+    page3 = attention["pages"][2]
+    assert ("page_number", "3") in {(f["kind"], f["text"]) for f in page3["furniture"]}
+    assert not page3["markdown"].rstrip().endswith("\n3")
+
+
+def test_attention_arxiv_stamp_is_not_body_text(attention: dict[str, Any]) -> None:
+    assert "arXiv:1706.03762v7" not in attention["pages"][0]["markdown"]
+
+
+def test_bert_two_columns_read_in_order(bert: dict[str, Any]) -> None:
+    md = bert["pages"][0]["markdown"]
+    # left column: abstract then introduction; right column continues the introduction
+    assert md.index("We introduce a new language") < md.index("1 Introduction")
+    assert md.index("Language model pre-training") < md.index("There are two existing strategies")
+
+
+def test_bert_glue_table_has_rows_of_cells(bert: dict[str, Any]) -> None:
+    tables = [t for p in bert["pages"] for t in p["tables"]]
+    glue = next(t for t in tables if any("MNLI-(m/mm)" in r for r in t["rows"]))
+    assert "System" in glue["rows"][0]
+    row = next(r for r in glue["rows"] if r[0] == "BERTLARGE")
+    assert list(row[1:]) == ["86.7/85.9", "72.1", "92.7", "94.9", "60.5", "86.5", "89.3", "70.1", "82.1"]
+
+
+def test_complaint_uses_its_hidden_ocr_layer_and_strips_court_stamps(corpus_dir: Path) -> None:
+    result = extract(corpus_dir / "dnj-complaint-ocr-layer-59p.pdf", pages=(1, 2, 30))
+    assert not any(p["ocr"] for p in result["pages"])  # the layer is used, no re-OCR
+    assert "DISTRICT OF NEW JERSEY" in result["pages"][0]["markdown"]
+    for page in result["pages"]:
+        assert "PageID" not in page["markdown"]
+        assert any("PageID" in f["text"] for f in page["furniture"])
+
+
+def test_court_filing_numbered_paragraphs_are_a_list(corpus_dir: Path) -> None:
+    result = extract(corpus_dir / "dnj-complaint-ocr-layer-59p.pdf", pages=(1,))
+    md = result["markdown"]
+    assert "# I. JURISDICTION AND VENUE" in md.replace("## ", "# ")
+    assert re.search(r"^1\. This Court has jurisdiction", md, re.M)
+
+
+def test_scotus_running_head_is_furniture(corpus_dir: Path) -> None:
+    result = extract(corpus_dir / "scotus-slip-opinion-30p.pdf", pages=(6, 7))
+    for page in result["pages"]:
+        assert "TARRANT REGIONAL WATER DIST. v. HERRMANN" not in page["markdown"][:80]
+        assert page["furniture"]
+
+
+@needs_tesseract
+def test_scanned_filing_is_read_by_ocr(corpus_dir: Path) -> None:
+    result = extract(corpus_dir / "scanned-no-text-layer-2p.pdf", pages=(1,))
+    page = result["pages"][0]
+    assert page["ocr"] is True
+    assert "SUPREME COURT OF THE UNITED STATES" in page["markdown"]
+    assert "Red River Compact" in page["markdown"]

@@ -1,0 +1,308 @@
+"""The dispatcher against real receivers on loopback: signing, retries, order, isolation."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+
+from pagewire.models import JobStatus
+from pagewire.store import Store
+from webhooks.support import Received, Receiver, emit, new_job, verifies
+
+
+async def test_a_receiver_that_fails_twice_gets_three_attempts_with_one_webhook_id(
+    store: Any, tenant: Any, receiver: Receiver, run_dispatcher: Any
+) -> None:
+    endpoint = await store.webhooks.create_endpoint(tenant.org_id, receiver.url)
+    receiver.secret = endpoint.secret
+    receiver.script = [500, 503]
+    job, _ = await store.jobs.enqueue(new_job(tenant.org_id))
+
+    await run_dispatcher()
+    arrived = await receiver.wait_for(3)
+    await receiver.wait_answered(1)
+
+    assert len({r.webhook_id for r in arrived}) == 1 and arrived[0].webhook_id.startswith("msg_")
+    receiver.assert_verified()
+    payload = arrived[-1].payload
+    assert payload["type"] == "job.created" and payload["data"]["job_id"] == job.id
+    assert payload["data"]["sequence"] == 1 and payload["data"]["metadata"] == {"user_id": "u1"}
+    message = await _settled(store, tenant.org_id, arrived[0].webhook_id)
+    [delivery] = message.deliveries
+    assert delivery.status == "succeeded" and delivery.attempts == 3
+    assert [a.status_code for a in delivery.attempt_log] == [500, 503, 200]
+    assert all(a.latency_ms is not None for a in delivery.attempt_log)
+    await asyncio.sleep(0.2)
+    assert len(receiver.received) == 3  # nothing after the success
+
+
+async def test_a_jobs_events_arrive_in_order_under_retries(
+    store: Any, tenant: Any, receiver: Receiver, run_dispatcher: Any
+) -> None:
+    endpoint = await store.webhooks.create_endpoint(tenant.org_id, receiver.url)
+    receiver.secret = endpoint.secret
+    seen: set[str] = set()
+
+    async def first_try_of_each_event_fails(received: Received) -> web.Response:
+        # Each event fails once, so without ordering a later one would overtake it.
+        if received.webhook_id not in seen:
+            seen.add(received.webhook_id)
+            return web.Response(status=500)
+        return web.Response(status=200)
+
+    receiver.behaviour = first_try_of_each_event_fails
+    jobs = []
+    for _ in range(3):
+        job, _ = await store.jobs.enqueue(new_job(tenant.org_id))
+        jobs.append(job)
+    await run_dispatcher()
+    for lease in await store.jobs.claim("w", 3, 30):
+        await store.jobs.finish(lease, JobStatus.COMPLETED, result={}, page_count=1)
+
+    await receiver.wait_answered(9)
+    receiver.assert_verified()
+    for job in jobs:
+        delivered = [
+            r.payload["data"]["sequence"]
+            for r, status in receiver.answered
+            if status == 200 and r.payload["data"]["job_id"] == job.id
+        ]
+        tried = [
+            r.payload["data"]["sequence"]
+            for r in receiver.received
+            if r.payload["data"]["job_id"] == job.id
+        ]
+        assert delivered == [1, 2, 3]
+        assert tried == [1, 1, 2, 2, 3, 3]  # a later event is never tried before an earlier lands
+
+
+async def test_the_healthy_endpoint_sees_no_added_delay_from_a_dead_and_a_slow_one(
+    store: Any, tenant: Any, receivers: Any, run_dispatcher: Any
+) -> None:
+    healthy, slow = await receivers(), await receivers()
+    held = asyncio.Event()
+
+    async def never_answers_in_time(_: Received) -> web.Response:
+        await held.wait()
+        return web.Response(status=200)
+
+    slow.behaviour = never_answers_in_time
+    dead_port = _free_port()  # nothing listens: connection refused
+    await store.webhooks.create_endpoint(tenant.org_id, f"http://127.0.0.1:{dead_port}/hook")
+    await store.webhooks.create_endpoint(tenant.org_id, slow.url)
+    good = await store.webhooks.create_endpoint(tenant.org_id, healthy.url)
+    healthy.secret = good.secret
+    await run_dispatcher(
+        webhook_concurrency=8,
+        webhook_per_endpoint_concurrency=2,
+        webhook_timeout_seconds=3.0,
+        webhook_retry_schedule="0,0.05,0.05,0.05,0.05",
+    )
+    try:
+        committed: dict[str, float] = {}
+        for _ in range(30):
+            event_id, at = await emit(store, tenant.org_id)
+            committed[event_id] = at
+            await asyncio.sleep(0.01)
+        arrived = await healthy.wait_for(30, timeout=5)
+    finally:
+        held.set()
+    delays = sorted(r.at - committed[r.webhook_id] for r in arrived)
+    healthy.assert_verified()
+    assert len(slow.received) <= 2 + 2  # its own two slots, never more
+    assert delays[-1] < 0.5, delays
+
+
+@pytest.fixture
+async def clocked_store(settings: Any) -> AsyncIterator[tuple[Any, list[float]]]:
+    """A store whose clock the test moves (list it before ``run_dispatcher``)."""
+    now = [time.time()]
+    store = Store.from_settings(settings, clock=lambda: now[0])
+    yield store, now
+    await store.close()
+
+
+async def test_old_and_new_secrets_both_verify_during_rotation_and_only_the_new_after(
+    clocked_store: Any, tenant: Any, receiver: Receiver, run_dispatcher: Any
+) -> None:
+    store, now = clocked_store
+    endpoint = await store.webhooks.create_endpoint(tenant.org_id, receiver.url)
+    rotated = await store.webhooks.rotate_secret(tenant.org_id, endpoint.id, grace_seconds=3600)
+    await run_dispatcher(on_store=store, webhook_lease_seconds=1e6)
+    await emit(store, tenant.org_id)
+    [during] = await receiver.wait_for(1)
+    assert verifies(during, endpoint.secret) and verifies(during, rotated.secret)
+    assert len(during.headers["webhook-signature"].split()) == 2
+
+    now[0] += 3601
+    await emit(store, tenant.org_id)
+    [_, after] = await receiver.wait_for(2)
+    assert verifies(after, rotated.secret) and not verifies(after, endpoint.secret)
+    assert len(after.headers["webhook-signature"].split()) == 1
+
+
+async def test_an_endpoint_gets_only_the_event_types_it_asked_for(
+    store: Any, tenant: Any, receivers: Any, run_dispatcher: Any
+) -> None:
+    everything, completed_only = await receivers(), await receivers()
+    all_types = await store.webhooks.create_endpoint(tenant.org_id, everything.url)
+    filtered = await store.webhooks.create_endpoint(
+        tenant.org_id, completed_only.url, event_types=["job.completed"]
+    )
+    await store.jobs.enqueue(new_job(tenant.org_id))
+    [lease] = await store.jobs.claim("w", 1, 30)
+    await store.jobs.finish(lease, JobStatus.COMPLETED, result={}, page_count=1)
+    await run_dispatcher()
+
+    await everything.wait_for(3)
+    [only] = await completed_only.wait_for(1)
+    await asyncio.sleep(0.2)
+    assert only.payload["type"] == "job.completed" and len(completed_only.received) == 1
+    assert [r.payload["type"] for r in everything.received] == [
+        "job.created",
+        "job.processing",
+        "job.completed",
+    ]
+    everything.assert_verified(all_types.secret)
+    completed_only.assert_verified(filtered.secret)
+
+
+async def test_custom_headers_are_sent_but_cannot_replace_the_signature(
+    store: Any, tenant: Any, receiver: Receiver, run_dispatcher: Any
+) -> None:
+    endpoint = await store.webhooks.create_endpoint(
+        tenant.org_id, receiver.url, headers={"X-Team": "docs", "Authorization": "Bearer t0k"}
+    )
+    receiver.secret = endpoint.secret
+    await emit(store, tenant.org_id)
+    await run_dispatcher()
+
+    [received] = await receiver.wait_for(1)
+    assert received.headers["x-team"] == "docs"
+    assert received.headers["authorization"] == "Bearer t0k"
+    assert received.headers["content-type"] == "application/json"
+    receiver.assert_verified()
+
+
+async def test_410_disables_the_endpoint_and_the_others_hear_about_it(
+    store: Any, tenant: Any, receivers: Any, run_dispatcher: Any
+) -> None:
+    gone, watcher = await receivers(), await receivers()
+    gone.script = [410]
+    doomed = await store.webhooks.create_endpoint(tenant.org_id, gone.url)
+    watching = await store.webhooks.create_endpoint(
+        tenant.org_id, watcher.url, event_types=["endpoint.disabled"]
+    )
+    await emit(store, tenant.org_id)
+    await run_dispatcher()
+
+    [notice] = await watcher.wait_for(1)
+    assert notice.payload["type"] == "endpoint.disabled"
+    assert notice.payload["data"]["endpoint_id"] == doomed.id
+    watcher.assert_verified(watching.secret)
+    gone.assert_verified(doomed.secret)
+    endpoint = await store.webhooks.get_endpoint(tenant.org_id, doomed.id)
+    assert not endpoint.enabled and "410" in (endpoint.disabled_reason or "")
+    await emit(store, tenant.org_id)
+    await asyncio.sleep(0.3)
+    assert len(gone.received) == 1
+
+
+async def test_a_redirect_is_a_failure_and_is_never_followed(
+    store: Any, tenant: Any, receivers: Any, run_dispatcher: Any
+) -> None:
+    redirecting, target = await receivers(), await receivers()
+
+    async def moved(_: Received) -> web.Response:
+        return web.Response(status=307, headers={"Location": target.url})
+
+    redirecting.behaviour = moved
+    endpoint = await store.webhooks.create_endpoint(tenant.org_id, redirecting.url)
+    event_id, _ = await emit(store, tenant.org_id)
+    await run_dispatcher(webhook_retry_schedule="0")
+
+    message = await _settled(store, tenant.org_id, event_id)
+    [delivery] = message.deliveries
+    assert delivery.status == "failed" and delivery.last_status_code == 307
+    assert target.received == []
+    redirecting.assert_verified(endpoint.secret)
+
+
+async def test_retry_after_is_honoured_up_to_its_bound(
+    store: Any, tenant: Any, receiver: Receiver, run_dispatcher: Any
+) -> None:
+    async def busy_then_fine(received: Received) -> web.Response:
+        if len(receiver.received) == 1:
+            return web.Response(status=429, headers={"Retry-After": "3600"})
+        return web.Response(status=200)
+
+    receiver.behaviour = busy_then_fine
+    endpoint = await store.webhooks.create_endpoint(tenant.org_id, receiver.url)
+    await emit(store, tenant.org_id)
+    await run_dispatcher(webhook_max_retry_after_seconds=0.6)
+
+    first, second = await receiver.wait_for(2, timeout=5)
+    assert 0.5 <= second.at - first.at < 3.0  # the bound, not the hour asked for
+    receiver.assert_verified(endpoint.secret)
+
+
+async def test_every_attempt_goes_through_the_ssrf_guard(
+    store: Any, tenant: Any, receiver: Receiver, run_dispatcher: Any
+) -> None:
+    # Created while private URLs were allowed; the dispatcher no longer allows them.
+    await store.webhooks.create_endpoint(tenant.org_id, receiver.url)
+    event_id, _ = await emit(store, tenant.org_id)
+    await run_dispatcher(allow_private_urls=False, webhook_retry_schedule="0")
+
+    message = await _settled(store, tenant.org_id, event_id)
+    [attempt] = message.deliveries[0].attempt_log
+    assert "SSRF" in (attempt.error or "") and receiver.received == []
+
+
+async def test_deliveries_and_latency_are_counted_in_the_metrics(
+    store: Any, tenant: Any, receiver: Receiver, run_dispatcher: Any
+) -> None:
+    registry = CollectorRegistry()
+    receiver.script = [500]
+    await store.webhooks.create_endpoint(tenant.org_id, receiver.url)
+    await emit(store, tenant.org_id)
+    await run_dispatcher(registry=registry)
+    await receiver.wait_answered(1)
+    await asyncio.sleep(0.1)
+
+    def value(name: str, **labels: str) -> float:
+        return registry.get_sample_value(name, labels) or 0.0
+
+    assert value("pagewire_webhook_attempts_total", outcome="succeeded") == 1
+    assert value("pagewire_webhook_attempts_total", outcome="retry") == 1
+    assert value("pagewire_webhook_attempt_seconds_count") == 2
+    assert registry.get_sample_value("pagewire_webhook_due_deliveries") is not None
+    assert (
+        registry.get_sample_value("pagewire_webhook_oldest_pending_delivery_age_seconds")
+        is not None
+    )
+
+
+async def _settled(store: Any, org_id: str, event_id: str, timeout: float = 5.0) -> Any:
+    """The message once none of its deliveries is pending."""
+    deadline = time.monotonic() + timeout
+    while True:
+        message = await store.webhooks.get_message(org_id, event_id)
+        if message.deliveries and all(d.status != "pending" for d in message.deliveries):
+            return message
+        assert time.monotonic() < deadline, message
+        await asyncio.sleep(0.02)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -1,0 +1,93 @@
+"""A real worker (real child processes) beside the in-process API."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from pagewire.api.app import create_app
+from pagewire.runner import ProcessRunner
+from pagewire.worker import Worker
+
+
+class Harness:
+    def __init__(self, api: httpx.AsyncClient, app: Any, tenant: Any) -> None:
+        self.api = api
+        self.app = app
+        self.tenant = tenant
+
+    @property
+    def services(self) -> Any:
+        return self.app.state.services
+
+    async def submit(self, content: bytes, name: str = "doc.pdf", **fields: Any) -> str:
+        data = {"async": "true", **{k: str(v) for k, v in fields.items()}}
+        response = await self.api.post(
+            "/extract", headers=self.tenant.headers, files={"file": (name, content)}, data=data
+        )
+        assert response.status_code == 202, response.text
+        return str(response.json()["job_id"])
+
+    async def job(self, job_id: str) -> dict[str, Any]:
+        response = await self.api.get(f"/job/{job_id}", headers=self.tenant.headers)
+        assert response.status_code == 200, response.text
+        return response.json()  # type: ignore[no-any-return]
+
+    async def wait_for(
+        self, job_id: str, until: Callable[[dict[str, Any]], bool], timeout: float = 30
+    ) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            job = await self.job(job_id)
+            if until(job):
+                return job
+            if time.monotonic() > deadline:
+                raise AssertionError(f"job never reached the state; last seen: {job}")
+            await asyncio.sleep(0.05)
+
+    async def finished(self, job_id: str, timeout: float = 30) -> dict[str, Any]:
+        return await self.wait_for(
+            job_id, lambda j: j["status"] in {"completed", "failed", "canceled"}, timeout
+        )
+
+    @contextlib.asynccontextmanager
+    async def worker(self, hooks: str | None = None, **options: Any) -> AsyncIterator[Worker]:
+        runner = ProcessRunner(env={"PAGEWIRE_TEST_HOOKS": hooks} if hooks else None)
+        worker = Worker(
+            self.services.store,
+            self.services.blobs,
+            self.services.settings,
+            runner=runner,
+            **options,
+        )
+        task = asyncio.create_task(worker.run())
+        try:
+            yield worker
+        finally:
+            worker.stop()
+            await asyncio.wait_for(task, 60)
+
+
+@pytest.fixture
+def harness_factory(store: Any, tenant: Any, settings_factory: Any) -> Any:
+    @contextlib.asynccontextmanager
+    async def make(**overrides: Any) -> AsyncIterator[Harness]:
+        app = create_app(settings_factory(**overrides), store=store)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as api:
+                yield Harness(api, app, tenant)
+
+    return make
+
+
+@pytest.fixture
+async def harness(harness_factory: Any) -> AsyncIterator[Harness]:
+    async with harness_factory() as h:
+        yield h
