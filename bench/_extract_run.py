@@ -25,14 +25,19 @@ def _pagewire(path: Path) -> tuple[int, str]:
     # As the job child does: each page is serialised and written out as it comes,
     # so no page's objects outlive its turn.
     parts = []
+    global OCR_PAGES
     with open(os.devnull, "w") as sink:
         for n in range(1, doc.page_count + 1):
             page = doc.read_page(n)
+            OCR_PAGES += page.ocr
             sink.write(json.dumps(page_dict(page)))
             parts.append(f"<!-- page {n} -->\n\n{page.markdown}")
     count = doc.page_count
     doc.close()
     return count, "\n\n".join(parts)
+
+
+OCR_PAGES = 0  # pages our engine had to OCR (they cost ~2 CPU-seconds each)
 
 
 def _pypdfium2(path: Path) -> tuple[int, str]:
@@ -98,7 +103,10 @@ def main() -> None:
     seconds, cpu = time.perf_counter() - t0, _cpu() - c0
     out.write_text(markdown)
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"pages": pages, "seconds": seconds, "cpu_seconds": cpu, "rss_mb": rss_mb}))
+    report = {"pages": pages, "seconds": seconds, "cpu_seconds": cpu, "rss_mb": rss_mb}
+    if engine == "pagewire":
+        report["ocr_pages"] = OCR_PAGES
+    print(json.dumps(report))
 
 
 def _cpu() -> float:

@@ -11,12 +11,13 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+
+from support import Backend, Tenant, make_tenant
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,7 +31,9 @@ POSTGRES_ADMIN_URL = os.environ.get("PAGEWIRE_TEST_POSTGRES_URL", "")
 
 def corpus_path() -> Path:
     """The shared real-document corpus (never copied into the repository)."""
-    return Path(os.environ.get("PAGEWIRE_CORPUS_DIR", ROOT.parent / "shared" / "corpus")).resolve()
+    return Path(
+        os.environ.get("PAGEWIRE_TEST_CORPUS_DIR", ROOT.parent / "shared" / "corpus")
+    ).resolve()
 
 
 @pytest.fixture(scope="session")
@@ -90,12 +93,6 @@ def pg_template() -> Iterator[str]:
     asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-@dataclass(frozen=True)
-class Backend:
-    name: str
-    url: str  # a plain URL, as a user writes it in PAGEWIRE_DATABASE_URL
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
     if request.param == "sqlite":
@@ -147,23 +144,6 @@ async def store(settings: Any) -> AsyncIterator[Any]:
         yield s
     finally:
         await s.close()
-
-
-@dataclass(frozen=True)
-class Tenant:
-    org_id: str
-    api_key: str
-    key_id: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"x-api-key": self.api_key}
-
-
-async def make_tenant(store: Any, name: str) -> Tenant:
-    org = await store.keys.ensure_org(name)
-    key, plaintext = await store.keys.create_key(org.id)
-    return Tenant(org.id, plaintext, key.id)
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from typing import Any, TextIO
 
 from pagewire.client import (
     APIConnectionError,
+    BadRequestError,
     Job,
     Pagewire,
     PagewireAPIError,
@@ -255,11 +256,21 @@ def cmd_listen(args: argparse.Namespace) -> int:
         _sigterm_as_interrupt(),
         LocalReceiver(port=args.port, forward_to=args.forward_to) as receiver,
     ):
-        endpoint = client.webhooks.create_endpoint(
-            receiver.url,
-            description="pagewire listen (temporary; removed when it exits)",
-            event_types=event_types,
-        )
+        try:
+            endpoint = client.webhooks.create_endpoint(
+                receiver.url,
+                description="pagewire listen (temporary; removed when it exits)",
+                event_types=event_types,
+            )
+        except BadRequestError as error:
+            if error.code != "url_not_allowed":
+                raise
+            print(
+                f"error: the service refuses to call {receiver.url} ({error.message});"
+                " start it with PAGEWIRE_ALLOW_PRIVATE_URLS=true (for development only)",
+                file=sys.stderr,
+            )
+            return EXIT_FAILED
         secret = endpoint.secret or client.webhooks.get_endpoint_secret(endpoint.id)
         receiver.set_secret(secret)
         target = f", forwarding to {args.forward_to}" if args.forward_to else ""

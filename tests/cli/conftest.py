@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -11,31 +10,22 @@ import pytest
 
 from sdk.live import LiveService, live_service
 
-Run = Callable[..., subprocess.CompletedProcess[str]]
-
 
 @pytest.fixture(scope="session")
 def live(request: pytest.FixtureRequest) -> LiveService:
     return live_service(request)
 
 
-def cli_env(live: LiveService, **overrides: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        "PAGEWIRE_API_KEY": live.api_key,
-        "PAGEWIRE_BASE_URL": live.base_url,
-        **overrides,
-    }
-
-
 @pytest.fixture
-def pagewire(live: LiveService, tmp_path: object) -> Run:
+def pagewire(
+    live: LiveService, tmp_path: object
+) -> Callable[..., subprocess.CompletedProcess[str]]:
     """``pagewire ARGS...`` with the service's URL and key in the environment."""
 
     def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "pagewire.cli", *args],
-            env=env or cli_env(live),
+            env=env or live.client_env(),
             capture_output=True,
             text=True,
             timeout=90,

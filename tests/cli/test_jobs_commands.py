@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from cli.conftest import Run, cli_env
-from sdk.live import LiveService
+from sdk.live import LiveService, serve_directory
 
 pytestmark = pytest.mark.e2e
+
+Run = Callable[..., subprocess.CompletedProcess[str]]
 
 
 def test_submit_wait_shows_progress_and_ends_with_a_line_naming_the_status(
@@ -72,10 +75,10 @@ def test_an_unknown_job_is_one_error_line_and_exit_code_1(pagewire: Run) -> None
 def test_a_wrong_key_and_an_unreachable_server_are_clear_errors(
     pagewire: Run, live: LiveService
 ) -> None:
-    wrong_key = pagewire("jobs", "list", env=cli_env(live, PAGEWIRE_API_KEY="pw_wrong"))
+    wrong_key = pagewire("jobs", "list", env=live.client_env(PAGEWIRE_API_KEY="pw_wrong"))
     assert wrong_key.returncode == 1 and "401" in wrong_key.stderr
 
-    nowhere = pagewire("jobs", "list", "--base-url", "http://127.0.0.1:9", env=cli_env(live))
+    nowhere = pagewire("jobs", "list", "--base-url", "http://127.0.0.1:9", env=live.client_env())
     assert nowhere.returncode == 1 and "is `pagewire serve` running?" in nowhere.stderr
 
 
@@ -83,3 +86,12 @@ def test_a_missing_file_is_a_usage_error(pagewire: Run) -> None:
     done = pagewire("submit", "no-such-file.pdf")
 
     assert done.returncode == 2 and "no such file" in done.stderr
+
+
+def test_submit_takes_a_url_as_well_as_a_file(pagewire: Run, sample_pdf: Path) -> None:
+    with serve_directory(sample_pdf.parent) as files:
+        done = pagewire("submit", f"{files}/{sample_pdf.name}", "--wait", "--pages", "1", "--json")
+
+    assert done.returncode == 0, done.stderr
+    job = json.loads(done.stdout)
+    assert job["status"] == "completed" and job["input"]["file_url"].endswith(sample_pdf.name)

@@ -11,7 +11,6 @@ from typing import IO
 
 import pytest
 
-from cli.conftest import cli_env
 from pagewire import NotFoundError, Pagewire
 from pagewire.client._receiver import LocalReceiver
 from sdk.live import LiveService
@@ -35,7 +34,7 @@ def test_listen_prints_verified_events_forwards_them_and_cleans_up_on_sigterm(
     with LocalReceiver() as app, Pagewire(api_key=live.api_key, base_url=live.base_url) as client:
         listen = subprocess.Popen(
             [sys.executable, "-m", "pagewire.cli", "listen", "--json", "--forward-to", app.url],
-            env=cli_env(live),
+            env=live.client_env(),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

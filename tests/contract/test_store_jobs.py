@@ -226,17 +226,17 @@ async def test_another_organizations_job_is_not_found(
         await store.jobs.get(other_tenant.org_id, job.id)
     with pytest.raises(NotFound):
         await store.jobs.cancel(other_tenant.org_id, job.id)
-    assert (await store.jobs.list(other_tenant.org_id)).data == []
+    assert (await store.jobs.list_jobs(other_tenant.org_id)).data == []
 
 
 async def test_list_pages_newest_first_with_status_filter(store: Any, tenant: Any) -> None:
     ids = [(await store.jobs.enqueue(new_job(tenant.org_id)))[0].id for _ in range(5)]
     await store.jobs.cancel(tenant.org_id, ids[0])
 
-    first = await store.jobs.list(tenant.org_id, limit=2)
-    second = await store.jobs.list(tenant.org_id, limit=2, cursor=first.next_cursor)
-    third = await store.jobs.list(tenant.org_id, limit=2, cursor=second.next_cursor)
-    canceled = await store.jobs.list(tenant.org_id, statuses=[JobStatus.CANCELED])
+    first = await store.jobs.list_jobs(tenant.org_id, limit=2)
+    second = await store.jobs.list_jobs(tenant.org_id, limit=2, cursor=first.next_cursor)
+    third = await store.jobs.list_jobs(tenant.org_id, limit=2, cursor=second.next_cursor)
+    canceled = await store.jobs.list_jobs(tenant.org_id, statuses=[JobStatus.CANCELED])
 
     assert [j.id for j in first.data + second.data + third.data] == ids[::-1]
     assert third.next_cursor is None
@@ -262,3 +262,27 @@ async def test_revoked_keys_no_longer_authenticate(store: Any, tenant: Any) -> N
         await store.keys.authenticate(tenant.api_key)
     listed = await store.keys.list_keys(tenant.org_id)
     assert tenant.api_key not in repr(listed)
+
+
+async def test_a_worker_elsewhere_is_woken_by_notify_or_else_polls(
+    store: Any, tenant: Any, settings: Any
+) -> None:
+    from pagewire.store import Store
+
+    if store.db.is_sqlite:
+        pytest.skip("cross-process wake-ups are PostgreSQL's LISTEN/NOTIFY")
+    listening = Store.from_settings(settings)
+    pooled = Store.from_settings(settings.model_copy(update={"listen_notify": False}))
+    try:
+        await listening.db.start_listening()
+        await pooled.db.start_listening()
+        woken = asyncio.create_task(listening.db.wait("pagewire_jobs", 10))
+        polled = asyncio.create_task(pooled.db.wait("pagewire_jobs", 0.5))
+        await asyncio.sleep(0.2)
+        await store.jobs.enqueue(new_job(tenant.org_id))
+        assert await asyncio.wait_for(woken, 5) is True
+        assert await polled is False  # behind a pooler: no wake-up, the poll timeout
+        assert len(await pooled.jobs.claim("w", 5, 30)) == 1  # and polling still finds it
+    finally:
+        await listening.close()
+        await pooled.close()

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import Backend
+from support import Backend
 
 
 def free_port() -> int:

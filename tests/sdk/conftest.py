@@ -19,7 +19,7 @@ from sdk.live import LiveService, live_service
 
 @pytest.fixture
 def backend(tmp_path: Path) -> Any:
-    from conftest import Backend
+    from support import Backend
 
     return Backend("sqlite", f"sqlite:///{tmp_path / 'pagewire.db'}")
 

@@ -8,7 +8,12 @@ reaches it through its own ``live`` fixture (``from sdk.live import live_service
 from __future__ import annotations
 
 import contextlib
+import functools
+import os
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -19,6 +24,15 @@ class LiveService:
     base_url: str
     api_key: str
     data_dir: Path
+
+    def client_env(self, **overrides: str) -> dict[str, str]:
+        """The environment of a CLI client of this service (its URL and key)."""
+        return {
+            **os.environ,
+            "PAGEWIRE_API_KEY": self.api_key,
+            "PAGEWIRE_BASE_URL": self.base_url,
+            **overrides,
+        }
 
 
 _KEY = pytest.StashKey[LiveService]()
@@ -35,8 +49,35 @@ def live_service(request: pytest.FixtureRequest) -> LiveService:
     api_key = create_key(data_dir, org="sdk-tests")
     stack = contextlib.ExitStack()
     base_url = stack.enter_context(
-        embedded_service(data_dir, env={"PAGEWIRE_WEBHOOK_RETRY_SCHEDULE": "0,0.5,0.5,1"})
+        embedded_service(
+            data_dir,
+            env={
+                "PAGEWIRE_WEBHOOK_RETRY_SCHEDULE": "0,0.5,0.5,1",
+                # Every result is then too large to inline: get_result must follow the link.
+                "PAGEWIRE_INLINE_RESULT_LIMIT_BYTES": "1000",
+            },
+        )
     )
     config.add_cleanup(stack.close)
     config.stash[_KEY] = LiveService(base_url, api_key, data_dir)
     return config.stash[_KEY]
+
+
+@contextlib.contextmanager
+def serve_directory(directory: Path) -> Iterator[str]:
+    """``directory`` over plain HTTP on loopback (for ``file_url`` submissions); yields its URL."""
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(directory))
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from pagewire import AsyncPagewire, Pagewire
-from pagewire.client import Job, JobResult, JobSubmission
+from pagewire.client import Job, JobResult, JobSubmission, ResultLink
 from pagewire.client._receiver import LocalReceiver
-from sdk.live import LiveService
+from sdk.live import LiveService, serve_directory
 
 pytestmark = pytest.mark.e2e
 
@@ -23,6 +24,7 @@ def test_sync_extract_returns_the_finished_job_and_its_result(
         assert isinstance(job, Job)
         assert job.status == "completed" and job.metadata == {"k": "v"}
         assert job.progress.pages_done == 2 == job.progress.pages_total
+        assert isinstance(job.result, ResultLink) and job.result.url.endswith("/result")
         result = client.jobs.get_result(job.job_id)
         assert isinstance(result, JobResult)
         assert result.page_count == 2 and "Court of Appeals" in result.markdown
@@ -69,3 +71,20 @@ def test_dispatcher_deliveries_verify_with_the_sdk_in_order(
     assert [e.sequence for e in events] == sorted(e.sequence for e in events)
     assert all(e.metadata == {"order": "o-1"} for e in events)
     assert len({e.id for e in events}) == 3 and all(e.id.startswith("msg_") for e in events)
+
+
+@pytest.fixture
+def file_server(sample_pdf: Path) -> Iterator[str]:
+    with serve_directory(sample_pdf.parent) as url:
+        yield url
+
+
+def test_a_file_url_submission_is_downloaded_and_extracted(
+    live: LiveService, sample_pdf: Path, file_server: str
+) -> None:
+    url = f"{file_server}/{sample_pdf.name}"
+    with Pagewire(api_key=live.api_key, base_url=live.base_url) as client:
+        job = client.extract(file_url=url, pages="1", async_=False)
+
+    assert job.status == "completed", job.error
+    assert job.input.file_url == url and job.input.file_name == sample_pdf.name

@@ -11,6 +11,7 @@ from pagewire import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
+    AsyncPagewire,
     BadRequestError,
     Pagewire,
     RateLimitError,
@@ -168,3 +169,41 @@ def test_an_error_without_a_json_body_still_reads_clearly() -> None:
 
     with pytest.raises(APIStatusError, match="upstream exploded"):
         client_for(server, [], max_retries=0).jobs.get_job("job_1")
+
+
+def test_a_retry_after_given_as_an_http_date_is_read_against_the_injected_wall_clock() -> None:
+    server = Server(
+        error(503, "database_unavailable", **{"Retry-After": "Sat, 28 Nov 2026 23:00:04 GMT"}),
+        httpx.Response(200, json={"job_id": "job_1", "status": "pending"}),
+    )
+    slept: list[float] = []
+    now = 1_795_906_800.0  # 2026-11-28 23:00:00 UTC
+
+    client_for(server, slept, wall_clock=lambda: now).jobs.get_job("job_1")
+
+    assert slept == [4.0]
+
+
+async def test_the_async_client_retries_the_same_way() -> None:
+    server = Server(
+        error(429, "rate_limited", **{"Retry-After": "1"}),
+        httpx.ConnectError("reset"),
+        httpx.Response(202, json=JOB),
+    )
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    policy = RetryPolicy(backoff=Backoff(initial=0.5, jitter=0))
+    async with AsyncPagewire(
+        api_key="pw_test",
+        base_url="http://pw",
+        transport=httpx.MockTransport(server),
+        sleep=sleep,
+        retry=policy,
+    ) as client:
+        submission = await client.extract(file_url="https://example.com/a.pdf")
+
+    assert submission.job_id == "job_1" and slept == [1.0, 1.0]
+    assert len({r.headers["idempotency-key"] for r in server.requests}) == 1

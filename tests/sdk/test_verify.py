@@ -1,4 +1,4 @@
-"""``client.webhooks.verify`` against events signed by the reference ``standardwebhooks`` library."""
+"""``client.webhooks.verify`` against events signed by the reference libraries."""
 
 from __future__ import annotations
 
@@ -127,3 +127,28 @@ def test_the_verification_error_is_also_pagewires_own_exception_root() -> None:
 
     assert WebhookVerificationError is SigningError
     assert issubclass(WebhookVerificationError, PagewireError)
+
+
+def test_an_event_signed_by_svix_with_svix_headers_verifies(client: Pagewire) -> None:
+    import svix.webhooks
+
+    body = json.dumps(EVENT)
+    signature = svix.webhooks.Webhook(SECRET).sign(
+        "msg_svix", datetime.fromtimestamp(NOW, UTC), body
+    )
+    headers = {"svix-id": "msg_svix", "svix-timestamp": str(NOW), "svix-signature": signature}
+
+    event = client.webhooks.verify(body.encode(), headers, SECRET, now=NOW)
+
+    assert event.id == "msg_svix" and event.type == "job.completed"
+
+
+def test_verify_reads_the_time_from_the_clients_injected_wall_clock() -> None:
+    body, headers = signed_by_reference_library(EVENT, at=NOW)
+
+    on_time = Pagewire(api_key="k", wall_clock=lambda: NOW + 60)
+    late = Pagewire(api_key="k", wall_clock=lambda: NOW + 600)
+
+    assert on_time.webhooks.verify(body, headers, SECRET).id == "msg_1"
+    with pytest.raises(WebhookVerificationError, match="too old"):
+        late.webhooks.verify(body, headers, SECRET)

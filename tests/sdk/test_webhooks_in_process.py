@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 
-from pagewire import AsyncPagewire, BadRequestError, NotFoundError
+from pagewire import AsyncPagewire, BadRequestError, NotFoundError, Pagewire
 from pagewire.client import Endpoint, Message
 
 HOOK = "http://127.0.0.1:9/hooks/pagewire"
@@ -110,3 +111,31 @@ async def test_send_test_event_returns_the_message_it_queued(client: AsyncPagewi
     message_id = await client.webhooks.send_test_event(endpoint.id)
 
     assert (await client.webhooks.get_message(message_id)).type == "webhook.test"
+
+
+async def test_create_webhook_link_returns_a_portal_link(
+    client: AsyncPagewire, api: httpx.AsyncClient
+) -> None:
+    paths = (await api.get("/openapi.json")).json()["paths"]
+    if "post" not in paths.get("/webhook", {}):
+        pytest.skip("POST /webhook (the portal link) is not in this build yet")
+
+    link = await client.webhooks.create_webhook_link()
+
+    assert link.link.startswith("http")
+
+
+def test_create_webhook_link_posts_to_the_portal_route_and_reads_the_link() -> None:
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        body = {"link": "http://pw/portal?token=t", "expires_at": "2026-11-28T23:00:00Z"}
+        return httpx.Response(200, json=body)
+
+    with Pagewire(api_key="k", transport=httpx.MockTransport(answer)) as client:
+        link = client.webhooks.create_webhook_link()
+
+    assert (seen[0].method, seen[0].url.path) == ("POST", "/webhook")
+    assert "idempotency-key" in seen[0].headers
+    assert link.link == "http://pw/portal?token=t" and link.expires_at is not None

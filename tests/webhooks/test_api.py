@@ -20,7 +20,7 @@ from webhooks.support import Receiver, emit
 
 @pytest.fixture
 def backend(tmp_path: Path) -> Any:
-    from conftest import Backend
+    from support import Backend
 
     return Backend("sqlite", f"sqlite:///{tmp_path / 'pagewire.db'}")
 

@@ -224,3 +224,30 @@ async def test_a_file_url_redirecting_to_a_private_address_is_refused(
             )
     assert job["status"] == "failed" and job["error"]["code"] == "file_url_not_allowed", job
     assert "10.255.255.1" in json.dumps(job["error"])
+
+
+async def test_sync_mode_answers_with_the_finished_job(harness: Any, sample_pdf: Path) -> None:
+    async with harness.worker():
+        response = await harness.api.post(
+            "/extract",
+            headers=harness.tenant.headers,
+            files={"file": ("doc.pdf", sample_pdf.read_bytes())},
+            data={"pages": "1"},
+        )
+    assert response.status_code == 200, response.text
+    job = response.json()
+    assert job["status"] == "completed" and job["result"]["page_count"] >= 1
+
+
+async def test_sync_mode_answers_202_with_the_job_id_when_the_wait_runs_out(
+    harness_factory: Any, sample_pdf: Path
+) -> None:
+    async with harness_factory(sync_wait_seconds=0.3) as harness:
+        # no worker: the job cannot finish in time
+        response = await harness.api.post(
+            "/extract",
+            headers=harness.tenant.headers,
+            files={"file": ("doc.pdf", sample_pdf.read_bytes())},
+        )
+    assert response.status_code == 202
+    assert response.json()["status"] == "pending" and response.json()["job_id"].startswith("job_")

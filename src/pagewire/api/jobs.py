@@ -311,7 +311,7 @@ async def list_jobs(
                 statuses.append(JobStatus(value.strip()))
             except ValueError:
                 raise InvalidRequest(f"unknown status {value!r}", code="invalid_status") from None
-    page = await request.app.state.services.store.jobs.list(
+    page = await request.app.state.services.store.jobs.list_jobs(
         caller.org_id,
         statuses=statuses,
         created_after=_time(created_after, "created_after"),

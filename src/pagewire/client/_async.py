@@ -164,8 +164,8 @@ class AsyncPagewire:
     ) -> JobSubmission | Job:
         """Submit a document: a path, bytes or binary file object, or a ``file_url``.
 
-        (Reading a path or file object happens in this thread: documents are
-        read in 64 KB pieces as they are sent, not all at once.)
+        A path or file object is read on the event loop's thread, 64 KB at a
+        time as it is sent, never whole into memory.
 
         With ``async_=True`` (the default) this returns at once with the job id;
         learn that it finished from a webhook, or with :meth:`Jobs.wait`. With
@@ -226,16 +226,15 @@ class AsyncPagewire:
                     )
             except httpx.TransportError as exc:
                 error: PagewireAPIError = failure_from_transport(exc, config.base_url)
-                cause: BaseException = exc
+                error.__cause__ = exc  # the httpx error behind ours, for debugging
             else:
                 if response.is_success:
                     return response
                 status = response.status_code
                 error, retry_after = failure_from_response(response, config.wall_clock())
-                cause = error
             delay = config.retry.delay(retries, status=status, retry_after=retry_after)
             if delay is None:
-                raise error from (cause if cause is not error else None)
+                raise error
             await self._sleep(delay)
             retries += 1
 

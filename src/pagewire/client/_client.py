@@ -222,16 +222,15 @@ class Pagewire:
                     )
             except httpx.TransportError as exc:
                 error: PagewireAPIError = failure_from_transport(exc, config.base_url)
-                cause: BaseException = exc
+                error.__cause__ = exc  # the httpx error behind ours, for debugging
             else:
                 if response.is_success:
                     return response
                 status = response.status_code
                 error, retry_after = failure_from_response(response, config.wall_clock())
-                cause = error
             delay = config.retry.delay(retries, status=status, retry_after=retry_after)
             if delay is None:
-                raise error from (cause if cause is not error else None)
+                raise error
             self._sleep(delay)
             retries += 1
 

@@ -167,5 +167,5 @@ def error_from_response(response: httpx.Response, retry_after: float | None) -> 
 
 
 def _is_text(response: httpx.Response) -> bool:
-    content_type = response.headers.get("content-type", "")
+    content_type: str = response.headers.get("content-type", "")
     return content_type.startswith(("text/", "application/json"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -75,8 +75,10 @@ def _message_page(body: Any) -> ListPage[Message]:
 
 
 class _Verify:
-    @staticmethod
+    _wall_clock: Callable[[], float]
+
     def verify(
+        self,
         body: bytes | str,
         headers: Mapping[str, str],
         secret: str | Sequence[str],
@@ -84,7 +86,13 @@ class _Verify:
         now: float | None = None,
         tolerance: int = signing.DEFAULT_TOLERANCE,
     ) -> WebhookEvent:
-        """Check a delivery's signature and return the event; see :func:`verify_webhook`."""
+        """Check a delivery's signature and return the event; see :func:`verify_webhook`.
+
+        The timestamp is checked against ``now``, by default the client's
+        ``wall_clock`` (the current time unless one was injected).
+        """
+        if now is None:
+            now = self._wall_clock()
         return verify_webhook(body, headers, secret, now=now, tolerance=tolerance)
 
 
@@ -93,6 +101,7 @@ class Webhooks(_Verify):
 
     def __init__(self, client: Pagewire) -> None:
         self._client = client
+        self._wall_clock = client._config.wall_clock
 
     def _json(self, method: str, path: str, **kwargs: Any) -> Any:
         return json_body(self._client._request(method, path, **kwargs))
@@ -126,6 +135,7 @@ class Webhooks(_Verify):
         return Endpoint.from_dict(self._json("POST", "/webhook/endpoints", json=body))
 
     def list_endpoints(self, *, page_size: int = 50) -> Iterator[Endpoint]:
+        """Every endpoint of the organization, newest first (secrets left out)."""
         cursor: str | None = None
         while True:
             params = {"cursor": cursor, "limit": page_size}
@@ -136,6 +146,7 @@ class Webhooks(_Verify):
             cursor = page.next_cursor
 
     def get_endpoint(self, endpoint_id: str) -> Endpoint:
+        """One endpoint (its secret left out: see :meth:`get_endpoint_secret`)."""
         return Endpoint.from_dict(self._json("GET", _endpoint_path(endpoint_id)))
 
     def update_endpoint(
@@ -159,9 +170,11 @@ class Webhooks(_Verify):
         return Endpoint.from_dict(self._json("PATCH", _endpoint_path(endpoint_id), json=body))
 
     def delete_endpoint(self, endpoint_id: str) -> None:
+        """Remove the endpoint; nothing more is delivered to it."""
         self._client._request("DELETE", _endpoint_path(endpoint_id))
 
     def get_endpoint_secret(self, endpoint_id: str) -> str:
+        """The ``whsec_...`` secret that signs this endpoint's deliveries."""
         return str(self._json("GET", _endpoint_path(endpoint_id, "/secret"))["secret"])
 
     def rotate_endpoint_secret(self, endpoint_id: str) -> str:
@@ -173,9 +186,11 @@ class Webhooks(_Verify):
         return str(self._json("POST", _endpoint_path(endpoint_id, "/test"))["message_id"])
 
     def enable_endpoint(self, endpoint_id: str) -> Endpoint:
+        """Deliver to the endpoint again (after it was disabled, by you or by failures)."""
         return Endpoint.from_dict(self._json("POST", _endpoint_path(endpoint_id, "/enable")))
 
     def disable_endpoint(self, endpoint_id: str) -> Endpoint:
+        """Stop delivering to the endpoint; its events wait until it is enabled."""
         return Endpoint.from_dict(self._json("POST", _endpoint_path(endpoint_id, "/disable")))
 
     def recover_endpoint(
@@ -243,6 +258,7 @@ class AsyncWebhooks(_Verify):
 
     def __init__(self, client: AsyncPagewire) -> None:
         self._client = client
+        self._wall_clock = client._config.wall_clock
 
     async def _json(self, method: str, path: str, **kwargs: Any) -> Any:
         return json_body(await self._client._request(method, path, **kwargs))
@@ -271,6 +287,7 @@ class AsyncWebhooks(_Verify):
         return Endpoint.from_dict(await self._json("POST", "/webhook/endpoints", json=body))
 
     async def list_endpoints(self, *, page_size: int = 50) -> AsyncIterator[Endpoint]:
+        """Every endpoint of the organization, newest first (secrets left out)."""
         cursor: str | None = None
         while True:
             params = {"cursor": cursor, "limit": page_size}
@@ -282,6 +299,7 @@ class AsyncWebhooks(_Verify):
             cursor = page.next_cursor
 
     async def get_endpoint(self, endpoint_id: str) -> Endpoint:
+        """One endpoint (its secret left out: see :meth:`get_endpoint_secret`)."""
         return Endpoint.from_dict(await self._json("GET", _endpoint_path(endpoint_id)))
 
     async def update_endpoint(
@@ -306,9 +324,11 @@ class AsyncWebhooks(_Verify):
         return Endpoint.from_dict(await self._json("PATCH", path, json=body))
 
     async def delete_endpoint(self, endpoint_id: str) -> None:
+        """Remove the endpoint; nothing more is delivered to it."""
         await self._client._request("DELETE", _endpoint_path(endpoint_id))
 
     async def get_endpoint_secret(self, endpoint_id: str) -> str:
+        """The ``whsec_...`` secret that signs this endpoint's deliveries."""
         return str((await self._json("GET", _endpoint_path(endpoint_id, "/secret")))["secret"])
 
     async def rotate_endpoint_secret(self, endpoint_id: str) -> str:
@@ -322,9 +342,11 @@ class AsyncWebhooks(_Verify):
         return str(body["message_id"])
 
     async def enable_endpoint(self, endpoint_id: str) -> Endpoint:
+        """Deliver to the endpoint again (after it was disabled, by you or by failures)."""
         return Endpoint.from_dict(await self._json("POST", _endpoint_path(endpoint_id, "/enable")))
 
     async def disable_endpoint(self, endpoint_id: str) -> Endpoint:
+        """Stop delivering to the endpoint; its events wait until it is enabled."""
         path = _endpoint_path(endpoint_id, "/disable")
         return Endpoint.from_dict(await self._json("POST", path))
 
@@ -349,6 +371,7 @@ class AsyncWebhooks(_Verify):
         before: datetime | str | float | None = None,
         page_size: int = 50,
     ) -> AsyncIterator[Message]:
+        """Every matching message, newest first, as an async iterator."""
         cursor: str | None = None
         while True:
             params = {
@@ -367,6 +390,7 @@ class AsyncWebhooks(_Verify):
             cursor = page.next_cursor
 
     async def get_message(self, message_id: str) -> Message:
+        """The message with its deliveries and every attempt."""
         return Message.from_dict(await self._json("GET", _message_path(message_id)))
 
     async def resend_message(self, message_id: str, *, endpoint_id: str | None = None) -> int:

@@ -94,7 +94,8 @@ class Document(Protocol):
 
 
 class Engine(Protocol):
-    media_types: Sequence[str]
+    @property
+    def media_types(self) -> Sequence[str]: ...
 
     def open(self, path: Path, media_type: str, options: ExtractOptions) -> Document: ...
 

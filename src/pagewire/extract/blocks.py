@@ -102,8 +102,15 @@ def _breaks(
         in_list = bool(_NUMBERED_ITEM.match(block[0].text) or _BULLET.match(block[0].text))
         if short or in_list or _SENTENCE_END.search(prev.text):
             return True
-    if abs(cur.size - prev.size) > 0.08 * prev.size or cur.bold != prev.bold:
+    if abs(cur.size - prev.size) > 0.08 * prev.size:
         return True
+    if cur.bold != prev.bold:
+        # A bold line is a heading when it is short; a full bold line inside a
+        # paragraph is emphasis ("Bidirectional Encoder Representations from").
+        edge = max(max(ln.x1 for ln in block), cur.x1) - 0.1 * col_width
+        bold_line = prev if prev.bold else cur
+        if bold_line.x1 < edge or prev.text.endswith((".", ":")):
+            return True
     gap = cur.y0 - prev.y1
     if (profile.is_heading_style(prev.size, prev.bold) or _is_caps(prev.text)) and len(block) < 4:
         # A heading wrapped over lines (often double-spaced in filings) stays one
@@ -173,6 +180,8 @@ def _classify(group: list[TextLine], profile: Profile, page_width: float) -> Raw
 
 def _is_caps(text: str) -> bool:
     """Upper case as court captions are: "TARRANT ... v. HERRMANN" still counts."""
+    if sum(c.islower() for c in text[:12]) > 1:
+        return False  # the common case, decided cheaply: this runs for every line
     letters = [c for c in text if c.isalpha()]
     return len(letters) >= 4 and sum(c.isupper() for c in letters) >= 0.9 * len(letters)
 

@@ -32,6 +32,8 @@ class HtmlDocument:
                 "page_out_of_range", f"page {number} was asked for but the document has 1 page"
             )
         soup = BeautifulSoup(self._path.read_bytes(), "lxml")
+        for br in soup.find_all("br"):
+            br.replace_with("\n")
         page = PageBuilder(1)
         root = soup.body or soup
         _walk(root, page)
@@ -42,7 +44,7 @@ class HtmlDocument:
 
 
 def _walk(node: Any, page: PageBuilder) -> None:
-    from bs4 import NavigableString, Tag
+    from bs4.element import NavigableString, Tag
 
     loose: list[str] = []
     for child in node.children:
@@ -55,10 +57,10 @@ def _walk(node: Any, page: PageBuilder) -> None:
         name = child.name
         if name in _BLOCKS or _has_block(child):
             if loose:
-                page.paragraph(" ".join(loose))
+                page.paragraph("".join(loose))
                 loose = []
         if name in ("h1", "h2", "h3", "h4", "h5", "h6"):
-            page.heading(child.get_text(" "), int(name[1]))
+            page.heading(child.get_text(), int(name[1]))
         elif name == "li":
             depth = len(child.find_parents(["ul", "ol"])) - 1
             numbered = child.parent is not None and child.parent.name == "ol"
@@ -71,13 +73,13 @@ def _walk(node: Any, page: PageBuilder) -> None:
             ]
             page.table(rows)
         elif name in ("p", "pre", "blockquote", "dt", "dd") and not _has_block(child):
-            page.paragraph(child.get_text(" "))
+            page.paragraph(child.get_text())
         elif _has_block(child):
             _walk(child, page)
         else:
-            loose.append(child.get_text(" "))
+            loose.append(child.get_text())
     if loose:
-        page.paragraph(" ".join(loose))
+        page.paragraph("".join(loose))
 
 
 def _own_text(li: Any) -> str:
@@ -85,8 +87,8 @@ def _own_text(li: Any) -> str:
     for child in li.children:
         if getattr(child, "name", None) in ("ul", "ol"):
             continue
-        parts.append(child.get_text(" ") if hasattr(child, "get_text") else str(child))
-    return " ".join(parts)
+        parts.append(child.get_text() if hasattr(child, "get_text") else str(child))
+    return "".join(parts)
 
 
 def _has_block(tag: Any) -> bool:

@@ -47,7 +47,12 @@ class ImageDocument:
         if max(frame.size) < MIN_OCR_PIXELS:
             factor = MIN_OCR_PIXELS / max(frame.size)
             frame = frame.resize((int(frame.width * factor), int(frame.height * factor)))
-        words = ocr.ocr_words(frame, scale / factor)
+        words, angle = ocr.read_upright(frame, scale / factor)
+        warnings: tuple[str, ...] = ()
+        if angle:
+            warnings = (f"image was sideways: read after turning it {angle} degrees clockwise",)
+            if angle in (90, 270):
+                width, height = height, width
         layout = lay_out(segment_rows(words), _profile(words), width, height)
         return Page(
             number=number,
@@ -56,7 +61,7 @@ class ImageDocument:
             markdown=page_markdown(layout.blocks),
             blocks=tuple(layout.blocks),
             tables=tuple(layout.tables),
-            warnings=() if layout.blocks else ("no text found by OCR",),
+            warnings=warnings if layout.blocks else (*warnings, "no text found by OCR"),
             ocr=True,
             furniture=tuple(layout.furniture),
         )

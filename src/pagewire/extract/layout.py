@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pagewire.extract.base import BBox, Block, Table
-from pagewire.extract.blocks import build_blocks, text_line
+from pagewire.extract.blocks import TextLine, build_blocks, text_line
 from pagewire.extract.columns import Line, reading_order
 from pagewire.extract.furniture import split_furniture
 from pagewire.extract.lines import Segment, rows_of, split_row
@@ -52,7 +52,7 @@ def lay_out(
     items: list[Line | TableRegion] = find_tables(lines, text_width) if tables else list(lines)
     blocks: list[Block] = []
     found_tables: list[Table] = []
-    pending = []
+    pending: list[TextLine] = []
     for item in items:
         if isinstance(item, TableRegion):
             blocks.extend(_text_blocks(pending, profile, width))
@@ -71,7 +71,7 @@ def lay_out(
     return PageLayout(blocks, found_tables, furniture_blocks, two_columns)
 
 
-def _text_blocks(lines, profile: Profile, width: float) -> list[Block]:  # type: ignore[no-untyped-def]
+def _text_blocks(lines: list[TextLine], profile: Profile, width: float) -> list[Block]:
     out = []
     for rb in build_blocks(lines, profile, width):
         if rb.kind == "heading":

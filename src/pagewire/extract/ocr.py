@@ -35,8 +35,60 @@ def tesseract_available() -> bool:
     return True
 
 
-def ocr_words(image: Image.Image, scale: float, lang: str = "eng") -> list[Word]:
-    """Words of ``image``; ``scale`` converts its pixels to PDF points (72 / dpi)."""
+LOW_CONFIDENCE = 55.0  # mean word confidence under which a page may be sideways
+
+
+def read_upright(image: Image.Image, scale: float) -> tuple[list[Word], int]:
+    """Words of ``image`` and the clockwise rotation (0, 90, 180, 270) that made it readable.
+
+    Most scans are upright, so orientation detection only runs when the first pass
+    reads badly (a landscape exhibit, a map scanned sideways).
+    """
+    words, confidence = _read(image, scale)
+    if confidence >= LOW_CONFIDENCE or not _tesseract_has_osd():
+        return words, 0
+    angle = _orientation(image)
+    if angle == 0:
+        return words, 0
+    turned = image.rotate(-angle, expand=True)
+    turned_words, turned_confidence = _read(turned, scale)
+    if turned_confidence > confidence:
+        return turned_words, angle
+    return words, 0
+
+
+def ocr_words(image: Image.Image, scale: float) -> list[Word]:
+    return _read(image, scale)[0]
+
+
+@functools.cache
+def _tesseract_has_osd() -> bool:
+    import pytesseract
+
+    try:
+        return "osd" in pytesseract.get_languages(config="")
+    except Exception:  # no languages listed: no orientation detection either
+        return False
+
+
+def _orientation(image: Image.Image) -> int:
+    import pytesseract
+
+    try:
+        small = image.copy()
+        small.thumbnail((1600, 1600))
+        osd = pytesseract.image_to_osd(small, config="--psm 0 -c min_characters_to_try=5")
+    except Exception:  # too little text to tell: keep the page as it is
+        return 0
+    for line in osd.splitlines():
+        if line.startswith("Rotate:"):
+            return int(line.split(":")[1]) % 360
+    return 0
+
+
+def _read(image: Image.Image, scale: float, lang: str = "eng") -> tuple[list[Word], float]:
+    """Words of ``image`` (``scale`` converts pixels to PDF points: 72 / dpi) and
+    their mean confidence."""
     import pytesseract
 
     # Tesseract's OpenMP threads fight each other and the other jobs on a small
@@ -48,10 +100,13 @@ def ocr_words(image: Image.Image, scale: float, lang: str = "eng") -> list[Word]
     words: list[Word] = []
     line_height: dict[tuple[int, int, int], float] = {}
     keys = []
+    confidences = []
     for i, text in enumerate(data["text"]):
         text = text.strip()
-        if not text or float(data["conf"][i]) < 0:
+        conf = float(data["conf"][i])
+        if not text or conf < 0:
             continue
+        confidences.append(conf)
         key = (data["block_num"][i], data["par_num"][i], data["line_num"][i])
         x, y = data["left"][i] * scale, data["top"][i] * scale
         w, h = data["width"][i] * scale, data["height"][i] * scale
@@ -59,7 +114,7 @@ def ocr_words(image: Image.Image, scale: float, lang: str = "eng") -> list[Word]
         keys.append(key)
         words.append(Word(text, x, y, x + w, y + h, h, seq=i))
     if not words:
-        return words
+        return words, 0.0
     # Glyph boxes vary word by word ("can" vs "Judge"); a line's tallest word is
     # about its font size. Snap lines near the page's usual size onto it so body
     # text reads as one size and only real headings stand out.
@@ -68,4 +123,4 @@ def ocr_words(image: Image.Image, scale: float, lang: str = "eng") -> list[Word]
     for word, key in zip(words, keys, strict=True):
         size = line_height[key]
         word.size = usual if abs(size - usual) < 0.25 * usual else size
-    return words
+    return words, sum(confidences) / len(confidences)

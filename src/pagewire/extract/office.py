@@ -66,7 +66,7 @@ class DocxDocument:
         return page.build()
 
     def close(self) -> None:
-        self._doc = None
+        pass  # python-docx holds no file handle once loaded
 
 
 def _docx_paragraph(page: PageBuilder, p: Any) -> None:
@@ -119,7 +119,7 @@ class PptxDocument:
         return page.build()
 
     def close(self) -> None:
-        self._prs = None
+        pass  # python-pptx holds no file handle once loaded
 
 
 def _shape_box(shape: Any) -> BBox | None:
@@ -174,7 +174,9 @@ def _one_page(number: int, count: int) -> None:
 class OfficeEngine:
     media_types = (DOCX, PPTX, XLSX)
 
-    def open(self, path: Path, media_type: str, options: ExtractOptions) -> Any:
+    def open(
+        self, path: Path, media_type: str, options: ExtractOptions
+    ) -> DocxDocument | PptxDocument | XlsxDocument:
         if media_type == DOCX:
             return DocxDocument(path)
         if media_type == PPTX:

@@ -120,6 +120,7 @@ class PdfDocument:
         except Exception as exc:
             return Page(number, 0.0, 0.0, "", warnings=(f"page could not be read: {exc}",))
         words, used_ocr = src.words, False
+        width, height = src.width, src.height
         mode = self._options.ocr
         # Stamps, running headers and page numbers often survive on scanned pages
         # as text; only text in the body band says the page has a usable layer.
@@ -127,7 +128,19 @@ class PdfDocument:
         if mode == "force" or (mode == "auto" and needs_ocr):
             if ocr.tesseract_available():
                 try:
-                    words, used_ocr = self._ocr(number), True
+                    words, angle = self._ocr(number)
+                    used_ocr = True
+                    if not angle and mode == "auto":
+                        # Keep what the text layer does say (a typed heading over a
+                        # scanned body, a stamp): its fonts and exact text beat OCR's.
+                        words = _merge(src.words, words)
+                    if angle:
+                        warnings.append(
+                            f"page was scanned sideways: read after turning it {angle} degrees "
+                            "clockwise; boxes refer to the turned page"
+                        )
+                        if angle in (90, 270):
+                            width, height = height, width
                 except Exception as exc:
                     warnings.append(f"ocr_failed: {exc}")
             elif needs_ocr or mode == "force":
@@ -135,7 +148,7 @@ class PdfDocument:
         elif needs_ocr and mode == "off":
             warnings.append("page has no usable text layer and OCR is off")
         rows = segment_rows(words, [] if used_ocr else src.rules)
-        layout = lay_out(rows, self.profile, src.width, src.height, tables=self._options.tables)
+        layout = lay_out(rows, self.profile, width, height, tables=self._options.tables)
         furniture = list(layout.furniture)
         if src.rotated and not used_ocr:
             furniture.append(_rotated_block(src.rotated))
@@ -143,8 +156,8 @@ class PdfDocument:
             warnings.append("page has no text")
         return Page(
             number=number,
-            width=round(src.width, 2),
-            height=round(src.height, 2),
+            width=round(width, 2),
+            height=round(height, 2),
             markdown=page_markdown(layout.blocks),
             blocks=tuple(layout.blocks),
             tables=tuple(layout.tables),
@@ -167,18 +180,29 @@ class PdfDocument:
             page.close()
         return _PageSource(words, rotated, rules, cover, width, height)
 
-    def _ocr(self, number: int) -> list[Word]:
+    def _ocr(self, number: int) -> tuple[list[Word], int]:
         page = self._pdf[number - 1]
         try:
             bitmap = page.render(scale=ocr.OCR_DPI / 72, grayscale=True)
             image = bitmap.to_pil()
         finally:
             page.close()
-        return ocr.ocr_words(image, 72 / ocr.OCR_DPI)
+        return ocr.read_upright(image, 72 / ocr.OCR_DPI)
 
     def close(self) -> None:
         self._cache.clear()
         self._pdf.close()
+
+
+def _merge(layer: list[Word], ocr_words: list[Word]) -> list[Word]:
+    if not layer:
+        return ocr_words
+    kept = list(layer)
+    for w in ocr_words:
+        cx, cy = (w.x0 + w.x1) / 2, (w.y0 + w.y1) / 2
+        if not any(t.x0 <= cx <= t.x1 and t.y0 <= cy <= t.y1 for t in layer):
+            kept.append(w)
+    return kept
 
 
 def _has_body_text(words: list[Word], height: float) -> bool:
@@ -246,4 +270,4 @@ class PdfEngine:
         return PdfDocument(path, options)
 
 
-__all__ = ["Block", "PdfDocument", "PdfEngine"]
+__all__ = ["PdfDocument", "PdfEngine"]

@@ -23,10 +23,14 @@ _BOLD_NAMES = ("bold", "black", "heavy", "semibold", "demi", "medi", "cmbx", "cm
 _ITALIC_NAMES = ("italic", "oblique", "cmti", "cmmi", "-it")
 _FONT_ITALIC_FLAG = 0x40
 _FONT_FORCE_BOLD_FLAG = 0x40000
-# The same C function, declared to return a plain address: comparing text objects
-# per word through pypdfium2's pointer type costs more than the call itself.
+# The per-word C functions, re-declared over plain addresses: pypdfium2's typed
+# pointers cost more to convert and compare than the calls themselves.
 _TEXT_OBJECT_ADDRESS = ctypes.cast(
     raw.FPDFText_GetTextObject, ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int)
+)
+_LOOSE_BOX = ctypes.cast(
+    raw.FPDFText_GetLooseCharBox,
+    ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.POINTER(raw.FS_RECTF)),
 )
 
 
@@ -35,22 +39,15 @@ class _FontCache:
 
     def __init__(self, textpage: pdfium.PdfTextPage) -> None:
         self._tp = textpage.raw
-        self._tp_address = ctypes.cast(textpage.raw, ctypes.c_void_p).value
-        self._cache: dict[int, tuple[float, bool, bool, bool]] = {}
+        self.cache: dict[int, tuple[float, bool, bool, bool]] = {}  # text object -> facts
         self._name = ctypes.create_string_buffer(256)
         self._flags = ctypes.c_int()
         self._matrix = raw.FS_MATRIX()
+        # OCR-layer scans hold one text object per word but only a few fonts.
+        self._styles: dict[tuple[bytes, int], tuple[bool, bool]] = {}
 
-    def get(self, index: int) -> tuple[float, bool, bool, bool]:
+    def read(self, index: int) -> tuple[float, bool, bool, bool]:
         """(size, bold, italic, rotated) of the text object holding character ``index``."""
-        key = _TEXT_OBJECT_ADDRESS(self._tp_address, index) or 0
-        facts = self._cache.get(key)
-        if facts is None:
-            facts = self._read(index)
-            self._cache[key] = facts
-        return facts
-
-    def _read(self, index: int) -> tuple[float, bool, bool, bool]:
         size = raw.FPDFText_GetFontSize(self._tp, index)
         rotated = False
         # Many producers set Tf 1 and scale with the text matrix; pdfium's char
@@ -62,16 +59,23 @@ class _FontCache:
                 size *= scale
                 rotated = abs(m.b) > 0.05 * scale or abs(m.c) > 0.05 * scale
         n = raw.FPDFText_GetFontInfo(self._tp, index, self._name, len(self._name), self._flags)
-        name = self._name.value.decode("latin-1", "replace").lower() if n else ""
+        name = self._name.value if n else b""
         flags = self._flags.value if n else 0
-        weight = raw.FPDFText_GetFontWeight(self._tp, index)
-        bold = (
-            weight >= 600
-            or bool(flags & _FONT_FORCE_BOLD_FLAG)
-            or any(b in name for b in _BOLD_NAMES)
-        )
-        italic = bool(flags & _FONT_ITALIC_FLAG) or any(i in name for i in _ITALIC_NAMES)
+        style = self._styles.get((name, flags))
+        if style is None:
+            weight = raw.FPDFText_GetFontWeight(self._tp, index)
+            style = self._styles[(name, flags)] = _style(name, flags, weight)
+        bold, italic = style
         return size, bold, italic, rotated
+
+
+def _style(raw_name: bytes, flags: int, weight: int) -> tuple[bool, bool]:
+    name = raw_name.decode("latin-1", "replace").lower()
+    bold = (
+        weight >= 600 or bool(flags & _FONT_FORCE_BOLD_FLAG) or any(b in name for b in _BOLD_NAMES)
+    )
+    italic = bool(flags & _FONT_ITALIC_FLAG) or any(i in name for i in _ITALIC_NAMES)
+    return bold, italic
 
 
 def page_words(
@@ -89,26 +93,31 @@ def page_words(
     else:
         index_of = None
     fonts = _FontCache(textpage)
+    cache = fonts.cache
+    object_of = _TEXT_OBJECT_ADDRESS
+    tp_address = ctypes.cast(tp, ctypes.c_void_p).value
     rect = raw.FS_RECTF()
     rect_ref = ctypes.byref(rect)
     words: list[Word] = []
     rotated: list[Word] = []
-    loose = raw.FPDFText_GetLooseCharBox
+    loose = _LOOSE_BOX
     n_text = len(text)
     for seq, match in enumerate(_WORD.finditer(text)):
         start, end = match.span()
         first, last = start, end - 1
         if index_of is not None:
             first, last = index_of(first), index_of(last)
-        if not loose(tp, first, rect_ref):
+        if not loose(tp_address, first, rect_ref):
             continue
         x0, top, bottom = rect.left, rect.top, rect.bottom
-        if last != first and loose(tp, last, rect_ref):
-            x1 = rect.right
+        if last != first and loose(tp_address, last, rect_ref):
             top, bottom = max(top, rect.top), min(bottom, rect.bottom)
-        else:
-            x1 = rect.right
-        size, bold, italic, turned = fonts.get(first)
+        x1 = rect.right
+        key = object_of(tp_address, first) or 0
+        facts = cache.get(key)
+        if facts is None:
+            facts = cache[key] = fonts.read(first)
+        size, bold, italic, turned = facts
         if x1 < x0:  # right-to-left or rotated runs: keep a sane box
             x0, x1 = x1, x0
         word_text = match.group()

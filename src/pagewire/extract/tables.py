@@ -117,7 +117,7 @@ def _region(run: list[Line]) -> TableRegion:
                 cells[k] = f"{cells[k]} {s.text}".strip()
         rows.append(cells)
     keep = [k for k in range(len(columns)) if any(r[k] for r in rows)]
-    rows = [[r[k] for k in keep] for r in rows]
+    rows = _merge_wrapped_header([[r[k] for k in keep] for r in rows])
     segs = [s for ln in run for s in ln]
     bbox = BBox(
         round(min(s.x0 for s in segs), 1),
@@ -126,6 +126,23 @@ def _region(run: list[Line]) -> TableRegion:
         round(max(s.y1 for s in segs), 1),
     )
     return TableRegion(lines=run, rows=rows, bbox=bbox)
+
+
+def _merge_wrapped_header(rows: list[list[str]]) -> list[list[str]]:
+    """Fold a second row that only continues header cells ("Sequential" / "Operations")."""
+    if len(rows) < 3:
+        return rows
+    head, nxt = rows[0], rows[1]
+    filled = [k for k, c in enumerate(nxt) if c]
+    wraps = (
+        filled
+        and len(filled) <= len(nxt) // 2
+        and all(head[k] and not any(ch.isdigit() for ch in nxt[k]) for k in filled)
+    )
+    if not wraps:
+        return rows
+    merged = [f"{h} {n}".strip() for h, n in zip(head, nxt, strict=True)]
+    return [merged, *rows[2:]]
 
 
 def _column_of(x0: float, x1: float, columns: list[list[float]]) -> int:

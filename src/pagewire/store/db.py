@@ -5,6 +5,9 @@
   ordinary transaction on PostgreSQL; ``read()`` never takes the write lock.
 * The clock: ``now()`` is the database's clock (``clock_timestamp()`` / ``julianday``),
   or a bound value from an injected clock in tests.
+* Batches: ``rows_table()`` is a derived table read from one JSON parameter
+  (``json_to_recordset`` / ``json_each``), so one statement, compiled and prepared
+  once, carries a batch of any size.
 * Wake-ups: ``notify(channel)`` inside a write becomes ``pg_notify`` on PostgreSQL and
   always sets an in-process event after commit; ``wait(channel, timeout)`` returns
   on either, or after the timeout (the polling fallback, which is all there is
@@ -15,15 +18,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event, exc
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.expression import ColumnElement, FunctionElement
+from sqlalchemy.sql.expression import ColumnElement, FunctionElement, Subquery
+from sqlalchemy.types import TypeEngine
 
 from pagewire.errors import StoreUnavailable
 
@@ -88,9 +94,19 @@ class Database:
                 conn.exec_driver_sql(f"BEGIN {mode}")
 
             return engine
-        return create_async_engine(
-            self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
-        )
+        engine = create_async_engine(self.url, pool_size=pool_size, max_overflow=pool_size)
+
+        @event.listens_for(engine.sync_engine, "checkout")
+        def _on_checkout(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+            # A pooled connection the server closed (restart, idle timeout, terminated
+            # backend) is replaced before use. asyncpg learns of the close from its socket,
+            # so this costs no round trip, where pool_pre_ping costs three (BEGIN, ping,
+            # ROLLBACK) on every checkout.
+            raw = getattr(dbapi_conn, "driver_connection", None)
+            if raw is None or raw.is_closed():
+                raise exc.DisconnectionError("the server closed this pooled connection")
+
+        return engine
 
     # -- time ---------------------------------------------------------------
 
@@ -102,6 +118,71 @@ class Database:
     async def current_time(self) -> float:
         async with self.read() as conn:
             return float((await conn.execute(sa.select(self.now()))).scalar_one())
+
+    # -- batches --------------------------------------------------------------
+
+    def rows_table(
+        self, name: str, columns: Sequence[tuple[str, TypeEngine[Any]]], param: str = "rows"
+    ) -> Subquery:
+        """A derived table of ``columns`` whose rows come from the bound ``param``.
+
+        Bind ``param`` to :meth:`rows_param` of the rows. JSON columns come out as
+        what the column stores (``jsonb`` on PostgreSQL, JSON text on SQLite).
+        """
+        rows = sa.bindparam(param, type_=sa.Text)
+        if self.is_sqlite:
+            each = sa.func.json_each(rows).table_valued("value")
+            return (
+                sa.select(
+                    *(
+                        sa.func.json_extract(each.c.value, f"$[{i}]").label(column)
+                        for i, (column, _) in enumerate(columns)
+                    )
+                )
+                .select_from(each)
+                .subquery(name)
+            )
+        fields = [
+            sa.column(column, sa.Text if isinstance(type_, sa.JSON) else type_)
+            for column, type_ in columns
+        ]
+        record = (
+            sa.func.json_to_recordset(sa.cast(rows, sa.JSON))
+            .table_valued(*fields)
+            .render_derived(name=f"{name}_raw", with_types=True)
+        )
+        return sa.select(
+            *(
+                sa.cast(record.c[column], JSONB).label(column)
+                if isinstance(type_, sa.JSON)
+                else record.c[column]
+                for column, type_ in columns
+            )
+        ).subquery(name)
+
+    def rows_param(
+        self, columns: Sequence[tuple[str, TypeEngine[Any]]], rows: Sequence[Sequence[Any]]
+    ) -> str:
+        """The value to bind to :meth:`rows_table`'s parameter for these rows."""
+        is_json = [isinstance(type_, sa.JSON) for _, type_ in columns]
+        if self.is_sqlite:
+            # json_each over an array of arrays; JSON columns travel as their text
+            return json.dumps(
+                [
+                    [json.dumps(v) if j else v for v, j in zip(row, is_json, strict=True)]
+                    for row in rows
+                ]
+            )
+        names = [column for column, _ in columns]
+        return json.dumps(
+            [
+                {
+                    n: (json.dumps(v) if j else v)
+                    for n, v, j in zip(names, row, is_json, strict=True)
+                }
+                for row in rows
+            ]
+        )
 
     # -- transactions -------------------------------------------------------
 

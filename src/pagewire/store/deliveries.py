@@ -20,11 +20,12 @@ backlog never fills a claim.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pagewire.ids import new_id
@@ -39,6 +40,31 @@ V = t.events.c
 RESPONSE_BODY_LIMIT = 4096
 
 Verdict = Literal["succeeded", "retry", "failed", "disable"]
+
+# Built once: constructing aliases per claim costs more than running the query.
+_d = t.deliveries.alias("d")
+_earlier = t.deliveries.alias("earlier")
+# What an attempt needs, for the deliveries a claim just leased.
+_CLAIMED = sa.select(
+    D.id,
+    D.event_id,
+    D.endpoint_id,
+    D.org_id,
+    D.job_id,
+    D.sequence,
+    D.attempts,
+    V.type,
+    V.created_at,
+    sa.cast(V.payload, sa.Text).label("body"),
+    E.url,
+    E.headers,
+    E.rate_limit,
+    E.secret,
+    E.previous_secret,
+    E.previous_secret_expires_at,
+).select_from(
+    t.deliveries.join(t.events, V.id == D.event_id).join(t.endpoints, E.id == D.endpoint_id)
+)
 
 
 @dataclass(frozen=True)
@@ -87,6 +113,14 @@ class DeliveryStore:
         self.db = db
         self.disable_after_seconds = disable_after_seconds
 
+    def _among(self, column: sa.ColumnElement[str], values: Collection[str]) -> Any:
+        """``column IN values``; on PostgreSQL ``= ANY($1)``: one prepared statement
+        whatever the batch size (an IN list of n values is a new statement to parse
+        and plan for every n)."""
+        if self.db.is_sqlite:
+            return column.in_(list(values))
+        return column == sa.any_(sa.bindparam(None, list(values), type_=ARRAY(sa.String)))
+
     async def _now(self, conn: AsyncConnection) -> float:
         return float((await conn.execute(sa.select(self.db.now()))).scalar_one())
 
@@ -111,62 +145,50 @@ class DeliveryStore:
         token = uuid.uuid4().hex
         async with self.db.write() as conn:
             now = await self._now(conn)
-            chosen = self._choose(now, limit, per_endpoint, dict(held or {}))
-            rows = (
-                await conn.execute(
-                    t.deliveries.update()
-                    .where(D.id.in_(chosen))
-                    .values(
-                        lease_token=token,
-                        lease_expires_at=now + lease_seconds,
-                        next_attempt_at=now + lease_seconds,
-                        attempts=D.attempts + 1,
-                        updated_at=now,
-                    )
-                    .returning(
-                        D.id, D.event_id, D.endpoint_id, D.org_id, D.job_id, D.sequence, D.attempts
-                    )
-                )
-            ).all()
-            if not rows:
+            # Chosen (and on PostgreSQL locked) first, then updated by primary key:
+            # one UPDATE with the choice as a subquery lets a planner without
+            # statistics hash-join the whole table.
+            chosen = (
+                (await conn.execute(self._choose(now, limit, per_endpoint, dict(held or {}))))
+                .scalars()
+                .all()
+            )
+            if not chosen:
                 return []
-            events = {
-                r.id: r
-                for r in await conn.execute(
-                    sa.select(
-                        V.id, V.type, V.created_at, sa.cast(V.payload, sa.Text).label("body")
-                    ).where(V.id.in_({r.event_id for r in rows}))
+            await conn.execute(
+                t.deliveries.update()
+                .where(self._among(D.id, chosen))
+                .values(
+                    lease_token=token,
+                    lease_expires_at=now + lease_seconds,
+                    next_attempt_at=now + lease_seconds,
+                    attempts=D.attempts + 1,
+                    updated_at=now,
                 )
-            }
-            endpoints = {
-                r.id: endpoint_from_row(r)
-                for r in await conn.execute(
-                    sa.select(t.endpoints).where(E.id.in_({r.endpoint_id for r in rows}))
-                )
-            }
+            )
+            rows = (await conn.execute(_CLAIMED.where(self._among(D.id, chosen)))).all()
         claimed = []
         for row in rows:
-            event, endpoint = events[row.event_id], endpoints[row.endpoint_id]
-            secrets = [endpoint.secret]
-            if endpoint.previous_secret and (endpoint.previous_secret_expires_at or 0) > now:
-                secrets.append(endpoint.previous_secret)
+            secrets = [row.secret]
+            if row.previous_secret and (row.previous_secret_expires_at or 0) > now:
+                secrets.append(row.previous_secret)
             claimed.append(
                 ClaimedDelivery(
                     id=row.id,
                     lease_token=token,
                     event_id=row.event_id,
-                    event_type=event.type,
+                    event_type=row.type,
                     endpoint_id=row.endpoint_id,
                     org_id=row.org_id,
                     job_id=row.job_id,
                     sequence=row.sequence,
                     attempt=row.attempts,
-                    url=endpoint.url,
-                    headers=endpoint.headers,
+                    url=row.url,
+                    headers=dict(row.headers or {}),
                     secrets=tuple(secrets),
-                    rate_limit=endpoint.rate_limit,
-                    body=event.body.encode(),
-                    event_created_at=event.created_at,
+                    rate_limit=row.rate_limit,
+                    body=row.body.encode(),
+                    event_created_at=row.created_at,
                 )
             )
         claimed.sort(key=lambda c: (c.event_created_at, c.sequence))
@@ -175,13 +197,17 @@ class DeliveryStore:
     def _choose(
         self, now: float, limit: int, per_endpoint: int, held: dict[str, int]
     ) -> sa.Select[Any]:
-        d = t.deliveries.alias("d")
-        earlier = t.deliveries.alias("earlier")
+        d, earlier = _d, _earlier
+        # Found through ix_deliveries_pending_order by job_id. The endpoint is compared
+        # through coalesce() on purpose: a plain equality would put earlier.endpoint_id
+        # in the same class as endpoints.id, and a planner without statistics (a new
+        # or fast-growing table) then reads the endpoint's whole backlog per candidate.
         waits_for_earlier = sa.exists().where(
-            earlier.c.endpoint_id == d.c.endpoint_id,
-            earlier.c.job_id == d.c.job_id,
-            earlier.c.sequence < d.c.sequence,
             earlier.c.status == "pending",
+            earlier.c.job_id.is_not(None),
+            earlier.c.job_id == d.c.job_id,
+            sa.func.coalesce(earlier.c.endpoint_id, "") == d.c.endpoint_id,
+            earlier.c.sequence < d.c.sequence,
         )
         due = (d.c.status == "pending", d.c.next_attempt_at <= now, ~waits_for_earlier)
         full = [endpoint for endpoint, n in held.items() if n >= per_endpoint]
@@ -242,15 +268,15 @@ class DeliveryStore:
         if not records:
             return []
         async with self.db.write() as conn:
-            now = await self._now(conn)
+            # The database's time, in SQL: no round trip to read it first.
+            now = self.db.now()
             await conn.execute(
-                t.attempts.insert(),
+                t.attempts.insert().values(created_at=now),
                 [
                     {
                         "id": new_id("att"),
                         "delivery_id": r.delivery.id,
                         "org_id": r.delivery.org_id,
-                        "created_at": now,
                         "status_code": r.status_code,
                         "latency_ms": r.latency_ms,
                         "response_body": _cut(r.response_body),
@@ -291,7 +317,7 @@ class DeliveryStore:
                     t.deliveries.update()
                     .where(*guard)
                     .values(
-                        next_attempt_at=sa.bindparam("b_next"),
+                        next_attempt_at=now + sa.bindparam("b_delay", type_=sa.Double()),
                         last_status_code=sa.bindparam("b_code"),
                         last_error=sa.bindparam("b_error"),
                         lease_token=None,
@@ -302,7 +328,7 @@ class DeliveryStore:
                         {
                             "b_id": r.delivery.id,
                             "b_token": r.delivery.lease_token,
-                            "b_next": now + max(0.0, r.retry_in or 0.0),
+                            "b_delay": max(0.0, r.retry_in or 0.0),
                             "b_code": r.status_code,
                             "b_error": r.error
                             or (f"HTTP {r.status_code}" if r.status_code else None),
@@ -313,7 +339,7 @@ class DeliveryStore:
             return await self._endpoint_health(conn, records, now)
 
     async def _endpoint_health(
-        self, conn: AsyncConnection, records: Sequence[AttemptRecord], now: float
+        self, conn: AsyncConnection, records: Sequence[AttemptRecord], now: Any
     ) -> list[str]:
         """Track each endpoint's failure streak; disable on 410 or a streak too long."""
         succeeded = {r.delivery.endpoint_id for r in records if r.verdict == "succeeded"}
@@ -323,25 +349,23 @@ class DeliveryStore:
             # Only rows that were failing are written: the hot path stays read-only here.
             await conn.execute(
                 t.endpoints.update()
-                .where(E.id.in_(succeeded), E.failing_since.is_not(None))
+                .where(self._among(E.id, succeeded), E.failing_since.is_not(None))
                 .values(failing_since=None)
             )
         to_disable: dict[str, str] = {}
         if failing:
             await conn.execute(
                 t.endpoints.update()
-                .where(E.id.in_(failing), E.failing_since.is_(None))
+                .where(self._among(E.id, failing), E.failing_since.is_(None))
                 .values(failing_since=now)
             )
             limit = self.disable_after_seconds
             for row in await conn.execute(
-                sa.select(E.id, E.failing_since).where(
-                    E.id.in_(failing), E.enabled.is_(True), E.failing_since <= now - limit
+                sa.select(E.id, (now - E.failing_since).label("streak")).where(
+                    self._among(E.id, failing), E.enabled.is_(True), E.failing_since <= now - limit
                 )
             ):
-                to_disable[row.id] = (
-                    f"every delivery attempt failed for {_duration(now - row.failing_since)}"
-                )
+                to_disable[row.id] = f"every delivery attempt failed for {_duration(row.streak)}"
         for endpoint_id, reason in gone.items():
             to_disable[endpoint_id] = reason or "the endpoint answered 410 Gone"
         disabled = []

@@ -83,6 +83,19 @@ def job_from_row(row: Any) -> Job:
     )
 
 
+# What a batch of finish() calls carries into its one UPDATE.
+_OUTCOME_COLUMNS: list[tuple[str, sa.types.TypeEngine[Any]]] = [
+    ("id", t.Id),
+    ("token", sa.String(40)),
+    ("status", sa.String(16)),
+    ("result", t.Json),
+    ("result_blob_key", sa.String(200)),
+    ("result_size", sa.BigInteger()),
+    ("page_count", sa.Integer()),
+    ("error", t.Json),
+]
+
+
 @dataclass(frozen=True)
 class _Finish:
     lease: Lease
@@ -271,7 +284,7 @@ class JobStore:
             raise NotFound(f"no job {job_id}")
         return job_from_row(row)
 
-    async def list(
+    async def list_jobs(
         self,
         org_id: str,
         *,
@@ -390,22 +403,7 @@ class JobStore:
     async def _finish_batch(self, batch: Sequence[_Finish]) -> list[Job | None]:
         """One transaction: every lease-guarded outcome of ``batch`` and its event."""
         now = self.db.now()
-        # The outcomes as a derived table (a UNION ALL of one-row SELECTs: SQLite's VALUES
-        # cannot name its columns), joined to the jobs they belong to.
-        rows = [
-            sa.select(
-                sa.literal(f.lease.job.id, t.Id).label("id"),
-                sa.literal(f.lease.token, sa.String(40)).label("token"),
-                sa.literal(f.status.value, sa.String(16)).label("status"),
-                sa.literal(f.result, t.Json).label("result"),
-                sa.literal(f.result_blob_key, sa.String(200)).label("result_blob_key"),
-                sa.literal(f.result_size, sa.BigInteger).label("result_size"),
-                sa.literal(f.page_count, sa.Integer).label("page_count"),
-                sa.literal(f.error, t.Json).label("error"),
-            )
-            for f in batch
-        ]
-        given = (sa.union_all(*rows) if len(rows) > 1 else rows[0]).subquery("outcome")
+        given = self.db.rows_table("outcome", _OUTCOME_COLUMNS)
         v = given.c
         statement = (
             t.jobs.update()
@@ -436,8 +434,24 @@ class JobStore:
             )
             .returning(t.jobs)
         )
+        outcomes = self.db.rows_param(
+            _OUTCOME_COLUMNS,
+            [
+                (
+                    f.lease.job.id,
+                    f.lease.token,
+                    f.status.value,
+                    f.result,
+                    f.result_blob_key,
+                    f.result_size,
+                    f.page_count,
+                    f.error,
+                )
+                for f in batch
+            ],
+        )
         async with self.db.write() as conn:
-            rows = (await conn.execute(statement)).all()
+            rows = (await conn.execute(statement, {"rows": outcomes})).all()
             by_id = {job.id: job for job in map(job_from_row, rows)}
             await self._emit(conn, sorted(by_id.values(), key=lambda j: j.id))
         return [by_id.get(f.lease.job.id) for f in batch]

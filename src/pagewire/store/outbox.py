@@ -34,7 +34,7 @@ async def append(
     """Insert events and their deliveries; returns the event ids (``msg_...``)."""
     if not new_events:
         return []
-    event_rows = [
+    event_rows: list[dict[str, Any]] = [
         {
             "id": new_id("msg"),
             "org_id": e.org_id,
@@ -83,7 +83,7 @@ async def append(
     if deliveries:
         await conn.execute(t.deliveries.insert(), deliveries)
         await db.notify(conn, "pagewire_deliveries")
-    return [row["id"] for row in event_rows]
+    return [str(row["id"]) for row in event_rows]
 
 
 def _wants(event_types: list[str] | None, event_type: str) -> bool:

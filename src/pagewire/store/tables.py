@@ -171,6 +171,16 @@ deliveries = sa.Table(
         postgresql_where=sa.text("status = 'pending'"),
         sqlite_where=sa.text("status = 'pending'"),
     ),
+    # 0002: "is an earlier event of this job still pending for this endpoint?",
+    # asked for every candidate of every claim; only pending rows are indexed.
+    sa.Index(
+        "ix_deliveries_pending_order",
+        "job_id",
+        "endpoint_id",
+        "sequence",
+        postgresql_where=sa.text("status = 'pending' AND job_id IS NOT NULL"),
+        sqlite_where=sa.text("status = 'pending' AND job_id IS NOT NULL"),
+    ),
 )
 
 attempts = sa.Table(

@@ -1,4 +1,4 @@
-"""Fixtures for the extraction engine: the generated ground truth and a one-call extractor."""
+"""Fixtures for the extraction engine: the generated ground truth and its extraction."""
 
 from __future__ import annotations
 
@@ -8,31 +8,10 @@ from typing import Any
 
 import pytest
 
-from pagewire.extract import open_document
-from pagewire.extract.base import ExtractOptions
-from pagewire.extract.ocr import tesseract_available
-from pagewire.extract.result import assemble
-
 sys.path.insert(0, str(Path(__file__).parent))
 
 import groundtruth
-
-
-def extract(path: Path, media_type: str = "application/pdf", **options: Any) -> dict[str, Any]:
-    """What the job core does: open, read every selected page, assemble."""
-    opts = ExtractOptions(**options)
-    doc = open_document(path, media_type, opts)
-    try:
-        numbers = opts.pages or range(1, doc.page_count + 1)
-        return assemble((doc.read_page(n) for n in numbers), opts)
-    finally:
-        doc.close()
-
-
-needs_tesseract = pytest.mark.skipif(
-    not tesseract_available(),
-    reason="tesseract is not installed (Debian: tesseract-ocr tesseract-ocr-eng)",
-)
+from extract_helpers import extract
 
 
 @pytest.fixture(scope="session")
@@ -50,5 +29,10 @@ def truth() -> groundtruth.Truth:
 @pytest.fixture(scope="session")
 def truth_result(truth_pdf: Path) -> dict[str, Any]:
     """Text-layer pages only (1-3), so these tests run without tesseract."""
-    return extract(truth_pdf, pages=(1, 2, 3), chunking=("page", "header", "recursive"),
-                   chunk_size=300, return_html=True)
+    return extract(
+        truth_pdf,
+        pages=(1, 2, 3),
+        chunking=("page", "header", "recursive"),
+        chunk_size=300,
+        return_html=True,
+    )

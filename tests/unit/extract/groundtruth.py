@@ -23,7 +23,11 @@ HEADINGS: list[tuple[int, str]] = [
     (2, "3 Measured Results"),
     (2, "4 Scanned Appendix"),
 ]
-BULLETS = ["Faster parsing of long filings", "Stable memory on large inputs", "Signed webhook delivery"]
+BULLETS = [
+    "Faster parsing of long filings",
+    "Stable memory on large inputs",
+    "Signed webhook delivery",
+]
 NUMBERED = ["Upload the document", "Poll or wait for the webhook", "Download the result"]
 DEHYPHENATED = ["extraction", "considerable"]  # broken across lines with a hyphen
 KEPT_HYPHEN = ["state-of-the-art"]  # broken at its own hyphen: the hyphen stays
@@ -98,8 +102,10 @@ def build_long(path: Path, pages: int) -> None:
             _text(c, LEFT, y, f"{n // 3 + 1} Section Heading Number {n}", "Helvetica-Bold", 14)
             y -= 28
         for p in range(4):
-            words = (f"Paragraph {p} of page {n} carries ordinary body text about filings "
-                     "and their extraction into markdown for search. ") * 4
+            words = (
+                f"Paragraph {p} of page {n} carries ordinary body text about filings "
+                "and their extraction into markdown for search. "
+            ) * 4
             y = _paragraph(c, words.split(), y) - 10
         y = _table(c, TABLE_WS, y - 10, ruled=False)
         _furniture(c, n)
@@ -113,7 +119,9 @@ def _furniture(c: object, n: int) -> None:
     _text(c, RIGHT - 20, 40, str(n), "Helvetica", 8)
 
 
-def _text(c: object, x: float, y: float, text: str, font: str = "Helvetica", size: float = 10) -> None:
+def _text(
+    c: object, x: float, y: float, text: str, font: str = "Helvetica", size: float = 10
+) -> None:
     c.setFont(font, size)  # type: ignore[attr-defined]
     c.drawString(x, y, text)  # type: ignore[attr-defined]
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from extract_helpers import extract
 from groundtruth import Truth
-
-from conftest import extract
 
 
 def _chunks(result: dict[str, Any], mode: str) -> list[dict[str, Any]]:
@@ -33,7 +32,11 @@ def test_header_chunks_follow_sections_with_their_heading_path(
         "## 2 Two Column Findings",
         "## 3 Measured Results",
     ]
-    assert chunks[2]["headings"] == ["Extraction Quality Report", "1 Introduction", "1.1 Scope of the Study"]
+    assert chunks[2]["headings"] == [
+        "Extraction Quality Report",
+        "1 Introduction",
+        "1.1 Scope of the Study",
+    ]
     assert "| Ours | 96.3 | 180 | 88.4 |" in chunks[4]["text"]
 
 

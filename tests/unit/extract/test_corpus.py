@@ -7,8 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from conftest import extract, needs_tesseract
+from extract_helpers import extract, needs_tesseract
 
 
 @pytest.fixture(scope="module")
@@ -46,13 +45,22 @@ def test_attention_tables_one_to_four_have_cells(attention: dict[str, Any]) -> N
     assert any("ByteNet" in f and "28.4" in f for f in flat)  # table 2
     assert any("base" in f and "big" in f and "dmodel" in f for f in flat)  # table 3
     assert any("WSJ" in f for f in flat)  # table 4
+    table1 = next(t for t in tables if "Layer Type" in t["rows"][0])
+    assert list(table1["rows"][0]) == [
+        "Layer Type",
+        "Complexity per Layer",
+        "Sequential Operations",  # a header wrapped over two lines is one cell
+        "Maximum Path Length",
+    ]
     table2 = next(t for t in tables if any("GNMT + RL [38]" in r for r in t["rows"]))
     row = next(r for r in table2["rows"] if r[0] == "GNMT + RL [38]")
     assert "24.6" in row and "39.92" in row
 
 
 def test_attention_captions_and_page_numbers(attention: dict[str, Any]) -> None:
-    captions = [b["text"] for p in attention["pages"] for b in p["blocks"] if b["kind"] == "caption"]
+    captions = [
+        b["text"] for p in attention["pages"] for b in p["blocks"] if b["kind"] == "caption"
+    ]
     assert any(c.startswith("Table 1:") for c in captions)
     assert any(c.startswith("Figure 1:") for c in captions)
     page3 = attention["pages"][2]
@@ -76,7 +84,17 @@ def test_bert_glue_table_has_rows_of_cells(bert: dict[str, Any]) -> None:
     glue = next(t for t in tables if any("MNLI-(m/mm)" in r for r in t["rows"]))
     assert "System" in glue["rows"][0]
     row = next(r for r in glue["rows"] if r[0] == "BERTLARGE")
-    assert list(row[1:]) == ["86.7/85.9", "72.1", "92.7", "94.9", "60.5", "86.5", "89.3", "70.1", "82.1"]
+    assert list(row[1:]) == [
+        "86.7/85.9",
+        "72.1",
+        "92.7",
+        "94.9",
+        "60.5",
+        "86.5",
+        "89.3",
+        "70.1",
+        "82.1",
+    ]
 
 
 def test_complaint_uses_its_hidden_ocr_layer_and_strips_court_stamps(corpus_dir: Path) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
+from extract_helpers import extract
 from groundtruth import Truth
 
 
@@ -97,3 +99,11 @@ def test_html_has_headings_lists_and_tables(truth_result: dict[str, Any]) -> Non
     assert "<h1>Extraction Quality Report</h1>" in html
     assert "<li>Faster parsing of long filings</li>" in html
     assert "<td>Ours</td>" in html
+
+
+def test_tables_off_keeps_the_cells_as_text(truth_pdf: Path) -> None:
+    result = extract(truth_pdf, pages=(3,), tables=False)
+    page = result["pages"][0]
+    assert page["tables"] == ()
+    assert "|" not in page["markdown"]
+    assert "Ours 96.3 180 88.4" in page["markdown"]

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from extract_helpers import extract, needs_tesseract
 from groundtruth import Truth
-
-from conftest import extract, needs_tesseract
 
 
 @needs_tesseract
@@ -16,6 +15,7 @@ def test_rendered_only_page_is_ocrd_and_text_pages_are_not(truth_pdf: Path, trut
     text_page, scan_page = result["pages"]
     assert text_page["ocr"] is False
     assert scan_page["ocr"] is True
+    assert scan_page["markdown"].startswith("## 4 Scanned Appendix")  # typed, from the layer
     md = scan_page["markdown"].lower()
     assert sum(w in md for w in truth.ocr_words) >= 4
 

@@ -1,4 +1,4 @@
-"""webhook delivery: endpoint health, per-endpoint due index
+"""webhook delivery: endpoint health, per-endpoint due and per-job order indexes
 
 Revision ID: 0002
 Revises: 0001
@@ -26,9 +26,17 @@ def upgrade() -> None:
         postgresql_where=sa.text("status = 'pending'"),
         sqlite_where=sa.text("status = 'pending'"),
     )
+    op.create_index(
+        "ix_deliveries_pending_order",
+        "deliveries",
+        ["job_id", "endpoint_id", "sequence"],
+        postgresql_where=sa.text("status = 'pending' AND job_id IS NOT NULL"),
+        sqlite_where=sa.text("status = 'pending' AND job_id IS NOT NULL"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_deliveries_pending_order", table_name="deliveries")
     op.drop_index("ix_deliveries_endpoint_due", table_name="deliveries")
     op.drop_column("endpoints", "disabled_at")
     op.drop_column("endpoints", "failing_since")

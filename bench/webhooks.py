@@ -1,0 +1,505 @@
+"""Webhook figures: deliveries/s, commit→receipt latency, isolation, and the bare-loop peer.
+
+    .venv/bin/python bench/webhooks.py [--postgres-admin URL] [--write-docs]
+
+What it measures, on this machine, in one run (loopback only, every phase bounded):
+
+* **bare loop** (requests/s): the same HTTP client (aiohttp, one session) POSTing a
+  payload of the same size to the same receiver at the same concurrency, with nothing
+  else: no database, no signing. It is the ceiling of this machine for this client.
+* **drain throughput** (deliveries/s): ``--events`` events are written to the outbox
+  first (not timed), then one ``Dispatcher`` (the real claim loop, leases, signing,
+  SSRF-guarded connector, batched attempt recording) delivers them. The clock stops
+  when the receiver has answered the last one; the bench then checks that every
+  delivery is recorded ``succeeded``. On SQLite and PostgreSQL.
+* **commit→receipt latency** (p50/p99/max): a producer writes one event per
+  transaction at a steady ``--rate`` per second (open loop), on its own connection
+  pool; latency runs from just after its COMMIT to the receiver's arrival time for
+  that ``webhook-id`` (the same clock: one machine).
+* **one dead endpoint among ten**: ten endpoints, each event going to all ten; first
+  all healthy, then one of them replaced by a black hole that accepts connections and
+  never answers (the worst kind of dead: every attempt holds a slot until the
+  timeout). Figure: the nine healthy endpoints' deliveries/s in both runs.
+
+The receiver is an aiohttp server in its own process (it records each webhook-id's
+arrival time and answers 204). Logging is at WARNING on our side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+# bench/ holds a queue.py, which would shadow the standard library's (aiosqlite needs it).
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
+sys.path.insert(0, str(ROOT / "src"))
+
+import aiohttp  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+from aiohttp import web  # noqa: E402
+
+from pagewire.dispatch import Dispatcher  # noqa: E402
+from pagewire.ids import new_id  # noqa: E402
+from pagewire.settings import Settings  # noqa: E402
+from pagewire.store import Store, outbox  # noqa: E402
+from pagewire.store import tables as t  # noqa: E402
+from pagewire.store.migrate import upgrade  # noqa: E402
+
+DOCS = ROOT / "docs" / "performance.md"
+DEADLINE = 120.0
+PAYLOAD_DATA = {
+    "status": "completed",
+    "sequence": 3,
+    "metadata": {"user_id": "u_123", "record": "inv-2026-0042"},
+    "page_count": 17,
+}
+
+
+# -- the receiver (its own process) ---------------------------------------------
+
+
+def run_receiver(port: int) -> None:
+    arrived: dict[str, float] = {}
+    hung: list[asyncio.Future[None]] = []
+
+    async def hook(request: web.Request) -> web.Response:
+        await request.read()
+        arrived[request.headers.get("webhook-id", "")] = time.time()
+        return web.Response(status=204)
+
+    async def black_hole(request: web.Request) -> web.Response:
+        future = asyncio.get_running_loop().create_future()
+        hung.append(future)
+        await future
+        return web.Response(status=204)
+
+    async def stats(request: web.Request) -> web.Response:
+        if request.query.get("times"):
+            return web.json_response(arrived)
+        return web.json_response({"count": len(arrived)})
+
+    async def reset(request: web.Request) -> web.Response:
+        arrived.clear()
+        for future in hung:
+            if not future.done():
+                future.set_result(None)
+        hung.clear()
+        return web.json_response({})
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    app.router.add_post("/dead", black_hole)
+    app.router.add_get("/stats", stats)
+    app.router.add_post("/reset", reset)
+    import uvloop
+
+    uvloop.install()
+    web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
+
+
+class ReceiverProcess:
+    def __init__(self) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--receiver", str(self.port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    async def ready(self, session: aiohttp.ClientSession) -> None:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with contextlib.suppress(aiohttp.ClientError):
+                async with session.get(f"{self.url}/stats") as r:
+                    if r.status == 200:
+                        return
+            await asyncio.sleep(0.1)
+        raise RuntimeError("the receiver did not start")
+
+    def stop(self) -> None:
+        self.proc.kill()
+        self.proc.wait(10)
+
+
+async def receiver_count(session: aiohttp.ClientSession, url: str) -> int:
+    async with session.get(f"{url}/stats") as r:
+        return int((await r.json())["count"])
+
+
+async def receiver_times(session: aiohttp.ClientSession, url: str) -> dict[str, float]:
+    async with session.get(f"{url}/stats?times=1") as r:
+        return dict(await r.json())
+
+
+async def receiver_reset(session: aiohttp.ClientSession, url: str) -> None:
+    async with session.post(f"{url}/reset") as r:
+        await r.read()
+
+
+async def wait_count(session: aiohttp.ClientSession, url: str, count: int) -> float:
+    """Poll until the receiver saw ``count`` distinct ids; returns when (monotonic)."""
+    deadline = time.monotonic() + DEADLINE
+    while time.monotonic() < deadline:
+        if await receiver_count(session, url) >= count:
+            return time.monotonic()
+        await asyncio.sleep(0.02)
+    raise RuntimeError(f"only {await receiver_count(session, url)} of {count} arrived in time")
+
+
+# -- databases ------------------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def database(kind: str, admin_url: str) -> AsyncIterator[str]:
+    """A fresh, migrated database (a SQLite file, or a scratch PostgreSQL database)."""
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory() as tmp:
+            yield f"sqlite:///{tmp}/bench.db"
+        return
+    import asyncpg
+
+    name = f"pagewire_bench_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(admin_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{admin_url.rsplit('/', 1)[0]}/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+def bench_settings(url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": url,
+        "allow_private_urls": True,
+        "webhook_retry_schedule": "0,5,300",
+        "drain_seconds": 1.0,
+        "poll_seconds": 1.0,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+async def make_endpoints(store: Store, urls: list[str]) -> tuple[str, list[str]]:
+    org = await store.keys.ensure_org(f"bench-{uuid.uuid4().hex[:6]}")
+    ids = [(await store.webhooks.create_endpoint(org.id, url)).id for url in urls]
+    return org.id, ids
+
+
+def payload(job_id: str) -> dict[str, Any]:
+    return {
+        "type": "job.completed",
+        "timestamp": "2026-11-28T23:00:00.000Z",
+        "data": {"job_id": job_id, **PAYLOAD_DATA, "url": f"http://127.0.0.1/job/{job_id}"},
+    }
+
+
+async def backlog(store: Store, org_id: str, count: int) -> None:
+    """``count`` events in the outbox, 500 per transaction (not timed)."""
+    for start in range(0, count, 500):
+        events = []
+        for _ in range(min(500, count - start)):
+            job_id = new_id("job")
+            events.append(
+                outbox.NewEvent(org_id, "job.completed", payload(job_id), job_id=job_id, sequence=3)
+            )
+        async with store.db.write() as conn:
+            await outbox.append(store.db, conn, events, now=await store.db.current_time())
+
+
+async def pending(store: Store) -> int:
+    async with store.db.read() as conn:
+        return int(
+            (
+                await conn.execute(
+                    sa.select(sa.func.count()).where(t.deliveries.c.status != "succeeded")
+                )
+            ).scalar_one()
+        )
+
+
+@contextlib.asynccontextmanager
+async def dispatching(store: Store, settings: Settings, **kwargs: Any) -> AsyncIterator[Dispatcher]:
+    dispatcher = Dispatcher(store, settings, **kwargs)
+    task = asyncio.create_task(dispatcher.run())
+    try:
+        yield dispatcher
+    finally:
+        dispatcher.stop()
+        await asyncio.wait_for(task, 30)
+
+
+# -- the phases -------------------------------------------------------------------
+
+
+async def bare_loop(url: str, count: int, concurrency: int) -> float:
+    body = json.dumps(payload(new_id("job"))).encode()
+    sent = 0
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as http:
+
+        async def worker() -> None:
+            nonlocal sent
+            while sent < count:
+                sent += 1
+                headers = {"content-type": "application/json", "webhook-id": new_id("msg")}
+                async with http.post(url, data=body, headers=headers) as r:
+                    await r.read()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return count / (time.perf_counter() - started)
+
+
+async def drain(
+    url: str, receiver: ReceiverProcess, http: aiohttp.ClientSession, count: int, concurrency: int
+) -> float:
+    settings = bench_settings(
+        url, webhook_concurrency=concurrency, webhook_per_endpoint_concurrency=concurrency
+    )
+    store = Store.from_settings(settings)
+    try:
+        await upgrade(store.db)
+        org_id, _ = await make_endpoints(store, [f"{receiver.url}/hook"])
+        await backlog(store, org_id, count)
+        await receiver_reset(http, receiver.url)
+        started = time.monotonic()
+        async with dispatching(store, settings):
+            finished = await wait_count(http, receiver.url, count)
+            while await pending(store):
+                await asyncio.sleep(0.05)
+        return count / (finished - started)
+    finally:
+        await store.close()
+
+
+async def latency(
+    url: str, receiver: ReceiverProcess, http: aiohttp.ClientSession, rate: float, seconds: float
+) -> list[float]:
+    settings = bench_settings(url)
+    store = Store.from_settings(settings)
+    producer = Store.from_settings(settings)  # its own pool: wake-ups must come from NOTIFY
+    try:
+        await upgrade(store.db)
+        await store.db.start_listening()
+        org_id, _ = await make_endpoints(store, [f"{receiver.url}/hook"])
+        committed: dict[str, float] = {}
+        async with dispatching(store, settings):
+            await backlog(producer, org_id, 50)  # warm-up, not counted
+            await wait_count(http, receiver.url, 50)
+            await receiver_reset(http, receiver.url)
+            start = time.monotonic()
+            count = int(rate * seconds)
+            for i in range(count):
+                await asyncio.sleep(max(0.0, start + i / rate - time.monotonic()))
+                job_id = new_id("job")
+                event = outbox.NewEvent(org_id, "job.completed", payload(job_id), job_id=job_id)
+                now = await producer.db.current_time() if producer.db.is_sqlite else None
+                async with producer.db.write() as conn:
+                    [event_id] = await outbox.append(
+                        producer.db, conn, [event], now=now or time.time()
+                    )
+                committed[event_id] = time.time()
+            await wait_count(http, receiver.url, count)
+        times = await receiver_times(http, receiver.url)
+        return sorted((times[e] - c) * 1000 for e, c in committed.items())
+    finally:
+        await producer.close()
+        await store.close()
+
+
+async def ten_endpoints(
+    url: str, receiver: ReceiverProcess, http: aiohttp.ClientSession, events: int, dead: bool
+) -> float:
+    """Deliveries/s to the nine endpoints that stay healthy."""
+    settings = bench_settings(url, webhook_timeout_seconds=15.0, webhook_lease_seconds=60.0)
+    store = Store.from_settings(settings)
+    try:
+        await upgrade(store.db)
+        tenth = "/dead" if dead else "/hook"
+        urls = [f"{receiver.url}/hook?n={i}" for i in range(9)] + [f"{receiver.url}{tenth}"]
+        org_id, _ = await make_endpoints(store, urls)
+        await backlog(store, org_id, events)
+        await receiver_reset(http, receiver.url)
+        started = time.monotonic()
+        async with dispatching(store, settings):
+            # The receiver counts distinct webhook-ids; count healthy deliveries in the store.
+            deadline = started + DEADLINE
+            while True:
+                async with store.db.read() as conn:
+                    done = (
+                        await conn.execute(
+                            sa.select(sa.func.count()).where(
+                                t.deliveries.c.status == "succeeded",
+                                t.deliveries.c.endpoint_id.in_(
+                                    sa.select(t.endpoints.c.id).where(
+                                        t.endpoints.c.url.like("%/hook?n=%")
+                                    )
+                                ),
+                            )
+                        )
+                    ).scalar_one()
+                if done >= 9 * events or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.05)
+            elapsed = time.monotonic() - started
+        await receiver_reset(http, receiver.url)
+        return done / elapsed
+    finally:
+        await store.close()
+
+
+# -- the run ------------------------------------------------------------------------
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+async def main(args: argparse.Namespace) -> dict[str, Any]:
+    logging.basicConfig(level=logging.WARNING)
+    receiver = ReceiverProcess()
+    results: dict[str, Any] = {"backends": {}}
+    try:
+        async with aiohttp.ClientSession() as http:
+            await receiver.ready(http)
+            await bare_loop(f"{receiver.url}/hook", 2000, args.concurrency)  # warm-up
+            results["bare"] = await bare_loop(
+                f"{receiver.url}/hook", args.events, args.concurrency
+            )
+            print(f"bare aiohttp loop: {results['bare']:,.0f} requests/s", flush=True)
+            for kind in args.backends:
+                async with database(kind, args.postgres_admin) as url:
+                    figures: dict[str, Any] = {}
+                    await drain(url, receiver, http, 1000, args.concurrency)  # warm-up
+                async with database(kind, args.postgres_admin) as url:
+                    figures["drain"] = await drain(
+                        url, receiver, http, args.events, args.concurrency
+                    )
+                    print(f"{kind}: drain {figures['drain']:,.0f} deliveries/s", flush=True)
+                async with database(kind, args.postgres_admin) as url:
+                    lat = await latency(url, receiver, http, args.rate, args.seconds)
+                    figures["latency"] = {
+                        "p50": percentile(lat, 0.50),
+                        "p99": percentile(lat, 0.99),
+                        "max": lat[-1],
+                        "count": len(lat),
+                    }
+                    print(f"{kind}: latency {figures['latency']}", flush=True)
+                per = args.events // 10
+                async with database(kind, args.postgres_admin) as url:
+                    figures["ten_healthy"] = await ten_endpoints(url, receiver, http, per, False)
+                async with database(kind, args.postgres_admin) as url:
+                    figures["one_dead"] = await ten_endpoints(url, receiver, http, per, True)
+                print(
+                    f"{kind}: nine healthy endpoints {figures['ten_healthy']:,.0f}/s, "
+                    f"with the tenth dead {figures['one_dead']:,.0f}/s",
+                    flush=True,
+                )
+                results["backends"][kind] = figures
+    finally:
+        receiver.stop()
+    return results
+
+
+def table(results: dict[str, Any], args: argparse.Namespace) -> str:
+    bare = results["bare"]
+    lines = [
+        "| figure | SQLite | PostgreSQL | target |",
+        "|---|---|---|---|",
+    ]
+
+    def row(name: str, fmt: Any, target: str) -> None:
+        cells = []
+        for kind in ("sqlite", "postgres"):
+            figures = results["backends"].get(kind)
+            cells.append(fmt(figures) if figures else "not run")
+        lines.append(f"| {name} | {cells[0]} | {cells[1]} | {target} |")
+
+    row(
+        f"drain, deliveries/s ({args.events:,} events, concurrency {args.concurrency})",
+        lambda f: f"{f['drain']:,.0f} ({f['drain'] / bare:.0%} of bare)",
+        "≥ 1,500/s and ≥ 60% of bare on PostgreSQL",
+    )
+    row(
+        f"commit→receipt p50 / p99 / max, ms (steady {args.rate:g} events/s)",
+        lambda f: (
+            f"{f['latency']['p50']:.1f} / {f['latency']['p99']:.1f} / {f['latency']['max']:.1f}"
+        ),
+        "p99 ≤ 100 ms",
+    )
+    row(
+        "nine healthy endpoints, deliveries/s: tenth healthy → tenth dead",
+        lambda f: (
+            f"{f['ten_healthy']:,.0f} → {f['one_dead']:,.0f} "
+            f"({f['one_dead'] / f['ten_healthy']:.0%})"
+        ),
+        "≥ 95% kept",
+    )
+    lines.append(
+        f"| bare aiohttp loop, same receiver and concurrency | {bare:,.0f} requests/s | | peer |"
+    )
+    return "\n".join(lines)
+
+
+def write_docs(text: str) -> None:
+    """Replace (or add) the ``## Webhooks`` section; other sections belong to others."""
+    current = DOCS.read_text() if DOCS.exists() else "# Performance\n"
+    section = f"## Webhooks\n\n{text.strip()}\n"
+    start = current.find("\n## Webhooks")
+    if start == -1:
+        DOCS.write_text(current.rstrip() + "\n\n" + section)
+        return
+    end = current.find("\n## ", start + 1)
+    rest = current[end:] if end != -1 else "\n"
+    DOCS.write_text(current[: start + 1] + section + rest)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--receiver", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--events", type=int, default=10_000)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--rate", type=float, default=200.0)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--backends", nargs="+", default=["sqlite", "postgres"])
+    parser.add_argument(
+        "--postgres-admin",
+        default=os.environ.get(
+            "PAGEWIRE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+        ),
+    )
+    parser.add_argument("--write-docs", action="store_true")
+    args = parser.parse_args()
+    if args.receiver:
+        run_receiver(args.receiver)
+        sys.exit(0)
+    import uvloop
+
+    figures = uvloop.run(main(args))
+    text = table(figures, args)
+    print()
+    print(text)
+    print(f"\n{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    if args.write_docs:
+        write_docs(text)

@@ -1,0 +1,33 @@
+"""Helpers the test suites share (import as ``from support import ...``).
+
+Kept out of ``conftest.py``: several folders have a conftest, and only one of
+them can be the module named ``conftest``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Backend:
+    name: str
+    url: str  # a plain URL, as a user writes it in PAGEWIRE_DATABASE_URL
+
+
+@dataclass(frozen=True)
+class Tenant:
+    org_id: str
+    api_key: str
+    key_id: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"x-api-key": self.api_key}
+
+
+async def make_tenant(store: Any, name: str) -> Tenant:
+    org = await store.keys.ensure_org(name)
+    key, plaintext = await store.keys.create_key(org.id)
+    return Tenant(org.id, plaintext, key.id)
