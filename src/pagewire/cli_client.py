@@ -71,10 +71,10 @@ class ProgressBar:
     its own line, so the output stays readable there too.
     """
 
-    def __init__(self, stream: TextIO = sys.stderr, width: int = 24) -> None:
-        self._stream = stream
+    def __init__(self, stream: TextIO | None = None, width: int = 24) -> None:
+        self._stream = stream or sys.stderr
         self._width = width
-        self._live = stream.isatty()
+        self._live = self._stream.isatty()
         self._drawn = False
 
     def update(self, job: Job) -> None:

@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     sync_wait_seconds: float = 30.0
     file_url_timeout_seconds: float = 60.0
 
+    # Retention (0 keeps forever): finished jobs' results and files, then webhook messages
+    job_retention_seconds: float = 30 * 24 * 3600.0
+    message_retention_seconds: float = 30 * 24 * 3600.0
+    retention_sweep_seconds: float = 300.0
+
     # Worker
     worker_concurrency: int = Field(default_factory=lambda: os.cpu_count() or 2)
     lease_seconds: float = 30.0

@@ -20,7 +20,7 @@ from typing import Any
 
 import aiohttp
 
-from pagewire import fetch
+from pagewire import fetch, retention
 from pagewire.blobs import LocalBlobStore
 from pagewire.errors import FetchFailed, PagewireError
 from pagewire.extract import SUPPORTED_MEDIA_TYPES, sniff_media_type
@@ -124,12 +124,17 @@ class Worker:
             await asyncio.wait(pending)
 
     async def _rescue_loop(self) -> None:
+        """Housekeeping any live worker does: rescue dead workers' jobs, apply retention."""
+        next_sweep = 0.0
         while True:
             try:
                 for job in await self.store.jobs.rescue_expired():
                     _log_transition(job, "rescued", worker_id=self.worker_id)
+                if time.monotonic() >= next_sweep:
+                    next_sweep = time.monotonic() + self.settings.retention_sweep_seconds
+                    await retention.sweep(self.store, self.blobs, self.settings)
             except PagewireError as error:
-                log.warning("rescue failed", extra={"fields": {"error": str(error)}})
+                log.warning("housekeeping failed", extra={"fields": {"error": str(error)}})
             await asyncio.sleep(min(RESCUE_INTERVAL, self.settings.lease_seconds / 2))
 
     def _start(self, lease: Lease) -> None:

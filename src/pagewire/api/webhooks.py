@@ -179,7 +179,7 @@ async def list_messages(
     page = await _webhooks(request).list_messages(
         caller.org_id,
         types=types,
-        job_id=job_id,
+        job_id=job_id or None,  # an empty parameter is no filter
         after=parse_time(after, "after"),
         before=parse_time(before, "before"),
         cursor=cursor,

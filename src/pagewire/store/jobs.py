@@ -585,3 +585,47 @@ class JobStore:
                 )
                 return replace(job, cancel_requested=True)
             return job
+
+    # -- retention ----------------------------------------------------------
+
+    async def expire_finished(self, older_than: float, limit: int = 200) -> list[Job]:
+        """Jobs finished more than ``older_than`` seconds ago lose their data: ``expired``.
+
+        The job record stays (id, status, times, metadata, error) so links and audits
+        still resolve; the result and the input go. Returns the expired jobs, whose
+        blob keys (read before the update) the caller deletes.
+        """
+        now = self.db.now()
+        final = [s.value for s in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELED)]
+        async with self.db.write() as conn:
+            due = (
+                await conn.execute(
+                    sa.select(t.jobs)
+                    .where(J.status.in_(final), J.finished_at < now - older_than)
+                    .order_by(J.finished_at)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            if not due:
+                return []
+            before = {row.id: job_from_row(row) for row in due}
+            rows = (
+                await conn.execute(
+                    t.jobs.update()
+                    .where(J.id.in_(list(before)), J.status.in_(final))
+                    .values(
+                        status=JobStatus.EXPIRED.value,
+                        result=None,
+                        result_blob_key=None,
+                        blob_key=None,
+                        updated_at=now,
+                        sequence=J.sequence + 1,
+                    )
+                    .returning(t.jobs)
+                )
+            ).all()
+            expired = sorted((job_from_row(r) for r in rows), key=lambda j: j.id)
+            await self._emit(conn, expired)
+        # the caller needs the keys the rows held before the update
+        return [before[job.id] for job in expired]
