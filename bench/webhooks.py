@@ -35,7 +35,6 @@ import logging
 import os
 import platform
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -291,12 +290,65 @@ async def drain(
         await store.close()
 
 
+async def drain_processes(
+    url: str,
+    receiver: ReceiverProcess,
+    http: aiohttp.ClientSession,
+    count: int,
+    concurrency: int,
+    processes: int,
+) -> float:
+    """The same drain by ``processes`` real ``pagewire dispatch`` processes sharing the
+    same total concurrency (the PostgreSQL scale-out: they split the work with SKIP LOCKED)."""
+    settings = bench_settings(url)
+    store = Store.from_settings(settings)
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        await upgrade(store.db)
+        org_id, _ = await make_endpoints(store, [f"{receiver.url}/hook"])
+        await backlog(store, org_id, count)
+        await receiver_reset(http, receiver.url)
+        each = max(1, concurrency // processes)
+        env = {
+            **os.environ,
+            "PAGEWIRE_DATABASE_URL": url,
+            "PAGEWIRE_ALLOW_PRIVATE_URLS": "true",
+            "PAGEWIRE_WEBHOOK_CONCURRENCY": str(each),
+            "PAGEWIRE_WEBHOOK_PER_ENDPOINT_CONCURRENCY": str(each),
+            "PAGEWIRE_LOG_LEVEL": "WARNING",
+            "PYTHONPATH": str(ROOT / "src"),
+        }
+        for _ in range(processes):
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "pagewire.cli", "dispatch"],
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+        await wait_count(http, receiver.url, count)
+        done = time.time()
+        # Process start-up (imports, connecting) is not delivery time: count from the
+        # first arrival the receiver saw.
+        first = min((await receiver_times(http, receiver.url)).values())
+        return count / (done - first)
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(30)
+        await store.close()
+
+
 async def latency(
     url: str, receiver: ReceiverProcess, http: aiohttp.ClientSession, rate: float, seconds: float
 ) -> list[float]:
     settings = bench_settings(url)
     store = Store.from_settings(settings)
-    producer = Store.from_settings(settings)  # its own pool: wake-ups must come from NOTIFY
+    # PostgreSQL: the producer has its own pool, so wake-ups must come through NOTIFY.
+    # SQLite: the API and the dispatcher share one process and one store (embedded mode).
+    producer = store if store.db.is_sqlite else Store.from_settings(settings)
     try:
         await upgrade(store.db)
         await store.db.start_listening()
@@ -312,17 +364,20 @@ async def latency(
                 await asyncio.sleep(max(0.0, start + i / rate - time.monotonic()))
                 job_id = new_id("job")
                 event = outbox.NewEvent(org_id, "job.completed", payload(job_id), job_id=job_id)
-                now = await producer.db.current_time() if producer.db.is_sqlite else None
+                now = await producer.db.current_time()
                 async with producer.db.write() as conn:
-                    [event_id] = await outbox.append(
-                        producer.db, conn, [event], now=now or time.time()
-                    )
+                    [event_id] = await outbox.append(producer.db, conn, [event], now=now)
                 committed[event_id] = time.time()
             await wait_count(http, receiver.url, count)
-        times = await receiver_times(http, receiver.url)
+            deadline = time.monotonic() + DEADLINE
+            while not set(committed) <= set(times := await receiver_times(http, receiver.url)):
+                if time.monotonic() > deadline:
+                    raise RuntimeError("some events never arrived")
+                await asyncio.sleep(0.05)
         return sorted((times[e] - c) * 1000 for e, c in committed.items())
     finally:
-        await producer.close()
+        if producer is not store:
+            await producer.close()
         await store.close()
 
 
@@ -383,20 +438,36 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     try:
         async with aiohttp.ClientSession() as http:
             await receiver.ready(http)
-            await bare_loop(f"{receiver.url}/hook", 2000, args.concurrency)  # warm-up
-            results["bare"] = await bare_loop(
-                f"{receiver.url}/hook", args.events, args.concurrency
-            )
-            print(f"bare aiohttp loop: {results['bare']:,.0f} requests/s", flush=True)
+            hook = f"{receiver.url}/hook"
+            await bare_loop(hook, 2000, args.concurrency)  # warm-up
             for kind in args.backends:
                 async with database(kind, args.postgres_admin) as url:
                     figures: dict[str, Any] = {}
                     await drain(url, receiver, http, 1000, args.concurrency)  # warm-up
+                # The machine is shared: the bare loop runs right before and after, and
+                # the drain is compared with their mean.
+                before = await bare_loop(hook, args.events, args.concurrency)
                 async with database(kind, args.postgres_admin) as url:
                     figures["drain"] = await drain(
                         url, receiver, http, args.events, args.concurrency
                     )
-                    print(f"{kind}: drain {figures['drain']:,.0f} deliveries/s", flush=True)
+                after = await bare_loop(hook, args.events, args.concurrency)
+                figures["bare"] = (before + after) / 2
+                print(
+                    f"{kind}: drain {figures['drain']:,.0f} deliveries/s, bare loop "
+                    f"{before:,.0f} and {after:,.0f} requests/s",
+                    flush=True,
+                )
+                if kind == "postgres" and args.processes > 1:
+                    async with database(kind, args.postgres_admin) as url:
+                        figures["drain_processes"] = await drain_processes(
+                            url, receiver, http, args.events, args.concurrency, args.processes
+                        )
+                    print(
+                        f"{kind}: drain with {args.processes} dispatch processes "
+                        f"{figures['drain_processes']:,.0f} deliveries/s",
+                        flush=True,
+                    )
                 async with database(kind, args.postgres_admin) as url:
                     lat = await latency(url, receiver, http, args.rate, args.seconds)
                     figures["latency"] = {
@@ -423,24 +494,43 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def table(results: dict[str, Any], args: argparse.Namespace) -> str:
-    bare = results["bare"]
     lines = [
         "| figure | SQLite | PostgreSQL | target |",
         "|---|---|---|---|",
     ]
 
-    def row(name: str, fmt: Any, target: str) -> None:
+    def row(
+        name: str, fmt: Any, target: str, kinds: tuple[str, ...] = ("sqlite", "postgres")
+    ) -> None:
         cells = []
         for kind in ("sqlite", "postgres"):
             figures = results["backends"].get(kind)
-            cells.append(fmt(figures) if figures else "not run")
+            cells.append(fmt(figures) if figures and kind in kinds else "")
         lines.append(f"| {name} | {cells[0]} | {cells[1]} | {target} |")
 
     row(
-        f"drain, deliveries/s ({args.events:,} events, concurrency {args.concurrency})",
-        lambda f: f"{f['drain']:,.0f} ({f['drain'] / bare:.0%} of bare)",
+        f"drain, deliveries/s ({args.events:,} events, one dispatcher, concurrency "
+        f"{args.concurrency})",
+        lambda f: f"{f['drain']:,.0f} ({f['drain'] / f['bare']:.0%} of bare)",
         "≥ 1,500/s and ≥ 60% of bare on PostgreSQL",
     )
+    row(
+        "bare aiohttp loop, same receiver and concurrency, requests/s (mean of before and after)",
+        lambda f: f"{f['bare']:,.0f}",
+        "the peer",
+    )
+    if args.processes > 1:
+        row(
+            f"drain, deliveries/s, {args.processes} `pagewire dispatch` processes "
+            f"(concurrency {args.concurrency // args.processes} each)",
+            lambda f: (
+                f"{f['drain_processes']:,.0f} ({f['drain_processes'] / f['bare']:.0%} of bare)"
+                if "drain_processes" in f
+                else ""
+            ),
+            "",
+            ("postgres",),
+        )
     row(
         f"commit→receipt p50 / p99 / max, ms (steady {args.rate:g} events/s)",
         lambda f: (
@@ -455,9 +545,6 @@ def table(results: dict[str, Any], args: argparse.Namespace) -> str:
             f"({f['one_dead'] / f['ten_healthy']:.0%})"
         ),
         "≥ 95% kept",
-    )
-    lines.append(
-        f"| bare aiohttp loop, same receiver and concurrency | {bare:,.0f} requests/s | | peer |"
     )
     return "\n".join(lines)
 
@@ -483,6 +570,9 @@ if __name__ == "__main__":
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--backends", nargs="+", default=["sqlite", "postgres"])
+    parser.add_argument(
+        "--processes", type=int, default=2, help="also drain with N dispatch processes (PG)"
+    )
     parser.add_argument(
         "--postgres-admin",
         default=os.environ.get(

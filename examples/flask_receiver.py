@@ -28,6 +28,7 @@ your database and your task queue (Celery, RQ, ...), with the same shape.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -35,6 +36,7 @@ import queue
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 
 from flask import Flask, request
 
@@ -81,8 +83,14 @@ class Receiver:
             for (webhook_id,) in db.execute("SELECT webhook_id FROM tasks WHERE state = 'queued'"):
                 self.work.put(webhook_id)
 
-    def connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.db_path, timeout=10, isolation_level=None)
+    @contextlib.contextmanager
+    def connect(self) -> Iterator[sqlite3.Connection]:
+        """A connection in autocommit mode (one statement, one transaction), closed after."""
+        db = sqlite3.connect(self.db_path, timeout=10, isolation_level=None)
+        try:
+            yield db
+        finally:
+            db.close()
 
     def handle(self, body: bytes, headers: dict[str, str]) -> tuple[str, int]:
         try:

@@ -175,7 +175,9 @@ class Dispatcher:
                             per_endpoint=2 * self.per_endpoint,
                             held={e: lane.held for e, lane in self._lanes.items() if lane.held},
                         )
-                    except PagewireError as error:
+                    except Exception as error:
+                        if not isinstance(error, PagewireError):
+                            log.exception("claim crashed")
                         log.warning("claim failed", extra={"fields": {"error": str(error)}})
                         await _first(
                             self._stopping.wait(), asyncio.sleep(self.settings.poll_seconds)
@@ -296,6 +298,10 @@ class Dispatcher:
             message = f"refused by the SSRF guard: {refused}" if refused else _describe(error)
         except OSError as error:
             message = _describe(error)
+        except Exception as error:
+            # Never lose a held delivery to a surprise: it is recorded as a failed attempt.
+            log.exception("webhook attempt crashed", extra={"fields": {"delivery_id": delivery.id}})
+            message = f"pagewire failed to send this webhook: {_describe(error)}"
         return AttemptOutcome(error=message), time.perf_counter() - started, None
 
     def _record(
@@ -370,6 +376,11 @@ class Dispatcher:
                     return
                 self._records[:0] = batch
                 await asyncio.sleep(self.settings.poll_seconds)
+                continue
+            except Exception:
+                # A batch the database refuses for good is dropped, not retried forever:
+                # its deliveries' leases run out and they are sent again.
+                log.exception("recording attempts failed; dropping the batch")
                 continue
             for endpoint_id in disabled:
                 log.warning(

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_RETRY_SCHEDULE = "0,5,300,1800,7200,18000,36000,50400,72000,86400"
@@ -34,6 +35,10 @@ class Settings(BaseSettings):
     inline_result_limit_bytes: int = 1024 * 1024
     sync_wait_seconds: float = 30.0
     file_url_timeout_seconds: float = 60.0
+
+    # API requests per second per organization on each API node (0: no limit), and burst
+    rate_limit_per_second: float = 100.0
+    rate_limit_burst: float = 200.0
 
     # Retention (0 keeps forever): finished jobs' results and files, then webhook messages
     job_retention_seconds: float = 30 * 24 * 3600.0
@@ -66,6 +71,14 @@ class Settings(BaseSettings):
     # The longest Retry-After (429/502/503/504) the dispatcher honours.
     webhook_max_retry_after_seconds: float = 3600.0
 
+    # Portal: a link from POST /webhook starts one session, once, within this time.
+    portal_link_ttl_seconds: float = 3600.0
+    portal_session_ttl_seconds: float = 8 * 3600.0
+    # Signs portal links, session cookies and CSRF tokens. Empty: generated once and
+    # kept in DATA_DIR/secret_key, so links survive restarts and every process sharing
+    # the data directory accepts them (set it explicitly when they share only a database).
+    secret_key: SecretStr = SecretStr("")
+
     # Logging: "json", "text", or "auto" (JSON when stderr is not a terminal)
     log_format: str = "auto"
     log_level: str = "INFO"
@@ -78,6 +91,13 @@ class Settings(BaseSettings):
         if value < 1:
             raise ValueError("must be at least 1")
         return value
+
+    def signing_key(self) -> bytes:
+        """``secret_key``, or the data directory's ``secret_key`` file (created 0600 if new)."""
+        configured = self.secret_key.get_secret_value().strip()
+        if configured:
+            return configured.encode()
+        return _stored_secret_key(self.data_dir / "secret_key")
 
     @property
     def resolved_database_url(self) -> str:
@@ -97,3 +117,24 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.resolved_database_url.startswith("sqlite")
+
+
+def _stored_secret_key(path: Path) -> bytes:
+    """Read the key file, or create it; a process that loses the race reads the winner's."""
+    try:
+        return path.read_bytes().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(48) + "\n")
+        # link() never replaces: the first complete file wins, nobody reads a half-written one.
+        os.link(draft, path)
+    except FileExistsError:
+        pass
+    finally:
+        draft.unlink(missing_ok=True)
+    return path.read_bytes().strip()

@@ -153,10 +153,13 @@ class Worker:
     async def _process(self, lease: Lease) -> None:
         job = lease.job
         started = time.monotonic()
-        workdir = self.blobs.temp_dir(suffix=f"-{job.id}")
+        workdir: Path | None = None
         progress = _Progress(self, lease)
         heartbeat = asyncio.create_task(progress.heartbeat_loop())
         try:
+            # File-system calls run off the event loop: a slow disk must not stall
+            # the claim loop or the other jobs' heartbeats.
+            workdir = await asyncio.to_thread(self.blobs.temp_dir, f"-{job.id}")
             outcome = await self._execute(lease, workdir, progress)
             await self._record(lease, outcome, workdir / "result.json", started)
         except asyncio.CancelledError:
@@ -176,7 +179,8 @@ class Worker:
         finally:
             heartbeat.cancel()
             await asyncio.gather(heartbeat, return_exceptions=True)
-            await asyncio.to_thread(_remove_tree, workdir)
+            if workdir is not None:
+                await asyncio.to_thread(_remove_tree, workdir)
 
     async def _execute(self, lease: Lease, workdir: Path, progress: _Progress) -> Outcome:
         job = lease.job
@@ -231,9 +235,10 @@ class Worker:
         job = lease.job
         fields: dict[str, Any] = {}
         if outcome.status == "completed":
-            size = result_path.stat().st_size
-            if size <= self.settings.inline_result_limit_bytes:
-                result = json.loads(result_path.read_text(encoding="utf-8"))
+            size, inline, result = await asyncio.to_thread(
+                _read_result, result_path, self.settings.inline_result_limit_bytes
+            )
+            if inline:
                 fields = {"result": result, "result_size": size}
             else:
                 key = f"results/{job.id}.json"
@@ -326,6 +331,14 @@ async def _first(*aws: Any) -> None:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _read_result(path: Path, inline_limit: int) -> tuple[int, bool, Any]:
+    """The result file's size, and its content when small enough to store inline."""
+    size = path.stat().st_size
+    if size > inline_limit:
+        return size, False, None
+    return size, True, json.loads(path.read_text(encoding="utf-8"))
 
 
 def _remove_tree(path: Path) -> None:

@@ -309,3 +309,18 @@ async def test_health_readiness_openapi_and_metrics(api: httpx.AsyncClient) -> N
     assert (await api.get("/docs")).status_code == 200
     metrics = (await api.get("/metrics")).text
     assert "pagewire_oldest_pending_job_age_seconds" in metrics
+
+
+async def test_over_the_rate_limit_is_429_with_retry_after(
+    settings_factory: Any, store: Any, tenant: Any
+) -> None:
+    from pagewire.api.app import create_app
+
+    app = create_app(settings_factory(rate_limit_per_second=1, rate_limit_burst=2), store=store)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as api:
+            statuses = [(await api.get("/jobs", headers=tenant.headers)) for _ in range(3)]
+    assert [r.status_code for r in statuses] == [200, 200, 429]
+    assert error_of(statuses[2])["code"] == "rate_limited"
+    assert int(statuses[2].headers["retry-after"]) >= 1

@@ -423,3 +423,21 @@ async def test_backlog_counts_due_deliveries_and_the_oldest_pending_age(
         await emit(store, tenant.org_id)
     backlog = await store.deliveries.backlog()
     assert backlog.due == 3 and backlog.oldest_pending_age >= 0
+
+
+async def test_an_attempt_whose_endpoint_was_deleted_meanwhile_is_dropped_quietly(
+    store: Any, tenant: Any
+) -> None:
+    doomed = await store.webhooks.create_endpoint(tenant.org_id, "https://example.com/a")
+    kept = await store.webhooks.create_endpoint(tenant.org_id, "https://example.com/b")
+    await emit(store, tenant.org_id)
+    claimed = await claim(store)
+    await store.webhooks.delete_endpoint(tenant.org_id, doomed.id)
+
+    await store.deliveries.record_attempts(
+        [record(c, "succeeded", status_code=200) for c in claimed]
+    )
+
+    [survivor] = [c for c in claimed if c.endpoint_id == kept.id]
+    message = await store.webhooks.get_message(tenant.org_id, survivor.event_id)
+    assert [(d.endpoint_id, d.status) for d in message.deliveries] == [(kept.id, "succeeded")]

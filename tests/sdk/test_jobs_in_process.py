@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 from pathlib import Path
 from typing import Any
@@ -167,3 +168,26 @@ async def test_get_result_of_an_unfinished_job_is_a_conflict_naming_the_status(
     with pytest.raises(ConflictError) as caught:
         await client.jobs.get_result(submission.job_id)
     assert caught.value.code == "job_not_completed" and "pending" in caught.value.message
+
+
+async def test_the_apis_own_rate_limit_is_waited_out_as_its_retry_after_asks(
+    store: Any, settings_factory: Any, tenant: Any
+) -> None:
+    from pagewire.api.app import create_app
+
+    app = create_app(settings_factory(rate_limit_per_second=20, rate_limit_burst=1), store=store)
+    asked: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        asked.append(seconds)
+        await asyncio.sleep(0.1)  # enough for the bucket to refill; the test need not wait 1 s
+
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app)) as http,
+        AsyncPagewire(api_key=tenant.api_key, http_client=http, sleep=sleep) as sdk,
+    ):
+        pages = [(await sdk.jobs.list_page()).data for _ in range(3)]
+
+    assert pages == [[], [], []]  # every call got through in the end
+    assert asked and all(delay == 1.0 for delay in asked)

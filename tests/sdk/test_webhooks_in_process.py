@@ -122,7 +122,8 @@ async def test_create_webhook_link_returns_a_portal_link(
 
     link = await client.webhooks.create_webhook_link()
 
-    assert link.link.startswith("http")
+    assert link.link.startswith("http://testserver/portal/") and "token=" in link.link
+    assert link.expires_at is not None
 
 
 def test_create_webhook_link_posts_to_the_portal_route_and_reads_the_link() -> None:

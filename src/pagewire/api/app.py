@@ -14,12 +14,16 @@ from prometheus_client import CollectorRegistry
 
 from pagewire import __version__
 from pagewire.api import errors
+from pagewire.api.batch import router as batch_router
 from pagewire.api.health import QueueStats, new_registry
 from pagewire.api.health import router as health_router
 from pagewire.api.jobs import router as jobs_router
+from pagewire.api.ratelimit import RateLimiter
 from pagewire.api.webhooks import router as webhooks_router
 from pagewire.blobs import LocalBlobStore
 from pagewire.dispatch import Dispatcher
+from pagewire.portal.link import router as portal_link_router
+from pagewire.portal.router import create_portal
 from pagewire.settings import Settings
 from pagewire.store import Store
 from pagewire.store.migrate import upgrade
@@ -65,6 +69,9 @@ def create_app(
             queue_stats=stats,
         )
         app.state.services = services
+        app.state.rate_limiter = RateLimiter(
+            settings.rate_limit_per_second, settings.rate_limit_burst
+        )
         if settings.allow_private_urls:
             log.warning(
                 "PAGEWIRE_ALLOW_PRIVATE_URLS is on: webhooks and file_url may reach "
@@ -101,6 +108,9 @@ def create_app(
     )
     errors.install(app)
     app.include_router(jobs_router)
+    app.include_router(batch_router)
     app.include_router(webhooks_router)
     app.include_router(health_router)
+    app.include_router(portal_link_router)
+    app.mount("/portal", create_portal(app))
     return app

@@ -29,4 +29,5 @@ async def principal(request: Request) -> Principal:
     services = request.app.state.services
     found: Principal = await services.store.keys.authenticate(key)
     request.state.principal = found
+    request.app.state.rate_limiter.check(found.org_id)
     return found

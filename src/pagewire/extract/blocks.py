@@ -17,7 +17,8 @@ from pagewire.extract.base import BBox
 from pagewire.extract.columns import Line
 from pagewire.extract.profile import Profile, norm_title, numbering_depth
 
-_BULLET = re.compile(r"^([•●◦▪■□‣\u2043∙·\-\u2013*])\s+(?=\S)")
+# \uf0b7 and \uf0a7: the Symbol and Wingdings bullets Word leaves in PDFs' private use area
+_BULLET = re.compile(r"^([•●◦▪■□‣\u2043∙·\-\u2013*\uf0b7\uf0a7])\s+(?=\S)")
 # "1.", "2)", "a.", "iv)", "(a)", "(A)", "(12)"; never "Y." (an initial) or "No."
 _NUMBERED_ITEM = re.compile(
     r"^((?:\d{1,3}|[a-z]|[ivx]{1,5})[.)]|\((?:\d{1,3}|[a-zA-Z]|[ivxIVX]{1,5})\))\s+(?=\S)"

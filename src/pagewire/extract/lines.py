@@ -9,6 +9,7 @@ footnote marks and producers that paint words out of order on their line.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from itertools import pairwise
 
@@ -141,14 +142,30 @@ def _overlaps_y(a: list[Word], b: list[Word]) -> bool:
     )
 
 
+_MARKER = re.compile(r"^(?:[•●◦▪■□‣\u2043∙·\-\u2013*\uf0b7\uf0a7]|\(?(?:\d{1,3}|[a-z])[.)])$")
+
+
+def _justified(row: list[Word]) -> bool:
+    """A justified line stretches every space by the same amount; a table row's gaps
+    differ from cell to cell. Equal wide gaps are prose, however wide."""
+    if len(row) < 4:
+        return False
+    gaps = [b.x0 - a.x1 for a, b in pairwise(row)]
+    low, high = min(gaps), max(gaps)
+    return low > 0 and high - low < max(1.0, 0.12 * low)
+
+
 def split_row(row: list[Word], cuts: tuple[float, ...] = ()) -> list[Segment]:
     """Split a row at wide gaps and at the x positions of vertical rules."""
     segments: list[Segment] = []
     current = [row[0]]
+    justified = not cuts and _justified(row)
     for prev, w in pairwise(row):
         gap = w.x0 - prev.x1
         size = prev.size if prev.size > w.size else w.size
-        wide = gap > SEGMENT_GAP_EM * (size if size > 4.0 else 4.0)
+        wide = gap > SEGMENT_GAP_EM * (size if size > 4.0 else 4.0) and not justified
+        if wide and prev is row[0] and _MARKER.match(prev.text):
+            wide = False  # "•      text": a list item's hanging indent, not a cell
         if wide or (cuts and gap > 1.0 and any(prev.x1 - 1 <= c <= w.x0 + 1 for c in cuts)):
             segments.append(make_segment(current))
             current = [w]

@@ -17,7 +17,7 @@ def heading_md(text: str, level: int) -> str:
 def list_item_md(text: str, marker: str | None) -> str:
     if marker and re.fullmatch(r"\d{1,9}[.)]", marker):
         return f"{marker[:-1]}. {text}"
-    if marker and marker not in "•●◦▪■□‣\u2043∙·-\u2013*":
+    if marker and marker not in "•●◦▪■□‣\u2043∙·-\u2013*\uf0b7\uf0a7":
         return f"- {marker} {text}"
     return f"- {text}"
 

@@ -42,12 +42,16 @@ def find_tables(lines: list[Line], text_width: float) -> list[Line | TableRegion
             j += 1
         run = lines[i : last_multi + 1]
         multi = sum(1 for ln in run if len(ln) >= 2)
-        if multi >= 3 or (multi >= 2 and _aligned(run)):
+        if (multi >= 3 or (multi >= 2 and _aligned(run))) and _columnar(run):
             # A header row whose labels sit closer than a column gap reads as one
             # segment; it still belongs to the table when it sits right on top.
             while out and _is_header_above(out[-1], run, text_width):
                 run.insert(0, out.pop())  # type: ignore[arg-type]
-            out.append(_region(run))
+            region = _region(run)
+            if min(len(r) for r in region.rows) >= 2:
+                out.append(region)
+            else:  # one column left after all: not a table
+                out.extend(run)
             i = last_multi + 1
         else:
             out.append(lines[i])
@@ -67,6 +71,29 @@ def _is_header_above(item: Line | TableRegion, run: list[Line], text_width: floa
     return len(hit) >= max(2, len(seg.words) // 2)
 
 
+def _columnar(run: list[Line]) -> bool:
+    """Do the cells line up? Justified prose with wide word gaps splits into segments
+    too, but its word edges wander from line to line; a table's stay put."""
+    multis = [ln for ln in run if len(ln) >= 2]
+    seen: dict[tuple[str, int], set[int]] = {}
+    for i, ln in enumerate(multis):
+        for s in ln:
+            for kind, x in (("l", s.x0), ("r", s.x1), ("c", (s.x0 + s.x1) / 2)):
+                seen.setdefault((kind, round(x / 3)), set()).add(i)
+    aligned = total = 0
+    for i, ln in enumerate(multis):
+        for s in ln:
+            total += 1
+            for kind, x in (("l", s.x0), ("r", s.x1), ("c", (s.x0 + s.x1) / 2)):
+                b = round(x / 3)
+                lines = seen.get((kind, b - 1), set()) | seen.get((kind, b), set())
+                lines |= seen.get((kind, b + 1), set())
+                if len(lines - {i}) > 0:
+                    aligned += 1
+                    break
+    return total > 0 and aligned >= 0.7 * total
+
+
 def _is_prose_pair(line: Line, text_width: float) -> bool:
     # Two wide segments on one line are text across a gutter, not cells.
     return len(line) == 2 and min(s.width for s in line) > 0.35 * text_width
@@ -80,9 +107,19 @@ def _close(a: Line, b: Line) -> bool:
 
 
 def _aligned(run: list[Line]) -> bool:
+    """Two rows make a table only if a cell edge inside the rows lines up: any two
+    lines of justified prose share their outer edges, the margins."""
     multis = [ln for ln in run if len(ln) >= 2]
-    edges = [{round(s.x0 / 3) for s in ln} | {round(s.x1 / 3) for s in ln} for ln in multis]
-    return len(edges[0] & edges[1]) >= 2 if len(edges) >= 2 else False
+    if len(multis) < 2:
+        return False
+    left = min(s.x0 for ln in multis for s in ln)
+    right = max(s.x1 for ln in multis for s in ln)
+
+    def inner(ln: Line) -> set[int]:
+        xs = [s.x0 for s in ln if s.x0 > left + 3] + [s.x1 for s in ln if s.x1 < right - 3]
+        return {round(x / 3) for x in xs}
+
+    return len(inner(multis[0]) & inner(multis[1])) >= 1
 
 
 def _columns(run: list[Line]) -> list[list[float]]:

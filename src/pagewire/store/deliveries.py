@@ -19,18 +19,19 @@ backlog never fills a claim.
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pagewire.ids import new_id
 from pagewire.store import tables as t
 from pagewire.store.db import Database
+from pagewire.store.delivery_sql import DeliverySQL, pick
 from pagewire.store.webhooks import disable_endpoint, endpoint_from_row
 
 E = t.endpoints.c
@@ -40,31 +41,6 @@ V = t.events.c
 RESPONSE_BODY_LIMIT = 4096
 
 Verdict = Literal["succeeded", "retry", "failed", "disable"]
-
-# Built once: constructing aliases per claim costs more than running the query.
-_d = t.deliveries.alias("d")
-_earlier = t.deliveries.alias("earlier")
-# What an attempt needs, for the deliveries a claim just leased.
-_CLAIMED = sa.select(
-    D.id,
-    D.event_id,
-    D.endpoint_id,
-    D.org_id,
-    D.job_id,
-    D.sequence,
-    D.attempts,
-    V.type,
-    V.created_at,
-    sa.cast(V.payload, sa.Text).label("body"),
-    E.url,
-    E.headers,
-    E.rate_limit,
-    E.secret,
-    E.previous_secret,
-    E.previous_secret_expires_at,
-).select_from(
-    t.deliveries.join(t.events, V.id == D.event_id).join(t.endpoints, E.id == D.endpoint_id)
-)
 
 
 @dataclass(frozen=True)
@@ -112,14 +88,7 @@ class DeliveryStore:
     def __init__(self, db: Database, *, disable_after_seconds: float = 5 * 86400.0) -> None:
         self.db = db
         self.disable_after_seconds = disable_after_seconds
-
-    def _among(self, column: sa.ColumnElement[str], values: Collection[str]) -> Any:
-        """``column IN values``; on PostgreSQL ``= ANY($1)``: one prepared statement
-        whatever the batch size (an IN list of n values is a new statement to parse
-        and plan for every n)."""
-        if self.db.is_sqlite:
-            return column.in_(list(values))
-        return column == sa.any_(sa.bindparam(None, list(values), type_=ARRAY(sa.String)))
+        self.sql = DeliverySQL(sqlite=db.is_sqlite)
 
     async def _now(self, conn: AsyncConnection) -> float:
         return float((await conn.execute(sa.select(self.db.now()))).scalar_one())
@@ -148,25 +117,19 @@ class DeliveryStore:
             # Chosen (and on PostgreSQL locked) first, then updated by primary key:
             # one UPDATE with the choice as a subquery lets a planner without
             # statistics hash-join the whole table.
-            chosen = (
-                (await conn.execute(self._choose(now, limit, per_endpoint, dict(held or {}))))
-                .scalars()
-                .all()
-            )
+            choice = {
+                "now": now,
+                "per_endpoint": per_endpoint,
+                "held": json.dumps(dict(held or {})),
+                "limit": limit,
+            }
+            result = await conn.execute(self.sql.choose, choice)
+            chosen = pick(result, limit) if self.db.is_sqlite else list(result.scalars())
             if not chosen:
                 return []
-            await conn.execute(
-                t.deliveries.update()
-                .where(self._among(D.id, chosen))
-                .values(
-                    lease_token=token,
-                    lease_expires_at=now + lease_seconds,
-                    next_attempt_at=now + lease_seconds,
-                    attempts=D.attempts + 1,
-                    updated_at=now,
-                )
-            )
-            rows = (await conn.execute(_CLAIMED.where(self._among(D.id, chosen)))).all()
+            lease = {"ids": chosen, "b_token": token, "b_until": now + lease_seconds, "b_now": now}
+            await conn.execute(self.sql.lease, lease)
+            rows = (await conn.execute(self.sql.claimed, {"ids": chosen})).all()
         claimed = []
         for row in rows:
             secrets = [row.secret]
@@ -194,80 +157,23 @@ class DeliveryStore:
         claimed.sort(key=lambda c: (c.event_created_at, c.sequence))
         return claimed
 
-    def _choose(
-        self, now: float, limit: int, per_endpoint: int, held: dict[str, int]
-    ) -> sa.Select[Any]:
-        d, earlier = _d, _earlier
-        # Found through ix_deliveries_pending_order by job_id. The endpoint is compared
-        # through coalesce() on purpose: a plain equality would put earlier.endpoint_id
-        # in the same class as endpoints.id, and a planner without statistics (a new
-        # or fast-growing table) then reads the endpoint's whole backlog per candidate.
-        waits_for_earlier = sa.exists().where(
-            earlier.c.status == "pending",
-            earlier.c.job_id.is_not(None),
-            earlier.c.job_id == d.c.job_id,
-            sa.func.coalesce(earlier.c.endpoint_id, "") == d.c.endpoint_id,
-            earlier.c.sequence < d.c.sequence,
-        )
-        due = (d.c.status == "pending", d.c.next_attempt_at <= now, ~waits_for_earlier)
-        full = [endpoint for endpoint, n in held.items() if n >= per_endpoint]
-        partly = {
-            endpoint: per_endpoint - n for endpoint, n in held.items() if 0 < n < per_endpoint
-        }
-        share: sa.ColumnElement[int] = (
-            sa.case(partly, value=E.id, else_=per_endpoint) if partly else sa.literal(per_endpoint)
-        )
-        share = sa.case((E.rate_limit < share, E.rate_limit), else_=share)
-        if self.db.is_sqlite:
-            # One writer at a time: a window over the due rows picks a few per endpoint.
-            ranked = (
-                sa.select(
-                    d.c.id,
-                    d.c.next_attempt_at,
-                    share.label("share"),
-                    sa.func.row_number()
-                    .over(partition_by=d.c.endpoint_id, order_by=(d.c.next_attempt_at, d.c.id))
-                    .label("rank"),
-                )
-                .join(t.endpoints, E.id == d.c.endpoint_id)
-                .where(*due, E.enabled.is_(True), d.c.endpoint_id.not_in(full))
-                .subquery()
-            )
-            return (
-                sa.select(ranked.c.id)
-                .where(ranked.c.rank <= ranked.c.share)
-                .order_by(ranked.c.next_attempt_at)
-                .limit(limit)
-            )
-        # PostgreSQL: probe each enabled endpoint's due index; rows another
-        # dispatcher holds are skipped, never waited for.
-        per = (
-            sa.select(d.c.id, d.c.next_attempt_at)
-            .where(d.c.endpoint_id == E.id, *due)
-            .order_by(d.c.next_attempt_at)
-            .limit(share)
-            .with_for_update(skip_locked=True, of=d)
-            .lateral("per_endpoint")
-        )
-        return (
-            sa.select(per.c.id)
-            .select_from(t.endpoints.join(per, sa.true()))
-            .where(E.enabled.is_(True), E.id.not_in(full))
-            .order_by(per.c.next_attempt_at)
-            .limit(limit)
-        )
-
     # -- record -------------------------------------------------------------
 
     async def record_attempts(self, records: Sequence[AttemptRecord]) -> list[str]:
         """Store attempts and their decisions in one transaction; returns disabled endpoints.
 
         A record whose lease was lost (the delivery was claimed again after its
-        lease ran out) still logs its attempt but changes nothing else.
+        lease ran out) still logs its attempt but changes nothing else; one whose
+        delivery is gone (its endpoint was deleted meanwhile) is dropped.
         """
         if not records:
             return []
         async with self.db.write() as conn:
+            asked = list({r.delivery.id for r in records})
+            existing = set((await conn.execute(self.sql.existing, {"ids": asked})).scalars())
+            records = [r for r in records if r.delivery.id in existing]
+            if not records:
+                return []
             # The database's time, in SQL: no round trip to read it first.
             now = self.db.now()
             await conn.execute(
@@ -349,20 +255,20 @@ class DeliveryStore:
             # Only rows that were failing are written: the hot path stays read-only here.
             await conn.execute(
                 t.endpoints.update()
-                .where(self._among(E.id, succeeded), E.failing_since.is_not(None))
+                .where(E.id.in_(sorted(succeeded)), E.failing_since.is_not(None))
                 .values(failing_since=None)
             )
         to_disable: dict[str, str] = {}
         if failing:
             await conn.execute(
                 t.endpoints.update()
-                .where(self._among(E.id, failing), E.failing_since.is_(None))
+                .where(E.id.in_(sorted(failing)), E.failing_since.is_(None))
                 .values(failing_since=now)
             )
             limit = self.disable_after_seconds
             for row in await conn.execute(
                 sa.select(E.id, (now - E.failing_since).label("streak")).where(
-                    self._among(E.id, failing), E.enabled.is_(True), E.failing_since <= now - limit
+                    E.id.in_(sorted(failing)), E.enabled.is_(True), E.failing_since <= now - limit
                 )
             ):
                 to_disable[row.id] = f"every delivery attempt failed for {_duration(row.streak)}"

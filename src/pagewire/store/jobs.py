@@ -176,6 +176,9 @@ class JobStore:
         self.public_url = public_url
         self.max_attempts = max_attempts
         self._finishes: _GroupCommit[_Finish, Job | None] = _GroupCommit(self._finish_batch)
+        self._enqueues: _GroupCommit[NewJob, tuple[Job, bool] | Conflict] = _GroupCommit(
+            self._enqueue_batch
+        )
 
     # -- events -------------------------------------------------------------
 
@@ -210,68 +213,96 @@ class JobStore:
         """Store a pending job and its ``job.created`` event; (job, created).
 
         The same idempotency key with the same request returns the first job;
-        with another request it is a Conflict.
+        with another request it is a Conflict. Submissions that arrive together are
+        group-committed (one transaction, one wake-up), each returning its own answer.
         """
         for _ in range(3):
             try:
-                return await self._enqueue_once(new)
+                outcome = await self._enqueues.submit(new)
             except exc.IntegrityError:
                 # Another request inserted the same idempotency key first: read theirs.
                 continue
+            if isinstance(outcome, Conflict):
+                raise outcome
+            return outcome
         raise Conflict("the idempotency key is being used by a concurrent request")
 
-    async def _enqueue_once(self, new: NewJob) -> tuple[Job, bool]:
+    async def _enqueue_batch(
+        self, batch: Sequence[NewJob]
+    ) -> list[tuple[Job, bool] | Conflict]:
+        """One transaction: the new jobs of ``batch``, their events, one wake-up."""
+        keys = [(n.org_id, n.idempotency_key) for n in batch if n.idempotency_key is not None]
+        if len(set(keys)) != len(keys):
+            # One key twice in a batch: one by one (the group commit retries them so).
+            raise exc.IntegrityError("duplicate idempotency key in one batch", None, ValueError())
+        answers: list[tuple[Job, bool] | Conflict | None] = [None] * len(batch)
         async with self.db.write() as conn:
-            if new.idempotency_key is not None:
-                existing = (
-                    await conn.execute(
-                        sa.select(t.jobs).where(
-                            J.org_id == new.org_id, J.idempotency_key == new.idempotency_key
-                        )
+            if keys:
+                existing = {
+                    (job.org_id, job.idempotency_key): job
+                    for job in map(
+                        job_from_row,
+                        (
+                            await conn.execute(
+                                sa.select(t.jobs).where(
+                                    J.org_id.in_({org for org, _ in keys}),
+                                    J.idempotency_key.in_({key for _, key in keys}),
+                                )
+                            )
+                        ).all(),
                     )
-                ).first()
-                if existing is not None:
-                    job = job_from_row(existing)
+                }
+                for i, new in enumerate(batch):
+                    job = existing.get((new.org_id, new.idempotency_key))
+                    if new.idempotency_key is None or job is None:
+                        continue
                     if job.idempotency_fingerprint != new.idempotency_fingerprint:
-                        raise Conflict(
+                        answers[i] = Conflict(
                             "this Idempotency-Key was used with a different request",
                             code="idempotency_conflict",
                             details={"job_id": job.id},
                         )
-                    return job, False
-            now = self.db.now()
-            row = (
-                await conn.execute(
-                    t.jobs.insert()
-                    .values(
-                        id=new_id("job"),
-                        org_id=new.org_id,
-                        status=JobStatus.PENDING.value,
-                        priority=new.priority,
-                        attempts=0,
-                        max_attempts=self.max_attempts,
-                        file_name=new.input.file_name,
-                        file_url=new.input.file_url,
-                        media_type=new.input.media_type,
-                        sha256=new.input.sha256,
-                        size=new.input.size,
-                        blob_key=new.input.blob_key,
-                        options=new.options,
-                        metadata=new.metadata,
-                        request=new.request,
-                        idempotency_key=new.idempotency_key,
-                        idempotency_fingerprint=new.idempotency_fingerprint,
-                        sequence=1,
-                        created_at=now,
-                        updated_at=now,
+                    else:
+                        answers[i] = (job, False)
+            fresh = [i for i, answer in enumerate(answers) if answer is None]
+            if fresh:
+                now = self.db.now()
+                rows = (
+                    await conn.execute(
+                        t.jobs.insert()
+                        .values(created_at=now, updated_at=now)
+                        .returning(t.jobs, sort_by_parameter_order=True),
+                        [
+                            {
+                                "id": new_id("job"),
+                                "org_id": new.org_id,
+                                "status": JobStatus.PENDING.value,
+                                "priority": new.priority,
+                                "attempts": 0,
+                                "max_attempts": self.max_attempts,
+                                "file_name": new.input.file_name,
+                                "file_url": new.input.file_url,
+                                "media_type": new.input.media_type,
+                                "sha256": new.input.sha256,
+                                "size": new.input.size,
+                                "blob_key": new.input.blob_key,
+                                "options": new.options,
+                                "metadata": new.metadata,
+                                "request": new.request,
+                                "idempotency_key": new.idempotency_key,
+                                "idempotency_fingerprint": new.idempotency_fingerprint,
+                                "sequence": 1,
+                            }
+                            for new in (batch[i] for i in fresh)
+                        ],
                     )
-                    .returning(t.jobs)
-                )
-            ).one()
-            job = job_from_row(row)
-            await self._emit(conn, [job])
-            await self.db.notify(conn, "pagewire_jobs")
-            return job, True
+                ).all()
+                jobs = [job_from_row(row) for row in rows]
+                await self._emit(conn, jobs)
+                await self.db.notify(conn, "pagewire_jobs")
+                for i, job in zip(fresh, jobs, strict=True):
+                    answers[i] = (job, True)
+        return [answer for answer in answers if answer is not None]
 
     # -- read ---------------------------------------------------------------
 

@@ -198,3 +198,27 @@ attempts = sa.Table(
     sa.Column("error", sa.Text),
     sa.Index("ix_attempts_delivery_id", "delivery_id", "created_at"),
 )
+
+# 0003: the webhook portal. A link (POST /webhook) starts at most one session, once;
+# a session lasts until it expires or its user signs out. Both are judged by the
+# database's clock, like leases.
+portal_links = sa.Table(
+    "portal_links",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("org_id", Id, sa.ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("created_at", Time, nullable=False),
+    sa.Column("expires_at", Time, nullable=False),
+    sa.Column("used_at", Time),
+)
+
+portal_sessions = sa.Table(
+    "portal_sessions",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("org_id", Id, sa.ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("link_id", Id, nullable=False),
+    sa.Column("created_at", Time, nullable=False),
+    sa.Column("expires_at", Time, nullable=False),
+    sa.Column("revoked_at", Time),
+)

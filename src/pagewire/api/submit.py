@@ -1,0 +1,266 @@
+"""Turning a submission (multipart files or JSON file URLs, plus options) into jobs.
+
+Shared by ``POST /extract`` (one document) and ``POST /batch/extract`` (many):
+every document is checked before any job is created, and a rejected request
+leaves no job and no stored file behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+from pydantic import ValidationError
+from starlette.datastructures import FormData, UploadFile
+
+from pagewire import netguard
+from pagewire.api.schemas import MAX_METADATA_BYTES, ExtractRequest, parse_pages
+from pagewire.blobs import StoredBlob
+from pagewire.errors import InvalidRequest, PagewireError, PayloadTooLarge, UnsupportedMediaType
+from pagewire.extract import SUPPORTED_MEDIA_TYPES, sniff_media_type
+from pagewire.ids import new_id
+from pagewire.models import Job, JobInput, NewJob
+from pagewire.store import Principal
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A parsed request: its options, and its documents (uploads or URLs)."""
+
+    body: ExtractRequest
+    raw: dict[str, Any]
+    uploads: list[UploadFile]
+    file_urls: list[str]
+
+
+@dataclass(frozen=True)
+class Document:
+    """One document, checked and (for uploads) stored, ready to become a job."""
+
+    input: JobInput
+    stored: StoredBlob | None
+
+
+async def read_submission(request: Request, *, max_files: int) -> Submission:
+    """Parse multipart or JSON; the form stays open until ``close_form``."""
+    settings = request.app.state.services.settings
+    content_type = request.headers.get("content-type", "")
+    uploads: list[UploadFile] = []
+    if content_type.startswith("multipart/form-data"):
+        length = int(request.headers.get("content-length") or 0)
+        if length > max_files * settings.max_upload_bytes + 64 * 1024:
+            raise PayloadTooLarge(
+                f"the request is larger than the limit of {settings.max_upload_bytes} bytes "
+                "per file",
+                details={"max_bytes": settings.max_upload_bytes},
+            )
+        form: FormData = await request.form(max_files=max_files)
+        raw: dict[str, Any] = {k: v for k, v in form.items() if not isinstance(v, UploadFile)}
+        uploads = [f for f in form.getlist("file") if isinstance(f, UploadFile)]
+        if isinstance(raw.get("metadata"), str):
+            raw["metadata"] = _json_field("metadata", raw["metadata"])
+    elif content_type.startswith("application/json"):
+        try:
+            raw = json.loads(await request.body() or b"null")
+        except json.JSONDecodeError as error:
+            raise InvalidRequest(
+                f"the body is not valid JSON: {error}", code="malformed_json"
+            ) from None
+        if not isinstance(raw, dict):
+            raise InvalidRequest("the body must be a JSON object", code="malformed_json")
+    else:
+        raise UnsupportedMediaType(
+            "send multipart/form-data with a file, or application/json with file_url",
+            code="unsupported_content_type",
+        )
+    try:
+        body = ExtractRequest.model_validate(raw)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise InvalidRequest(f"{field}: {first['msg']}", details={"field": field}) from None
+    file_urls = [body.file_url] if body.file_url else []
+    return Submission(body, raw, uploads, file_urls)
+
+
+async def close_form(request: Request) -> None:
+    """Uploads are spooled to temporary files; close them whatever happened."""
+    form = getattr(request, "_form", None)
+    if form is not None:
+        await form.close()
+
+
+def job_options(body: ExtractRequest, max_pages: int) -> dict[str, Any]:
+    return {
+        "pages": parse_pages(body.pages, max_pages),
+        "ocr": body.ocr,
+        "tables": body.tables,
+        "chunking": body.chunking,
+        "chunk_size": body.chunk_size,
+        "return_html": body.return_html,
+    }
+
+
+def checked_metadata(body: ExtractRequest) -> dict[str, Any]:
+    metadata = body.metadata or {}
+    if len(json.dumps(metadata)) > MAX_METADATA_BYTES:
+        raise InvalidRequest("metadata is larger than 16 KB", code="metadata_too_large")
+    return metadata
+
+
+async def prepare_documents(
+    services: Any, uploads: list[UploadFile], file_urls: list[str]
+) -> list[Document]:
+    """Store and sniff every upload, check every URL; all or nothing."""
+    documents: list[Document] = []
+    try:
+        for index, upload in enumerate(uploads):
+            try:
+                stored = await _store_upload(services, upload)
+            except PagewireError as error:
+                if len(uploads) > 1:
+                    error.details = {**error.details, "index": index}
+                raise
+            documents.append(
+                Document(
+                    JobInput(
+                        file_name=upload.filename,
+                        file_url=None,
+                        media_type=sniff_media_type(stored.head),
+                        sha256=stored.sha256,
+                        size=stored.size,
+                        blob_key=stored.key,
+                    ),
+                    stored,
+                )
+            )
+        settings = services.settings
+        guard = {
+            "allow_private": settings.allow_private_urls,
+            "allowed_networks": settings.allowed_networks,
+        }
+        for index, url in enumerate(file_urls):
+            try:
+                netguard.validate_url(url, **guard)
+                await netguard.check_url(url, **guard)
+            except PagewireError as error:
+                if len(file_urls) > 1:
+                    error.details = {**error.details, "index": index}
+                raise
+            documents.append(
+                Document(JobInput(_name_from_url(url), url, None, None, None, None), None)
+            )
+    except BaseException:
+        for document in documents:
+            if document.stored is not None:
+                await services.blobs.delete(document.stored.key)
+        raise
+    return documents
+
+
+def new_job(
+    request: Request,
+    caller: Principal,
+    document: Document,
+    *,
+    options: dict[str, Any],
+    metadata: dict[str, Any],
+    priority: int,
+    idempotency_key: str | None,
+) -> NewJob:
+    fingerprint = None
+    if idempotency_key is not None:
+        fingerprint = _fingerprint(document, options, metadata, priority)
+    return NewJob(
+        org_id=caller.org_id,
+        input=document.input,
+        options=options,
+        metadata=metadata,
+        priority=priority,
+        request={
+            "ip": request.client.host if request.client else None,
+            "user_agent": request.headers.get("user-agent"),
+            "request_id": request.headers.get("x-request-id"),
+            "key_id": caller.key_id,
+        },
+        idempotency_key=idempotency_key,
+        idempotency_fingerprint=fingerprint,
+    )
+
+
+async def enqueue(services: Any, new: NewJob, document: Document) -> tuple[Job, bool]:
+    """Create the job; an idempotent replay keeps the first job's file, not this one."""
+    try:
+        job, created = await services.store.jobs.enqueue(new)
+    except BaseException:
+        if document.stored is not None:
+            await services.blobs.delete(document.stored.key)
+        raise
+    if not created and document.stored is not None:
+        await services.blobs.delete(document.stored.key)
+    return job, created
+
+
+def idempotency_key(request: Request) -> str | None:
+    key = request.headers.get("idempotency-key")
+    if key is not None and not 1 <= len(key) <= 255:
+        raise InvalidRequest(
+            "Idempotency-Key must be 1 to 255 characters", code="invalid_idempotency_key"
+        )
+    return key
+
+
+async def _store_upload(services: Any, upload: UploadFile) -> StoredBlob:
+    async def chunks() -> AsyncIterator[bytes]:
+        while chunk := await upload.read(1 << 20):
+            yield chunk
+
+    stored: StoredBlob = await services.blobs.put_stream(
+        f"uploads/{new_id('upl')}", chunks(), max_bytes=services.settings.max_upload_bytes
+    )
+    if stored.size == 0:
+        await services.blobs.delete(stored.key)
+        raise InvalidRequest("the file is empty", code="empty_file")
+    if sniff_media_type(stored.head) is None:
+        await services.blobs.delete(stored.key)
+        named = f" (named {upload.filename!r})" if upload.filename else ""
+        raise UnsupportedMediaType(
+            f"the file's content{named} is not a type pagewire reads; supported: "
+            f"{', '.join(SUPPORTED_MEDIA_TYPES)}",
+            details={"supported": list(SUPPORTED_MEDIA_TYPES)},
+        )
+    return stored
+
+
+def _json_field(name: str, value: str) -> Any:
+    try:
+        return json.loads(value) if value.strip() else None
+    except json.JSONDecodeError:
+        raise InvalidRequest(f"{name} must be a JSON object", code="malformed_json") from None
+
+
+def _name_from_url(url: str | None) -> str | None:
+    if not url:
+        return None
+    name = url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+    return name or None
+
+
+def _fingerprint(
+    document: Document, options: dict[str, Any], metadata: dict[str, Any], priority: int
+) -> str:
+    canonical = json.dumps(
+        {
+            "sha256": document.input.sha256,
+            "file_url": document.input.file_url,
+            "options": options,
+            "metadata": metadata,
+            "priority": priority,
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()

@@ -1,0 +1,153 @@
+"""What every portal page needs: the signed-in organization, its CSRF token, rendering."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import jinja2
+from fastapi import Depends, Request, Response
+from fastapi.responses import RedirectResponse
+from fastapi.templating import Jinja2Templates
+
+from pagewire.portal.sessions import (
+    CSRF_FIELD,
+    Signer,
+    clear_notice,
+    read_notice,
+    read_session_cookie,
+    set_notice,
+)
+from pagewire.settings import Settings
+from pagewire.store import Store
+from pagewire.store.portal import PortalSession, PortalStore
+from pagewire.store.webhooks import WebhookStore
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def signer_for(request: Request) -> Signer:
+    """One signer per app (the portal shares the API app's state), made on first use."""
+    state = request.app.state
+    signer: Signer | None = getattr(state, "portal_signer", None)
+    if signer is None:
+        signer = Signer(state.services.settings.signing_key())
+        state.portal_signer = signer
+    return signer
+
+
+def when(ts: float | None) -> str:
+    """Epoch seconds as a UTC time people read (``2026-11-28 23:40:05 UTC``)."""
+    if ts is None:
+        return "never"
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def machine_time(ts: float | None) -> str:
+    if ts is None:
+        return ""
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,  # every value is text unless a template says otherwise (none does)
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["when"] = when
+    env.filters["machine_time"] = machine_time
+    return env
+
+
+templates = Jinja2Templates(env=_environment())
+
+
+@dataclass(frozen=True)
+class Portal:
+    """The signed-in organization's view of the services, for one request."""
+
+    request: Request
+    session: PortalSession
+    signer: Signer
+
+    @property
+    def org_id(self) -> str:
+        return self.session.org_id
+
+    @property
+    def services(self) -> Any:
+        return self.request.app.state.services
+
+    @property
+    def settings(self) -> Settings:
+        settings: Settings = self.services.settings
+        return settings
+
+    @property
+    def store(self) -> Store:
+        store: Store = self.services.store
+        return store
+
+    @property
+    def webhooks(self) -> WebhookStore:
+        return self.store.webhooks
+
+    @property
+    def base(self) -> str:
+        """The portal's path prefix (``/portal``, or deeper behind a proxy's root path)."""
+        return str(self.request.scope.get("root_path", "")).rstrip("/")
+
+    @property
+    def csrf_token(self) -> str:
+        return self.signer.csrf_token(self.session.id)
+
+    def render(self, name: str, status_code: int = 200, **context: Any) -> Response:
+        notice = read_notice(self.signer, self.request)
+        response = templates.TemplateResponse(
+            self.request,
+            name,
+            {
+                "base": self.base,
+                "csrf_field": CSRF_FIELD,
+                "csrf_token": self.csrf_token,
+                "signed_in": True,
+                "notice": notice,
+                **context,
+            },
+            status_code=status_code,
+        )
+        if notice is not None:
+            clear_notice(response, self.request)
+        return response
+
+    def redirect(self, path: str, notice: str | None = None) -> RedirectResponse:
+        """Post/redirect/get: the browser lands on a page a reload will not re-submit."""
+        response = RedirectResponse(self.base + path, status_code=303)
+        if notice:
+            set_notice(response, self.request, self.signer, notice)
+        return response
+
+
+async def signed_in(request: Request) -> Portal:
+    signer = signer_for(request)
+    claims = read_session_cookie(signer, request)
+    store: Store = request.app.state.services.store
+    session = await PortalStore(store.db).live_session(claims.session_id, claims.org_id)
+    return Portal(request, session, signer)
+
+
+async def signed_in_form(request: Request) -> Portal:
+    """For every POST: the session, and the form's CSRF token checked against it."""
+    portal = await signed_in(request)
+    form = await request.form()
+    portal.signer.check_csrf(portal.session.id, form.get(CSRF_FIELD))
+    return portal
+
+
+Page = Annotated[Portal, Depends(signed_in)]
+Form = Annotated[Portal, Depends(signed_in_form)]

@@ -1,0 +1,166 @@
+"""The dispatcher's hot statements, built once per dialect.
+
+Building a statement of this size costs SQLAlchemy more than running it, so
+each is built once with bind parameters and reused (its compiled form and cache
+key are then memoized). Lists of ids are one parameter: ``= ANY($1)`` on
+PostgreSQL (one prepared statement whatever the batch size; an ``IN`` list of n
+values is a new statement to parse and plan for every n), an expanding ``IN`` on
+SQLite.
+
+``choose`` picks the deliveries a claim takes: due, enabled endpoint, not
+waiting for an earlier event of the same job to the same endpoint, and at most
+``share`` per endpoint, where share = ``per_endpoint`` minus what the caller
+already holds for that endpoint (``held``, a JSON object), capped by the
+endpoint's ``rate_limit``. Both probe each enabled endpoint's due index, so a
+claim costs the same however long one endpoint's backlog is. PostgreSQL does it
+with a LATERAL subquery under ``FOR UPDATE SKIP LOCKED``; SQLite (one writer at
+a time, and no LATERAL) gathers each endpoint's first candidates as a JSON array
+and :func:`pick` finishes the choice in Python.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+
+from pagewire.store import tables as t
+
+E = t.endpoints.c
+D = t.deliveries.c
+V = t.events.c
+
+
+class DeliverySQL:
+    def __init__(self, *, sqlite: bool) -> None:
+        self.sqlite = sqlite
+        self.choose = self._choose()
+        self.lease = (
+            t.deliveries.update()
+            .where(self.among(D.id))
+            .values(
+                lease_token=sa.bindparam("b_token"),
+                lease_expires_at=sa.bindparam("b_until", type_=sa.Double()),
+                next_attempt_at=sa.bindparam("b_until", type_=sa.Double()),
+                attempts=D.attempts + 1,
+                updated_at=sa.bindparam("b_now", type_=sa.Double()),
+            )
+        )
+        self.claimed = (
+            sa.select(
+                D.id,
+                D.event_id,
+                D.endpoint_id,
+                D.org_id,
+                D.job_id,
+                D.sequence,
+                D.attempts,
+                V.type,
+                V.created_at,
+                sa.cast(V.payload, sa.Text).label("body"),
+                E.url,
+                E.headers,
+                E.rate_limit,
+                E.secret,
+                E.previous_secret,
+                E.previous_secret_expires_at,
+            )
+            .select_from(
+                t.deliveries.join(t.events, V.id == D.event_id).join(
+                    t.endpoints, E.id == D.endpoint_id
+                )
+            )
+            .where(self.among(D.id))
+        )
+        self.existing = sa.select(D.id).where(self.among(D.id))
+
+    def among(self, column: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
+        """``column`` is one of the ``ids`` parameter's values."""
+        if self.sqlite:
+            return column.in_(sa.bindparam("ids", expanding=True))
+        return column == sa.any_(sa.bindparam("ids", type_=ARRAY(sa.String)))
+
+    def _held(self) -> sa.ColumnElement[Any]:
+        """How many deliveries to this endpoint the caller holds, from ``held``."""
+        held = sa.bindparam("held", type_=sa.Text)
+        if self.sqlite:
+            path = sa.literal_column("'$.\"'").concat(E.id).concat(sa.literal_column("'\"'"))
+            return sa.func.coalesce(sa.func.json_extract(held, path), 0)
+        return sa.func.coalesce(sa.cast(sa.cast(held, JSONB)[E.id].astext, sa.Integer), 0)
+
+    def _choose(self) -> Any:
+        d = t.deliveries.alias("d")
+        earlier = t.deliveries.alias("earlier")
+        # Found through ix_deliveries_pending_order by job_id. The endpoint is compared
+        # through coalesce() on purpose: a plain equality would put earlier.endpoint_id
+        # in the same class as endpoints.id, and a planner without statistics (a new
+        # or fast-growing table) then reads the endpoint's whole backlog per candidate.
+        waits_for_earlier = sa.exists().where(
+            earlier.c.status == "pending",
+            earlier.c.job_id.is_not(None),
+            earlier.c.job_id == d.c.job_id,
+            sa.func.coalesce(earlier.c.endpoint_id, "") == d.c.endpoint_id,
+            earlier.c.sequence < d.c.sequence,
+        )
+        now = sa.bindparam("now", type_=sa.Double())
+        due = (d.c.status == "pending", d.c.next_attempt_at <= now, ~waits_for_earlier)
+        room = sa.bindparam("per_endpoint", type_=sa.Integer()) - self._held()
+        share = sa.case((E.rate_limit < room, E.rate_limit), else_=room)
+        limit = sa.bindparam("limit", type_=sa.Integer())
+        if self.sqlite:
+            return _SQLITE_CHOOSE
+        # Endpoints with no room are filtered before the probe, so LIMIT stays >= 1.
+        per = (
+            sa.select(d.c.id, d.c.next_attempt_at)
+            .where(d.c.endpoint_id == E.id, *due)
+            .order_by(d.c.next_attempt_at)
+            .limit(share)
+            .with_for_update(skip_locked=True, of=d)
+            .lateral("per_endpoint")
+        )
+        return (
+            sa.select(per.c.id)
+            .select_from(t.endpoints.join(per, sa.true()))
+            .where(E.enabled.is_(True), room > 0)
+            .order_by(per.c.next_attempt_at)
+            .limit(limit)
+        )
+
+
+# SQLite lets a subquery in FROM see the outer row only in its WHERE (not in its
+# LIMIT), hence the fixed LIMIT and the trimming to each share in pick().
+_SQLITE_CHOOSE = sa.text(
+    """
+    SELECT share, (
+        SELECT json_group_array(json_array(x.id, x.next_attempt_at)) FROM (
+            SELECT d.id, d.next_attempt_at FROM deliveries AS d
+            WHERE d.endpoint_id = e.id AND d.status = 'pending' AND d.next_attempt_at <= :now
+              AND NOT EXISTS (
+                SELECT 1 FROM deliveries AS earlier
+                WHERE earlier.status = 'pending' AND earlier.job_id IS NOT NULL
+                  AND earlier.job_id = d.job_id
+                  AND coalesce(earlier.endpoint_id, '') = d.endpoint_id
+                  AND earlier.sequence < d.sequence)
+            ORDER BY d.next_attempt_at LIMIT :per_endpoint) AS x
+    ) AS candidates
+    FROM (
+        SELECT e.*, min(coalesce(e.rate_limit, :per_endpoint),
+                        :per_endpoint - coalesce(json_extract(:held, '$."' || e.id || '"'), 0))
+                    AS share
+        FROM endpoints AS e WHERE e.enabled
+    ) AS e
+    WHERE share > 0
+    """
+)
+
+
+def pick(rows: Any, limit: int) -> list[str]:
+    """SQLite: each endpoint's candidates cut to its share, then the oldest due first."""
+    candidates: list[tuple[float, str]] = []
+    for row in rows:
+        found = json.loads(row.candidates or "[]")[: max(0, int(row.share))]
+        candidates.extend((due, delivery_id) for delivery_id, due in found)
+    candidates.sort()
+    return [delivery_id for _, delivery_id in candidates[:limit]]

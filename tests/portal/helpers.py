@@ -1,0 +1,39 @@
+"""Helpers of the portal tests: sign in with a real link, read forms off real pages."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+
+from support import Tenant
+
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    found = _CSRF.search(html)
+    assert found, "the page has no form with a CSRF token"
+    return found.group(1)
+
+
+async def portal_link(client: httpx.AsyncClient, tenant: Tenant) -> str:
+    response = await client.post("/webhook", headers=tenant.headers)
+    assert response.status_code == 200, response.text
+    link: str = response.json()["link"]
+    return link
+
+
+async def sign_in(client: httpx.AsyncClient, tenant: Tenant) -> httpx.Response:
+    """Open a fresh portal link in ``client`` (which then holds the session cookie)."""
+    link = await portal_link(client, tenant)
+    return await client.get(link)
+
+
+async def submit(
+    client: httpx.AsyncClient, page: str, action: str, data: dict[str, Any] | None = None
+) -> httpx.Response:
+    """Post a form the way a browser does: with the CSRF token ``page`` rendered."""
+    token = csrf_of((await client.get(page)).text)
+    return await client.post(action, data={**(data or {}), "csrf_token": token})

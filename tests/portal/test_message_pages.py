@@ -1,0 +1,107 @@
+"""Message pages over HTTP, with a real dispatcher delivering to a receiver on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from pagewire.dispatch import Dispatcher
+from portal.conftest import Browser
+from portal.helpers import submit
+from support import Tenant
+from webhooks.support import Receiver, emit
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    started = await Receiver().start()
+    yield started
+    await started.close()
+
+
+@pytest.fixture
+async def dispatching(store: Any, settings: Any) -> AsyncIterator[None]:
+    fast = settings.model_copy(
+        update={"webhook_retry_schedule": "0,0.05", "webhook_timeout_seconds": 2.0}
+    )
+    dispatcher = Dispatcher(store, fast, registry=CollectorRegistry())
+    task = asyncio.create_task(dispatcher.run())
+    yield
+    dispatcher.stop()
+    await asyncio.wait_for(task, 10)
+
+
+async def settled(store: Any, org_id: str, message_id: str, attempts: int) -> Any:
+    """The message once its deliveries finished with ``attempts`` attempts in all."""
+    deadline = time.monotonic() + 10
+    while True:
+        message = await store.webhooks.get_message(org_id, message_id)
+        done = all(d.status != "pending" for d in message.deliveries)
+        if done and sum(len(d.attempt_log) for d in message.deliveries) >= attempts:
+            return message
+        assert time.monotonic() < deadline, message
+        await asyncio.sleep(0.02)
+
+
+async def test_the_log_filters_by_type_and_job_and_shows_every_attempt(
+    browser: Browser, tenant: Tenant, store: Any, receiver: Receiver, dispatching: None
+) -> None:
+    await store.webhooks.create_endpoint(tenant.org_id, receiver.url)
+    receiver.script = [503]  # the first attempt fails, the retry succeeds
+    completed, _ = await emit(store, tenant.org_id, type_="job.completed", job_id="job_aaa")
+    failed, _ = await emit(store, tenant.org_id, type_="job.failed", job_id="job_bbb")
+    await settled(store, tenant.org_id, completed, 1)
+    await settled(store, tenant.org_id, failed, 1)
+    client = await browser(tenant)
+
+    everything = (await client.get("/portal/messages")).text
+    by_type = (await client.get("/portal/messages", params={"type": "job.completed"})).text
+    by_job = (await client.get("/portal/messages", params={"job_id": "job_bbb"})).text
+
+    assert completed in everything and failed in everything
+    assert completed in by_type and failed not in by_type
+    assert failed in by_job and completed not in by_job
+    first = completed if receiver.answered[0][0].webhook_id == completed else failed
+    await settled(store, tenant.org_id, first, 2)
+    page = (await client.get(f"/portal/messages/{first}")).text
+    assert "&#34;job_id&#34;" in page  # the payload, escaped
+    assert '<span class="badge bad">503</span>' in page
+    assert '<span class="badge ok">200</span>' in page
+    assert " ms</td>" in page and '<pre class="body">ok</pre>' in page
+
+
+async def test_resend_sends_the_same_message_again(
+    browser: Browser, tenant: Tenant, store: Any, receiver: Receiver, dispatching: None
+) -> None:
+    await store.webhooks.create_endpoint(tenant.org_id, receiver.url)
+    message_id, _ = await emit(store, tenant.org_id, type_="job.completed", job_id="job_c")
+    await settled(store, tenant.org_id, message_id, 1)
+    client = await browser(tenant)
+    page = f"/portal/messages/{message_id}"
+
+    response = await submit(client, page, f"{page}/resend")
+
+    assert response.status_code == 303 and response.headers["location"] == page
+    assert "1 delivery queued to be sent again" in (await client.get(page)).text
+    arrived = await receiver.wait_for(2)
+    assert [r.webhook_id for r in arrived] == [message_id, message_id]
+
+
+async def test_another_organizations_messages_stay_hidden(
+    browser: Browser, tenant: Tenant, other_tenant: Tenant, store: Any
+) -> None:
+    theirs, _ = await emit(store, tenant.org_id, type_="job.completed", job_id="job_theirs")
+    client = await browser(other_tenant)
+
+    listing = (await client.get("/portal/messages")).text
+    by_job = (await client.get("/portal/messages", params={"job_id": "job_theirs"})).text
+    page = await client.get(f"/portal/messages/{theirs}")
+    resend = await submit(client, "/portal/messages", f"/portal/messages/{theirs}/resend")
+
+    assert theirs not in listing and theirs not in by_job
+    assert page.status_code == 404 and resend.status_code == 404
