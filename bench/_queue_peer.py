@@ -27,7 +27,10 @@ async def main(dsn: str, jobs: int, concurrency: int, warmup: int) -> dict[str, 
     logging.basicConfig(level=logging.WARNING)
     app = procrastinate.App(
         connector=procrastinate.PsycopgConnector(
-            conninfo=dsn, min_size=concurrency + 2, max_size=concurrency + 4
+            # pagewire's pool is 10 (+10 overflow); max_connections is often 100
+            conninfo=dsn,
+            min_size=min(concurrency + 2, 10),
+            max_size=min(concurrency + 4, 20),
         )
     )
 

@@ -199,8 +199,9 @@ def targets(
     for label, v in ours.items():
         if v and v.get("ocr_pages"):
             out.append(
-                f"- {label}: {v['ocr_pages']:.0f} page(s) without a text layer were OCR'd "
-                f"(about 2 CPU-s each), so it is left out of the text-PDF targets below"
+                f"- {label}: {v['ocr_pages']:.0f} page(s) without a text layer were OCR'd, "
+                f"{v['pages'] / _cpu(v):.0f} p/s with them; left out of the text-PDF "
+                "targets below"
             )
     if good:
         rates = {k: v["pages"] / _cpu(v) for k, v in good.items()}

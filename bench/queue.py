@@ -111,7 +111,7 @@ def noop_job(org_id: str, seq: int) -> NewJob:
 @dataclass
 class Backend:
     label: str
-    url: str  # a plain URL, as in PAGEWIRE_DATABASE_URL
+    url: str  # a plain URL, as in PAGEWIRE_DATABASE_URL; set once its database exists
     data_dir: Path  # the worker's blob volume and per-job work directories
 
     @property
@@ -335,54 +335,78 @@ async def _check_events(store: Store) -> dict[str, int]:
     return counts
 
 
-async def measure_ours(backend: Backend, args: argparse.Namespace, log: Any) -> dict[str, Any]:
-    store = await _open_store(backend, args.concurrency, listen=True)
-    try:
-        await upgrade(store.db)
-        org = await store.keys.ensure_org("bench")
-        counter = CompletionCounter(store)
-        seq = 0
+class Ours:
+    """One pagewire setup (a database and a data dir): its drain rounds and latency run."""
+
+    def __init__(self, backend: Backend, args: argparse.Namespace, log: Any) -> None:
+        self.backend, self.args, self.log = backend, args, log
+        self.rounds: list[dict[str, float]] = []
+        self.latency: dict[str, float] | None = None
+        self.seq = 0
+
+    async def __aenter__(self) -> Ours:
+        self.store = await _open_store(self.backend, self.args.concurrency, listen=True)
+        await upgrade(self.store.db)
+        self.org_id = (await self.store.keys.ensure_org("bench")).id
+        self.counter = CompletionCounter(self.store)
         # warm-up: compiled-statement caches, connection pools, the OS page cache
-        await _drain_round(store, counter, backend, org.id, seq, args.warmup, args.concurrency)
-        seq += args.warmup
-        rounds = []
-        for r in range(args.rounds):
-            enqueue_s, drain_s = await _drain_round(
-                store, counter, backend, org.id, seq, args.jobs, args.concurrency
-            )
-            seq += args.jobs
-            rounds.append({"enqueue_s": enqueue_s, "drain_s": drain_s})
-            log(
-                f"  {backend.label} round {r + 1}: enqueue {args.jobs / enqueue_s:,.0f} jobs/s, "
-                f"drain {args.jobs / drain_s:,.0f} jobs/s"
-            )
-        latency = None
-        if args.seconds > 0:
-            await _latency(store, counter, backend, org.id, seq, args, 0.5)  # warm-up
-            seq = 10**6
-            latency = await _latency(store, counter, backend, org.id, seq, args, args.seconds)
-            log(
-                f"  {backend.label} enqueue→start at {args.rate:g}/s: "
-                f"p50 {latency['p50_ms']:.1f} ms, p99 {latency['p99_ms']:.1f} ms, "
-                f"max {latency['max_ms']:.1f} ms"
-            )
-        events = await _check_events(store)
-        completed = await _count(store, JobStatus.COMPLETED)
-        if completed != counter.completed:
-            raise AssertionError(f"{completed} completed, {counter.completed} seen")
-        drains = sorted(args.jobs / r["drain_s"] for r in rounds)
-        enqueues = sorted(args.jobs / r["enqueue_s"] for r in rounds)
+        await self._drain(self.args.warmup)
+        return self
+
+    async def __aexit__(self, *_: Any) -> None:
+        await self.store.close()
+
+    async def _drain(self, jobs: int) -> tuple[float, float]:
+        first, self.seq = self.seq, self.seq + jobs
+        return await _drain_round(
+            self.store,
+            self.counter,
+            self.backend,
+            self.org_id,
+            first,
+            jobs,
+            self.args.concurrency,
+        )
+
+    async def drain_round(self) -> None:
+        jobs = self.args.jobs
+        enqueue_s, drain_s = await self._drain(jobs)
+        self.rounds.append({"enqueue_s": enqueue_s, "drain_s": drain_s})
+        self.log(
+            f"  pagewire, {self.backend.label}, round {len(self.rounds)}: "
+            f"enqueue {jobs / enqueue_s:,.0f} jobs/s, drain {jobs / drain_s:,.0f} jobs/s"
+        )
+
+    async def measure_latency(self) -> None:
+        if self.args.seconds <= 0:
+            return
+        await _latency(self.store, self.counter, self.backend, self.org_id, 0, self.args, 0.5)
+        lat = await _latency(
+            self.store, self.counter, self.backend, self.org_id, 10**6, self.args, self.args.seconds
+        )
+        self.latency = lat
+        self.log(
+            f"  pagewire, {self.backend.label}, enqueue→start at {self.args.rate:g}/s: "
+            f"p50 {lat['p50_ms']:.1f} ms, p99 {lat['p99_ms']:.1f} ms, max {lat['max_ms']:.1f} ms"
+        )
+
+    async def figures(self) -> dict[str, Any]:
+        events = await _check_events(self.store)
+        completed = await _count(self.store, JobStatus.COMPLETED)
+        if completed != self.counter.completed:
+            raise AssertionError(f"{completed} completed, {self.counter.completed} seen")
+        drains = sorted(self.args.jobs / r["drain_s"] for r in self.rounds)
+        enqueues = sorted(self.args.jobs / r["enqueue_s"] for r in self.rounds)
         return {
-            "label": backend.label,
+            "label": self.backend.label,
             "drain_jobs_per_s": statistics.median(drains),
             "drain_all": drains,
+            "rounds": len(drains),
             "enqueue_jobs_per_s": statistics.median(enqueues),
-            "latency": latency,
+            "latency": self.latency,
             "events": events,
             "jobs_total": completed,
         }
-    finally:
-        await store.close()
 
 
 # -- PostgreSQL scratch databases --------------------------------------------------
@@ -439,41 +463,50 @@ def peer_python(log: Any) -> Path | None:
 
 
 async def measure_peer(
-    python: Path, admin_url: str, args: argparse.Namespace, log: Any
+    python: Path, admin_url: str, concurrency: int, args: argparse.Namespace, log: Any
 ) -> dict[str, Any] | None:
-    runs = []
-    for concurrency in sorted({1, args.concurrency}):
-        async with scratch_database(admin_url, "pagewire_bench_peer") as url:
-            proc = await asyncio.create_subprocess_exec(
-                str(python),
-                str(PEER_SCRIPT),
-                url,
-                str(args.peer_jobs),
-                str(concurrency),
-                str(args.warmup),
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-            )
-            try:
-                out, err = await asyncio.wait_for(proc.communicate(), DEADLINE + 30)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
-                log(f"!! procrastinate run (concurrency {concurrency}) timed out")
-                continue
-        if proc.returncode != 0:
-            log(f"!! procrastinate run failed: {err.decode()[-1500:]}")
-            continue
-        run = json.loads(out.decode().strip().splitlines()[-1])
-        runs.append(run)
-        log(
-            f"  procrastinate {run['procrastinate']} concurrency {concurrency}: "
-            f"drain {run['jobs_per_second']:,.0f} jobs/s"
+    """One procrastinate drain, in a fresh database of its own; None when it failed."""
+    async with scratch_database(admin_url, "pagewire_bench_peer") as url:
+        proc = await asyncio.create_subprocess_exec(
+            str(python),
+            str(PEER_SCRIPT),
+            url,
+            str(args.peer_jobs),
+            str(concurrency),
+            str(args.warmup),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
         )
+        try:
+            out, err = await asyncio.wait_for(proc.communicate(), DEADLINE + 30)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+            log(f"!! procrastinate run (concurrency {concurrency}) timed out")
+            return None
+    if proc.returncode != 0:
+        log(f"!! procrastinate run failed: {err.decode()[-1500:]}")
+        return None
+    run: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
+    log(
+        f"  procrastinate {run['procrastinate']}, concurrency {concurrency}: "
+        f"drain {run['jobs_per_second']:,.0f} jobs/s"
+    )
+    return run
+
+
+def summarize_peer(runs: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Median per concurrency; the better concurrency is the one we compare with."""
     if not runs:
         return None
-    best = max(runs, key=lambda r: r["jobs_per_second"])
-    return {"best": best, "runs": runs}
+    by_concurrency: dict[int, list[dict[str, Any]]] = {}
+    for run in runs:
+        by_concurrency.setdefault(run["concurrency"], []).append(run)
+    summary = []
+    for _, group in sorted(by_concurrency.items()):
+        rates = sorted(r["jobs_per_second"] for r in group)
+        summary.append({**group[0], "jobs_per_second": statistics.median(rates), "all": rates})
+    return {"best": max(summary, key=lambda r: r["jobs_per_second"]), "runs": summary}
 
 
 # -- report ------------------------------------------------------------------------
@@ -535,7 +568,9 @@ def render(results: dict[str, Any], args: argparse.Namespace, command: str) -> s
         "What the figures include:",
         "",
         f"- **drain**: a backlog of {args.jobs:,} pending no-op jobs drained by one worker "
-        f"process (concurrency {args.concurrency}; median of {args.rounds} rounds). For "
+        f"process (concurrency {args.concurrency}; the median of "
+        f"{', '.join(str(f['rounds']) + ' (' + f['label'] + ')' for f in ours)} rounds; "
+        "on PostgreSQL our rounds alternate with procrastinate's). For "
         "pagewire that is the real `Worker`: batch claims with leases, a heartbeat task and "
         "a fresh work directory per job (created and removed in the data directory, as for "
         "a real extraction), the runner's result file read back and stored inline, the "
@@ -603,35 +638,52 @@ async def main(args: argparse.Namespace) -> int:
         "ours": [],
     }
     log(f"load average {results['load']['before']:.2f} on {os.cpu_count()} cores")
-    with tempfile.TemporaryDirectory(prefix="pagewire-bench-") as tmp:
-        log("pagewire on SQLite (data dir on disk)")
-        sqlite = Backend("SQLite", f"sqlite:///{Path(tmp) / 'bench.db'}", Path(tmp) / "sqlite")
-        results["ours"].append(await measure_ours(sqlite, args, log))
+    with contextlib.ExitStack() as dirs:
+        async with contextlib.AsyncExitStack() as stack:
+            tmp = Path(dirs.enter_context(tempfile.TemporaryDirectory(prefix="pagewire-bench-")))
+            log("pagewire on SQLite (data dir on disk)")
+            sqlite = Backend("SQLite", f"sqlite:///{tmp / 'bench.db'}", tmp / "sqlite")
+            async with Ours(sqlite, args, log) as ours:
+                for _ in range(args.rounds):
+                    await ours.drain_round()
+                await ours.measure_latency()
+                results["ours"].append(await ours.figures())
 
-        admin = args.postgres
-        try:
-            await _pg_admin(admin, "SELECT 1")
-        except Exception as error:
-            log(f"!! PostgreSQL at {admin} is not reachable ({error}); SQLite figures only")
-            admin = ""
-        if admin:
-            log("pagewire on PostgreSQL (data dir on disk)")
-            async with scratch_database(admin, "pagewire_bench") as url:
-                pg = Backend("PostgreSQL, data dir on disk", url, Path(tmp) / "postgres")
-                results["ours"].append(await measure_ours(pg, args, log))
-            python = None if args.no_peer else peer_python(log)
-            if python is not None:
-                log("procrastinate on the same PostgreSQL")
-                results["peer"] = await measure_peer(python, admin, args, log)
-            elif not args.no_peer:
-                log("!! procrastinate not measured: its venv could not be built (see above)")
-            shm = Path("/dev/shm")
-            if shm.is_dir() and os.access(shm, os.W_OK):
-                log("pagewire on PostgreSQL (data dir on tmpfs)")
-                with tempfile.TemporaryDirectory(prefix="pagewire-bench-", dir=shm) as fast:
-                    async with scratch_database(admin, "pagewire_bench") as url:
-                        pg = Backend("PostgreSQL, data dir on tmpfs", url, Path(fast))
-                        results["ours"].append(await measure_ours(pg, args, log))
+            admin = args.postgres
+            try:
+                await _pg_admin(admin, "SELECT 1")
+            except Exception as error:
+                log(f"!! PostgreSQL at {admin} is not reachable ({error}); SQLite figures only")
+                admin = ""
+            if admin:
+                setups = [Backend("PostgreSQL, data dir on disk", "", tmp / "postgres")]
+                shm = Path("/dev/shm")
+                if shm.is_dir() and os.access(shm, os.W_OK):
+                    fast = dirs.enter_context(tempfile.TemporaryDirectory(prefix="pb-", dir=shm))
+                    setups.append(Backend("PostgreSQL, data dir on tmpfs", "", Path(fast)))
+                log("pagewire on PostgreSQL, rounds interleaved with procrastinate's")
+                pgs = []
+                for setup in setups:
+                    setup.url = await stack.enter_async_context(
+                        scratch_database(admin, "pagewire_bench")
+                    )
+                    pgs.append(await stack.enter_async_context(Ours(setup, args, log)))
+                python = None if args.no_peer else peer_python(log)
+                if python is None and not args.no_peer:
+                    log("!! procrastinate not measured: its venv could not be built (see above)")
+                peer_runs = []
+                for _ in range(args.rounds):
+                    for concurrency in sorted({1, args.concurrency}):
+                        for pg in pgs:
+                            await pg.drain_round()
+                        if python is not None:
+                            run = await measure_peer(python, admin, concurrency, args, log)
+                            if run is not None:
+                                peer_runs.append(run)
+                for pg in pgs:
+                    await pg.measure_latency()
+                    results["ours"].append(await pg.figures())
+                results["peer"] = summarize_peer(peer_runs)
     results["load"]["after"] = os.getloadavg()[0]
 
     section = render(results, args, ".venv/bin/python bench/queue.py")
@@ -655,13 +707,13 @@ def parse_args() -> argparse.Namespace:
         ),
         help="admin URL; scratch databases are created and dropped there",
     )
-    p.add_argument("--jobs", type=int, default=5000, help="backlog per drain round")
-    p.add_argument("--peer-jobs", type=int, default=3000, help="procrastinate's backlog")
-    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--jobs", type=int, default=2000, help="backlog per drain round")
+    p.add_argument("--peer-jobs", type=int, default=1500, help="procrastinate's backlog")
+    p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--warmup", type=int, default=300)
-    p.add_argument("--concurrency", type=int, default=32)
+    p.add_argument("--concurrency", type=int, default=128)
     p.add_argument("--rate", type=float, default=200.0, help="jobs/s offered for latency")
-    p.add_argument("--seconds", type=float, default=10.0, help="latency run length")
+    p.add_argument("--seconds", type=float, default=5.0, help="latency run length")
     p.add_argument("--no-peer", action="store_true", help="skip procrastinate")
     p.add_argument("--write-docs", action="store_true", help="update docs/performance.md")
     p.add_argument("--producer", nargs=5, help=argparse.SUPPRESS)  # the latency producer

@@ -2,6 +2,7 @@
 
     PAGEWIRE_API_KEY=pw_... PAGEWIRE_WEBHOOK_SECRET=whsec_... python examples/flask_receiver.py
 
+(in production, a real server: ``gunicorn 'examples.flask_receiver:create_app()'``),
 then register ``http://<this host>:5000/webhooks/pagewire`` as an endpoint. The
 handler, in order:
 

@@ -2,7 +2,7 @@
 # Install the Debian packages the test suite uses, when missing and when we can.
 set -u
 want=()
-command -v tesseract >/dev/null 2>&1 || want+=(tesseract-ocr tesseract-ocr-eng)
+command -v tesseract >/dev/null 2>&1 || want+=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd)
 [ -x /usr/bin/chromium ] || want+=(chromium)
 [ ${#want[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

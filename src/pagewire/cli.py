@@ -7,7 +7,7 @@ import asyncio
 import json
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from pagewire import __version__
@@ -61,8 +61,18 @@ def _run_until_signal(main: Callable[[asyncio.Event], Awaitable[None]]) -> int:
             loop.add_signal_handler(sig, stop.set)
         await main(stop)
 
-    asyncio.run(runner())
+    _run(runner())
     return 0
+
+
+def _run(main: Coroutine[Any, Any, Any]) -> Any:
+    """Run a long-lived loop (worker, dispatcher) on uvloop where it exists, as serve does."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(main)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:

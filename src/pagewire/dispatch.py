@@ -185,7 +185,9 @@ class Dispatcher:
                         continue
                     for delivery in claimed:
                         self._start(delivery)
-                    self._more_due = len(claimed) == free
+                    # A claim cut short by per-endpoint shares (a slow endpoint at its cap)
+                    # still means a backlog: keep claiming in batches.
+                    self._more_due = len(claimed) >= max(1, free // 2)
                     if self._more_due:
                         continue
                 await _first(

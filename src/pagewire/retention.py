@@ -52,6 +52,7 @@ async def prune_messages(store: Store, older_than: float, limit: int = 1000) -> 
 
 
 async def sweep(store: Store, blobs: LocalBlobStore, settings: Settings) -> None:
+    await store.portal.prune()
     if settings.job_retention_seconds > 0:
         while await expire_jobs(store, blobs, settings.job_retention_seconds) > 0:
             pass

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import json
@@ -60,7 +61,9 @@ def generate_secret(nbytes: int = 32) -> str:
     return SECRET_PREFIX + base64.b64encode(_secrets.token_bytes(nbytes)).decode("ascii")
 
 
+@functools.lru_cache(maxsize=4096)
 def _secret_key(secret: str) -> bytes:
+    """The HMAC key of a secret (cached: the dispatcher signs with few secrets, often)."""
     if not isinstance(secret, str) or not secret.startswith(SECRET_PREFIX):
         raise ValueError(f"a webhook secret starts with {SECRET_PREFIX!r}")
     encoded = secret[len(SECRET_PREFIX) :]

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import queue
 import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import IO
 
@@ -18,40 +21,74 @@ from sdk.live import LiveService
 pytestmark = pytest.mark.e2e
 
 
-def read_until(stream: IO[str] | None, marker: str) -> list[str]:
-    assert stream is not None
-    lines = []
-    for line in stream:
-        lines.append(line.rstrip("\n"))
-        if marker in line:
-            return lines
-    raise AssertionError(f"{marker!r} never printed; got {lines}")
+class Lines:
+    """A subprocess's output read on a thread, so a test can wait for a line with a deadline."""
+
+    def __init__(self, stream: IO[str] | None) -> None:
+        assert stream is not None
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._pump, args=(stream,), daemon=True).start()
+
+    def _pump(self, stream: IO[str]) -> None:
+        for line in stream:
+            self._lines.put(line.rstrip("\n"))
+        self._lines.put(None)
+
+    def until(self, *markers: str, timeout: float = 30) -> list[str]:
+        """The lines up to the first that holds every one of ``markers``."""
+        seen: list[str] = []
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self._lines.get(timeout=left)
+            except queue.Empty:
+                break
+            if line is None:
+                break
+            seen.append(line)
+            if all(marker in line for marker in markers):
+                return seen
+        raise AssertionError(f"{markers} never printed; got {seen}")
+
+    def rest(self) -> str:
+        lines = []
+        while (line := self._lines.get(timeout=30)) is not None:
+            lines.append(line)
+        return "\n".join(lines)
 
 
 def test_listen_prints_verified_events_forwards_them_and_cleans_up_on_sigterm(
     live: LiveService, sample_pdf: Path
 ) -> None:
     with LocalReceiver() as app, Pagewire(api_key=live.api_key, base_url=live.base_url) as client:
-        listen = subprocess.Popen(
+        # As a context manager, Popen closes its pipes and reaps the process at the end.
+        with subprocess.Popen(
             [sys.executable, "-m", "pagewire.cli", "listen", "--json", "--forward-to", app.url],
             env=live.client_env(),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-        )
-        try:
-            ready, secret_line = read_until(listen.stderr, "Signing secret:")[-2:]
-            endpoint_id = ready.split(" as endpoint ")[1].split(",")[0]
-            # The forwarded request keeps its signature: the app verifies it with the same secret.
-            app.set_secret(secret_line.split()[2])
+        ) as listen:
+            out, err = Lines(listen.stdout), Lines(listen.stderr)
+            try:
+                ready, secret_line = err.until("Signing secret:")[-2:]
+                endpoint_id = ready.split(" as endpoint ")[1].split(",")[0]
+                # The forwarded request keeps its signature: the app verifies it likewise.
+                app.set_secret(secret_line.split()[2])
 
-            job = client.extract(file=sample_pdf, pages="1")
-            printed = [json.loads(line) for line in read_until(listen.stdout, '"job.completed"')]
-            listen.send_signal(signal.SIGTERM)
-            _, rest = listen.communicate(timeout=30)
-        finally:
-            if listen.poll() is None:
-                listen.kill()
+                job = client.extract(file=sample_pdf, pages="1")
+                try:
+                    printed = [
+                        json.loads(line) for line in out.until('"job.completed"', job.job_id)
+                    ]
+                except AssertionError as error:
+                    raise AssertionError(f"{error}\n{live.log_tail()}") from None
+                listen.send_signal(signal.SIGTERM)
+                listen.wait(30)
+                rest = err.rest()
+            finally:
+                if listen.poll() is None:
+                    listen.kill()
 
         ours = [e for e in printed if e["data"]["job_id"] == job.job_id]
         assert [e["type"] for e in ours] == ["job.created", "job.processing", "job.completed"]

@@ -70,6 +70,32 @@ async def test_expired_links_and_ended_sessions_are_refused(store: Any, tenant: 
     assert too_late.value.code == "portal_link_expired"
 
 
+async def test_prune_drops_ended_sessions_and_long_expired_links(
+    store: Any, tenant: Tenant
+) -> None:
+    portal = PortalStore(store.db)
+    open_link = await portal.create_link(tenant.org_id, ttl_seconds=60)
+    just_expired = await portal.create_link(tenant.org_id, ttl_seconds=-1)
+    long_expired = await portal.create_link(tenant.org_id, ttl_seconds=-2 * 86400)
+    live = await portal.start_session(
+        (await portal.create_link(tenant.org_id, ttl_seconds=60)).id, tenant.org_id, ttl_seconds=60
+    )
+    signed_out = await portal.start_session(
+        (await portal.create_link(tenant.org_id, ttl_seconds=60)).id, tenant.org_id, ttl_seconds=60
+    )
+    await portal.end_session(signed_out.id)
+
+    assert await portal.prune() == 2  # the signed-out session and the long-expired link
+
+    assert (await portal.live_session(live.id, tenant.org_id)).id == live.id
+    with pytest.raises(Unauthenticated) as late:
+        await portal.start_session(just_expired.id, tenant.org_id, ttl_seconds=60)
+    with pytest.raises(Unauthenticated) as gone:
+        await portal.start_session(long_expired.id, tenant.org_id, ttl_seconds=60)
+    assert late.value.code == "portal_link_expired" and gone.value.code == "portal_link_unknown"
+    assert (await portal.start_session(open_link.id, tenant.org_id, ttl_seconds=60)).org_id
+
+
 async def test_endpoint_health_and_recent_deliveries_count_only_the_organizations_own(
     store: Any, tenant: Tenant, other_tenant: Tenant
 ) -> None:

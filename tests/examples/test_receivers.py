@@ -102,10 +102,12 @@ def rows(db: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:
         return conn.execute(sql, args).fetchall()
 
 
-def eventually(check: Callable[[], Any], what: str, timeout: float = 30) -> Any:
+def eventually(
+    check: Callable[[], Any], what: str, timeout: float = 30, context: Callable[[], str] = str
+) -> Any:
     deadline = time.monotonic() + timeout
     while not (value := check()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        assert time.monotonic() < deadline, f"timed out waiting for {what}\n{context()}"
         time.sleep(0.05)
     return value
 
@@ -132,6 +134,7 @@ def test_the_receiver_processes_a_job_once_even_when_its_event_is_delivered_agai
                         job.job_id,
                     ),
                     "the receiver to write the document",
+                    context=live.log_tail,
                 )
                 status, markdown, metadata, written_at = written[0]
                 assert status == "completed" and "Court of Appeals" in markdown

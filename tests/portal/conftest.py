@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -11,10 +11,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from portal.helpers import sign_in
+from portal.helpers import Browser, sign_in
 from support import Backend, Tenant
-
-Browser = Callable[..., Awaitable[httpx.AsyncClient]]
 
 
 @pytest.fixture

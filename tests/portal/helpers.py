@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 
 from support import Tenant
+
+# ``await browser()``: an HTTP client with its own cookie jar (see conftest.py).
+Browser = Callable[..., Awaitable[httpx.AsyncClient]]
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 

@@ -7,8 +7,7 @@ from typing import Any
 
 import httpx
 
-from portal.conftest import Browser
-from portal.helpers import csrf_of, submit
+from portal.helpers import Browser, csrf_of, submit
 from support import Tenant
 
 HOOK = "https://hooks.example.com/pagewire"

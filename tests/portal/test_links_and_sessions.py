@@ -16,8 +16,7 @@ from fastapi import FastAPI
 
 from pagewire.portal.sessions import SESSION_COOKIE, Signer
 from pagewire.settings import Settings
-from portal.conftest import Browser
-from portal.helpers import csrf_of, portal_link
+from portal.helpers import Browser, csrf_of, portal_link
 from support import Tenant
 
 
@@ -80,6 +79,19 @@ async def test_a_link_works_once(browser: Browser, tenant: Tenant) -> None:
     assert "portal_link_used" in reused.text and "already used" in reused.text
     assert reused.headers["content-type"].startswith("text/html")
     assert SESSION_COOKIE not in second.cookies
+
+
+async def test_opening_a_used_link_again_keeps_the_session_it_started(
+    browser: Browser, tenant: Tenant
+) -> None:
+    client = await browser()
+    link = await portal_link(client, tenant)
+    await client.get(link)
+
+    again = await client.get(link)
+
+    assert again.status_code == 401
+    assert (await client.get("/portal/endpoints")).status_code == 200
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from pagewire.dispatch import Dispatcher
-from portal.conftest import Browser
-from portal.helpers import submit
+from portal.helpers import Browser, submit
 from support import Tenant
 from webhooks.support import Receiver, emit
 

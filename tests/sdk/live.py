@@ -25,6 +25,12 @@ class LiveService:
     api_key: str
     data_dir: Path
 
+    def log_tail(self, lines: int = 30) -> str:
+        """The end of the service's log, for a failing test to show what the service saw."""
+        log = self.data_dir / "service.log"
+        text = log.read_text(errors="replace") if log.exists() else "(no log)"
+        return "service log:\n" + "\n".join(text.splitlines()[-lines:])
+
     def client_env(self, **overrides: str) -> dict[str, str]:
         """The environment of a CLI client of this service (its URL and key)."""
         return {

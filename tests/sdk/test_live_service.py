@@ -60,7 +60,7 @@ def test_dispatcher_deliveries_verify_with_the_sdk_in_order(
             events = []
             while not events or events[-1].type != "job.completed":
                 delivery = receiver.next_delivery(timeout=30)
-                assert delivery is not None, f"no webhook arrived; got {events}"
+                assert delivery is not None, f"no webhook arrived; got {events}\n{live.log_tail()}"
                 assert delivery.event is not None, delivery.error
                 if delivery.event.job_id == submission.job_id:
                     events.append(delivery.event)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import httpx
 import pytest
@@ -206,4 +207,20 @@ async def test_the_async_client_retries_the_same_way() -> None:
         submission = await client.extract(file_url="https://example.com/a.pdf")
 
     assert submission.job_id == "job_1" and slept == [1.0, 1.0]
+    assert len({r.headers["idempotency-key"] for r in server.requests}) == 1
+
+
+def test_a_retried_batch_sends_every_document_again_under_one_key(tmp_path: Path) -> None:
+    first, second = tmp_path / "a.pdf", tmp_path / "b.pdf"
+    first.write_bytes(b"%PDF-1.7 first")
+    second.write_bytes(b"%PDF-1.7 second")
+    batch = {
+        "data": [{**JOB, "file_name": "a.pdf"}, {**JOB, "job_id": "job_2", "file_name": "b.pdf"}]
+    }
+    server = Server(error(503, "database_unavailable"), httpx.Response(202, json=batch))
+
+    jobs = client_for(server, []).batch_extract([first, second])
+
+    assert [(j.job_id, j.file_name) for j in jobs] == [("job_1", "a.pdf"), ("job_2", "b.pdf")]
+    assert all(b"first" in r.content and b"second" in r.content for r in server.requests)
     assert len({r.headers["idempotency-key"] for r in server.requests}) == 1

@@ -312,3 +312,25 @@ async def test_serve_delivers_a_submitted_jobs_event_and_reports_it_in_metrics(
     receiver.assert_verified()
     assert 'pagewire_webhook_attempts_total{outcome="succeeded"} 1.0' in metrics
     assert "pagewire_webhook_attempt_seconds_bucket" in metrics
+
+
+async def test_a_name_that_resolves_to_a_private_address_is_refused(
+    strict_api: httpx.AsyncClient, tenant: Any
+) -> None:
+    import ipaddress
+    import socket
+
+    # This machine's own name resolves (through /etc/hosts) to one of its addresses.
+    name = socket.gethostname()
+    try:
+        address = socket.getaddrinfo(name, 443)[0][4][0]
+    except OSError:
+        pytest.skip("this machine's name does not resolve")
+    if ipaddress.ip_address(address).is_global:
+        pytest.skip(f"{name} resolves to a public address here")
+    response = await strict_api.post(
+        "/webhook/endpoints", json={"url": f"https://{name}/hook"}, headers=tenant.headers
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "url_not_allowed"
+    assert address in response.json()["error"]["message"]

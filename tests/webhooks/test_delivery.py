@@ -116,7 +116,9 @@ async def test_the_healthy_endpoint_sees_no_added_delay_from_a_dead_and_a_slow_o
     delays = sorted(r.at - committed[r.webhook_id] for r in arrived)
     healthy.assert_verified()
     assert len(slow.received) <= 2 + 2  # its own two slots, never more
-    assert delays[-1] < 0.5, delays
+    # Had the healthy endpoint waited behind the slow one's slots, its events would
+    # have waited for the slow requests' 3 s timeout.
+    assert delays[-1] < 1.5, delays
 
 
 @pytest.fixture

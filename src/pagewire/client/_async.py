@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Literal, overload
 
@@ -15,8 +15,8 @@ from pagewire.client._base import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     ClientConfig,
-    FileInput,
-    Upload,
+    batch_answer,
+    batch_request,
     extract_answer,
     extract_fields,
     extract_request,
@@ -27,6 +27,7 @@ from pagewire.client._errors import PagewireAPIError
 from pagewire.client._jobs import AsyncJobs
 from pagewire.client._models import Job, JobSubmission
 from pagewire.client._retry import RetryPolicy
+from pagewire.client._upload import FileInput, Upload
 from pagewire.client._webhooks import AsyncWebhooks
 
 __all__ = ["AsyncPagewire"]
@@ -193,6 +194,43 @@ class AsyncPagewire:
         if isinstance(answer, Job) or async_:
             return answer
         return await self.jobs.wait(answer.job_id, timeout=wait_timeout)
+
+    async def batch_extract(
+        self,
+        files: Sequence[FileInput] | None = None,
+        *,
+        file_urls: Sequence[str] | None = None,
+        pages: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        chunking: str | list[str] | None = None,
+        chunk_size: int | None = None,
+        tables: bool | None = None,
+        ocr: str | None = None,
+        return_html: bool | None = None,
+        priority: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> list[JobSubmission]:
+        """Submit many documents (up to 100) in one call: one job each, in order.
+
+        Always asynchronous; the options apply to every document. Each document
+        is checked before any job is created, so one bad document rejects the
+        call (a :class:`BadRequestError` whose ``details["index"]`` names it) and
+        nothing is created.
+        """
+        fields = extract_fields(
+            async_=True,
+            pages=pages,
+            metadata=metadata,
+            chunking=chunking,
+            chunk_size=chunk_size,
+            tables=tables,
+            ocr=ocr,
+            return_html=return_html,
+            priority=priority,
+        )
+        fields.pop("async")  # a batch is always asynchronous: it has no such option
+        request = batch_request(files, file_urls, fields, idempotency_key)
+        return batch_answer(await self._request("POST", "/batch/extract", **request))
 
     async def _request(
         self,

@@ -1,21 +1,17 @@
 """What the sync and async clients share: settings, headers, uploads, error mapping.
 
-Everything here is free of I/O except :class:`Upload`, which opens the caller's
-file once per attempt so that a retried upload sends the whole file again.
+Everything here is free of I/O (the documents to upload are in ``_upload``).
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import httpx
 
@@ -29,14 +25,13 @@ from pagewire.client._errors import (
 )
 from pagewire.client._models import Job, JobSubmission
 from pagewire.client._retry import RetryPolicy
+from pagewire.client._upload import Document, FileInput, Upload
 from pagewire.retry import parse_retry_after
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_RETRIES = 2
 USER_AGENT = f"pagewire-python/{__version__}"
-
-FileInput = str | os.PathLike[str] | bytes | IO[bytes]
 
 
 @dataclass(frozen=True)
@@ -123,50 +118,6 @@ def json_body(response: httpx.Response) -> Any:
         ) from None
 
 
-class Upload:
-    """A document to send as the multipart ``file`` field, re-readable for retries."""
-
-    def __init__(self, file: FileInput, file_name: str | None = None) -> None:
-        self._path: Path | None = None
-        self._data: bytes | None = None
-        self._stream: IO[bytes] | None = None
-        self._start = 0
-        if isinstance(file, str | os.PathLike):
-            self._path = Path(file)
-            if not self._path.is_file():
-                raise FileNotFoundError(f"no such file: {self._path}")
-            self.file_name = file_name or self._path.name
-        elif isinstance(file, bytes | bytearray | memoryview):
-            self._data = bytes(file)
-            self.file_name = file_name or "document"
-        else:
-            name = getattr(file, "name", None)
-            self.file_name = file_name or (Path(name).name if isinstance(name, str) else "document")
-            if _seekable(file):
-                self._stream, self._start = file, file.tell()
-            else:
-                self._data = file.read()
-
-    @contextlib.contextmanager
-    def open(self) -> Iterator[dict[str, tuple[str, IO[bytes]]]]:
-        """The ``files=`` argument for one attempt."""
-        if self._path is not None:
-            with self._path.open("rb") as handle:
-                yield {"file": (self.file_name, handle)}
-        elif self._stream is not None:
-            self._stream.seek(self._start)
-            yield {"file": (self.file_name, self._stream)}
-        else:
-            yield {"file": (self.file_name, io.BytesIO(self._data or b""))}
-
-
-def _seekable(file: IO[bytes]) -> bool:
-    try:
-        return bool(file.seekable())
-    except (AttributeError, ValueError, OSError):
-        return False
-
-
 def extract_fields(
     *,
     async_: bool,
@@ -220,10 +171,32 @@ def extract_request(
         raise ValueError("pass exactly one of file= or file_url=")
     request: dict[str, Any] = {"idempotency_key": idempotency_key}
     if file is not None:
-        request.update(upload=Upload(file, file_name), form=as_form(fields))
+        request.update(upload=Upload([Document(file, file_name)]), form=as_form(fields))
     else:
         request.update(json={**fields, "file_url": file_url})
     return request
+
+
+def batch_request(
+    files: Sequence[FileInput] | None,
+    file_urls: Sequence[str] | None,
+    fields: dict[str, Any],
+    idempotency_key: str | None,
+) -> dict[str, Any]:
+    """The ``_request`` arguments of ``POST /batch/extract``."""
+    if bool(files) == bool(file_urls):
+        raise ValueError("pass files= or file_urls= (a non-empty list), not both")
+    request: dict[str, Any] = {"idempotency_key": idempotency_key}
+    if files:
+        request.update(upload=Upload([Document(f) for f in files]), form=as_form(fields))
+    else:
+        request.update(json={**fields, "file_urls": list(file_urls or [])})
+    return request
+
+
+def batch_answer(response: httpx.Response) -> list[JobSubmission]:
+    body = json_body(response)
+    return [JobSubmission.from_dict(job) for job in body.get("data", [])]
 
 
 def extract_answer(response: httpx.Response) -> Job | JobSubmission:

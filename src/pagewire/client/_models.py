@@ -203,6 +203,7 @@ class JobSubmission:
     status: JobStatus
     url: str | None = None
     replayed: bool = False
+    file_name: str | None = None  # in a batch, which document this job reads
 
     @classmethod
     def from_dict(cls, data: Any, *, replayed: bool = False) -> JobSubmission:
@@ -212,6 +213,7 @@ class JobSubmission:
             status=data.get("status", "pending"),
             url=data.get("url"),
             replayed=replayed,
+            file_name=data.get("file_name"),
         )
 
 

@@ -35,6 +35,16 @@ def tesseract_available() -> bool:
     return True
 
 
+BLANK_INK = 0.0005  # share of dark pixels under which a page is blank (dust, a stamp edge)
+
+
+def is_blank(image: Image.Image) -> bool:
+    """Nearly no ink: skip tesseract's seconds on separator pages and blank backs."""
+    histogram = image.convert("L").histogram()
+    total = sum(histogram) or 1
+    return sum(histogram[:128]) / total < BLANK_INK
+
+
 LOW_CONFIDENCE = 55.0  # mean word confidence under which a page may be sideways
 
 

@@ -128,22 +128,13 @@ class PdfDocument:
         if mode == "force" or (mode == "auto" and needs_ocr):
             if ocr.tesseract_available():
                 try:
-                    words, angle = self._ocr(number)
-                    used_ocr = True
-                    if not angle and mode == "auto":
-                        # Keep what the text layer does say (a typed heading over a
-                        # scanned body, a stamp): its fonts and exact text beat OCR's.
-                        words = _merge(src.words, words)
-                    if angle:
-                        warnings.append(
-                            f"page was scanned sideways: read after turning it {angle} degrees "
-                            "clockwise; boxes refer to the turned page"
-                        )
-                        if angle in (90, 270):
-                            width, height = height, width
-                except Exception as exc:
+                    words, used_ocr, turned = self._ocr_words(number, src, warnings)
+                except Exception as exc:  # tesseract or rendering failed: say so, go on
                     warnings.append(f"ocr_failed: {exc}")
-            elif needs_ocr or mode == "force":
+                    turned = False
+                if turned:
+                    width, height = height, width
+            else:
                 warnings.append(ocr.UNAVAILABLE)
         elif needs_ocr and mode == "off":
             warnings.append("page has no usable text layer and OCR is off")
@@ -180,13 +171,36 @@ class PdfDocument:
             page.close()
         return _PageSource(words, rotated, rules, cover, width, height)
 
-    def _ocr(self, number: int) -> tuple[list[Word], int]:
+    def _ocr_words(
+        self, number: int, src: _PageSource, warnings: list[str]
+    ) -> tuple[list[Word], bool, bool]:
+        """(words, whether OCR produced them, whether width and height swapped)."""
+        read = self._ocr(number)
+        if read is None:
+            warnings.append("page is blank: nothing to OCR")
+            return src.words, False, False
+        words, angle = read
+        if angle:
+            warnings.append(
+                f"page was scanned sideways: read after turning it {angle} degrees "
+                "clockwise; boxes refer to the turned page"
+            )
+            return words, True, angle in (90, 270)
+        if self._options.ocr == "auto":
+            # Keep what the text layer does say (a typed heading over a scanned
+            # body, a stamp): its fonts and exact text beat OCR's.
+            words = _merge(src.words, words)
+        return words, True, False
+
+    def _ocr(self, number: int) -> tuple[list[Word], int] | None:
         page = self._pdf[number - 1]
         try:
             bitmap = page.render(scale=ocr.OCR_DPI / 72, grayscale=True)
             image = bitmap.to_pil()
         finally:
             page.close()
+        if ocr.is_blank(image):
+            return None  # a blank scanned page (separator, back side): nothing to read
         return ocr.read_upright(image, 72 / ocr.OCR_DPI)
 
     def close(self) -> None:

@@ -22,7 +22,7 @@ from pagewire.portal.sessions import (
 )
 from pagewire.settings import Settings
 from pagewire.store import Store
-from pagewire.store.portal import PortalSession, PortalStore
+from pagewire.store.portal import PortalSession
 from pagewire.store.webhooks import WebhookStore
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -137,7 +137,7 @@ async def signed_in(request: Request) -> Portal:
     signer = signer_for(request)
     claims = read_session_cookie(signer, request)
     store: Store = request.app.state.services.store
-    session = await PortalStore(store.db).live_session(claims.session_id, claims.org_id)
+    session = await store.portal.live_session(claims.session_id, claims.org_id)
     return Portal(request, session, signer)
 
 
@@ -149,5 +149,5 @@ async def signed_in_form(request: Request) -> Portal:
     return portal
 
 
-Page = Annotated[Portal, Depends(signed_in)]
-Form = Annotated[Portal, Depends(signed_in_form)]
+SignedIn = Annotated[Portal, Depends(signed_in)]
+PostedForm = Annotated[Portal, Depends(signed_in_form)]

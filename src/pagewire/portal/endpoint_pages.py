@@ -12,14 +12,14 @@ from pagewire.api.webhook_schemas import EndpointIn
 from pagewire.api.webhooks import _checked_url
 from pagewire.errors import InvalidRequest
 from pagewire.portal import queries
-from pagewire.portal.context import Form, Page, Portal, when
+from pagewire.portal.context import Portal, PostedForm, SignedIn, when
 from pagewire.portal.forms import SUBSCRIBABLE, EndpointForm, parse_since, since_default
 
 router = APIRouter()
 
 
 @router.get("/endpoints", name="endpoints")
-async def list_endpoints(portal: Page, cursor: str | None = None) -> Response:
+async def list_endpoints(portal: SignedIn, cursor: str | None = None) -> Response:
     page = await portal.webhooks.list_endpoints(portal.org_id, cursor=cursor, limit=50)
     health = await queries.endpoint_health(
         portal.store.db, portal.org_id, [e.id for e in page.data]
@@ -35,12 +35,12 @@ async def list_endpoints(portal: Page, cursor: str | None = None) -> Response:
 
 
 @router.get("/endpoints/new")
-async def new_endpoint(portal: Page) -> Response:
+async def new_endpoint(portal: SignedIn) -> Response:
     return _form_page(portal, EndpointForm(), endpoint_id=None)
 
 
 @router.post("/endpoints")
-async def create_endpoint(portal: Form) -> Response:
+async def create_endpoint(portal: PostedForm) -> Response:
     form = EndpointForm.read(await portal.request.form())
     valid = await _valid(portal, form)
     if valid is None:
@@ -57,13 +57,13 @@ async def create_endpoint(portal: Form) -> Response:
 
 
 @router.get("/endpoints/{endpoint_id}/edit")
-async def edit_endpoint(endpoint_id: str, portal: Page) -> Response:
+async def edit_endpoint(endpoint_id: str, portal: SignedIn) -> Response:
     endpoint = await portal.webhooks.get_endpoint(portal.org_id, endpoint_id)
     return _form_page(portal, EndpointForm.of(endpoint), endpoint_id=endpoint.id)
 
 
 @router.post("/endpoints/{endpoint_id}/edit")
-async def update_endpoint(endpoint_id: str, portal: Form) -> Response:
+async def update_endpoint(endpoint_id: str, portal: PostedForm) -> Response:
     await portal.webhooks.get_endpoint(portal.org_id, endpoint_id)  # 404 before validation
     form = EndpointForm.read(await portal.request.form())
     valid = await _valid(portal, form)
@@ -101,7 +101,7 @@ def _form_page(
 
 
 @router.get("/endpoints/{endpoint_id}")
-async def endpoint_detail(endpoint_id: str, portal: Page) -> Response:
+async def endpoint_detail(endpoint_id: str, portal: SignedIn) -> Response:
     return await _detail_page(portal, endpoint_id)
 
 
@@ -121,13 +121,13 @@ async def _detail_page(portal: Portal, endpoint_id: str, *, reveal: bool = False
 
 
 @router.post("/endpoints/{endpoint_id}/secret")
-async def reveal_secret(endpoint_id: str, portal: Form) -> Response:
+async def reveal_secret(endpoint_id: str, portal: PostedForm) -> Response:
     # A POST, so the secret is only ever in a response someone asked for on purpose.
     return await _detail_page(portal, endpoint_id, reveal=True)
 
 
 @router.post("/endpoints/{endpoint_id}/rotate")
-async def rotate_secret(endpoint_id: str, portal: Form) -> Response:
+async def rotate_secret(endpoint_id: str, portal: PostedForm) -> Response:
     endpoint = await portal.webhooks.rotate_secret(
         portal.org_id, endpoint_id, grace_seconds=portal.settings.secret_rotation_grace_seconds
     )
@@ -139,7 +139,7 @@ async def rotate_secret(endpoint_id: str, portal: Form) -> Response:
 
 
 @router.post("/endpoints/{endpoint_id}/test")
-async def send_test(endpoint_id: str, portal: Form) -> Response:
+async def send_test(endpoint_id: str, portal: PostedForm) -> Response:
     try:
         message_id = await portal.webhooks.send_test(portal.org_id, endpoint_id)
     except InvalidRequest as refused:
@@ -151,13 +151,13 @@ async def send_test(endpoint_id: str, portal: Form) -> Response:
 
 
 @router.post("/endpoints/{endpoint_id}/enable")
-async def enable(endpoint_id: str, portal: Form) -> Response:
+async def enable(endpoint_id: str, portal: PostedForm) -> Response:
     await portal.webhooks.set_enabled(portal.org_id, endpoint_id, True)
     return portal.redirect(f"/endpoints/{endpoint_id}", "Endpoint enabled.")
 
 
 @router.post("/endpoints/{endpoint_id}/disable")
-async def disable(endpoint_id: str, portal: Form) -> Response:
+async def disable(endpoint_id: str, portal: PostedForm) -> Response:
     await portal.webhooks.set_enabled(portal.org_id, endpoint_id, False)
     return portal.redirect(
         f"/endpoints/{endpoint_id}",
@@ -166,7 +166,7 @@ async def disable(endpoint_id: str, portal: Form) -> Response:
 
 
 @router.post("/endpoints/{endpoint_id}/recover")
-async def recover(endpoint_id: str, portal: Form) -> Response:
+async def recover(endpoint_id: str, portal: PostedForm) -> Response:
     form = await portal.request.form()
     try:
         since = parse_since(str(form.get("since", "")))
@@ -183,13 +183,13 @@ async def recover(endpoint_id: str, portal: Form) -> Response:
 
 
 @router.get("/endpoints/{endpoint_id}/delete")
-async def confirm_delete(endpoint_id: str, portal: Page) -> Response:
+async def confirm_delete(endpoint_id: str, portal: SignedIn) -> Response:
     endpoint = await portal.webhooks.get_endpoint(portal.org_id, endpoint_id)
     return portal.render("endpoint_delete.html", endpoint=endpoint)
 
 
 @router.post("/endpoints/{endpoint_id}/delete")
-async def delete(endpoint_id: str, portal: Form) -> Response:
+async def delete(endpoint_id: str, portal: PostedForm) -> Response:
     endpoint = await portal.webhooks.get_endpoint(portal.org_id, endpoint_id)
     await portal.webhooks.delete_endpoint(portal.org_id, endpoint_id)
     return portal.redirect("/endpoints", f"Endpoint {endpoint.url} deleted.")

@@ -57,8 +57,8 @@ class EndpointForm:
         }
         try:
             fields["headers"] = parse_headers(self.headers)
-        except ValueError as problem:
-            self.errors["headers"] = str(problem)
+        except ValueError as bad_headers:
+            self.errors["headers"] = str(bad_headers)
         if not self.url:
             self.errors["url"] = "enter the URL pagewire should POST events to"
         if self.errors:

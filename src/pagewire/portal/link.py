@@ -13,7 +13,6 @@ from pagewire.portal.context import signer_for
 from pagewire.portal.sessions import link_token
 from pagewire.settings import Settings
 from pagewire.store import Principal
-from pagewire.store.portal import PortalStore
 
 router = APIRouter(tags=["webhooks"])
 
@@ -33,7 +32,7 @@ async def create_portal_link(
 ) -> PortalLinkOut:
     services = request.app.state.services
     settings: Settings = services.settings
-    link = await PortalStore(services.store.db).create_link(
+    link = await services.store.portal.create_link(
         caller.org_id, ttl_seconds=settings.portal_link_ttl_seconds
     )
     token = link_token(signer_for(request), link.id, link.org_id, link.expires_at)

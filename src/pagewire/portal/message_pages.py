@@ -7,14 +7,14 @@ import json
 from fastapi import APIRouter, Response
 
 from pagewire.models import EVENT_TYPES
-from pagewire.portal.context import Form, Page
+from pagewire.portal.context import PostedForm, SignedIn
 
 router = APIRouter()
 
 
 @router.get("/messages", name="messages")
 async def list_messages(
-    portal: Page, type: str = "", job_id: str = "", cursor: str | None = None
+    portal: SignedIn, type: str = "", job_id: str = "", cursor: str | None = None
 ) -> Response:
     types = [type] if type else []
     page = await portal.webhooks.list_messages(
@@ -31,7 +31,7 @@ async def list_messages(
 
 
 @router.get("/messages/{message_id}")
-async def message_detail(message_id: str, portal: Page) -> Response:
+async def message_detail(message_id: str, portal: SignedIn) -> Response:
     message = await portal.webhooks.get_message(portal.org_id, message_id)
     page = await portal.webhooks.list_endpoints(portal.org_id, limit=100)
     urls = {e.id: e.url for e in page.data}
@@ -45,7 +45,7 @@ async def message_detail(message_id: str, portal: Page) -> Response:
 
 
 @router.post("/messages/{message_id}/resend")
-async def resend(message_id: str, portal: Form) -> Response:
+async def resend(message_id: str, portal: PostedForm) -> Response:
     form = await portal.request.form()
     endpoint_id = str(form.get("endpoint_id") or "") or None
     count = await portal.webhooks.resend(portal.org_id, message_id, endpoint_id)

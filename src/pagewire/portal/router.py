@@ -7,6 +7,7 @@ the API app's state, so it sees the same services.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -19,13 +20,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from pagewire import errors
 from pagewire.api.errors import status_for
 from pagewire.portal import endpoint_pages, message_pages
-from pagewire.portal.context import Form, Page, signer_for, templates
+from pagewire.portal.context import PostedForm, SignedIn, signer_for, templates
 from pagewire.portal.sessions import (
     clear_session_cookie,
     read_link_token,
     set_session_cookie,
 )
-from pagewire.store.portal import PortalStore
+
+log = logging.getLogger("pagewire.portal")
 
 STATIC = Path(__file__).parent / "static"
 
@@ -40,6 +42,9 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",  # pages may show signing secrets
 }
+
+
+_access = APIRouter()  # sign-in, sign-out and the pages that belong to no resource
 
 
 def create_portal(parent: FastAPI) -> FastAPI:
@@ -63,9 +68,6 @@ def create_portal(parent: FastAPI) -> FastAPI:
     return portal
 
 
-_access = APIRouter()
-
-
 def _base(request: Request) -> str:
     return str(request.scope.get("root_path", "")).rstrip("/")
 
@@ -82,7 +84,7 @@ async def start(request: Request, token: str | None = None) -> Response:
     claims = read_link_token(signer, token)
     services = request.app.state.services
     settings = services.settings
-    session = await PortalStore(services.store.db).start_session(
+    session = await services.store.portal.start_session(
         claims.link_id, claims.org_id, ttl_seconds=settings.portal_session_ttl_seconds
     )
     response = RedirectResponse(_base(request) + "/endpoints", status_code=303)
@@ -98,8 +100,8 @@ async def start(request: Request, token: str | None = None) -> Response:
 
 
 @_access.post("/sign-out")
-async def sign_out(portal: Form) -> Response:
-    await PortalStore(portal.store.db).end_session(portal.session.id)
+async def sign_out(portal: PostedForm) -> Response:
+    await portal.store.portal.end_session(portal.session.id)
     response = templates.TemplateResponse(
         portal.request,
         "signed_out.html",
@@ -110,7 +112,7 @@ async def sign_out(portal: Form) -> Response:
 
 
 @_access.get("/verify")
-async def verify_help(portal: Page) -> Response:
+async def verify_help(portal: SignedIn) -> Response:
     return portal.render("verify.html")
 
 
@@ -158,6 +160,11 @@ def _install_error_pages(portal: FastAPI) -> None:
     @portal.exception_handler(RequestValidationError)
     async def _invalid(request: Request, error: RequestValidationError) -> Response:
         return _error_page(request, 400, "invalid_request", "the request was not understood")
+
+    @portal.exception_handler(Exception)
+    async def _unexpected(request: Request, error: Exception) -> Response:
+        log.exception("portal page failed")
+        return _error_page(request, 500, "internal_error", "pagewire hit an unexpected error")
 
     @portal.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> Response:

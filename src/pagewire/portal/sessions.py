@@ -166,6 +166,7 @@ def set_notice(response: Response, request: Request, signer: Signer, text: str) 
         path=_cookie_path(request),
         httponly=True,
         samesite="lax",
+        secure=request.url.scheme == "https",
     )
 
 

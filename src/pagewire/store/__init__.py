@@ -2,7 +2,8 @@
 
 ``Store`` groups them: ``store.jobs`` (enqueue, claim, heartbeat, finish, cancel,
 rescue, get, list), ``store.keys`` (organizations and API keys), ``store.webhooks`` (endpoints,
-messages) and ``store.deliveries`` (the dispatcher's claims and attempts). Dialect
+messages), ``store.deliveries`` (the dispatcher's claims and attempts) and
+``store.portal`` (portal links and sessions). Dialect
 differences stay in :mod:`pagewire.store.db`.
 """
 
@@ -15,6 +16,7 @@ from pagewire.store.db import Database
 from pagewire.store.deliveries import DeliveryStore
 from pagewire.store.jobs import JobStore, LeaseState
 from pagewire.store.keys import KeyStore, Principal
+from pagewire.store.portal import PortalStore
 from pagewire.store.webhooks import WebhookStore
 
 
@@ -33,6 +35,7 @@ class Store:
         # Endpoints and messages (the API's side), deliveries (the dispatcher's side).
         self.webhooks = WebhookStore(db)
         self.deliveries = DeliveryStore(db, disable_after_seconds=webhook_disable_after_seconds)
+        self.portal = PortalStore(db)
 
     @classmethod
     def from_settings(

@@ -276,13 +276,14 @@ class DeliveryStore:
             to_disable[endpoint_id] = reason or "the endpoint answered 410 Gone"
         disabled = []
         for endpoint_id, reason in to_disable.items():
-            row = (
+            found = (
                 await conn.execute(
                     sa.select(t.endpoints).where(E.id == endpoint_id, E.enabled.is_(True))
                 )
             ).first()
-            if row is not None:
-                await disable_endpoint(self.db, conn, endpoint_from_row(row), reason, announce=True)
+            if found is not None:
+                endpoint = endpoint_from_row(found)
+                await disable_endpoint(self.db, conn, endpoint, reason, announce=True)
                 disabled.append(endpoint_id)
         return disabled
 

@@ -104,7 +104,7 @@ class DeliverySQL:
             sa.func.coalesce(earlier.c.endpoint_id, "") == d.c.endpoint_id,
             earlier.c.sequence < d.c.sequence,
         )
-        now = sa.bindparam("now", type_=sa.Double())
+        now: sa.BindParameter[float] = sa.bindparam("now", type_=sa.Double())
         due = (d.c.status == "pending", d.c.next_attempt_at <= now, ~waits_for_earlier)
         room = sa.bindparam("per_endpoint", type_=sa.Integer()) - self._held()
         share = sa.case((E.rate_limit < room, E.rate_limit), else_=room)

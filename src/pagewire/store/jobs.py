@@ -227,9 +227,7 @@ class JobStore:
             return outcome
         raise Conflict("the idempotency key is being used by a concurrent request")
 
-    async def _enqueue_batch(
-        self, batch: Sequence[NewJob]
-    ) -> list[tuple[Job, bool] | Conflict]:
+    async def _enqueue_batch(self, batch: Sequence[NewJob]) -> list[tuple[Job, bool] | Conflict]:
         """One transaction: the new jobs of ``batch``, their events, one wake-up."""
         keys = [(n.org_id, n.idempotency_key) for n in batch if n.idempotency_key is not None]
         if len(set(keys)) != len(keys):

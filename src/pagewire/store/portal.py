@@ -126,3 +126,21 @@ class PortalStore:
                 .where(S.id == session_id, S.revoked_at.is_(None))
                 .values(revoked_at=self.db.now())
             )
+
+    async def prune(self, *, keep_expired_links_seconds: float = 86400.0) -> int:
+        """Delete sessions that ended and links long expired; returns how many rows went.
+
+        Expired links are kept a while so that a late visit still hears "expired"
+        rather than "not a link pagewire issued".
+        """
+        async with self.db.write() as conn:
+            now = await self._now(conn)
+            sessions = await conn.execute(
+                t.portal_sessions.delete().where(
+                    sa.or_(S.expires_at <= now, S.revoked_at.is_not(None))
+                )
+            )
+            links = await conn.execute(
+                t.portal_links.delete().where(L.expires_at <= now - keep_expired_links_seconds)
+            )
+        return int(sessions.rowcount) + int(links.rowcount)

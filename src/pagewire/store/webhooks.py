@@ -1,16 +1,15 @@
-"""Webhook endpoints and messages: the API's and the portal's side of the outbox.
+"""Webhook endpoints: the API's and the portal's side of the outbox.
 
 Endpoints are scoped by organization (another organization's endpoint is a
-NotFound). Messages are the outbox's events; each has one delivery per endpoint
-it was addressed to, and every attempt of a delivery is kept. The dispatcher's
-side (claiming and recording attempts) is :mod:`pagewire.store.deliveries`.
+NotFound). ``WebhookStore`` also reads and resends messages (inherited from
+:class:`~pagewire.store.messages.MessageStore`); the dispatcher's side
+(claiming and recording attempts) is :mod:`pagewire.store.deliveries`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -18,62 +17,28 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from pagewire.errors import InvalidRequest, NotFound
 from pagewire.events import iso
 from pagewire.ids import new_id
-from pagewire.models import Endpoint, Event
+from pagewire.models import Endpoint
 from pagewire.signing import generate_secret
 from pagewire.store import outbox
 from pagewire.store import tables as t
 from pagewire.store.db import Database
+from pagewire.store.messages import (
+    Attempt,
+    Delivery,
+    Message,
+    MessageStore,
+    Page,
+    cursor_after,
+    requeue,
+)
 
 E = t.endpoints.c
 D = t.deliveries.c
 V = t.events.c
 A = t.attempts.c
 
-T = TypeVar("T")
-
 # Fields an endpoint update may change (the rest belong to rotation and health).
 UPDATABLE = frozenset({"url", "description", "event_types", "headers", "rate_limit"})
-
-
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    data: list[T]
-    next_cursor: str | None
-
-
-@dataclass(frozen=True)
-class Attempt:
-    id: str
-    delivery_id: str
-    created_at: float
-    status_code: int | None
-    latency_ms: float | None
-    response_body: str | None
-    error: str | None
-
-
-@dataclass(frozen=True)
-class Delivery:
-    id: str
-    event_id: str
-    endpoint_id: str
-    job_id: str | None
-    sequence: int
-    status: str  # pending, succeeded, failed
-    attempts: int
-    next_attempt_at: float | None
-    last_status_code: int | None
-    last_error: str | None
-    created_at: float
-    updated_at: float
-    finished_at: float | None
-    attempt_log: tuple[Attempt, ...] = ()
-
-
-@dataclass(frozen=True)
-class Message:
-    event: Event
-    deliveries: tuple[Delivery, ...] = ()
 
 
 def endpoint_from_row(row: Any) -> Endpoint:
@@ -94,45 +59,6 @@ def endpoint_from_row(row: Any) -> Endpoint:
         created_at=m["created_at"],
         updated_at=m["updated_at"],
     )
-
-
-def event_from_row(row: Any) -> Event:
-    m = row._mapping
-    return Event(
-        id=m["id"],
-        org_id=m["org_id"],
-        type=m["type"],
-        job_id=m["job_id"],
-        sequence=m["sequence"],
-        payload=m["payload"],
-        created_at=m["created_at"],
-    )
-
-
-def delivery_from_row(row: Any, attempts: Sequence[Attempt] = ()) -> Delivery:
-    m = row._mapping
-    return Delivery(
-        id=m["id"],
-        event_id=m["event_id"],
-        endpoint_id=m["endpoint_id"],
-        job_id=m["job_id"],
-        sequence=m["sequence"],
-        status=m["status"],
-        attempts=m["attempts"],
-        next_attempt_at=m["next_attempt_at"] if m["status"] == "pending" else None,
-        last_status_code=m["last_status_code"],
-        last_error=m["last_error"],
-        created_at=m["created_at"],
-        updated_at=m["updated_at"],
-        finished_at=m["finished_at"],
-        attempt_log=tuple(attempts),
-    )
-
-
-def _cursor(cursor: str | None, prefix: str) -> str | None:
-    if cursor and not cursor.startswith(f"{prefix}_"):
-        raise InvalidRequest("cursor is not one this API returned", code="invalid_cursor")
-    return cursor or None
 
 
 async def disable_endpoint(
@@ -176,9 +102,8 @@ async def disable_endpoint(
         )
 
 
-class WebhookStore:
-    def __init__(self, db: Database) -> None:
-        self.db = db
+class WebhookStore(MessageStore):
+    """Endpoints (this class) and messages (:class:`MessageStore`) of each organization."""
 
     # -- endpoints ----------------------------------------------------------
 
@@ -234,7 +159,7 @@ class WebhookStore:
     ) -> Page[Endpoint]:
         """Newest first; ``next_cursor`` is the last id of this page."""
         query = sa.select(t.endpoints).where(E.org_id == org_id)
-        if after := _cursor(cursor, "ep"):
+        if after := cursor_after(cursor, "ep"):
             query = query.where(E.id < after)
         async with self.db.read() as conn:
             rows = (await conn.execute(query.order_by(E.id.desc()).limit(limit + 1))).all()
@@ -366,152 +291,10 @@ class WebhookStore:
             )
             if until is not None:
                 query = query.where(D.finished_at < until)
-            result = await conn.execute(query.values(**_requeue(now)))
+            result = await conn.execute(query.values(**requeue(now)))
             if result.rowcount:
                 await self.db.notify(conn, "pagewire_deliveries")
             return int(result.rowcount)
 
-    # -- messages -----------------------------------------------------------
 
-    async def list_messages(
-        self,
-        org_id: str,
-        *,
-        types: Sequence[str] = (),
-        job_id: str | None = None,
-        after: float | None = None,
-        before: float | None = None,
-        cursor: str | None = None,
-        limit: int = 50,
-    ) -> Page[Event]:
-        """Newest first, filtered by type, job and creation time."""
-        query = sa.select(t.events).where(V.org_id == org_id)
-        if types:
-            query = query.where(V.type.in_(list(types)))
-        if job_id is not None:
-            query = query.where(V.job_id == job_id)
-        if after is not None:
-            query = query.where(V.created_at >= after)
-        if before is not None:
-            query = query.where(V.created_at < before)
-        if last := _cursor(cursor, "msg"):
-            query = query.where(V.id < last)
-        async with self.db.read() as conn:
-            rows = (await conn.execute(query.order_by(V.id.desc()).limit(limit + 1))).all()
-        found = [event_from_row(r) for r in rows[:limit]]
-        return Page(found, found[-1].id if len(rows) > limit else None)
-
-    async def get_message(self, org_id: str, message_id: str) -> Message:
-        """The event with each of its deliveries and every attempt, oldest first."""
-        async with self.db.read() as conn:
-            row = (
-                await conn.execute(
-                    sa.select(t.events).where(V.id == message_id, V.org_id == org_id)
-                )
-            ).first()
-            if row is None:
-                raise NotFound(f"no webhook message {message_id}")
-            deliveries = (
-                await conn.execute(
-                    sa.select(t.deliveries).where(D.event_id == message_id).order_by(D.id)
-                )
-            ).all()
-            attempts = (
-                await conn.execute(
-                    sa.select(t.attempts)
-                    .where(A.delivery_id.in_([d.id for d in deliveries]))
-                    .order_by(A.created_at, A.id)
-                )
-            ).all()
-        by_delivery: dict[str, list[Attempt]] = {}
-        for a in attempts:
-            by_delivery.setdefault(a.delivery_id, []).append(
-                Attempt(
-                    id=a.id,
-                    delivery_id=a.delivery_id,
-                    created_at=a.created_at,
-                    status_code=a.status_code,
-                    latency_ms=a.latency_ms,
-                    response_body=a.response_body,
-                    error=a.error,
-                )
-            )
-        return Message(
-            event_from_row(row),
-            tuple(delivery_from_row(d, by_delivery.get(d.id, ())) for d in deliveries),
-        )
-
-    async def resend(self, org_id: str, message_id: str, endpoint_id: str | None = None) -> int:
-        """Send a message again, to all its endpoints or one; returns how many re-queued.
-
-        A delivery being sent right now is left to finish; one waiting for its next
-        retry is made due at once. The ``webhook-id`` stays the message id.
-        """
-        now = self.db.now()
-        async with self.db.write() as conn:
-            event = (
-                await conn.execute(sa.select(V.id).where(V.id == message_id, V.org_id == org_id))
-            ).first()
-            if event is None:
-                raise NotFound(f"no webhook message {message_id}")
-            if endpoint_id is not None:
-                await self._endpoint(conn, org_id, endpoint_id)
-            query = t.deliveries.update().where(
-                D.event_id == message_id,
-                D.endpoint_id.in_(sa.select(E.id).where(E.org_id == org_id, E.enabled.is_(True))),
-                sa.or_(
-                    D.status != "pending",
-                    D.lease_token.is_(None),
-                    D.lease_expires_at < now,
-                ),
-            )
-            if endpoint_id is not None:
-                query = query.where(D.endpoint_id == endpoint_id)
-            result = await conn.execute(query.values(**_requeue(now)))
-            if endpoint_id is not None and not result.rowcount:
-                exists = (
-                    await conn.execute(
-                        sa.select(D.id).where(
-                            D.event_id == message_id, D.endpoint_id == endpoint_id
-                        )
-                    )
-                ).first()
-                if exists is None:
-                    result = await self._add_delivery(conn, message_id, endpoint_id, now)
-            if result.rowcount:
-                await self.db.notify(conn, "pagewire_deliveries")
-            return int(result.rowcount)
-
-    async def _add_delivery(
-        self, conn: AsyncConnection, message_id: str, endpoint_id: str, now: Any
-    ) -> Any:
-        """Resending to an endpoint the message never went to (e.g. created later)."""
-        event = (await conn.execute(sa.select(t.events).where(V.id == message_id))).one()
-        return await conn.execute(
-            t.deliveries.insert().values(
-                id=new_id("dlv"),
-                event_id=message_id,
-                endpoint_id=endpoint_id,
-                org_id=event.org_id,
-                job_id=event.job_id,
-                sequence=event.sequence,
-                status="pending",
-                attempts=0,
-                next_attempt_at=now,
-                created_at=now,
-                updated_at=now,
-            )
-        )
-
-
-def _requeue(now: Any) -> dict[str, Any]:
-    """A delivery due at once with a fresh retry schedule (its attempt log stays)."""
-    return {
-        "status": "pending",
-        "attempts": 0,
-        "next_attempt_at": now,
-        "lease_token": None,
-        "lease_expires_at": None,
-        "finished_at": None,
-        "updated_at": now,
-    }
+__all__ = ["Attempt", "Delivery", "Message", "Page", "WebhookStore", "disable_endpoint"]

@@ -8,13 +8,16 @@ from typing import Any
 
 import pytest
 import standardwebhooks
+from playwright.sync_api import expect
 
-from portal.browser.conftest import LiveServer, LoopbackReceiver, reload_until
+from portal.browser.live import LiveServer, LoopbackReceiver, reload_until
 
 pytestmark = pytest.mark.browser
+ENDPOINT_PAGE = re.compile(r".*/portal/endpoints/ep_\w+$")
 
 
 def shoot(page: Any, folder: Path, name: str) -> None:
+    page.wait_for_load_state("load")  # a page still arriving would be cut short
     page.screenshot(path=str(folder / f"portal-{name}.png"), full_page=True)
 
 
@@ -29,9 +32,8 @@ def add_endpoint(page: Any, url: str, description: str, *, types: tuple[str, ...
     for event_type in types:
         page.get_by_role("checkbox", name=event_type).check()
     page.get_by_role("button", name="Add endpoint").click()
-    found = re.search(r"/portal/endpoints/(ep_\w+)$", page.url)
-    assert found, page.url
-    return found.group(1)
+    page.wait_for_url(ENDPOINT_PAGE)
+    return page.url.rsplit("/", 1)[1]
 
 
 def test_a_person_adds_an_endpoint_tests_it_rotates_resends_and_recovers_without_javascript(
@@ -50,6 +52,7 @@ def test_a_person_adds_an_endpoint_tests_it_rotates_resends_and_recovers_without
     page.get_by_label("Custom headers").fill("X-Environment: staging")
     shoot(page, screenshots, "add-endpoint")
     page.get_by_role("button", name="Add endpoint").click()
+    page.wait_for_url(ENDPOINT_PAGE)
     endpoint_id = page.url.rsplit("/", 1)[1]
 
     with live_server.api(tenant) as api:
@@ -60,7 +63,7 @@ def test_a_person_adds_an_endpoint_tests_it_rotates_resends_and_recovers_without
 
     # A test event reaches the receiver, signed with the secret the page reveals.
     page.get_by_role("button", name="Send test event").click()
-    assert page.get_by_role("status").inner_text().startswith("Test event msg_")
+    expect(page.get_by_role("status")).to_contain_text("Test event msg_")
     reload_until(page, lambda: page.locator("td .badge.ok", has_text="200").count() > 0)
     page.get_by_role("button", name="Reveal secret").click()
     secret = page.get_by_label("Secret", exact=True).input_value()
@@ -71,7 +74,7 @@ def test_a_person_adds_an_endpoint_tests_it_rotates_resends_and_recovers_without
     # Rotation: a new secret, and the page says until when the old one still signs.
     page.get_by_role("button", name="Rotate secret").click()
     assert "signed with both secrets until" in page.get_by_role("status").inner_text()
-    assert page.locator("#rotation").is_visible()
+    expect(page.locator("#rotation")).to_be_visible()
     page.get_by_role("button", name="Reveal secret").click()
     assert page.get_by_label("Secret", exact=True).input_value() != secret
     shoot(page, screenshots, "endpoint")
@@ -82,6 +85,7 @@ def test_a_person_adds_an_endpoint_tests_it_rotates_resends_and_recovers_without
     page.get_by_role("button", name="Filter").click()
     shoot(page, screenshots, "messages")
     page.locator("table a code").first.click()
+    page.wait_for_url(re.compile(r".*/portal/messages/msg_\w+$"))
     message_id = page.url.rsplit("/", 1)[1]
     page.get_by_role("button", name="Resend to all endpoints").click()
     assert "queued to be sent again" in page.get_by_role("status").inner_text()
@@ -94,6 +98,7 @@ def test_a_person_adds_an_endpoint_tests_it_rotates_resends_and_recovers_without
     receiver.status = 500
     page.goto(f"{live_server.url}/portal/endpoints/{endpoint_id}")
     page.get_by_role("button", name="Send test event").click()
+    expect(page.get_by_role("status")).to_contain_text("Test event msg_")
     reload_until(page, lambda: page.locator("td .badge.bad", has_text="failed").count() > 0)
     receiver.status = 200
     page.get_by_label("Send again every delivery that failed since (UTC)").fill("2020-01-01T00:00")
@@ -103,11 +108,11 @@ def test_a_person_adds_an_endpoint_tests_it_rotates_resends_and_recovers_without
     assert receiver.types()[-1] == "webhook.test" and len(receiver.received) == 5
 
     nav(page, "Endpoints")
-    assert page.locator("tbody tr").count() == 1
-    assert page.get_by_text("of 5)").is_visible()  # the success rate counts every attempt
+    expect(page.locator("tbody tr")).to_have_count(1)
+    expect(page.get_by_text("of 5)")).to_be_visible()  # the success rate counts every attempt
     shoot(page, screenshots, "endpoints")
     nav(page, "Verify signatures")
-    assert page.get_by_text("from standardwebhooks import Webhook").is_visible()
+    expect(page.get_by_text("from standardwebhooks import Webhook")).to_be_visible()
     shoot(page, screenshots, "verify")
 
 
@@ -121,14 +126,14 @@ def test_a_second_organization_never_sees_the_first_ones_endpoints_or_messages(
     theirs = new_page(javascript=False)
     theirs.goto(live_server.portal_link(second))
 
-    assert theirs.get_by_text("No endpoints yet").is_visible()
+    expect(theirs.get_by_text("No endpoints yet")).to_be_visible()
     assert endpoint["id"] not in theirs.content() and receiver.url not in theirs.content()
     nav(theirs, "Messages")
-    assert theirs.get_by_text("No messages").is_visible()
+    expect(theirs.get_by_text("No messages")).to_be_visible()
     for path in (f"/portal/endpoints/{endpoint['id']}", f"/portal/messages/{message_id}"):
         response = theirs.goto(live_server.url + path)
         assert response.status == 404
-        assert theirs.get_by_role("heading", name="Not found").is_visible()
+        expect(theirs.get_by_role("heading", name="Not found")).to_be_visible()
 
 
 def test_forged_expired_and_reused_links_are_refused_with_a_readable_page(
@@ -140,7 +145,7 @@ def test_forged_expired_and_reused_links_are_refused_with_a_readable_page(
     forged = live_server.portal_link(tenant)[:-4] + "AAAA"
     response = page.goto(forged)
     assert response.status == 401
-    assert page.get_by_text("This portal link is not valid").is_visible()
+    expect(page.get_by_text("This portal link is not valid")).to_be_visible()
 
     link = live_server.portal_link(tenant)
     live_server.offset = live_server.settings.portal_link_ttl_seconds + 60
@@ -149,7 +154,7 @@ def test_forged_expired_and_reused_links_are_refused_with_a_readable_page(
     finally:
         live_server.offset = 0.0
     assert response.status == 401
-    assert page.get_by_text("This portal link has expired").is_visible()
+    expect(page.get_by_text("This portal link has expired")).to_be_visible()
     shoot(page, screenshots, "expired-link")
 
     fresh = live_server.portal_link(tenant)
@@ -170,7 +175,7 @@ def test_a_form_without_its_csrf_token_is_refused(
     page.locator("form.stack input[name=csrf_token]").evaluate("input => input.remove()")
     page.get_by_role("button", name="Add endpoint").click()
 
-    assert page.get_by_role("heading", name="Not allowed").is_visible()
+    expect(page.get_by_role("heading", name="Not allowed")).to_be_visible()
     assert "csrf_failed" in page.content()
     with live_server.api(tenant) as api:
         assert api.get("/webhook/endpoints").json()["data"] == []
@@ -187,10 +192,41 @@ def test_a_script_in_a_description_is_shown_as_text_and_never_runs(
     script = '<script>alert("owned")</script><img src=x onerror="alert(1)">'
 
     add_endpoint(page, receiver.url, script)
-    detail_shows = page.get_by_text(script, exact=True).is_visible()
+    expect(page.get_by_text(script, exact=True)).to_be_visible()
     nav(page, "Endpoints")
-    list_shows = page.get_by_text(script, exact=True).is_visible()
+    expect(page.get_by_text(script, exact=True)).to_be_visible()
 
-    assert detail_shows and list_shows
     assert dialogs == []
     assert page.evaluate("document.querySelectorAll('main script, main img').length") == 0
+
+
+UNLABELLED_CONTROLS = """() => [...document.querySelectorAll(
+    'input:not([type=hidden]), select, textarea, button')]
+  .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')
+               && !(e.tagName === 'BUTTON' && e.textContent.trim()))
+  .map(e => e.outerHTML)"""
+
+
+def test_every_control_on_every_page_has_a_label(
+    live_server: LiveServer, receiver: LoopbackReceiver, new_page: Any
+) -> None:
+    tenant = live_server.new_tenant()
+    with live_server.api(tenant) as api:
+        endpoint = api.post("/webhook/endpoints", json={"url": receiver.url}).json()
+        message_id = api.post(f"/webhook/endpoints/{endpoint['id']}/test").json()["message_id"]
+    page = new_page(javascript=True)
+    page.goto(live_server.portal_link(tenant))
+
+    for path in (
+        "/portal/endpoints",
+        "/portal/endpoints/new",
+        f"/portal/endpoints/{endpoint['id']}",
+        f"/portal/endpoints/{endpoint['id']}/edit",
+        f"/portal/endpoints/{endpoint['id']}/delete",
+        "/portal/messages",
+        f"/portal/messages/{message_id}",
+        "/portal/verify",
+    ):
+        assert page.goto(live_server.url + path).status == 200, path
+        assert page.evaluate(UNLABELLED_CONTROLS) == [], path
+        assert page.locator("h1").count() == 1, path

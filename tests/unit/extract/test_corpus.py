@@ -127,3 +127,17 @@ def test_scanned_filing_is_read_by_ocr(corpus_dir: Path) -> None:
     assert page["ocr"] is True
     assert "SUPREME COURT OF THE UNITED STATES" in page["markdown"]
     assert "Red River Compact" in page["markdown"]
+
+
+def test_justified_filing_prose_is_not_mistaken_for_tables(corpus_dir: Path) -> None:
+    # ca1 is justified Courier: its stretched word gaps are wider than an em.
+    result = extract(corpus_dir / "ca1-appeal-17p.pdf", pages=(3, 13, 14))
+    assert all(p["tables"] == () for p in result["pages"])
+    assert "SELYA, Circuit Judge. This interlocutory appeal arises" in result["markdown"]
+
+
+def test_hanging_bullets_are_list_items_not_tables(corpus_dir: Path) -> None:
+    result = extract(corpus_dir / "dnj-complaint-ocr-layer-59p.pdf", pages=(43,))
+    page = result["pages"][0]
+    assert page["tables"] == ()
+    assert "- Failure to seek a second detention hearing;" in page["markdown"]

@@ -48,3 +48,19 @@ def test_ocr_layer_is_used_unless_ocr_is_forced(corpus_dir: Path) -> None:
     assert auto["pages"][0]["ocr"] is False
     assert forced["pages"][0]["ocr"] is True
     assert "Defendant" in forced["pages"][0]["markdown"]
+
+
+@needs_tesseract
+def test_a_blank_scanned_page_is_reported_blank_without_running_tesseract(tmp_path: Path) -> None:
+    from PIL import Image
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen.canvas import Canvas
+
+    path = tmp_path / "blank-scan.pdf"
+    c = Canvas(str(path), pagesize=(612, 792))
+    c.drawImage(ImageReader(Image.new("L", (850, 1100), 255)), 0, 0, width=612, height=792)
+    c.showPage()
+    c.save()
+    page = extract(path)["pages"][0]
+    assert page["ocr"] is False
+    assert page["warnings"] == ("page is blank: nothing to OCR",)
