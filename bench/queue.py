@@ -572,17 +572,17 @@ def render(results: dict[str, Any], args: argparse.Namespace, command: str) -> s
         f"{', '.join(str(f['rounds']) + ' (' + f['label'] + ')' for f in ours)} rounds; "
         "on PostgreSQL our rounds alternate with procrastinate's). For "
         "pagewire that is the real `Worker`: batch claims with leases, a heartbeat task and "
-        "a fresh work directory per job (created and removed in the data directory, as for "
-        "a real extraction), the runner's result file read back and stored inline, the "
+        "the job's result file written in the data directory (as the extractor child writes "
+        "it), read back and stored inline, then removed; the "
         "lease-guarded finish, and every job's `job.processing` and `job.completed` events "
         "written through the transactional outbox in those same transactions (the bench "
         "checks that all three events exist for every job). A `NoopRunner` stands in for "
         "the extractor child process. procrastinate runs its no-op `async` task "
         f"in-process ({args.peer_jobs:,} jobs per run); it writes no events and no files.",
         "- **data dir on disk / on tmpfs**: where `PAGEWIRE_DATA_DIR` (the blob volume, "
-        "where each job's work directory is made) lives: the system temp directory on this "
+        "where each job's result file is written) lives: the system temp directory on this "
         "machine's ext4 disk, or `/dev/shm`. The database is the same PostgreSQL server "
-        "either way. The difference is the cost of the per-job work directory.",
+        "either way. The difference is the cost of the per-job file.",
         f"- **enqueue**: one job per transaction from {PRODUCERS} concurrent producers, each "
         "with its `job.created` event and wake-up, as the API submits. procrastinate's is "
         "`batch_defer_async`, not comparable, shown for completeness.",

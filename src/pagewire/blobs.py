@@ -46,24 +46,31 @@ HEAD_BYTES = 8192
 
 class LocalBlobStore:
     def __init__(self, root: Path) -> None:
-        self.root = root
-        self._tmp = root / ".tmp"
+        self.root = root.resolve()
+        self._tmp = self.root / ".tmp"
         self._tmp.mkdir(parents=True, exist_ok=True)
 
     def local_path(self, key: str) -> Path:
-        path = (self.root / key).resolve()
-        if self.root.resolve() not in path.parents:
+        # Checked by its parts rather than by resolving: this runs once per job on the
+        # hot path, and keys are made by pagewire (uploads/upl_..., results/job_...).
+        parts = key.split("/")
+        if not key or key.startswith("/") or any(p in ("", ".", "..") for p in parts):
             raise InvalidRequest(f"blob key {key!r} leaves the blob directory")
-        return path
+        return self.root.joinpath(*parts)
+
+    def scratch_path(self, name: str) -> Path:
+        """A path for one job attempt's transient file (input download, result).
+
+        A plain file named after the attempt rather than a directory per job: making
+        and removing a directory per job cost more than the whole queue round trip.
+        """
+        return self._tmp / name
 
     def temp_path(self, suffix: str = "") -> Path:
         """A fresh path in the blob volume, so moving it into place is a rename."""
         fd, name = tempfile.mkstemp(dir=self._tmp, suffix=suffix)
         os.close(fd)
         return Path(name)
-
-    def temp_dir(self, suffix: str = "") -> Path:
-        return Path(tempfile.mkdtemp(dir=self._tmp, suffix=suffix))
 
     async def put_stream(
         self, key: str, chunks: AsyncIterator[bytes], *, max_bytes: int

@@ -153,15 +153,16 @@ class Worker:
     async def _process(self, lease: Lease) -> None:
         job = lease.job
         started = time.monotonic()
-        workdir: Path | None = None
+        # This attempt's transient files; the lease token keeps a rescued job's new run
+        # apart from its old worker's, should both be alive on one machine.
+        scratch = f"{job.id}-{lease.token[:12]}"
+        input_path = self.blobs.scratch_path(f"{scratch}.input")
+        result_path = self.blobs.scratch_path(f"{scratch}.result.json")
         progress = _Progress(self, lease)
         heartbeat = asyncio.create_task(progress.heartbeat_loop())
         try:
-            # File-system calls run off the event loop: a slow disk must not stall
-            # the claim loop or the other jobs' heartbeats.
-            workdir = await asyncio.to_thread(self.blobs.temp_dir, f"-{job.id}")
-            outcome = await self._execute(lease, workdir, progress)
-            await self._record(lease, outcome, workdir / "result.json", started)
+            outcome = await self._execute(lease, input_path, result_path, progress)
+            await self._record(lease, outcome, result_path, started)
         except asyncio.CancelledError:
             # Shutdown past the drain deadline: the job goes back to the queue untouched.
             with contextlib.suppress(Exception):
@@ -179,27 +180,29 @@ class Worker:
         finally:
             heartbeat.cancel()
             await asyncio.gather(heartbeat, return_exceptions=True)
-            if workdir is not None:
-                await asyncio.to_thread(_remove_tree, workdir)
+            # Off the event loop: a slow disk must not stall claims or heartbeats.
+            await asyncio.to_thread(_remove, input_path, result_path)
 
-    async def _execute(self, lease: Lease, workdir: Path, progress: _Progress) -> Outcome:
+    async def _execute(
+        self, lease: Lease, download_path: Path, result_path: Path, progress: _Progress
+    ) -> Outcome:
         job = lease.job
         try:
-            input_path, media_type = await self._input(job, workdir)
+            input_path, media_type = await self._input(job, download_path)
         except FetchFailed as error:
             return Outcome("failed", error={"code": error.code, "message": error.message})
         task = Task(
             input_path=input_path,
             media_type=media_type,
             options=job.options,
-            output_path=workdir / "result.json",
+            output_path=result_path,
             max_pages=self.settings.max_pages,
             memory_limit_mb=self.settings.job_memory_limit_mb,
             time_limit=self.settings.job_timeout_seconds,
         )
         return await self.runner.run(task, progress.on_page)
 
-    async def _input(self, job: Job, workdir: Path) -> tuple[Path, str]:
+    async def _input(self, job: Job, download_path: Path) -> tuple[Path, str]:
         if job.input.blob_key is not None:
             return self.blobs.local_path(job.input.blob_key), job.input.media_type or ""
         assert job.input.file_url is not None
@@ -213,7 +216,7 @@ class Worker:
         downloaded = await fetch.download(
             self._http,
             job.input.file_url,
-            workdir / "input",
+            download_path,
             max_bytes=self.settings.max_upload_bytes,
             timeout=self.settings.file_url_timeout_seconds,
             allow_private=self.settings.allow_private_urls,
@@ -341,7 +344,6 @@ def _read_result(path: Path, inline_limit: int) -> tuple[int, bool, Any]:
     return size, True, json.loads(path.read_text(encoding="utf-8"))
 
 
-def _remove_tree(path: Path) -> None:
-    import shutil
-
-    shutil.rmtree(path, ignore_errors=True)
+def _remove(*paths: Path) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
