@@ -29,7 +29,9 @@ PageCallback = Callable[[int, int], Awaitable[bool]]
 class Outcome:
     status: str  # completed, failed, canceled
     page_count: int | None = None
-    result_path: Path | None = None
+    # A small result comes back in memory; a larger one is in the task's output_path.
+    result: dict[str, Any] | None = None
+    result_size: int | None = None
     error: dict[str, Any] | None = None
 
 
@@ -42,6 +44,8 @@ class Task:
     max_pages: int
     memory_limit_mb: int
     time_limit: float
+    # Results up to this size may come back through the pipe rather than a file.
+    inline_limit: int = 256 * 1024
 
 
 class Runner(Protocol):
@@ -67,6 +71,7 @@ class ProcessRunner:
             "output_path": str(task.output_path),
             "max_pages": task.max_pages,
             "memory_limit_mb": task.memory_limit_mb,
+            "inline_limit": task.inline_limit,
         }
         proc = await asyncio.create_subprocess_exec(
             self.python,
@@ -78,7 +83,7 @@ class ProcessRunner:
             # Its own session: a Ctrl-C meant for the service does not reach it; the
             # worker decides when it stops.
             start_new_session=True,
-            limit=1 << 20,
+            limit=task.inline_limit + (1 << 16),
             env=self.env,
         )
         assert proc.stdin and proc.stdout and proc.stderr
@@ -117,7 +122,12 @@ class ProcessRunner:
                 if not await on_page(message["done"], message["total"]):
                     return Outcome("canceled", page_count=page_count)
             elif kind == "done":
-                return Outcome("completed", page_count=message["page_count"])
+                return Outcome(
+                    "completed",
+                    page_count=message["page_count"],
+                    result=message.get("result"),
+                    result_size=message.get("result_size"),
+                )
             elif kind == "error":
                 return _failure(message["code"], message["message"])
         returncode = await proc.wait()

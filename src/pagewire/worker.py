@@ -36,6 +36,8 @@ log = logging.getLogger("pagewire.worker")
 # become 500 writes/s; cancellation is still seen within this time of a page end.
 PROGRESS_INTERVAL = 0.25
 RESCUE_INTERVAL = 5.0
+# Results up to this size come back from the child through its pipe, not a file.
+INLINE_PIPE_LIMIT = 256 * 1024
 
 
 class Worker:
@@ -160,8 +162,12 @@ class Worker:
         result_path = self.blobs.scratch_path(f"{scratch}.result.json")
         progress = _Progress(self, lease)
         heartbeat = asyncio.create_task(progress.heartbeat_loop())
+        files_left = True
         try:
             outcome = await self._execute(lease, input_path, result_path, progress)
+            # A small result came back in memory and an uploaded input is a blob: then
+            # no scratch file was made, and there is nothing to remove.
+            files_left = outcome.result is None or job.input.file_url is not None
             await self._record(lease, outcome, result_path, started)
         except asyncio.CancelledError:
             # Shutdown past the drain deadline: the job goes back to the queue untouched.
@@ -180,8 +186,9 @@ class Worker:
         finally:
             heartbeat.cancel()
             await asyncio.gather(heartbeat, return_exceptions=True)
-            # Off the event loop: a slow disk must not stall claims or heartbeats.
-            await asyncio.to_thread(_remove, input_path, result_path)
+            if files_left:
+                # Off the event loop: a slow disk must not stall claims or heartbeats.
+                await asyncio.to_thread(_remove, input_path, result_path)
 
     async def _execute(
         self, lease: Lease, download_path: Path, result_path: Path, progress: _Progress
@@ -199,6 +206,7 @@ class Worker:
             max_pages=self.settings.max_pages,
             memory_limit_mb=self.settings.job_memory_limit_mb,
             time_limit=self.settings.job_timeout_seconds,
+            inline_limit=min(INLINE_PIPE_LIMIT, self.settings.inline_result_limit_bytes),
         )
         return await self.runner.run(task, progress.on_page)
 
@@ -237,7 +245,10 @@ class Worker:
     ) -> None:
         job = lease.job
         fields: dict[str, Any] = {}
-        if outcome.status == "completed":
+        if outcome.status == "completed" and outcome.result is not None:
+            fields = {"result": outcome.result, "result_size": outcome.result_size}
+            status = JobStatus.COMPLETED
+        elif outcome.status == "completed":
             size, inline, result = await asyncio.to_thread(
                 _read_result, result_path, self.settings.inline_result_limit_bytes
             )

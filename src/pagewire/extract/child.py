@@ -2,7 +2,7 @@
 
 It reads its task as one JSON object on stdin and reports on stdout, one JSON
 object per line: ``open`` (page counts), ``page`` (after each page), then ``done``
-or ``error``. The result goes to a file, not the pipe. The parent may kill it at
+or ``error``. A small result rides in ``done``; a larger one goes to a file. The parent may kill it at
 any page boundary (cancel), on its time limit, or when it outgrows its memory.
 """
 
@@ -77,10 +77,18 @@ def run(task: dict[str, Any]) -> None:
     finally:
         document.close()
     result.setdefault("page_count", document.page_count)
-    output = Path(task["output_path"])
-    with output.open("w", encoding="utf-8") as f:
-        json.dump(result, f, ensure_ascii=False)
-    _say({"type": "done", "page_count": document.page_count, "result_size": output.stat().st_size})
+    data = json.dumps(result, ensure_ascii=False).encode()
+    done: dict[str, Any] = {
+        "type": "done",
+        "page_count": document.page_count,
+        "result_size": len(data),
+    }
+    if len(data) <= task.get("inline_limit", 0):
+        # Small results travel in the message: no file to write, read back and remove.
+        done["result"] = result
+    else:
+        Path(task["output_path"]).write_bytes(data)
+    _say(done)
 
 
 def main() -> int:
