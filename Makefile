@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 UV_VERSION := 0.13.9
 FILE ?=
 
-.PHONY: install system-deps demo test test-sqlite serve lint format lock bench clean
+.PHONY: install system-deps demo test serve lint format lock bench clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -n "$(PYTHON)" || { echo "pagewire needs Python 3.11 or newer on PATH"; exit 1; }
@@ -50,6 +50,8 @@ lock: install
 
 bench: install
 	@$(BIN)/python bench/queue.py
+	@$(BIN)/python bench/webhooks.py
+	@$(BIN)/python -P bench/extract.py
 
 clean:
 	rm -rf $(VENV) pagewire-data pagewire-demo .pytest_cache .mypy_cache .ruff_cache

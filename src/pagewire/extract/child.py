@@ -78,17 +78,17 @@ def run(task: dict[str, Any]) -> None:
         document.close()
     result.setdefault("page_count", document.page_count)
     data = json.dumps(result, ensure_ascii=False).encode()
-    done: dict[str, Any] = {
+    finished: dict[str, Any] = {
         "type": "done",
         "page_count": document.page_count,
         "result_size": len(data),
     }
     if len(data) <= task.get("inline_limit", 0):
         # Small results travel in the message: no file to write, read back and remove.
-        done["result"] = result
+        finished["result"] = result
     else:
         Path(task["output_path"]).write_bytes(data)
-    _say(done)
+    _say(finished)
 
 
 def main() -> int:
