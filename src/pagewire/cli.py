@@ -75,11 +75,10 @@ def _run(main: Coroutine[Any, Any, Any]) -> Any:
         return runner.run(main)
 
 
-def cmd_worker(args: argparse.Namespace) -> int:
-    from pagewire.blobs import LocalBlobStore
+def _run_loop(args: argparse.Namespace, make_loop: Callable[[Any, Any], Any]) -> int:
+    """Run a background loop (worker or dispatcher) until SIGINT/SIGTERM, then drain it."""
     from pagewire.store import Store
     from pagewire.store.migrate import is_current
-    from pagewire.worker import Worker
 
     settings = _settings(args)
 
@@ -89,44 +88,38 @@ def cmd_worker(args: argparse.Namespace) -> int:
             if not await is_current(store.db):
                 raise SystemExit("the database schema is not current: run `pagewire migrate`")
             await store.db.start_listening()
-            worker = Worker(
-                store,
-                LocalBlobStore(settings.data_dir / "blobs"),
-                settings,
-                concurrency=args.concurrency,
-            )
-            task = asyncio.create_task(worker.run())
+            loop = make_loop(store, settings)
+            task = asyncio.create_task(loop.run())
             await stop.wait()
-            worker.stop()
+            loop.stop()
             await task
         finally:
             await store.close()
 
     return _run_until_signal(main)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from pagewire.blobs import LocalBlobStore
+    from pagewire.worker import Worker
+
+    return _run_loop(
+        args,
+        lambda store, settings: Worker(
+            store,
+            LocalBlobStore(settings.data_dir / "blobs"),
+            settings,
+            concurrency=args.concurrency,
+        ),
+    )
 
 
 def cmd_dispatch(args: argparse.Namespace) -> int:
     from pagewire.dispatch import Dispatcher
-    from pagewire.store import Store
-    from pagewire.store.migrate import is_current
 
-    settings = _settings(args)
-
-    async def main(stop: asyncio.Event) -> None:
-        store = Store.from_settings(settings)
-        try:
-            if not await is_current(store.db):
-                raise SystemExit("the database schema is not current: run `pagewire migrate`")
-            await store.db.start_listening()
-            dispatcher = Dispatcher(store, settings, concurrency=args.concurrency)
-            task = asyncio.create_task(dispatcher.run())
-            await stop.wait()
-            dispatcher.stop()
-            await task
-        finally:
-            await store.close()
-
-    return _run_until_signal(main)
+    return _run_loop(
+        args, lambda store, settings: Dispatcher(store, settings, concurrency=args.concurrency)
+    )
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:

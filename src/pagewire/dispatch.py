@@ -33,6 +33,7 @@ import aiohttp
 from prometheus_client import CollectorRegistry
 
 from pagewire import netguard, signing
+from pagewire.aio import first
 from pagewire.errors import PagewireError, UnsafeURL
 from pagewire.retry import (
     AttemptOutcome,
@@ -179,7 +180,7 @@ class Dispatcher:
                         if not isinstance(error, PagewireError):
                             log.exception("claim crashed")
                         log.warning("claim failed", extra={"fields": {"error": str(error)}})
-                        await _first(
+                        await first(
                             self._stopping.wait(), asyncio.sleep(self.settings.poll_seconds)
                         )
                         continue
@@ -190,7 +191,7 @@ class Dispatcher:
                     self._more_due = len(claimed) >= max(1, free // 2)
                     if self._more_due:
                         continue
-                await _first(
+                await first(
                     self.store.db.wait("pagewire_deliveries", self._wait_seconds()),
                     self._wake.wait(),
                     self._stopping.wait(),
@@ -414,13 +415,3 @@ def _check_url(url: str, allow_private: bool, allow_http: bool) -> None:
 def _describe(error: BaseException) -> str:
     text = str(error) or type(error).__name__
     return f"{type(error).__name__}: {text}" if text != type(error).__name__ else text
-
-
-async def _first(*aws: Any) -> None:
-    tasks = [asyncio.ensure_future(a) for a in aws]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)

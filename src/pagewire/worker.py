@@ -21,6 +21,7 @@ from typing import Any
 import aiohttp
 
 from pagewire import fetch, retention
+from pagewire.aio import first
 from pagewire.blobs import LocalBlobStore
 from pagewire.errors import FetchFailed, PagewireError
 from pagewire.extract import SUPPORTED_MEDIA_TYPES, sniff_media_type
@@ -88,7 +89,7 @@ class Worker:
                     await self._sleep_until_work()
                 else:
                     self._slot_free.clear()
-                    await _first(self._slot_free.wait(), self._stopping.wait())
+                    await first(self._slot_free.wait(), self._stopping.wait())
         finally:
             rescuer.cancel()
             await self._drain()
@@ -97,7 +98,7 @@ class Worker:
             log.info("worker stopped", extra={"fields": {"worker_id": self.worker_id}})
 
     async def _sleep_until_work(self) -> None:
-        await _first(
+        await first(
             self.store.db.wait("pagewire_jobs", self.settings.poll_seconds),
             self._stopping.wait(),
         )
@@ -335,16 +336,6 @@ def _log_transition(job: Job, what: str, **fields: Any) -> None:
             }
         },
     )
-
-
-async def _first(*aws: Any) -> None:
-    tasks = [asyncio.ensure_future(a) for a in aws]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def _read_result(path: Path, inline_limit: int) -> tuple[int, bool, Any]:
