@@ -29,7 +29,7 @@ from pagewire.models import Job, JobStatus, Lease
 from pagewire.netguard import guarded_connector
 from pagewire.runner import Outcome, ProcessRunner, Runner, Task
 from pagewire.settings import Settings
-from pagewire.store import Store
+from pagewire.store import LeaseState, Store
 
 log = logging.getLogger("pagewire.worker")
 
@@ -61,6 +61,8 @@ class Worker:
         self._running: dict[str, asyncio.Task[None]] = {}
         self._stopping = asyncio.Event()
         self._slot_free = asyncio.Event()
+        # The running jobs' leases, kept alive together by one heartbeat loop.
+        self._held: dict[str, _Progress] = {}
         self._http: aiohttp.ClientSession | None = None
 
     # -- the loop -----------------------------------------------------------
@@ -71,6 +73,7 @@ class Worker:
             extra={"fields": {"worker_id": self.worker_id, "concurrency": self.concurrency}},
         )
         rescuer = asyncio.create_task(self._rescue_loop())
+        heartbeats = asyncio.create_task(self._heartbeat_loop())
         try:
             while not self._stopping.is_set():
                 free = self.concurrency - len(self._running)
@@ -92,7 +95,8 @@ class Worker:
                     await first(self._slot_free.wait(), self._stopping.wait())
         finally:
             rescuer.cancel()
-            await self._drain()
+            await self._drain()  # running jobs keep their leases alive while they finish
+            heartbeats.cancel()
             if self._http is not None:
                 await self._http.close()
             log.info("worker stopped", extra={"fields": {"worker_id": self.worker_id}})
@@ -125,6 +129,21 @@ class Worker:
             task.cancel()
         if pending:
             await asyncio.wait(pending)
+
+    async def _heartbeat_loop(self) -> None:
+        """Extend every running job's lease in one statement, and learn of cancels."""
+        while True:
+            await asyncio.sleep(self.settings.heartbeat_seconds)
+            held = list(self._held.values())
+            try:
+                states = await self.store.jobs.heartbeat_all(
+                    [p.lease for p in held], self.settings.lease_seconds
+                )
+            except PagewireError as error:
+                log.warning("heartbeat failed", extra={"fields": {"error": str(error)}})
+                continue
+            for progress in held:
+                progress.learn(states[progress.lease.job.id])
 
     async def _rescue_loop(self) -> None:
         """Housekeeping any live worker does: rescue dead workers' jobs, apply retention."""
@@ -162,7 +181,7 @@ class Worker:
         input_path = self.blobs.scratch_path(f"{scratch}.input")
         result_path = self.blobs.scratch_path(f"{scratch}.result.json")
         progress = _Progress(self, lease)
-        heartbeat = asyncio.create_task(progress.heartbeat_loop())
+        self._held[job.id] = progress
         files_left = True
         try:
             outcome = await self._execute(lease, input_path, result_path, progress)
@@ -185,8 +204,7 @@ class Worker:
                     error={"code": "internal_error", "message": "pagewire failed to run this job"},
                 )
         finally:
-            heartbeat.cancel()
-            await asyncio.gather(heartbeat, return_exceptions=True)
+            self._held.pop(job.id, None)
             if files_left:
                 # Off the event loop: a slow disk must not stall claims or heartbeats.
                 await asyncio.to_thread(_remove, input_path, result_path)
@@ -286,7 +304,7 @@ class Worker:
 
 
 class _Progress:
-    """Heartbeats and progress writes for one lease; learns cancel and lease loss."""
+    """Progress writes for one lease (each also a heartbeat); learns cancel and lease loss."""
 
     def __init__(self, worker: Worker, lease: Lease) -> None:
         self.worker = worker
@@ -296,12 +314,16 @@ class _Progress:
         self._last_write = 0.0
         self._total: int | None = None
 
-    async def _beat(self, done: int | None = None, total: int | None = None) -> None:
-        state = await self.worker.store.jobs.heartbeat(
-            self.lease, self.worker.settings.lease_seconds, pages_done=done, pages_total=total
-        )
+    def learn(self, state: LeaseState) -> None:
         self.lost = not state.owned
         self.cancel = state.cancel_requested
+
+    async def _beat(self, done: int | None = None, total: int | None = None) -> None:
+        self.learn(
+            await self.worker.store.jobs.heartbeat(
+                self.lease, self.worker.settings.lease_seconds, pages_done=done, pages_total=total
+            )
+        )
 
     async def on_page(self, done: int, total: int) -> bool:
         now = time.monotonic()
@@ -310,17 +332,6 @@ class _Progress:
             self._last_write = now
             await self._beat(done, total)
         return not (self.lost or self.cancel)
-
-    async def heartbeat_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.worker.settings.heartbeat_seconds)
-            try:
-                await self._beat()
-            except PagewireError as error:
-                log.warning(
-                    "heartbeat failed",
-                    extra={"fields": {"job_id": self.lease.job.id, "error": str(error)}},
-                )
 
 
 def _log_transition(job: Job, what: str, **fields: Any) -> None:

@@ -286,3 +286,20 @@ async def test_a_worker_elsewhere_is_woken_by_notify_or_else_polls(
     finally:
         await listening.close()
         await pooled.close()
+
+
+async def test_one_statement_keeps_all_of_a_workers_leases_alive(store: Any, tenant: Any) -> None:
+    for _ in range(3):
+        await store.jobs.enqueue(new_job(tenant.org_id))
+    kept, rescued, canceled = await store.jobs.claim("w1", 3, lease_seconds=-1)
+    await store.jobs.heartbeat(kept, 30)
+    await store.jobs.heartbeat(canceled, 30)
+    await store.jobs.rescue_expired()  # takes only the one whose lease ran out
+    await store.jobs.cancel(tenant.org_id, canceled.job.id)
+
+    states = await store.jobs.heartbeat_all([kept, rescued, canceled], 30)
+
+    assert states[kept.job.id].owned and not states[kept.job.id].cancel_requested
+    assert not states[rescued.job.id].owned
+    assert states[canceled.job.id].owned and states[canceled.job.id].cancel_requested
+    assert await store.jobs.rescue_expired() == []  # the kept leases were extended

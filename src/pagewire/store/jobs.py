@@ -406,6 +406,37 @@ class JobStore:
             return LeaseState(owned=False, cancel_requested=False)
         return LeaseState(owned=True, cancel_requested=bool(row.cancel_requested))
 
+    async def heartbeat_all(
+        self, leases: Sequence[Lease], lease_seconds: float
+    ) -> dict[str, LeaseState]:
+        """Extend every lease a worker holds in one statement: job id -> its state.
+
+        A job missing from the answer is no longer held under that lease (rescued).
+        """
+        if not leases:
+            return {}
+        held = {(lease.job.id, lease.token) for lease in leases}
+        async with self.db.write() as conn:
+            rows = (
+                await conn.execute(
+                    t.jobs.update()
+                    .where(
+                        J.id.in_([job_id for job_id, _ in held]),
+                        J.status == JobStatus.PROCESSING.value,
+                        J.lease_token.in_({token for _, token in held}),
+                    )
+                    .values(lease_expires_at=self.db.now() + lease_seconds)
+                    .returning(J.id, J.lease_token, J.cancel_requested)
+                )
+            ).all()
+        states = {
+            row.id: LeaseState(owned=True, cancel_requested=bool(row.cancel_requested))
+            for row in rows
+            if (row.id, row.lease_token) in held
+        }
+        lost = LeaseState(owned=False, cancel_requested=False)
+        return {lease.job.id: states.get(lease.job.id, lost) for lease in leases}
+
     async def finish(
         self,
         lease: Lease,
