@@ -26,7 +26,6 @@ import logging
 import os
 import socket
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -35,6 +34,7 @@ from prometheus_client import CollectorRegistry
 from pagewire import netguard, signing
 from pagewire.aio import first
 from pagewire.errors import PagewireError, UnsafeURL
+from pagewire.ratelimit import TokenBucket
 from pagewire.retry import (
     AttemptOutcome,
     Delivered,
@@ -56,41 +56,20 @@ BACKLOG_INTERVAL = 5.0
 RECORD_PAUSE = 0.005
 
 
-@dataclass
-class _Bucket:
-    """A token bucket: ``rate`` deliveries per second, bursts of up to one second's worth."""
-
-    rate: float
-    tokens: float = 0.0
-    at: float = field(default_factory=time.monotonic)
-
-    def __post_init__(self) -> None:
-        self.tokens = max(1.0, self.rate)
-
-    async def take(self) -> None:
-        while True:
-            now = time.monotonic()
-            self.tokens = min(max(1.0, self.rate), self.tokens + (now - self.at) * self.rate)
-            self.at = now
-            if self.tokens >= 1:
-                self.tokens -= 1
-                return
-            await asyncio.sleep((1 - self.tokens) / self.rate)
-
-
 class _Lane:
     """One endpoint's share of this dispatcher: its deliveries held, sent a few at a time."""
 
     def __init__(self, cap: int) -> None:
         self.held = 0
         self.sending = asyncio.Semaphore(cap)
-        self.bucket: _Bucket | None = None
+        self.bucket: TokenBucket | None = None
 
     def limit_rate(self, rate: int | None) -> None:
         if rate is None:
             self.bucket = None
         elif self.bucket is None or self.bucket.rate != rate:
-            self.bucket = _Bucket(float(rate))
+            # bursts of up to one second's worth
+            self.bucket = TokenBucket(float(rate), burst=float(rate))
 
 
 class Dispatcher:

@@ -21,6 +21,9 @@ from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
 
+# Results up to this size come back from the child through its pipe, not a file.
+INLINE_PIPE_LIMIT = 256 * 1024
+
 # on_page(pages_done, pages_total) -> keep going?
 PageCallback = Callable[[int, int], Awaitable[bool]]
 
@@ -45,7 +48,7 @@ class Task:
     memory_limit_mb: int
     time_limit: float
     # Results up to this size may come back through the pipe rather than a file.
-    inline_limit: int = 256 * 1024
+    inline_limit: int = INLINE_PIPE_LIMIT
 
 
 class Runner(Protocol):

@@ -27,7 +27,7 @@ from pagewire.errors import FetchFailed, PagewireError
 from pagewire.extract import SUPPORTED_MEDIA_TYPES, sniff_media_type
 from pagewire.models import Job, JobStatus, Lease
 from pagewire.netguard import guarded_connector
-from pagewire.runner import Outcome, ProcessRunner, Runner, Task
+from pagewire.runner import INLINE_PIPE_LIMIT, Outcome, ProcessRunner, Runner, Task
 from pagewire.settings import Settings
 from pagewire.store import LeaseState, Store
 
@@ -37,8 +37,6 @@ log = logging.getLogger("pagewire.worker")
 # become 500 writes/s; cancellation is still seen within this time of a page end.
 PROGRESS_INTERVAL = 0.25
 RESCUE_INTERVAL = 5.0
-# Results up to this size come back from the child through its pipe, not a file.
-INLINE_PIPE_LIMIT = 256 * 1024
 
 
 class Worker:

@@ -7,27 +7,25 @@ lease expired and whose job was rescued can never overwrite it.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import exc
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from pagewire.errors import Conflict, InvalidRequest, NotFound, StoreUnavailable
+from pagewire.errors import Conflict, InvalidRequest, NotFound
 from pagewire.events import job_event_payload
 from pagewire.ids import new_id
 from pagewire.models import EVENT_FOR_STATUS, Job, JobInput, JobStatus, Lease, NewJob
 from pagewire.store import outbox
 from pagewire.store import tables as t
 from pagewire.store.db import Database
+from pagewire.store.group_commit import GroupCommit
 
 J = t.jobs.c
-In = TypeVar("In")
-Out = TypeVar("Out")
 
 
 @dataclass(frozen=True)
@@ -107,76 +105,13 @@ class _Finish:
     error: dict[str, Any] | None
 
 
-class _GroupCommit(Generic[In, Out]):
-    """Run calls that arrive together as one batch: one transaction instead of many.
-
-    While a batch is being written, new calls queue; the next batch takes them all
-    (up to ``max_batch``). A lone call is written at once, so nothing waits for a
-    batch to fill. The batch runs in its own task: cancelling one caller never
-    aborts the others' transaction. If a batch fails for another reason than the
-    database being unavailable, its calls are retried one by one, so each caller
-    gets its own outcome, as if it had been alone.
-    """
-
-    def __init__(
-        self, run: Callable[[Sequence[In]], Awaitable[list[Out]]], max_batch: int = 256
-    ) -> None:
-        self._run = run
-        self._max_batch = max_batch
-        self._queue: list[tuple[In, asyncio.Future[Out]]] = []
-        self._flusher: asyncio.Task[None] | None = None
-
-    async def submit(self, item: In) -> Out:
-        future: asyncio.Future[Out] = asyncio.get_running_loop().create_future()
-        self._queue.append((item, future))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush())
-        return await future
-
-    async def _flush(self) -> None:
-        while self._queue:
-            batch = self._queue[: self._max_batch]
-            del self._queue[: self._max_batch]
-            try:
-                await self._settle(batch)
-            except Exception as error:
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(error)
-            except BaseException:
-                # This task itself was cancelled (the event loop is closing).
-                for _, future in (*batch, *self._queue):
-                    future.cancel()
-                self._queue.clear()
-                raise
-
-    async def _settle(self, batch: list[tuple[In, asyncio.Future[Out]]]) -> None:
-        try:
-            outcomes = await self._run([item for item, _ in batch])
-        except StoreUnavailable:
-            raise
-        except Exception:
-            if len(batch) == 1:
-                raise
-            for one in batch:
-                try:
-                    await self._settle([one])
-                except Exception as error:
-                    if not one[1].done():
-                        one[1].set_exception(error)
-            return
-        for (_, future), outcome in zip(batch, outcomes, strict=True):
-            if not future.done():
-                future.set_result(outcome)
-
-
 class JobStore:
     def __init__(self, db: Database, *, public_url: str, max_attempts: int) -> None:
         self.db = db
         self.public_url = public_url
         self.max_attempts = max_attempts
-        self._finishes: _GroupCommit[_Finish, Job | None] = _GroupCommit(self._finish_batch)
-        self._enqueues: _GroupCommit[NewJob, tuple[Job, bool] | Conflict] = _GroupCommit(
+        self._finishes: GroupCommit[_Finish, Job | None] = GroupCommit(self._finish_batch)
+        self._enqueues: GroupCommit[NewJob, tuple[Job, bool] | Conflict] = GroupCommit(
             self._enqueue_batch
         )
 
