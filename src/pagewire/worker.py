@@ -57,6 +57,10 @@ class Worker:
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
         self.concurrency = concurrency or settings.worker_concurrency
         self._running: dict[str, asyncio.Task[None]] = {}
+        # Jobs whose runner has not returned yet: what ``concurrency`` limits. A job
+        # whose outcome is being written no longer holds a slot, so the next claim
+        # overlaps the last finish instead of waiting for its commit.
+        self._executing = 0
         self._stopping = asyncio.Event()
         self._slot_free = asyncio.Event()
         # The running jobs' leases, kept alive together by one heartbeat loop.
@@ -74,7 +78,10 @@ class Worker:
         heartbeats = asyncio.create_task(self._heartbeat_loop())
         try:
             while not self._stopping.is_set():
-                free = self.concurrency - len(self._running)
+                free = min(
+                    self.concurrency - self._executing,
+                    2 * self.concurrency - len(self._running),  # outcomes being written
+                )
                 if free > 0:
                     try:
                         leases = await self.store.jobs.claim(
@@ -159,6 +166,7 @@ class Worker:
 
     def _start(self, lease: Lease) -> None:
         _log_transition(lease.job, "claimed", worker_id=self.worker_id)
+        self._executing += 1
         task = asyncio.create_task(self._process(lease))
         self._running[lease.job.id] = task
 
@@ -182,7 +190,11 @@ class Worker:
         self._held[job.id] = progress
         files_left = True
         try:
-            outcome = await self._execute(lease, input_path, result_path, progress)
+            try:
+                outcome = await self._execute(lease, input_path, result_path, progress)
+            finally:
+                self._executing -= 1
+                self._slot_free.set()
             # A small result came back in memory and an uploaded input is a blob: then
             # no scratch file was made, and there is nothing to remove.
             files_left = outcome.result is None or job.input.file_url is not None
@@ -333,6 +345,8 @@ class _Progress:
 
 
 def _log_transition(job: Job, what: str, **fields: Any) -> None:
+    if not log.isEnabledFor(logging.INFO):
+        return  # a busy worker makes several per job: skip building them unheard
     log.info(
         f"job {what}",
         extra={

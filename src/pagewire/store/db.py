@@ -36,6 +36,7 @@ from pagewire.errors import StoreUnavailable
 log = logging.getLogger(__name__)
 
 CHANNELS = ("pagewire_jobs", "pagewire_deliveries")
+_NOTIFY = {channel: sa.select(sa.func.pg_notify(channel, "")) for channel in CHANNELS}
 
 
 class db_now(FunctionElement[float]):
@@ -112,7 +113,9 @@ class Database:
 
     def now(self) -> ColumnElement[float]:
         if self._clock is not None:
-            return sa.literal(self._clock(), sa.Double())
+            # Read when the statement runs, not when it is built: hot statements are
+            # built once and reused.
+            return sa.bindparam(None, callable_=self._clock, type_=sa.Double())
         return db_now()
 
     async def current_time(self) -> float:
@@ -221,7 +224,7 @@ class Database:
             return
         notified.add(channel)
         if not self.is_sqlite and self._listen:
-            await conn.execute(sa.select(sa.func.pg_notify(channel, "")))
+            await conn.execute(_NOTIFY[channel])
 
     async def wait(self, channel: str, timeout: float) -> bool:
         """Wait for a wake-up on ``channel``; False when the timeout passed first."""

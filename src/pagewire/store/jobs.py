@@ -81,6 +81,23 @@ def job_from_row(row: Any) -> Job:
     )
 
 
+# What a finish reads back: what changed since the claim (by this statement, by
+# progress writes, by a cancel request). The rest is the lease's or what the finish
+# wrote; decoding a result of up to 256 KB again would be work for nothing.
+_FINISH_RETURNS = [
+    J[name]
+    for name in (
+        "id",
+        "sequence",
+        "page_count",
+        "pages_done",
+        "pages_total",
+        "cancel_requested",
+        "updated_at",
+        "finished_at",
+    )
+]
+
 # What a batch of finish() calls carries into its one UPDATE.
 _OUTCOME_COLUMNS: list[tuple[str, sa.types.TypeEngine[Any]]] = [
     ("id", t.Id),
@@ -105,6 +122,26 @@ class _Finish:
     error: dict[str, Any] | None
 
 
+def _finished_job(finish: _Finish, row: Any) -> Job:
+    """The job after its finish: the lease's job, what the finish wrote, what it read."""
+    return replace(
+        finish.lease.job,
+        status=finish.status,
+        result=finish.result,
+        result_blob_key=finish.result_blob_key,
+        result_size=finish.result_size,
+        error=finish.error,
+        lease_token=None,
+        sequence=row.sequence,
+        page_count=row.page_count,
+        pages_done=row.pages_done,
+        pages_total=row.pages_total,
+        cancel_requested=bool(row.cancel_requested),
+        updated_at=row.updated_at,
+        finished_at=row.finished_at,
+    )
+
+
 class JobStore:
     def __init__(self, db: Database, *, public_url: str, max_attempts: int) -> None:
         self.db = db
@@ -114,6 +151,15 @@ class JobStore:
         self._enqueues: GroupCommit[NewJob, tuple[Job, bool] | Conflict] = GroupCommit(
             self._enqueue_batch
         )
+        # The hot statements, built once (see outbox: building cost more than running).
+        now = db.now()
+        self._insert_statement = (
+            t.jobs.insert()
+            .values(created_at=now, updated_at=now)
+            .returning(t.jobs, sort_by_parameter_order=True)
+        )
+        self._claim_statement = self._build_claim_statement()
+        self._finish_statement = self._build_finish_statement()
 
     # -- events -------------------------------------------------------------
 
@@ -199,12 +245,9 @@ class JobStore:
                         answers[i] = (job, False)
             fresh = [i for i, answer in enumerate(answers) if answer is None]
             if fresh:
-                now = self.db.now()
                 rows = (
                     await conn.execute(
-                        t.jobs.insert()
-                        .values(created_at=now, updated_at=now)
-                        .returning(t.jobs, sort_by_parameter_order=True),
+                        self._insert_statement,
                         [
                             {
                                 "id": new_id("job"),
@@ -278,35 +321,46 @@ class JobStore:
 
     # -- the worker's side ----------------------------------------------------
 
-    async def claim(self, worker_id: str, limit: int, lease_seconds: float) -> list[Lease]:
-        """Take up to ``limit`` pending jobs, highest priority first, FIFO within one."""
-        if limit <= 0:
-            return []
-        token = uuid.uuid4().hex
+    def _build_claim_statement(self) -> Any:
         now = self.db.now()
         due = (
             sa.select(J.id)
             .where(J.status == JobStatus.PENDING.value)
             .order_by(J.priority.desc(), J.id)
-            .limit(limit)
+            .limit(sa.bindparam("claim_limit", type_=sa.Integer()))
             .with_for_update(skip_locked=True)
         )
+        return (
+            t.jobs.update()
+            .where(J.id.in_(due.scalar_subquery()))
+            .values(
+                status=JobStatus.PROCESSING.value,
+                lease_token=sa.bindparam("claim_token", type_=sa.String()),
+                lease_expires_at=now + sa.bindparam("claim_lease_seconds", type_=sa.Double()),
+                worker_id=sa.bindparam("claim_worker_id", type_=sa.String()),
+                attempts=J.attempts + 1,
+                started_at=sa.func.coalesce(J.started_at, now),
+                updated_at=now,
+                sequence=J.sequence + 1,
+            )
+            .returning(t.jobs)
+        )
+
+    async def claim(self, worker_id: str, limit: int, lease_seconds: float) -> list[Lease]:
+        """Take up to ``limit`` pending jobs, highest priority first, FIFO within one."""
+        if limit <= 0:
+            return []
+        token = uuid.uuid4().hex
         async with self.db.write() as conn:
             rows = (
                 await conn.execute(
-                    t.jobs.update()
-                    .where(J.id.in_(due.scalar_subquery()))
-                    .values(
-                        status=JobStatus.PROCESSING.value,
-                        lease_token=token,
-                        lease_expires_at=now + lease_seconds,
-                        worker_id=worker_id,
-                        attempts=J.attempts + 1,
-                        started_at=sa.func.coalesce(J.started_at, now),
-                        updated_at=now,
-                        sequence=J.sequence + 1,
-                    )
-                    .returning(t.jobs)
+                    self._claim_statement,
+                    {
+                        "claim_limit": limit,
+                        "claim_token": token,
+                        "claim_lease_seconds": lease_seconds,
+                        "claim_worker_id": worker_id,
+                    },
                 )
             ).all()
             jobs = sorted((job_from_row(r) for r in rows), key=lambda j: (-j.priority, j.id))
@@ -395,12 +449,12 @@ class JobStore:
             _Finish(lease, status, result, result_blob_key, result_size, page_count, error)
         )
 
-    async def _finish_batch(self, batch: Sequence[_Finish]) -> list[Job | None]:
-        """One transaction: every lease-guarded outcome of ``batch`` and its event."""
+    def _build_finish_statement(self) -> Any:
+        """The one UPDATE of a finish batch, built once: its rows come as one parameter."""
         now = self.db.now()
         given = self.db.rows_table("outcome", _OUTCOME_COLUMNS)
         v = given.c
-        statement = (
+        return (
             t.jobs.update()
             .where(
                 J.id == v.id,
@@ -427,8 +481,11 @@ class JobStore:
                     else_=J.pages_done,
                 ),
             )
-            .returning(t.jobs)
+            .returning(*_FINISH_RETURNS)
         )
+
+    async def _finish_batch(self, batch: Sequence[_Finish]) -> list[Job | None]:
+        """One transaction: every lease-guarded outcome of ``batch`` and its event."""
         outcomes = self.db.rows_param(
             _OUTCOME_COLUMNS,
             [
@@ -445,11 +502,12 @@ class JobStore:
                 for f in batch
             ],
         )
+        by_id = {f.lease.job.id: f for f in batch}
         async with self.db.write() as conn:
-            rows = (await conn.execute(statement, {"rows": outcomes})).all()
-            by_id = {job.id: job for job in map(job_from_row, rows)}
-            await self._emit(conn, sorted(by_id.values(), key=lambda j: j.id))
-        return [by_id.get(f.lease.job.id) for f in batch]
+            rows = (await conn.execute(self._finish_statement, {"rows": outcomes})).all()
+            finished = {row.id: _finished_job(by_id[row.id], row) for row in rows}
+            await self._emit(conn, sorted(finished.values(), key=lambda j: j.id))
+        return [finished.get(f.lease.job.id) for f in batch]
 
     async def release(self, lease: Lease) -> bool:
         """Give a job back untouched (shutdown): it is pending again, this attempt not counted."""

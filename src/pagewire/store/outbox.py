@@ -17,6 +17,15 @@ from pagewire.ids import new_id
 from pagewire.store import tables as t
 from pagewire.store.db import Database
 
+# Built once: a statement object is compiled and its cache key computed on first
+# use only; building them per transaction cost more than running them.
+_INSERT_EVENTS = t.events.insert()
+_INSERT_DELIVERIES = t.deliveries.insert()
+_SUBSCRIBED = sa.select(t.endpoints.c.id, t.endpoints.c.org_id, t.endpoints.c.event_types).where(
+    t.endpoints.c.org_id.in_(sa.bindparam("org_ids", expanding=True)),
+    t.endpoints.c.enabled.is_(True),
+)
+
 
 @dataclass(frozen=True)
 class NewEvent:
@@ -46,16 +55,10 @@ async def append(
         }
         for e in new_events
     ]
-    await conn.execute(t.events.insert(), event_rows)
+    await conn.execute(_INSERT_EVENTS, event_rows)
 
-    org_ids = {e.org_id for e in new_events}
-    endpoint_rows = (
-        await conn.execute(
-            sa.select(t.endpoints.c.id, t.endpoints.c.org_id, t.endpoints.c.event_types).where(
-                t.endpoints.c.org_id.in_(org_ids), t.endpoints.c.enabled.is_(True)
-            )
-        )
-    ).all()
+    org_ids = list({e.org_id for e in new_events})
+    endpoint_rows = (await conn.execute(_SUBSCRIBED, {"org_ids": org_ids})).all()
     deliveries = []
     for event, row in zip(new_events, event_rows, strict=True):
         for endpoint in endpoint_rows:
@@ -81,7 +84,7 @@ async def append(
                 }
             )
     if deliveries:
-        await conn.execute(t.deliveries.insert(), deliveries)
+        await conn.execute(_INSERT_DELIVERIES, deliveries)
         await db.notify(conn, "pagewire_deliveries")
     return [str(row["id"]) for row in event_rows]
 

@@ -1,0 +1,57 @@
+"""Identifiers sort by creation; timestamps read as RFC 3339 UTC with milliseconds."""
+
+from __future__ import annotations
+
+import random
+import re
+from datetime import UTC, datetime
+
+from pagewire.events import iso
+from pagewire.ids import new_id
+
+
+def test_ids_are_prefixed_crockford_base32_and_sort_in_creation_order() -> None:
+    ids = [new_id("job") for _ in range(2000)]
+
+    assert all(re.fullmatch(r"job_[0-9a-hjkmnp-tv-z]{26}", i) for i in ids)
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+
+
+def test_an_id_starts_with_its_creation_millisecond() -> None:
+    before = int(datetime.now(UTC).timestamp() * 1000)
+    value = 0
+    for char in new_id("msg")[4:14]:  # 10 characters: the 48-bit time plus 2 zero bits
+        value = value * 32 + "0123456789abcdefghjkmnpqrstvwxyz".index(char)
+    assert before <= value <= before + 1000
+
+
+def test_iso_matches_datetime_to_the_millisecond() -> None:
+    rng = random.Random(7)
+    stamps = [0.0, 1.0005, 1764374405.9999996, 1764374405.123] + [
+        rng.uniform(0, 4e9) for _ in range(5000)
+    ]
+    for ts in stamps:
+        expected = (
+            datetime.fromtimestamp(ts, UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z")
+        )
+        assert iso(ts) == expected, ts
+    assert iso(None) is None
+
+
+def test_a_forked_child_makes_other_ids_than_its_parent() -> None:
+    import os
+
+    new_id("job")  # the parent has random bytes pooled
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report its next ids and leave at once
+        os.write(write, ",".join(new_id("job")[-16:] for _ in range(3)).encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    child = os.read(read, 4096).decode().split(",")
+    os.close(read)
+    parent = [new_id("job")[-16:] for _ in range(3)]
+    assert len(child) == 3 and not set(child) & set(parent)
