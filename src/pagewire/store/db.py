@@ -21,11 +21,11 @@ import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy import event, exc
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement, Subquery
@@ -34,6 +34,7 @@ from sqlalchemy.types import TypeEngine
 from pagewire.errors import StoreUnavailable
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 CHANNELS = ("pagewire_jobs", "pagewire_deliveries")
 _NOTIFY = {channel: sa.select(sa.func.pg_notify(channel, "")) for channel in CHANNELS}
@@ -56,6 +57,20 @@ def _sqlite_now(element: Any, compiler: Any, **kw: Any) -> str:
     return "((julianday('now') - 2440587.5) * 86400.0)"
 
 
+def among(column: ColumnElement[str], *, sqlite: bool, param: str = "ids") -> ColumnElement[bool]:
+    """``column`` is one of the values of the list parameter ``param``.
+
+    ``= ANY($1)`` on PostgreSQL: one prepared statement whatever the list's length
+    (an ``IN`` list of n values is a new statement to parse and plan for every n),
+    and a primary-key probe per value even for a planner without statistics, where a
+    join to a derived table alone gets a hash join over the whole table. An
+    expanding ``IN`` on SQLite.
+    """
+    if sqlite:
+        return column.in_(sa.bindparam(param, expanding=True))
+    return column == sa.any_(sa.bindparam(param, type_=ARRAY(sa.String)))
+
+
 class Database:
     def __init__(
         self,
@@ -72,7 +87,15 @@ class Database:
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self._events: dict[str, asyncio.Event] = {c: asyncio.Event() for c in CHANNELS}
         self._listener: Any = None
+        self._prepared: dict[str, Any] = {}
         self.engine: AsyncEngine = self._make_engine(pool_size)
+
+    def prepared(self, name: str, build: Callable[[], T]) -> T:
+        """The statement ``name`` for this database's dialect, built on first use only."""
+        statement = self._prepared.get(name)
+        if statement is None:
+            statement = self._prepared[name] = build()
+        return cast(T, statement)
 
     def _make_engine(self, pool_size: int) -> AsyncEngine:
         if self.is_sqlite:
@@ -131,6 +154,8 @@ class Database:
 
         Bind ``param`` to :meth:`rows_param` of the rows. JSON columns come out as
         what the column stores (``jsonb`` on PostgreSQL, JSON text on SQLite).
+        A statement joining it to a table should also bound the table's key with
+        :func:`among`: the planner knows nothing of the derived table's size.
         """
         rows = sa.bindparam(param, type_=sa.Text)
         if self.is_sqlite:

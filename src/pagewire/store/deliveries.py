@@ -84,11 +84,97 @@ class Backlog:
     oldest_pending_age: float
 
 
+# What a batch of attempt records carries into its statements (one JSON parameter).
+_ATTEMPT_COLUMNS: list[tuple[str, sa.types.TypeEngine[Any]]] = [
+    ("attempt_id", t.Id),
+    ("delivery_id", t.Id),
+    ("token", sa.String(40)),
+    ("org_id", t.Id),
+    ("status_code", sa.Integer()),
+    ("latency_ms", sa.Double()),
+    ("response_body", sa.Text()),
+    ("error", sa.Text()),
+    ("next_status", sa.String(16)),
+    ("retry_in", sa.Double()),
+    ("last_error", sa.Text()),
+]
+_NEXT_STATUS: dict[Verdict, str] = {
+    "succeeded": "succeeded",
+    "retry": "pending",
+    "failed": "failed",
+    "disable": "failed",
+}
+
+
+def _last_error(record: AttemptRecord) -> str | None:
+    """What the delivery shows as its last error."""
+    if record.verdict == "retry":
+        return record.error or (f"HTTP {record.status_code}" if record.status_code else None)
+    return record.reason or record.error
+
+
 class DeliveryStore:
     def __init__(self, db: Database, *, disable_after_seconds: float = 5 * 86400.0) -> None:
         self.db = db
         self.disable_after_seconds = disable_after_seconds
         self.sql = DeliverySQL(sqlite=db.is_sqlite)
+        self._insert_attempts, self._update_deliveries = self._record_statements()
+        self._recovered = (
+            t.endpoints.update()
+            .where(self.sql.among(E.id), E.failing_since.is_not(None))
+            .values(failing_since=None)
+        )
+
+    def _record_statements(self) -> tuple[Any, Any]:
+        """The two statements that record a batch of attempts, built once."""
+        given = self.db.rows_table("given", _ATTEMPT_COLUMNS)
+        g = given.c
+        now = self.db.now()
+        # Joined to its delivery: an attempt whose delivery was deleted meanwhile is dropped.
+        insert = t.attempts.insert().from_select(
+            [
+                "id",
+                "delivery_id",
+                "org_id",
+                "status_code",
+                "latency_ms",
+                "response_body",
+                "error",
+                "created_at",
+            ],
+            sa.select(
+                g.attempt_id,
+                g.delivery_id,
+                g.org_id,
+                g.status_code,
+                g.latency_ms,
+                g.response_body,
+                g.error,
+                now,
+            )
+            .select_from(given.join(t.deliveries, D.id == g.delivery_id))
+            .where(self.sql.among(D.id)),
+        )
+        retry = g.next_status == "pending"
+        update = (
+            t.deliveries.update()
+            .where(
+                self.sql.among(D.id),
+                D.id == g.delivery_id,
+                D.lease_token == g.token,  # a lost lease: no change
+            )
+            .values(
+                status=g.next_status,
+                next_attempt_at=sa.case((retry, now + g.retry_in), else_=D.next_attempt_at),
+                finished_at=sa.case((retry, sa.null()), else_=now),
+                last_status_code=g.status_code,
+                last_error=g.last_error,
+                lease_token=None,
+                lease_expires_at=None,
+                updated_at=now,
+            )
+        )
+        return insert, update
 
     async def _now(self, conn: AsyncConnection) -> float:
         return float((await conn.execute(sa.select(self.db.now()))).scalar_one())
@@ -131,27 +217,44 @@ class DeliveryStore:
             await conn.execute(self.sql.lease, lease)
             rows = (await conn.execute(self.sql.claimed, {"ids": chosen})).all()
         claimed = []
-        for row in rows:
-            secrets = [row.secret]
-            if row.previous_secret and (row.previous_secret_expires_at or 0) > now:
-                secrets.append(row.previous_secret)
+        # Unpacked by position (the order of ``DeliverySQL.claimed``): by name costs a
+        # mapping lookup per field, per delivery.
+        for (
+            delivery_id,
+            event_id,
+            endpoint_id,
+            org_id,
+            job_id,
+            sequence,
+            attempts,
+            event_type,
+            created_at,
+            body,
+            url,
+            headers,
+            rate_limit,
+            secret,
+            previous_secret,
+            previous_secret_expires_at,
+        ) in rows:
+            in_grace = previous_secret and (previous_secret_expires_at or 0) > now
             claimed.append(
                 ClaimedDelivery(
-                    id=row.id,
+                    id=delivery_id,
                     lease_token=token,
-                    event_id=row.event_id,
-                    event_type=row.type,
-                    endpoint_id=row.endpoint_id,
-                    org_id=row.org_id,
-                    job_id=row.job_id,
-                    sequence=row.sequence,
-                    attempt=row.attempts,
-                    url=row.url,
-                    headers=dict(row.headers or {}),
-                    secrets=tuple(secrets),
-                    rate_limit=row.rate_limit,
-                    body=row.body.encode(),
-                    event_created_at=row.created_at,
+                    event_id=event_id,
+                    event_type=event_type,
+                    endpoint_id=endpoint_id,
+                    org_id=org_id,
+                    job_id=job_id,
+                    sequence=sequence,
+                    attempt=attempts,
+                    url=url,
+                    headers=dict(headers) if headers else {},
+                    secrets=(secret, previous_secret) if in_grace else (secret,),
+                    rate_limit=rate_limit,
+                    body=body.encode(),
+                    event_created_at=created_at,
                 )
             )
         claimed.sort(key=lambda c: (c.event_created_at, c.sequence))
@@ -168,84 +271,34 @@ class DeliveryStore:
         """
         if not records:
             return []
+        given = self.db.rows_param(
+            _ATTEMPT_COLUMNS,
+            [
+                (
+                    new_id("att"),
+                    r.delivery.id,
+                    r.delivery.lease_token,
+                    r.delivery.org_id,
+                    r.status_code,
+                    r.latency_ms,
+                    _cut(r.response_body),
+                    r.error,
+                    _NEXT_STATUS[r.verdict],
+                    max(0.0, r.retry_in or 0.0),
+                    _last_error(r),
+                )
+                for r in records
+            ],
+        )
         async with self.db.write() as conn:
-            asked = list({r.delivery.id for r in records})
-            existing = set((await conn.execute(self.sql.existing, {"ids": asked})).scalars())
-            records = [r for r in records if r.delivery.id in existing]
-            if not records:
-                return []
-            # The database's time, in SQL: no round trip to read it first.
-            now = self.db.now()
-            await conn.execute(
-                t.attempts.insert().values(created_at=now),
-                [
-                    {
-                        "id": new_id("att"),
-                        "delivery_id": r.delivery.id,
-                        "org_id": r.delivery.org_id,
-                        "status_code": r.status_code,
-                        "latency_ms": r.latency_ms,
-                        "response_body": _cut(r.response_body),
-                        "error": r.error,
-                    }
-                    for r in records
-                ],
-            )
-            finished = [r for r in records if r.verdict != "retry"]
-            retries = [r for r in records if r.verdict == "retry"]
-            guard = (D.id == sa.bindparam("b_id"), D.lease_token == sa.bindparam("b_token"))
-            if finished:
-                await conn.execute(
-                    t.deliveries.update()
-                    .where(*guard)
-                    .values(
-                        status=sa.bindparam("b_status"),
-                        last_status_code=sa.bindparam("b_code"),
-                        last_error=sa.bindparam("b_error"),
-                        lease_token=None,
-                        lease_expires_at=None,
-                        finished_at=now,
-                        updated_at=now,
-                    ),
-                    [
-                        {
-                            "b_id": r.delivery.id,
-                            "b_token": r.delivery.lease_token,
-                            "b_status": "succeeded" if r.verdict == "succeeded" else "failed",
-                            "b_code": r.status_code,
-                            "b_error": r.reason or r.error,
-                        }
-                        for r in finished
-                    ],
-                )
-            if retries:
-                await conn.execute(
-                    t.deliveries.update()
-                    .where(*guard)
-                    .values(
-                        next_attempt_at=now + sa.bindparam("b_delay", type_=sa.Double()),
-                        last_status_code=sa.bindparam("b_code"),
-                        last_error=sa.bindparam("b_error"),
-                        lease_token=None,
-                        lease_expires_at=None,
-                        updated_at=now,
-                    ),
-                    [
-                        {
-                            "b_id": r.delivery.id,
-                            "b_token": r.delivery.lease_token,
-                            "b_delay": max(0.0, r.retry_in or 0.0),
-                            "b_code": r.status_code,
-                            "b_error": r.error
-                            or (f"HTTP {r.status_code}" if r.status_code else None),
-                        }
-                        for r in retries
-                    ],
-                )
-            return await self._endpoint_health(conn, records, now)
+            # Two statements whatever the batch size, its rows in one JSON parameter.
+            batch = {"rows": given, "ids": list({r.delivery.id for r in records})}
+            await conn.execute(self._insert_attempts, batch)
+            await conn.execute(self._update_deliveries, batch)
+            return await self._endpoint_health(conn, records)
 
     async def _endpoint_health(
-        self, conn: AsyncConnection, records: Sequence[AttemptRecord], now: Any
+        self, conn: AsyncConnection, records: Sequence[AttemptRecord]
     ) -> list[str]:
         """Track each endpoint's failure streak; disable on 410 or a streak too long."""
         succeeded = {r.delivery.endpoint_id for r in records if r.verdict == "succeeded"}
@@ -253,12 +306,9 @@ class DeliveryStore:
         gone = {r.delivery.endpoint_id: r.reason for r in records if r.verdict == "disable"}
         if succeeded:
             # Only rows that were failing are written: the hot path stays read-only here.
-            await conn.execute(
-                t.endpoints.update()
-                .where(E.id.in_(sorted(succeeded)), E.failing_since.is_not(None))
-                .values(failing_since=None)
-            )
+            await conn.execute(self._recovered, {"ids": sorted(succeeded)})
         to_disable: dict[str, str] = {}
+        now = self.db.now()
         if failing:
             await conn.execute(
                 t.endpoints.update()

@@ -2,10 +2,7 @@
 
 Building a statement of this size costs SQLAlchemy more than running it, so
 each is built once with bind parameters and reused (its compiled form and cache
-key are then memoized). Lists of ids are one parameter: ``= ANY($1)`` on
-PostgreSQL (one prepared statement whatever the batch size; an ``IN`` list of n
-values is a new statement to parse and plan for every n), an expanding ``IN`` on
-SQLite.
+key are then memoized). Lists of ids are one parameter (:func:`among`).
 
 ``choose`` picks the deliveries a claim takes: due, enabled endpoint, not
 waiting for an earlier event of the same job to the same endpoint, and at most
@@ -24,9 +21,10 @@ import json
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import JSONB
 
 from pagewire.store import tables as t
+from pagewire.store.db import among
 
 E = t.endpoints.c
 D = t.deliveries.c
@@ -74,13 +72,10 @@ class DeliverySQL:
             )
             .where(self.among(D.id))
         )
-        self.existing = sa.select(D.id).where(self.among(D.id))
 
     def among(self, column: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
         """``column`` is one of the ``ids`` parameter's values."""
-        if self.sqlite:
-            return column.in_(sa.bindparam("ids", expanding=True))
-        return column == sa.any_(sa.bindparam("ids", type_=ARRAY(sa.String)))
+        return among(column, sqlite=self.sqlite)
 
     def _held(self) -> sa.ColumnElement[Any]:
         """How many deliveries to this endpoint the caller holds, from ``held``."""

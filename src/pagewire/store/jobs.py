@@ -22,7 +22,7 @@ from pagewire.ids import new_id
 from pagewire.models import EVENT_FOR_STATUS, Job, JobInput, JobStatus, Lease, NewJob
 from pagewire.store import outbox
 from pagewire.store import tables as t
-from pagewire.store.db import Database
+from pagewire.store.db import Database, among
 from pagewire.store.group_commit import GroupCommit
 
 J = t.jobs.c
@@ -457,6 +457,7 @@ class JobStore:
         return (
             t.jobs.update()
             .where(
+                among(J.id, sqlite=self.db.is_sqlite),
                 J.id == v.id,
                 J.status == JobStatus.PROCESSING.value,
                 J.lease_token == v.token,
@@ -504,7 +505,9 @@ class JobStore:
         )
         by_id = {f.lease.job.id: f for f in batch}
         async with self.db.write() as conn:
-            rows = (await conn.execute(self._finish_statement, {"rows": outcomes})).all()
+            rows = (
+                await conn.execute(self._finish_statement, {"rows": outcomes, "ids": list(by_id)})
+            ).all()
             finished = {row.id: _finished_job(by_id[row.id], row) for row in rows}
             await self._emit(conn, sorted(finished.values(), key=lambda j: j.id))
         return [finished.get(f.lease.job.id) for f in batch]

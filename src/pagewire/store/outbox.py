@@ -15,16 +15,40 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pagewire.ids import new_id
 from pagewire.store import tables as t
-from pagewire.store.db import Database
+from pagewire.store.db import Database, among
 
 # Built once: a statement object is compiled and its cache key computed on first
 # use only; building them per transaction cost more than running them.
 _INSERT_EVENTS = t.events.insert()
 _INSERT_DELIVERIES = t.deliveries.insert()
-_SUBSCRIBED = sa.select(t.endpoints.c.id, t.endpoints.c.org_id, t.endpoints.c.event_types).where(
-    t.endpoints.c.org_id.in_(sa.bindparam("org_ids", expanding=True)),
-    t.endpoints.c.enabled.is_(True),
-)
+_EVENT_COLUMNS: list[tuple[str, sa.types.TypeEngine[Any]]] = [
+    ("id", t.Id),
+    ("org_id", t.Id),
+    ("type", sa.String(64)),
+    ("job_id", t.Id),
+    ("sequence", sa.Integer()),
+    ("payload", t.Json),
+    ("created_at", sa.Double()),
+]
+
+
+def _subscribed(db: Database) -> Any:
+    """The enabled endpoints of the ``org_ids``; on PostgreSQL the events go in first.
+
+    One statement on PostgreSQL (the insert is a CTE of the select, as rows of one
+    JSON parameter): every job transition writes an event, and a round trip less
+    per transaction is a good part of the time from submit to start.
+    """
+    E = t.endpoints.c
+    subscribed = sa.select(E.id, E.org_id, E.event_types).where(
+        among(E.org_id, sqlite=db.is_sqlite, param="org_ids"), E.enabled.is_(True)
+    )
+    if db.is_sqlite:
+        return subscribed  # no DML in a CTE: the events are inserted on their own
+    given = db.rows_table("new_events", _EVENT_COLUMNS, param="events")
+    names = [name for name, _ in _EVENT_COLUMNS]
+    insert = t.events.insert().from_select(names, sa.select(*(given.c[n] for n in names)))
+    return subscribed.add_cte(insert.cte("inserted_events"))
 
 
 @dataclass(frozen=True)
@@ -55,10 +79,16 @@ async def append(
         }
         for e in new_events
     ]
-    await conn.execute(_INSERT_EVENTS, event_rows)
-
-    org_ids = list({e.org_id for e in new_events})
-    endpoint_rows = (await conn.execute(_SUBSCRIBED, {"org_ids": org_ids})).all()
+    subscribed = db.prepared("outbox.subscribed", lambda: _subscribed(db))
+    asked: dict[str, Any] = {"org_ids": list({e.org_id for e in new_events})}
+    if db.is_sqlite:
+        await conn.execute(_INSERT_EVENTS, event_rows)
+    else:
+        names = [name for name, _ in _EVENT_COLUMNS]
+        asked["events"] = db.rows_param(
+            _EVENT_COLUMNS, [[row[n] for n in names] for row in event_rows]
+        )
+    endpoint_rows = (await conn.execute(subscribed, asked)).all()
     deliveries = []
     for event, row in zip(new_events, event_rows, strict=True):
         for endpoint in endpoint_rows:
