@@ -74,6 +74,7 @@ class Worker:
             "worker started",
             extra={"fields": {"worker_id": self.worker_id, "concurrency": self.concurrency}},
         )
+        await self._check_database()
         rescuer = asyncio.create_task(self._rescue_loop())
         heartbeats = asyncio.create_task(self._heartbeat_loop())
         try:
@@ -105,6 +106,15 @@ class Worker:
             if self._http is not None:
                 await self._http.close()
             log.info("worker stopped", extra={"fields": {"worker_id": self.worker_id}})
+
+    async def _check_database(self) -> None:
+        with contextlib.suppress(PagewireError):
+            if not await self.store.db.autovacuum_on():
+                log.warning(
+                    "PostgreSQL runs with autovacuum off: the jobs and deliveries tables "
+                    "keep every old row version and claims slow down as they grow; turn "
+                    "autovacuum on (docs/operations.md)"
+                )
 
     async def _sleep_until_work(self) -> None:
         await first(

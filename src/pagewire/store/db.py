@@ -291,3 +291,11 @@ class Database:
     async def ping(self) -> None:
         async with self.read() as conn:
             await conn.execute(sa.text("SELECT 1"))
+
+    async def autovacuum_on(self) -> bool:
+        """Whether PostgreSQL vacuums on its own (SQLite has nothing to vacuum)."""
+        if self.is_sqlite:
+            return True
+        async with self.read() as conn:
+            setting = (await conn.execute(sa.text("SHOW autovacuum"))).scalar_one()
+        return bool(setting == "on")
