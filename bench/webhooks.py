@@ -273,6 +273,21 @@ async def bare_loop(url: str, count: int, concurrency: int) -> float:
         return count / (time.perf_counter() - started)
 
 
+def postgres_cpu_seconds() -> float | None:
+    """CPU seconds used so far by this machine's PostgreSQL processes (None elsewhere)."""
+    total, ticks, found = 0, os.sysconf("SC_CLK_TCK"), False
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if not (proc / "comm").read_text().startswith("postgres"):
+                continue
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended meanwhile
+        total += int(fields[11]) + int(fields[12])  # utime + stime
+        found = True
+    return total / ticks if found else None
+
+
 async def drain(
     url: str, receiver: ReceiverProcess, http: aiohttp.ClientSession, count: int, concurrency: int
 ) -> float:
@@ -285,10 +300,14 @@ async def drain(
         org_id, _ = await make_endpoints(store, [f"{receiver.url}/hook"])
         await backlog(store, org_id, count)
         await receiver_reset(http, receiver.url)
+        pg_before = None if store.db.is_sqlite else postgres_cpu_seconds()
         started, cpu = time.monotonic(), time.process_time()
         async with dispatching(store, settings):
             finished = await wait_count(http, receiver.url, count)
             CPU["drain"] = (time.process_time() - cpu) / count
+            pg_after = postgres_cpu_seconds()
+            if pg_before is not None and pg_after is not None:
+                CPU["postgres"] = (pg_after - pg_before) / count
             while await pending(store):
                 await asyncio.sleep(0.05)
         return count / (finished - started)
@@ -461,6 +480,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 figures["bare"] = (before + after) / 2
                 figures["cpu_drain_us"] = CPU["drain"] * 1e6
                 figures["cpu_bare_us"] = CPU["bare"] * 1e6
+                if kind == "postgres" and "postgres" in CPU:
+                    figures["cpu_postgres_us"] = CPU["postgres"] * 1e6
                 print(
                     f"{kind}: drain {figures['drain']:,.0f} deliveries/s, bare loop "
                     f"{before:,.0f} and {after:,.0f} requests/s",
@@ -536,6 +557,12 @@ def table(results: dict[str, Any], args: argparse.Namespace) -> str:
         lambda f: f"{f['cpu_drain_us']:.0f} / {f['cpu_bare_us']:.0f}",
         "",
     )
+    row(
+        "CPU of PostgreSQL's processes per delivery during the drain, µs",
+        lambda f: f"{f['cpu_postgres_us']:.0f}" if "cpu_postgres_us" in f else "",
+        "",
+        ("postgres",),
+    )
     if args.processes > 1:
         row(
             f"drain, deliveries/s, {args.processes} `pagewire dispatch` processes "
@@ -590,17 +617,18 @@ NOTES = """\
   figures), so the bare loop runs right before and after each drain and the drain
   is compared with their mean. The CPU row moves much less with the load than
   the rates do.
-* Where the time goes: per delivery the dispatcher's process spends about 3x the
-  bare client's CPU (signing, one task and two semaphores per delivery, the
-  claim and the attempt record, which are batched: one transaction leases ~64-128
-  deliveries, one records what finished in the last few milliseconds), and
-  PostgreSQL's own processes add about half as much again, on the same two cores
-  (measured with psutil while building this: ~270 µs dispatcher, ~120 µs
-  PostgreSQL, ~90 µs bare client, per delivery).
-  Reaching 60% of the bare loop on one process needs the remaining per-delivery
-  overhead halved; running more `pagewire dispatch` processes (they share the work
-  through `FOR UPDATE SKIP LOCKED`) helps on a machine with spare cores, not on
-  this one (`--processes N` measures it).
+* Where the time goes, on this 2-core machine where the dispatcher, PostgreSQL and
+  the receiver share the cores: the dispatcher's process spends about 2.5x the bare
+  client's CPU per delivery, and PostgreSQL's processes add about 200 µs more (both
+  rows above). About 40% of the dispatcher's CPU is the aiohttp request itself, as
+  much as in the bare loop; the rest is per-delivery bookkeeping (signing, one task
+  and two semaphores, the claimed row, the attempt record) and the batched claims and
+  records (one transaction leases ~64-128 deliveries; one records what finished in
+  the last few milliseconds, in two statements whatever its size). The dispatcher's
+  process is the bottleneck: reaching 60% of the bare loop needs its CPU per
+  delivery brought within about 1.7x the bare client's. More `pagewire dispatch`
+  processes (they share the work through `FOR UPDATE SKIP LOCKED`) help on a machine
+  with spare cores, not on this one (`--processes N` measures it).
 * A claim costs the same however long one endpoint's backlog is: each enabled
   endpoint's due index is probed for at most its share (a LATERAL subquery on
   PostgreSQL; per-endpoint subqueries gathered as JSON on SQLite). The per-job order

@@ -32,6 +32,7 @@ from sqlalchemy.sql.expression import ColumnElement, FunctionElement, Subquery
 from sqlalchemy.types import TypeEngine
 
 from pagewire.errors import StoreUnavailable
+from pagewire.store.sqlite_inloop import InLoopEngine
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -99,9 +100,11 @@ class Database:
 
     def _make_engine(self, pool_size: int) -> AsyncEngine:
         if self.is_sqlite:
-            engine = create_async_engine(self.url, connect_args={"timeout": 30})
+            # Statements run on the event loop's thread (see sqlite_inloop); the
+            # connections never leave it, but the pool may close one from the GC.
+            in_loop = InLoopEngine(self.url, connect_args={"check_same_thread": False})
 
-            @event.listens_for(engine.sync_engine, "connect")
+            @event.listens_for(in_loop.sync_engine, "connect")
             def _on_connect(dbapi_conn: Any, _record: Any) -> None:
                 # Take transaction control from the driver so we can say BEGIN IMMEDIATE.
                 dbapi_conn.isolation_level = None
@@ -109,15 +112,19 @@ class Database:
                 cur.execute("PRAGMA journal_mode=WAL")
                 cur.execute("PRAGMA synchronous=NORMAL")
                 cur.execute("PRAGMA foreign_keys=ON")
-                cur.execute("PRAGMA busy_timeout=30000")
+                # Hardly ever wait inside SQLite (that would stop the event loop):
+                # another process's write makes BEGIN IMMEDIATE fail within 5 ms, and
+                # it is retried with asyncio.sleep in between.
+                cur.execute("PRAGMA busy_timeout=5")
                 cur.close()
 
-            @event.listens_for(engine.sync_engine, "begin")
+            @event.listens_for(in_loop.sync_engine, "begin")
             def _on_begin(conn: Any) -> None:
                 mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
                 conn.exec_driver_sql(f"BEGIN {mode}")
 
-            return engine
+            # Used through the subset of AsyncEngine's API that InLoopEngine provides.
+            return cast(AsyncEngine, in_loop)
         engine = create_async_engine(self.url, pool_size=pool_size, max_overflow=pool_size)
 
         @event.listens_for(engine.sync_engine, "checkout")

@@ -1,0 +1,81 @@
+"""SQLite runs on the event loop's thread: another process's write must not stop the loop."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from pagewire.store.db import Database
+
+
+async def test_a_write_waits_for_another_writer_while_the_loop_keeps_running(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "shared.db"
+    db = Database(f"sqlite+aiosqlite:///{path}")
+    async with db.write() as conn:
+        await conn.execute(sa.text("CREATE TABLE t (x INTEGER)"))
+
+    # Another process's writer (a second connection in a thread) holds the write lock.
+    held = threading.Event()
+
+    def other_writer() -> None:
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("INSERT INTO t VALUES (1)")
+        held.set()
+        time.sleep(0.4)
+        other.execute("COMMIT")
+        other.close()
+
+    thread = threading.Thread(target=other_writer)
+    thread.start()
+    await asyncio.to_thread(held.wait, 5)
+
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    ticking = asyncio.create_task(ticker())
+    started = time.monotonic()
+    async with db.write() as conn:
+        await conn.execute(sa.text("INSERT INTO t VALUES (2)"))
+    waited = time.monotonic() - started
+    ticking.cancel()
+    thread.join()
+
+    async with db.read() as conn:
+        rows = sorted(x for (x,) in await conn.execute(sa.text("SELECT x FROM t")))
+    await db.close()
+    assert rows == [1, 2]  # both writes landed, ours after theirs
+    assert waited >= 0.2  # it did wait for the other transaction...
+    assert ticks >= 10  # ...and the event loop kept running meanwhile
+
+
+async def test_a_failed_write_rolls_back_and_the_connection_is_usable_again(
+    tmp_path: Path,
+) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
+    async with db.write() as conn:
+        await conn.execute(sa.text("CREATE TABLE t (x INTEGER PRIMARY KEY)"))
+    try:
+        async with db.write() as conn:
+            await conn.execute(sa.text("INSERT INTO t VALUES (1)"))
+            await conn.execute(sa.text("INSERT INTO t VALUES (1)"))  # duplicate key
+    except sa.exc.IntegrityError:
+        pass
+    async with db.write() as conn:
+        await conn.execute(sa.text("INSERT INTO t VALUES (2)"))
+    async with db.read() as conn:
+        rows = [x for (x,) in await conn.execute(sa.text("SELECT x FROM t"))]
+    await db.close()
+    assert rows == [2]
