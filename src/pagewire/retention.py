@@ -1,4 +1,4 @@
-"""Retention: finished jobs' files and results expire, old webhook messages are pruned.
+"""Retention: finished jobs' files and results expire; old messages and idempotency keys go.
 
 Runs inside every worker, a batch at a time (claims use SKIP LOCKED, so several
 workers share the sweep), keeping tables and the blob directory small under a
@@ -53,6 +53,8 @@ async def prune_messages(store: Store, older_than: float, limit: int = 1000) -> 
 
 async def sweep(store: Store, blobs: LocalBlobStore, settings: Settings) -> None:
     await store.portal.prune()
+    while await store.idempotency.prune() > 0:
+        pass
     if settings.job_retention_seconds > 0:
         while await expire_jobs(store, blobs, settings.job_retention_seconds) > 0:
             pass

@@ -1,4 +1,8 @@
-"""Webhook routes: endpoints (CRUD, secret, rotation, test, enable/disable, recover) and messages."""
+"""Webhook routes: endpoints (CRUD, secret, rotation, test, enable/disable, recover) and messages.
+
+Every POST is ``@idempotent``: an ``Idempotency-Key`` makes its retries replay the
+first response (:mod:`pagewire.api.idempotency`).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request, Response
 
 from pagewire import netguard
 from pagewire.api.auth import principal
+from pagewire.api.idempotency import idempotent
 from pagewire.api.webhook_schemas import (
     DeliveryOut,
     EndpointCreated,
@@ -53,6 +58,7 @@ async def _checked_url(request: Request, url: str) -> str:
 @router.post(
     "/endpoints", status_code=201, response_model=EndpointCreated, summary="Add an endpoint"
 )
+@idempotent
 async def create_endpoint(body: EndpointIn, request: Request, caller: Caller) -> EndpointCreated:
     url = await _checked_url(request, body.url)
     endpoint = await _webhooks(request).create_endpoint(
@@ -112,6 +118,7 @@ async def get_secret(endpoint_id: str, request: Request, caller: Caller) -> Secr
     response_model=SecretOut,
     summary="A new secret; the old one keeps signing for the grace period",
 )
+@idempotent
 async def rotate_secret(endpoint_id: str, request: Request, caller: Caller) -> SecretOut:
     grace = request.app.state.services.settings.secret_rotation_grace_seconds
     endpoint = await _webhooks(request).rotate_secret(
@@ -126,12 +133,14 @@ async def rotate_secret(endpoint_id: str, request: Request, caller: Caller) -> S
     response_model=TestSent,
     summary="Send a webhook.test event to this endpoint",
 )
+@idempotent
 async def send_test(endpoint_id: str, request: Request, caller: Caller) -> TestSent:
     message_id = await _webhooks(request).send_test(caller.org_id, endpoint_id)
     return TestSent(message_id=message_id)
 
 
 @router.post("/endpoints/{endpoint_id}/enable", response_model=EndpointOut, summary="Enable")
+@idempotent
 async def enable_endpoint(endpoint_id: str, request: Request, caller: Caller) -> EndpointOut:
     return EndpointOut.of(await _webhooks(request).set_enabled(caller.org_id, endpoint_id, True))
 
@@ -141,6 +150,7 @@ async def enable_endpoint(endpoint_id: str, request: Request, caller: Caller) ->
     response_model=EndpointOut,
     summary="Disable (its pending deliveries fail; recover re-queues them)",
 )
+@idempotent
 async def disable_endpoint(endpoint_id: str, request: Request, caller: Caller) -> EndpointOut:
     return EndpointOut.of(await _webhooks(request).set_enabled(caller.org_id, endpoint_id, False))
 
@@ -151,6 +161,7 @@ async def disable_endpoint(endpoint_id: str, request: Request, caller: Caller) -
     response_model=Requeued,
     summary="Re-queue every delivery to this endpoint that failed since a time",
 )
+@idempotent
 async def recover(endpoint_id: str, body: RecoverIn, request: Request, caller: Caller) -> Requeued:
     since = parse_time(body.since, "since")
     if since is None:
@@ -207,6 +218,7 @@ async def get_message(message_id: str, request: Request, caller: Caller) -> Mess
     response_model=Requeued,
     summary="Send a message again (same webhook-id), to all its endpoints or one",
 )
+@idempotent
 async def resend(
     message_id: str,
     request: Request,

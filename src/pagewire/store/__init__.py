@@ -2,8 +2,9 @@
 
 ``Store`` groups them: ``store.jobs`` (enqueue, claim, heartbeat, finish, cancel,
 rescue, get, list), ``store.keys`` (organizations and API keys), ``store.webhooks`` (endpoints,
-messages), ``store.deliveries`` (the dispatcher's claims and attempts) and
-``store.portal`` (portal links and sessions). Dialect
+messages), ``store.deliveries`` (the dispatcher's claims and attempts),
+``store.portal`` (portal links and sessions) and ``store.idempotency`` (the
+webhook API's Idempotency-Keys and the responses they replay). Dialect
 differences stay in :mod:`pagewire.store.db`.
 """
 
@@ -14,6 +15,7 @@ from collections.abc import Callable
 from pagewire.settings import Settings
 from pagewire.store.db import Database
 from pagewire.store.deliveries import DeliveryStore
+from pagewire.store.idempotency import IdempotencyStore
 from pagewire.store.jobs import JobStore, LeaseState
 from pagewire.store.keys import KeyStore, Principal
 from pagewire.store.portal import PortalStore
@@ -36,6 +38,7 @@ class Store:
         self.webhooks = WebhookStore(db)
         self.deliveries = DeliveryStore(db, disable_after_seconds=webhook_disable_after_seconds)
         self.portal = PortalStore(db)
+        self.idempotency = IdempotencyStore(db)
 
     @classmethod
     def from_settings(

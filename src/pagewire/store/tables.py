@@ -222,3 +222,24 @@ portal_sessions = sa.Table(
     sa.Column("expires_at", Time, nullable=False),
     sa.Column("revoked_at", Time),
 )
+
+# 0005: the Idempotency-Key of the webhook API's POSTs (/extract keys its jobs instead).
+# One row per organization and key: in progress while status_code is null, then the
+# response as it was sent, replayed to a retry of the same request for 24 h; the
+# retention sweep deletes older rows. A stored response may hold an endpoint's secret
+# (create, rotate-secret). It is kept as sent, because it only ever goes back to the
+# organization it was already shown to; never log it.
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("org_id", Id, sa.ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("key", sa.String(255), nullable=False),
+    # "METHOD /path sha256-of-the-canonical-body"
+    sa.Column("fingerprint", sa.Text, nullable=False),
+    sa.Column("status_code", sa.Integer),
+    # the JSON text exactly as sent (jsonb would reorder its keys on a replay)
+    sa.Column("response_body", sa.Text),
+    sa.Column("created_at", Time, nullable=False),
+    sa.PrimaryKeyConstraint("org_id", "key", name="pk_idempotency_keys"),
+    sa.Index("ix_idempotency_keys_created_at", "created_at"),
+)
