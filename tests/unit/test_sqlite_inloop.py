@@ -79,3 +79,27 @@ async def test_a_failed_write_rolls_back_and_the_connection_is_usable_again(
         rows = [x for (x,) in await conn.execute(sa.text("SELECT x FROM t"))]
     await db.close()
     assert rows == [2]
+
+
+async def test_the_wal_is_checkpointed_off_the_loop_so_it_stays_small(tmp_path: Path) -> None:
+    from pagewire.store import sqlite_inloop
+
+    path = tmp_path / "busy.db"
+    db = Database(f"sqlite+aiosqlite:///{path}")
+    async with db.write() as conn:
+        await conn.execute(sa.text("CREATE TABLE t (x BLOB)"))
+    commits = 5 * sqlite_inloop.CHECKPOINT_EVERY
+    for _ in range(commits):  # ~12 KB of log a commit: unchecked, the WAL holds it all
+        async with db.write() as conn:
+            await conn.execute(sa.text("INSERT INTO t VALUES (randomblob(4000))"))
+        await asyncio.sleep(0)  # as a server's loop does between requests
+    async with db.write() as conn:
+        await conn.execute(sa.text("INSERT INTO t VALUES (randomblob(4000))"))
+    wal = path.with_name(path.name + "-wal").stat().st_size
+    async with db.read() as conn:
+        count = (await conn.execute(sa.text("SELECT count(*) FROM t"))).scalar_one()
+    await db.close()
+    assert count == commits + 1
+    # Started over after each checkpoint: about CHECKPOINT_EVERY commits' worth of log
+    # at most, where 1,000 unchecked commits left 12 MB here.
+    assert wal < commits * 4000, wal

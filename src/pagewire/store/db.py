@@ -32,7 +32,7 @@ from sqlalchemy.sql.expression import ColumnElement, FunctionElement, Subquery
 from sqlalchemy.types import TypeEngine
 
 from pagewire.errors import StoreUnavailable
-from pagewire.store.sqlite_inloop import InLoopEngine
+from pagewire.store.sqlite_inloop import CHECKPOINT_EVERY, InLoopEngine
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -89,6 +89,8 @@ class Database:
         self._events: dict[str, asyncio.Event] = {c: asyncio.Event() for c in CHANNELS}
         self._listener: Any = None
         self._prepared: dict[str, Any] = {}
+        self._sqlite_commits = 0
+        self._checkpoints: set[asyncio.Task[None]] = set()
         self.engine: AsyncEngine = self._make_engine(pool_size)
 
     def prepared(self, name: str, build: Callable[[], T]) -> T:
@@ -112,6 +114,7 @@ class Database:
                 cur.execute("PRAGMA journal_mode=WAL")
                 cur.execute("PRAGMA synchronous=NORMAL")
                 cur.execute("PRAGMA foreign_keys=ON")
+                cur.execute("PRAGMA wal_autocheckpoint=0")  # done off the loop instead
                 # Hardly ever wait inside SQLite (that would stop the event loop):
                 # another process's write makes BEGIN IMMEDIATE fail within 5 ms, and
                 # it is retried with asyncio.sleep in between.
@@ -237,6 +240,19 @@ class Database:
                 raise StoreUnavailable(f"the database is unavailable: {error}") from error
         for channel in notified:
             self._events[channel].set()
+        if self.is_sqlite:
+            self._sqlite_commits += 1
+            if self._sqlite_commits >= CHECKPOINT_EVERY:
+                self._sqlite_commits = 0
+                self._checkpoints.add(task := asyncio.create_task(self._checkpoint()))
+                task.add_done_callback(self._checkpoints.discard)
+
+    async def _checkpoint(self) -> None:
+        """SQLite: checkpoint the WAL in a thread while this process's writers wait."""
+        assert self._write_lock is not None
+        async with self._write_lock:
+            with contextlib.suppress(Exception):  # a failed round is caught up by the next
+                await cast(InLoopEngine, self.engine).checkpoint()
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -289,6 +305,8 @@ class Database:
             self._events[channel].set()
 
     async def close(self) -> None:
+        if self._checkpoints:
+            await asyncio.gather(*self._checkpoints, return_exceptions=True)
         if self._listener is not None:
             with contextlib.suppress(Exception):
                 await self._listener.close()

@@ -16,12 +16,20 @@ What makes this safe to do on the event loop:
 * In WAL mode a reader never waits for a writer.
 * Statements are short by construction: every list is paginated and every sweep
   works in batches; documents are parsed in child processes, never here.
+* The one slow thing SQLite does on its own, the WAL checkpoint (copying the log
+  into the database file, with an fsync), would run inside a commit on the loop: it
+  is turned off on these connections (``wal_autocheckpoint=0``) and the
+  :class:`~pagewire.store.db.Database` runs :meth:`InLoopEngine.checkpoint` every
+  ``CHECKPOINT_EVERY`` commits, in a thread, while its writers wait in asyncio (so
+  the checkpoint completes and the next write starts the log over; readers and the
+  loop go on).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
@@ -33,6 +41,7 @@ from sqlalchemy.engine import Connection, Engine, Result
 T = TypeVar("T")
 
 BUSY_WAIT_SECONDS = 30.0  # how long a write waits for another process's transaction
+CHECKPOINT_EVERY = 200  # commits between two WAL checkpoints (a few MB of log at most)
 
 
 class InLoopConnection:
@@ -108,6 +117,12 @@ class InLoopEngine:
     def connect(self) -> InLoopConnection:
         return InLoopConnection(self.sync_engine.connect())
 
+    async def checkpoint(self) -> None:
+        """Copy what the WAL holds into the database file, in a thread."""
+        path = self.url.database
+        if path and path != ":memory:":
+            await asyncio.get_running_loop().run_in_executor(None, _checkpoint, path)
+
     @contextlib.asynccontextmanager
     async def begin(self) -> AsyncIterator[InLoopConnection]:
         async with self.connect() as conn, conn.begin():
@@ -115,3 +130,12 @@ class InLoopEngine:
 
     async def dispose(self) -> None:
         self.sync_engine.dispose()
+
+
+def _checkpoint(path: str) -> None:
+    """Copy what the WAL holds into the database file, waiting for nobody."""
+    try:
+        with contextlib.closing(sqlite3.connect(path, timeout=0)) as conn:
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+    except sqlite3.Error:
+        pass  # another process checkpoints meanwhile: the next round catches up
