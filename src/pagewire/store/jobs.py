@@ -19,11 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from pagewire.errors import Conflict, InvalidRequest, NotFound
 from pagewire.events import job_event_payload
 from pagewire.ids import new_id
-from pagewire.models import EVENT_FOR_STATUS, Job, JobInput, JobStatus, Lease, NewJob
+from pagewire.models import EVENT_FOR_STATUS, Job, JobStatus, Lease, NewJob
 from pagewire.store import outbox
 from pagewire.store import tables as t
-from pagewire.store.db import Database, among
+from pagewire.store.db import Database
 from pagewire.store.group_commit import GroupCommit
+from pagewire.store.job_sql import OUTCOME_COLUMNS, Finish, JobSQL, finished_job, job_from_row
 
 J = t.jobs.c
 
@@ -42,124 +43,16 @@ class Page:
     next_cursor: str | None
 
 
-def job_from_row(row: Any) -> Job:
-    m = row._mapping
-    return Job(
-        id=m["id"],
-        org_id=m["org_id"],
-        status=JobStatus(m["status"]),
-        priority=m["priority"],
-        attempts=m["attempts"],
-        max_attempts=m["max_attempts"],
-        input=JobInput(
-            file_name=m["file_name"],
-            file_url=m["file_url"],
-            media_type=m["media_type"],
-            sha256=m["sha256"],
-            size=m["size"],
-            blob_key=m["blob_key"],
-        ),
-        options=m["options"] or {},
-        metadata=m["metadata"] or {},
-        request=m["request"] or {},
-        pages_done=m["pages_done"],
-        pages_total=m["pages_total"],
-        page_count=m["page_count"],
-        result=m["result"],
-        result_blob_key=m["result_blob_key"],
-        result_size=m["result_size"],
-        error=m["error"],
-        cancel_requested=bool(m["cancel_requested"]),
-        sequence=m["sequence"],
-        created_at=m["created_at"],
-        updated_at=m["updated_at"],
-        started_at=m["started_at"],
-        finished_at=m["finished_at"],
-        lease_token=m["lease_token"],
-        idempotency_key=m["idempotency_key"],
-        idempotency_fingerprint=m["idempotency_fingerprint"],
-    )
-
-
-# What a finish reads back: what changed since the claim (by this statement, by
-# progress writes, by a cancel request). The rest is the lease's or what the finish
-# wrote; decoding a result of up to 256 KB again would be work for nothing.
-_FINISH_RETURNS = [
-    J[name]
-    for name in (
-        "id",
-        "sequence",
-        "page_count",
-        "pages_done",
-        "pages_total",
-        "cancel_requested",
-        "updated_at",
-        "finished_at",
-    )
-]
-
-# What a batch of finish() calls carries into its one UPDATE.
-_OUTCOME_COLUMNS: list[tuple[str, sa.types.TypeEngine[Any]]] = [
-    ("id", t.Id),
-    ("token", sa.String(40)),
-    ("status", sa.String(16)),
-    ("result", t.Json),
-    ("result_blob_key", sa.String(200)),
-    ("result_size", sa.BigInteger()),
-    ("page_count", sa.Integer()),
-    ("error", t.Json),
-]
-
-
-@dataclass(frozen=True)
-class _Finish:
-    lease: Lease
-    status: JobStatus
-    result: dict[str, Any] | None
-    result_blob_key: str | None
-    result_size: int | None
-    page_count: int | None
-    error: dict[str, Any] | None
-
-
-def _finished_job(finish: _Finish, row: Any) -> Job:
-    """The job after its finish: the lease's job, what the finish wrote, what it read."""
-    return replace(
-        finish.lease.job,
-        status=finish.status,
-        result=finish.result,
-        result_blob_key=finish.result_blob_key,
-        result_size=finish.result_size,
-        error=finish.error,
-        lease_token=None,
-        sequence=row.sequence,
-        page_count=row.page_count,
-        pages_done=row.pages_done,
-        pages_total=row.pages_total,
-        cancel_requested=bool(row.cancel_requested),
-        updated_at=row.updated_at,
-        finished_at=row.finished_at,
-    )
-
-
 class JobStore:
     def __init__(self, db: Database, *, public_url: str, max_attempts: int) -> None:
         self.db = db
         self.public_url = public_url
         self.max_attempts = max_attempts
-        self._finishes: GroupCommit[_Finish, Job | None] = GroupCommit(self._finish_batch)
+        self._finishes: GroupCommit[Finish, Job | None] = GroupCommit(self._finish_batch)
         self._enqueues: GroupCommit[NewJob, tuple[Job, bool] | Conflict] = GroupCommit(
             self._enqueue_batch
         )
-        # The hot statements, built once (see outbox: building cost more than running).
-        now = db.now()
-        self._insert_statement = (
-            t.jobs.insert()
-            .values(created_at=now, updated_at=now)
-            .returning(t.jobs, sort_by_parameter_order=True)
-        )
-        self._claim_statement = self._build_claim_statement()
-        self._finish_statement = self._build_finish_statement()
+        self.sql = JobSQL(db)
 
     # -- events -------------------------------------------------------------
 
@@ -247,7 +140,7 @@ class JobStore:
             if fresh:
                 rows = (
                     await conn.execute(
-                        self._insert_statement,
+                        self.sql.insert,
                         [
                             {
                                 "id": new_id("job"),
@@ -321,31 +214,6 @@ class JobStore:
 
     # -- the worker's side ----------------------------------------------------
 
-    def _build_claim_statement(self) -> Any:
-        now = self.db.now()
-        due = (
-            sa.select(J.id)
-            .where(J.status == JobStatus.PENDING.value)
-            .order_by(J.priority.desc(), J.id)
-            .limit(sa.bindparam("claim_limit", type_=sa.Integer()))
-            .with_for_update(skip_locked=True)
-        )
-        return (
-            t.jobs.update()
-            .where(J.id.in_(due.scalar_subquery()))
-            .values(
-                status=JobStatus.PROCESSING.value,
-                lease_token=sa.bindparam("claim_token", type_=sa.String()),
-                lease_expires_at=now + sa.bindparam("claim_lease_seconds", type_=sa.Double()),
-                worker_id=sa.bindparam("claim_worker_id", type_=sa.String()),
-                attempts=J.attempts + 1,
-                started_at=sa.func.coalesce(J.started_at, now),
-                updated_at=now,
-                sequence=J.sequence + 1,
-            )
-            .returning(t.jobs)
-        )
-
     async def claim(self, worker_id: str, limit: int, lease_seconds: float) -> list[Lease]:
         """Take up to ``limit`` pending jobs, highest priority first, FIFO within one."""
         if limit <= 0:
@@ -354,7 +222,7 @@ class JobStore:
         async with self.db.write() as conn:
             rows = (
                 await conn.execute(
-                    self._claim_statement,
+                    self.sql.claim,
                     {
                         "claim_limit": limit,
                         "claim_token": token,
@@ -446,49 +314,13 @@ class JobStore:
         if not status.is_final:
             raise ValueError(f"{status} is not a final status")
         return await self._finishes.submit(
-            _Finish(lease, status, result, result_blob_key, result_size, page_count, error)
+            Finish(lease, status, result, result_blob_key, result_size, page_count, error)
         )
 
-    def _build_finish_statement(self) -> Any:
-        """The one UPDATE of a finish batch, built once: its rows come as one parameter."""
-        now = self.db.now()
-        given = self.db.rows_table("outcome", _OUTCOME_COLUMNS)
-        v = given.c
-        return (
-            t.jobs.update()
-            .where(
-                among(J.id, sqlite=self.db.is_sqlite),
-                J.id == v.id,
-                J.status == JobStatus.PROCESSING.value,
-                J.lease_token == v.token,
-            )
-            .values(
-                status=v.status,
-                result=v.result,
-                result_blob_key=v.result_blob_key,
-                result_size=v.result_size,
-                error=v.error,
-                finished_at=now,
-                updated_at=now,
-                lease_token=None,
-                lease_expires_at=None,
-                sequence=J.sequence + 1,
-                page_count=sa.func.coalesce(v.page_count, J.page_count),
-                pages_done=sa.case(
-                    (
-                        v.status == JobStatus.COMPLETED.value,
-                        sa.func.coalesce(J.pages_total, J.pages_done),
-                    ),
-                    else_=J.pages_done,
-                ),
-            )
-            .returning(*_FINISH_RETURNS)
-        )
-
-    async def _finish_batch(self, batch: Sequence[_Finish]) -> list[Job | None]:
+    async def _finish_batch(self, batch: Sequence[Finish]) -> list[Job | None]:
         """One transaction: every lease-guarded outcome of ``batch`` and its event."""
         outcomes = self.db.rows_param(
-            _OUTCOME_COLUMNS,
+            OUTCOME_COLUMNS,
             [
                 (
                     f.lease.job.id,
@@ -506,9 +338,9 @@ class JobStore:
         by_id = {f.lease.job.id: f for f in batch}
         async with self.db.write() as conn:
             rows = (
-                await conn.execute(self._finish_statement, {"rows": outcomes, "ids": list(by_id)})
+                await conn.execute(self.sql.finish, {"rows": outcomes, "ids": list(by_id)})
             ).all()
-            finished = {row.id: _finished_job(by_id[row.id], row) for row in rows}
+            finished = {row.id: finished_job(by_id[row.id], row) for row in rows}
             await self._emit(conn, sorted(finished.values(), key=lambda j: j.id))
         return [finished.get(f.lease.job.id) for f in batch]
 

@@ -1,0 +1,197 @@
+"""The job store's hot statements, built once per database, and its row mapping.
+
+Building a statement costs SQLAlchemy more than running it (and a new object means
+a new cache key), so the statements every job passes through are built once with
+bind parameters and reused, as :mod:`pagewire.store.delivery_sql` does for the
+dispatcher. ``job_from_row`` maps a ``jobs`` row to a :class:`~pagewire.models.Job`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import sqlalchemy as sa
+
+from pagewire.models import Job, JobInput, JobStatus, Lease
+from pagewire.store import tables as t
+from pagewire.store.db import Database, among
+
+J = t.jobs.c
+
+
+def job_from_row(row: Any) -> Job:
+    m = row._mapping
+    return Job(
+        id=m["id"],
+        org_id=m["org_id"],
+        status=JobStatus(m["status"]),
+        priority=m["priority"],
+        attempts=m["attempts"],
+        max_attempts=m["max_attempts"],
+        input=JobInput(
+            file_name=m["file_name"],
+            file_url=m["file_url"],
+            media_type=m["media_type"],
+            sha256=m["sha256"],
+            size=m["size"],
+            blob_key=m["blob_key"],
+        ),
+        options=m["options"] or {},
+        metadata=m["metadata"] or {},
+        request=m["request"] or {},
+        pages_done=m["pages_done"],
+        pages_total=m["pages_total"],
+        page_count=m["page_count"],
+        result=m["result"],
+        result_blob_key=m["result_blob_key"],
+        result_size=m["result_size"],
+        error=m["error"],
+        cancel_requested=bool(m["cancel_requested"]),
+        sequence=m["sequence"],
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
+        started_at=m["started_at"],
+        finished_at=m["finished_at"],
+        lease_token=m["lease_token"],
+        idempotency_key=m["idempotency_key"],
+        idempotency_fingerprint=m["idempotency_fingerprint"],
+    )
+
+
+# What a finish reads back: what changed since the claim (by this statement, by
+# progress writes, by a cancel request). The rest is the lease's or what the finish
+# wrote; decoding a result of up to 256 KB again would be work for nothing.
+FINISH_RETURNS = [
+    J[name]
+    for name in (
+        "id",
+        "sequence",
+        "page_count",
+        "pages_done",
+        "pages_total",
+        "cancel_requested",
+        "updated_at",
+        "finished_at",
+    )
+]
+
+# What a batch of finish() calls carries into its one UPDATE.
+OUTCOME_COLUMNS: list[tuple[str, sa.types.TypeEngine[Any]]] = [
+    ("id", t.Id),
+    ("token", sa.String(40)),
+    ("status", sa.String(16)),
+    ("result", t.Json),
+    ("result_blob_key", sa.String(200)),
+    ("result_size", sa.BigInteger()),
+    ("page_count", sa.Integer()),
+    ("error", t.Json),
+]
+
+
+@dataclass(frozen=True)
+class Finish:
+    lease: Lease
+    status: JobStatus
+    result: dict[str, Any] | None
+    result_blob_key: str | None
+    result_size: int | None
+    page_count: int | None
+    error: dict[str, Any] | None
+
+
+def finished_job(finish: Finish, row: Any) -> Job:
+    """The job after its finish: the lease's job, what the finish wrote, what it read."""
+    return replace(
+        finish.lease.job,
+        status=finish.status,
+        result=finish.result,
+        result_blob_key=finish.result_blob_key,
+        result_size=finish.result_size,
+        error=finish.error,
+        lease_token=None,
+        sequence=row.sequence,
+        page_count=row.page_count,
+        pages_done=row.pages_done,
+        pages_total=row.pages_total,
+        cancel_requested=bool(row.cancel_requested),
+        updated_at=row.updated_at,
+        finished_at=row.finished_at,
+    )
+
+
+class JobSQL:
+    """The statements of submit, claim and finish for one database."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        now = db.now()
+        self.insert = (
+            t.jobs.insert()
+            .values(created_at=now, updated_at=now)
+            .returning(t.jobs, sort_by_parameter_order=True)
+        )
+        self.claim = self._claim()
+        self.finish = self._finish()
+
+    def _claim(self) -> Any:
+        """Lease the oldest of the highest priority: one UPDATE, SKIP LOCKED on PostgreSQL."""
+        now = self.db.now()
+        due = (
+            sa.select(J.id)
+            .where(J.status == JobStatus.PENDING.value)
+            .order_by(J.priority.desc(), J.id)
+            .limit(sa.bindparam("claim_limit", type_=sa.Integer()))
+            .with_for_update(skip_locked=True)
+        )
+        return (
+            t.jobs.update()
+            .where(J.id.in_(due.scalar_subquery()))
+            .values(
+                status=JobStatus.PROCESSING.value,
+                lease_token=sa.bindparam("claim_token", type_=sa.String()),
+                lease_expires_at=now + sa.bindparam("claim_lease_seconds", type_=sa.Double()),
+                worker_id=sa.bindparam("claim_worker_id", type_=sa.String()),
+                attempts=J.attempts + 1,
+                started_at=sa.func.coalesce(J.started_at, now),
+                updated_at=now,
+                sequence=J.sequence + 1,
+            )
+            .returning(t.jobs)
+        )
+
+    def _finish(self) -> Any:
+        """Every lease-guarded outcome of a batch in one UPDATE; its rows as one parameter."""
+        now = self.db.now()
+        given = self.db.rows_table("outcome", OUTCOME_COLUMNS)
+        v = given.c
+        return (
+            t.jobs.update()
+            .where(
+                among(J.id, sqlite=self.db.is_sqlite),
+                J.id == v.id,
+                J.status == JobStatus.PROCESSING.value,
+                J.lease_token == v.token,
+            )
+            .values(
+                status=v.status,
+                result=v.result,
+                result_blob_key=v.result_blob_key,
+                result_size=v.result_size,
+                error=v.error,
+                finished_at=now,
+                updated_at=now,
+                lease_token=None,
+                lease_expires_at=None,
+                sequence=J.sequence + 1,
+                page_count=sa.func.coalesce(v.page_count, J.page_count),
+                pages_done=sa.case(
+                    (
+                        v.status == JobStatus.COMPLETED.value,
+                        sa.func.coalesce(J.pages_total, J.pages_done),
+                    ),
+                    else_=J.pages_done,
+                ),
+            )
+            .returning(*FINISH_RETURNS)
+        )
