@@ -53,7 +53,7 @@ from typing import Any
 import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parents[1]
-# This file is named like the standard library's ``queue`` (aiosqlite imports that):
+# This file is named like the standard library's ``queue`` (asyncio's imports need it):
 # take bench/ off the import path so ``import queue`` finds the real one.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT / "src"))

@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-# bench/ holds a queue.py, which would shadow the standard library's (aiosqlite needs it).
+# bench/ holds a queue.py, which would shadow the standard library's (asyncio needs it).
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT / "src"))
 

@@ -101,14 +101,18 @@ class Settings(BaseSettings):
 
     @property
     def resolved_database_url(self) -> str:
-        """The SQLAlchemy URL, with the async driver chosen here so users write plain URLs."""
+        """The SQLAlchemy URL, with the driver chosen here so users write plain URLs.
+
+        PostgreSQL goes through asyncpg; SQLite through the standard library's sqlite3,
+        run on the event loop's thread (``store/sqlite_inloop.py``), whatever driver
+        a ``sqlite+...`` URL names.
+        """
         url = self.database_url.strip()
         if not url:
-            return f"sqlite+aiosqlite:///{(self.data_dir / 'pagewire.db').resolve()}"
+            return f"sqlite:///{(self.data_dir / 'pagewire.db').resolve()}"
         for plain, driver in (
             ("postgresql://", "postgresql+asyncpg://"),
             ("postgres://", "postgresql+asyncpg://"),
-            ("sqlite:///", "sqlite+aiosqlite:///"),
         ):
             if url.startswith(plain):
                 return driver + url[len(plain) :]

@@ -83,7 +83,7 @@ BLOCK_SERVER_PACKAGES = textwrap.dedent(
     import sys
 
     BLOCKED = {
-        "fastapi", "starlette", "uvicorn", "sqlalchemy", "alembic", "aiosqlite", "asyncpg",
+        "fastapi", "starlette", "uvicorn", "sqlalchemy", "alembic", "asyncpg",
         "aiohttp", "pydantic", "pydantic_settings", "pypdfium2", "PIL", "jinja2",
         "prometheus_client",
     }

@@ -17,7 +17,7 @@ async def test_a_write_waits_for_another_writer_while_the_loop_keeps_running(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "shared.db"
-    db = Database(f"sqlite+aiosqlite:///{path}")
+    db = Database(f"sqlite:///{path}")
     async with db.write() as conn:
         await conn.execute(sa.text("CREATE TABLE t (x INTEGER)"))
 
@@ -64,7 +64,7 @@ async def test_a_write_waits_for_another_writer_while_the_loop_keeps_running(
 async def test_a_failed_write_rolls_back_and_the_connection_is_usable_again(
     tmp_path: Path,
 ) -> None:
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
+    db = Database(f"sqlite:///{tmp_path / 'x.db'}")
     async with db.write() as conn:
         await conn.execute(sa.text("CREATE TABLE t (x INTEGER PRIMARY KEY)"))
     try:
@@ -85,7 +85,7 @@ async def test_the_wal_is_checkpointed_off_the_loop_so_it_stays_small(tmp_path: 
     from pagewire.store import sqlite_inloop
 
     path = tmp_path / "busy.db"
-    db = Database(f"sqlite+aiosqlite:///{path}")
+    db = Database(f"sqlite:///{path}")
     async with db.write() as conn:
         await conn.execute(sa.text("CREATE TABLE t (x BLOB)"))
     commits = 5 * sqlite_inloop.CHECKPOINT_EVERY
