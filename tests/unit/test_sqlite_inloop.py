@@ -103,3 +103,24 @@ async def test_the_wal_is_checkpointed_off_the_loop_so_it_stays_small(tmp_path: 
     # Started over after each checkpoint: about CHECKPOINT_EVERY commits' worth of log
     # at most, where 1,000 unchecked commits left 12 MB here.
     assert wal < commits * 4000, wal
+
+
+async def test_many_transactions_open_at_once_never_wait_for_a_pooled_connection(
+    tmp_path: Path,
+) -> None:
+    # A pool that blocked for a free connection would stop the event loop, and with it
+    # the transactions that would free one: this must finish, not hang.
+    db = Database(f"sqlite:///{tmp_path / 'many.db'}")
+    release = asyncio.Event()
+
+    async def reader() -> int:
+        async with db.read() as conn:
+            await release.wait()  # hold the connection across an await
+            return int((await conn.execute(sa.text("SELECT 1"))).scalar_one())
+
+    readers = [asyncio.create_task(reader()) for _ in range(40)]
+    await asyncio.sleep(0.05)
+    release.set()
+    results = await asyncio.wait_for(asyncio.gather(*readers), 10)
+    await db.close()
+    assert results == [1] * 40

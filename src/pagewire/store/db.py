@@ -104,7 +104,14 @@ class Database:
         if self.is_sqlite:
             # Statements run on the event loop's thread (see sqlite_inloop); the
             # connections never leave it, but the pool may close one from the GC.
-            in_loop = InLoopEngine(self.url, connect_args={"check_same_thread": False})
+            in_loop = InLoopEngine(
+                self.url,
+                connect_args={"check_same_thread": False},
+                # A pool that made a caller wait would block the event loop: any number
+                # of connections may be open (five are kept).
+                pool_size=5,
+                max_overflow=-1,
+            )
 
             @event.listens_for(in_loop.sync_engine, "connect")
             def _on_connect(dbapi_conn: Any, _record: Any) -> None:
