@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -29,10 +30,19 @@ async def portal_link(client: httpx.AsyncClient, tenant: Tenant) -> str:
     return link
 
 
+async def open_link(client: httpx.AsyncClient, link: str) -> httpx.Response:
+    """Follow a portal link as its owner does: the link's page, then its button."""
+    page = await client.get(link)
+    assert page.status_code == 200, page.text
+    token = re.search(r'name="token" value="([^"]+)"', page.text)
+    assert token, "the link's page has no form carrying its token"
+    action = link.split("?", 1)[0]  # the form posts back to /portal/start
+    return await client.post(action, data={"token": html.unescape(token.group(1))})
+
+
 async def sign_in(client: httpx.AsyncClient, tenant: Tenant) -> httpx.Response:
     """Open a fresh portal link in ``client`` (which then holds the session cookie)."""
-    link = await portal_link(client, tenant)
-    return await client.get(link)
+    return await open_link(client, await portal_link(client, tenant))
 
 
 async def submit(

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 
 from pagewire.portal.sessions import SESSION_COOKIE, Signer
 from pagewire.settings import Settings
-from portal.helpers import Browser, csrf_of, portal_link
+from portal.helpers import Browser, csrf_of, open_link, portal_link
 from support import Tenant
 
 
@@ -47,7 +47,7 @@ async def test_the_first_visit_sets_a_session_cookie_and_lands_on_a_clean_url(
     client = await browser()
     link = await portal_link(client, tenant)
 
-    response = await client.get(link)
+    response = await open_link(client, link)
 
     assert response.status_code == 303
     assert response.headers["location"] == "/portal/endpoints"
@@ -63,7 +63,7 @@ async def test_the_session_cookie_is_secure_over_https(browser: Browser, tenant:
     client = await browser(base_url="https://testserver")
     link = await portal_link(client, tenant)
 
-    response = await client.get(link.replace("http://", "https://"))
+    response = await open_link(client, link.replace("http://", "https://"))
 
     assert "Secure" in response.headers["set-cookie"]
 
@@ -71,7 +71,7 @@ async def test_the_session_cookie_is_secure_over_https(browser: Browser, tenant:
 async def test_a_link_works_once(browser: Browser, tenant: Tenant) -> None:
     first, second = await browser(), await browser()
     link = await portal_link(first, tenant)
-    assert (await first.get(link)).status_code == 303
+    assert (await open_link(first, link)).status_code == 303
 
     reused = await second.get(link)
 
@@ -81,12 +81,37 @@ async def test_a_link_works_once(browser: Browser, tenant: Tenant) -> None:
     assert SESSION_COOKIE not in second.cookies
 
 
+async def test_a_link_preview_does_not_use_the_link_up(browser: Browser, tenant: Tenant) -> None:
+    # Mail scanners and chat apps GET a link to preview it, some more than once.
+    preview, owner = await browser(), await browser()
+    link = await portal_link(owner, tenant)
+    for _ in range(3):
+        seen = await preview.get(link)
+        assert seen.status_code == 200 and "Open the portal" in seen.text
+        assert SESSION_COOKIE not in preview.cookies
+
+    opened = await open_link(owner, link)
+
+    assert opened.status_code == 303 and SESSION_COOKIE in owner.cookies
+    assert (await owner.get("/portal/endpoints")).status_code == 200
+
+
+async def test_a_form_post_without_a_valid_token_opens_nothing(
+    browser: Browser, tenant: Tenant
+) -> None:
+    client = await browser()
+    for data in ({}, {"token": "not-a-token"}):
+        response = await client.post("/portal/start", data=data)
+        assert response.status_code == 401
+        assert SESSION_COOKIE not in client.cookies
+
+
 async def test_opening_a_used_link_again_keeps_the_session_it_started(
     browser: Browser, tenant: Tenant
 ) -> None:
     client = await browser()
     link = await portal_link(client, tenant)
-    await client.get(link)
+    await open_link(client, link)
 
     again = await client.get(link)
 
@@ -184,7 +209,7 @@ async def test_a_link_used_just_before_it_expires_still_works(
         link = await portal_link(client, tenant)
         clock.now += settings.portal_link_ttl_seconds - 1
 
-        assert (await client.get(link)).status_code == 303
+        assert (await open_link(client, link)).status_code == 303
 
 
 async def test_a_session_ends_when_it_expires(
@@ -192,7 +217,7 @@ async def test_a_session_ends_when_it_expires(
 ) -> None:
     application, clock = clocked_app
     async with client_of(application) as client:
-        await client.get(await portal_link(client, tenant))
+        await open_link(client, await portal_link(client, tenant))
         assert (await client.get("/portal/endpoints")).status_code == 200
         clock.now += settings.portal_session_ttl_seconds + 1
 

@@ -78,10 +78,28 @@ async def home(request: Request) -> Response:
 
 
 @_access.get("/start")
-async def start(request: Request, token: str | None = None) -> Response:
-    """Exchange a one-time link for a session cookie, then drop the token from the URL."""
+async def confirm_start(request: Request, token: str | None = None) -> Response:
+    """The link's page: a button that opens the portal, so that a visit alone uses nothing.
+
+    Mail scanners and chat apps fetch a link to preview it; if that GET used the
+    one-time link up, its owner would find it spent. Only the POST behind the button
+    (which those never send) opens the session.
+    """
+    claims = read_link_token(signer_for(request), token)
+    await request.app.state.services.store.portal.check_link(claims.link_id, claims.org_id)
+    return templates.TemplateResponse(
+        request,
+        "start.html",
+        {"base": _base(request), "signed_in": False, "notice": None, "token": token},
+    )
+
+
+@_access.post("/start")
+async def start(request: Request) -> Response:
+    """Exchange a one-time link for a session cookie, then land on a clean URL."""
+    token = (await request.form()).get("token")
     signer = signer_for(request)
-    claims = read_link_token(signer, token)
+    claims = read_link_token(signer, token if isinstance(token, str) else None)
     services = request.app.state.services
     settings = services.settings
     session = await services.store.portal.start_session(

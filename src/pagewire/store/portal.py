@@ -54,6 +54,32 @@ class PortalStore:
             )
         return link
 
+    async def check_link(self, link_id: str, org_id: str) -> None:
+        """Whether the link would open a session now, without using it up.
+
+        Raises what :meth:`start_session` would.
+        """
+        async with self.db.read() as conn:
+            await self._usable_link(conn, link_id, org_id, await self._now(conn))
+
+    async def _usable_link(
+        self, conn: AsyncConnection, link_id: str, org_id: str, now: float
+    ) -> None:
+        link = (
+            await conn.execute(sa.select(t.portal_links).where(L.id == link_id, L.org_id == org_id))
+        ).first()
+        if link is None:
+            raise Unauthenticated(
+                "this portal link is not one pagewire issued", code="portal_link_unknown"
+            )
+        if link.used_at is not None:
+            raise Unauthenticated(
+                "this portal link was already used; a link opens the portal once",
+                code="portal_link_used",
+            )
+        if link.expires_at <= now:
+            raise Unauthenticated("this portal link has expired", code="portal_link_expired")
+
     async def start_session(
         self, link_id: str, org_id: str, *, ttl_seconds: float
     ) -> PortalSession:
@@ -64,22 +90,7 @@ class PortalStore:
         """
         async with self.db.write() as conn:
             now = await self._now(conn)
-            link = (
-                await conn.execute(
-                    sa.select(t.portal_links).where(L.id == link_id, L.org_id == org_id)
-                )
-            ).first()
-            if link is None:
-                raise Unauthenticated(
-                    "this portal link is not one pagewire issued", code="portal_link_unknown"
-                )
-            if link.used_at is not None:
-                raise Unauthenticated(
-                    "this portal link was already used; a link opens the portal once",
-                    code="portal_link_used",
-                )
-            if link.expires_at <= now:
-                raise Unauthenticated("this portal link has expired", code="portal_link_expired")
+            await self._usable_link(conn, link_id, org_id, now)
             consumed = await conn.execute(
                 t.portal_links.update()
                 .where(L.id == link_id, L.used_at.is_(None))

@@ -25,6 +25,13 @@ def nav(page: Any, name: str) -> None:
     page.get_by_role("navigation", name="Portal").get_by_role("link", name=name).click()
 
 
+def open_portal(page: Any, link: str) -> None:
+    """Follow a portal link as its owner does: the link's page, then its button."""
+    page.goto(link)
+    page.get_by_role("button", name="Open the portal").click()
+    page.wait_for_url(re.compile(r".*/portal/endpoints$"))
+
+
 def add_endpoint(page: Any, url: str, description: str, *, types: tuple[str, ...] = ()) -> str:
     page.get_by_role("link", name="Add endpoint").first.click()
     page.get_by_label("Endpoint URL").fill(url)
@@ -42,7 +49,7 @@ def test_a_person_adds_an_endpoint_tests_it_rotates_resends_and_recovers_without
     tenant = live_server.new_tenant()
     page = new_page(javascript=False)  # every page must work with JavaScript off
 
-    page.goto(live_server.portal_link(tenant))
+    open_portal(page, live_server.portal_link(tenant))
     assert page.url == f"{live_server.url}/portal/endpoints"  # the token is gone from the URL
     page.get_by_role("link", name="Add endpoint").first.click()
     page.get_by_label("Endpoint URL").fill(receiver.url)
@@ -124,7 +131,7 @@ def test_a_second_organization_never_sees_the_first_ones_endpoints_or_messages(
         endpoint = api.post("/webhook/endpoints", json={"url": receiver.url}).json()
         message_id = api.post(f"/webhook/endpoints/{endpoint['id']}/test").json()["message_id"]
     theirs = new_page(javascript=False)
-    theirs.goto(live_server.portal_link(second))
+    open_portal(theirs, live_server.portal_link(second))
 
     expect(theirs.get_by_text("No endpoints yet")).to_be_visible()
     assert endpoint["id"] not in theirs.content() and receiver.url not in theirs.content()
@@ -158,8 +165,12 @@ def test_forged_expired_and_reused_links_are_refused_with_a_readable_page(
     shoot(page, screenshots, "expired-link")
 
     fresh = live_server.portal_link(tenant)
-    assert page.goto(fresh).status == 200
-    response = new_page(javascript=False).goto(fresh)
+    assert page.goto(fresh).status == 200  # the link's page: visiting it uses nothing
+    expect(page.get_by_role("button", name="Open the portal")).to_be_visible()
+    shoot(page, screenshots, "open-link")
+    page.get_by_role("button", name="Open the portal").click()
+    page.wait_for_url(re.compile(r".*/portal/endpoints$"))
+    response = new_page(javascript=False).goto(fresh)  # used: once is all
     assert response.status == 401
 
 
@@ -168,7 +179,7 @@ def test_a_form_without_its_csrf_token_is_refused(
 ) -> None:
     tenant = live_server.new_tenant()
     page = new_page(javascript=True)
-    page.goto(live_server.portal_link(tenant))
+    open_portal(page, live_server.portal_link(tenant))
     page.get_by_role("link", name="Add endpoint").first.click()
     page.get_by_label("Endpoint URL").fill(receiver.url)
 
@@ -188,7 +199,7 @@ def test_a_script_in_a_description_is_shown_as_text_and_never_runs(
     page = new_page(javascript=True)  # scripts could run here, if any got through
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    page.goto(live_server.portal_link(tenant))
+    open_portal(page, live_server.portal_link(tenant))
     script = '<script>alert("owned")</script><img src=x onerror="alert(1)">'
 
     add_endpoint(page, receiver.url, script)
@@ -215,7 +226,7 @@ def test_every_control_on_every_page_has_a_label(
         endpoint = api.post("/webhook/endpoints", json={"url": receiver.url}).json()
         message_id = api.post(f"/webhook/endpoints/{endpoint['id']}/test").json()["message_id"]
     page = new_page(javascript=True)
-    page.goto(live_server.portal_link(tenant))
+    open_portal(page, live_server.portal_link(tenant))
 
     for path in (
         "/portal/endpoints",
