@@ -30,6 +30,7 @@ _EVENT_COLUMNS: list[tuple[str, sa.types.TypeEngine[Any]]] = [
     ("payload", t.Json),
     ("created_at", sa.Double()),
 ]
+_EVENT_NAMES = [name for name, _ in _EVENT_COLUMNS]
 
 
 def _subscribed(db: Database) -> Any:
@@ -46,8 +47,9 @@ def _subscribed(db: Database) -> Any:
     if db.is_sqlite:
         return subscribed  # no DML in a CTE: the events are inserted on their own
     given = db.rows_table("new_events", _EVENT_COLUMNS, param="events")
-    names = [name for name, _ in _EVENT_COLUMNS]
-    insert = t.events.insert().from_select(names, sa.select(*(given.c[n] for n in names)))
+    insert = t.events.insert().from_select(
+        _EVENT_NAMES, sa.select(*(given.c[n] for n in _EVENT_NAMES))
+    )
     return subscribed.add_cte(insert.cte("inserted_events"))
 
 
@@ -84,9 +86,8 @@ async def append(
     if db.is_sqlite:
         await conn.execute(_INSERT_EVENTS, event_rows)
     else:
-        names = [name for name, _ in _EVENT_COLUMNS]
         asked["events"] = db.rows_param(
-            _EVENT_COLUMNS, [[row[n] for n in names] for row in event_rows]
+            _EVENT_COLUMNS, [[row[n] for n in _EVENT_NAMES] for row in event_rows]
         )
     endpoint_rows = (await conn.execute(subscribed, asked)).all()
     deliveries = []
