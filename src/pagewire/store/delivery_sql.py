@@ -41,7 +41,6 @@ class DeliverySQL:
             .values(
                 lease_token=sa.bindparam("b_token"),
                 lease_expires_at=sa.bindparam("b_until", type_=sa.Double()),
-                next_attempt_at=sa.bindparam("b_until", type_=sa.Double()),
                 attempts=D.attempts + 1,
                 updated_at=sa.bindparam("b_now", type_=sa.Double()),
             )
@@ -100,7 +99,8 @@ class DeliverySQL:
             earlier.c.sequence < d.c.sequence,
         )
         now: sa.BindParameter[float] = sa.bindparam("now", type_=sa.Double())
-        due = (d.c.status == "pending", d.c.next_attempt_at <= now, ~waits_for_earlier)
+        unleased = sa.or_(d.c.lease_expires_at.is_(None), d.c.lease_expires_at <= now)
+        due = (d.c.status == "pending", d.c.next_attempt_at <= now, unleased, ~waits_for_earlier)
         room = sa.bindparam("per_endpoint", type_=sa.Integer()) - self._held()
         share = sa.case((E.rate_limit < room, E.rate_limit), else_=room)
         limit = sa.bindparam("limit", type_=sa.Integer())
@@ -132,6 +132,7 @@ _SQLITE_CHOOSE = sa.text(
         SELECT json_group_array(json_array(x.id, x.next_attempt_at)) FROM (
             SELECT d.id, d.next_attempt_at FROM deliveries AS d
             WHERE d.endpoint_id = e.id AND d.status = 'pending' AND d.next_attempt_at <= :now
+              AND (d.lease_expires_at IS NULL OR d.lease_expires_at <= :now)
               AND NOT EXISTS (
                 SELECT 1 FROM deliveries AS earlier
                 WHERE earlier.status = 'pending' AND earlier.job_id IS NOT NULL
