@@ -46,7 +46,12 @@ from pagewire.retry import (
 )
 from pagewire.settings import Settings
 from pagewire.store import Store
-from pagewire.store.deliveries import RESPONSE_BODY_LIMIT, AttemptRecord, ClaimedDelivery
+from pagewire.store.deliveries import (
+    RESPONSE_BODY_LIMIT,
+    AttemptRecord,
+    ClaimedDelivery,
+    Verdict,
+)
 from pagewire.webhook_metrics import DispatchMetrics
 
 log = logging.getLogger("pagewire.dispatch")
@@ -295,23 +300,26 @@ class Dispatcher:
     ) -> None:
         now = time.time()
         decision = self.policy.decide(delivery.attempt, outcome, now)
-        common: dict[str, Any] = {
-            "delivery": delivery,
-            "status_code": outcome.status_code,
-            "latency_ms": round(latency * 1000, 3),
-            "response_body": body,
-            "error": outcome.error,
-        }
-        if isinstance(decision, Delivered):
-            record = AttemptRecord(verdict="succeeded", **common)
-        elif isinstance(decision, RetryAt):
-            retry_in = max(0.0, decision.when - now)
-            record = AttemptRecord(verdict="retry", retry_in=retry_in, **common)
+        verdict: Verdict = "succeeded"
+        retry_in = reason = None
+        if isinstance(decision, RetryAt):
+            verdict, retry_in = "retry", max(0.0, decision.when - now)
         elif isinstance(decision, GiveUp):
-            record = AttemptRecord(verdict="failed", reason=decision.reason, **common)
+            verdict, reason = "failed", decision.reason
+        elif isinstance(decision, DisableEndpoint):
+            verdict, reason = "disable", decision.reason
         else:
-            assert isinstance(decision, DisableEndpoint)
-            record = AttemptRecord(verdict="disable", reason=decision.reason, **common)
+            assert isinstance(decision, Delivered)
+        record = AttemptRecord(
+            delivery,
+            verdict,
+            outcome.status_code,
+            round(latency * 1000, 3),
+            body,
+            outcome.error,
+            retry_in,
+            reason,
+        )
         if self.metrics:
             self.metrics.attempts.labels(record.verdict).inc()
             self.metrics.latency.observe(latency)

@@ -232,13 +232,18 @@ class Database:
     # -- transactions -------------------------------------------------------
 
     @contextlib.asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncConnection]:
+    async def write(self, *, one_statement: bool = False) -> AsyncIterator[AsyncConnection]:
+        """A write transaction. ``one_statement``: the caller runs a single statement,
+        atomic by itself, so PostgreSQL runs it without BEGIN and COMMIT (one round
+        trip instead of three)."""
         lock = self._write_lock or contextlib.nullcontext()
         async with lock:
             try:
                 async with self.engine.connect() as conn:
                     if self.is_sqlite:
                         conn = await conn.execution_options(sqlite_begin="IMMEDIATE")
+                    elif one_statement:
+                        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
                     notified: set[str] = set()
                     conn.info["notify"] = notified
                     async with conn.begin():

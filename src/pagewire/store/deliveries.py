@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pagewire.ids import new_id
@@ -46,7 +47,9 @@ RESPONSE_BODY_LIMIT = 4096
 Verdict = Literal["succeeded", "retry", "failed", "disable"]
 
 
-@dataclass(frozen=True)
+# The dispatcher makes one of each per delivery: plain slotted classes (treated as
+# read-only), built four times faster than frozen dataclasses.
+@dataclass(slots=True)
 class ClaimedDelivery:
     """Everything one attempt needs, read in the claim's transaction."""
 
@@ -67,7 +70,7 @@ class ClaimedDelivery:
     event_created_at: float
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class AttemptRecord:
     """One attempt's outcome and what to do next, as the dispatcher decided it."""
 
@@ -120,16 +123,27 @@ class DeliveryStore:
     def __init__(self, db: Database, *, disable_after_seconds: float = 5 * 86400.0) -> None:
         self.db = db
         self.disable_after_seconds = disable_after_seconds
-        self.sql = DeliverySQL(sqlite=db.is_sqlite)
-        self._insert_attempts, self._update_deliveries = self._record_statements()
+        self.sql = DeliverySQL(sqlite=db.is_sqlite, now=db.now())
+        # Only endpoints that were failing are written: the hot path stays read-only here.
         self._recovered = (
             t.endpoints.update()
-            .where(self.sql.among(E.id), E.failing_since.is_not(None))
+            .where(
+                E.id == sa.any_(sa.bindparam("recovered", type_=ARRAY(sa.String)))
+                if not db.is_sqlite
+                else E.id.in_(sa.bindparam("recovered", expanding=True)),
+                E.failing_since.is_not(None),
+            )
             .values(failing_since=None)
         )
+        self._record = self._record_statements()
 
-    def _record_statements(self) -> tuple[Any, Any]:
-        """The two statements that record a batch of attempts, built once."""
+    def _record_statements(self) -> list[Any]:
+        """The statements that record a batch of attempts, built once.
+
+        PostgreSQL runs them as one (the delivery and endpoint updates as CTEs of
+        the attempts' INSERT): a single round trip for a batch whose attempts all
+        succeeded. SQLite, without data-modifying CTEs, runs three.
+        """
         given = self.db.rows_table("given", _ATTEMPT_COLUMNS)
         g = given.c
         now = self.db.now()
@@ -177,7 +191,13 @@ class DeliveryStore:
                 updated_at=now,
             )
         )
-        return insert, update
+        if self.db.is_sqlite:
+            return [insert, update, self._recovered]
+        return [
+            insert.add_cte(update.returning(D.id).cte("updated")).add_cte(
+                self._recovered.returning(E.id).cte("recovered")
+            )
+        ]
 
     async def _now(self, conn: AsyncConnection) -> float:
         return float((await conn.execute(sa.select(self.db.now()))).scalar_one())
@@ -201,26 +221,21 @@ class DeliveryStore:
         if limit <= 0:
             return []
         token = uuid.uuid4().hex
-        async with self.db.write() as conn:
-            now = await self._now(conn)
-            # Chosen (and on PostgreSQL locked) first, then updated by primary key:
-            # one UPDATE with the choice as a subquery lets a planner without
-            # statistics hash-join the whole table.
-            choice = {
-                "now": now,
-                "per_endpoint": per_endpoint,
-                "held": json.dumps(dict(held or {})),
-                "limit": limit,
-            }
-            result = await conn.execute(self.sql.choose, choice)
-            chosen = pick(result, limit) if self.db.is_sqlite else list(result.scalars())
-            if not chosen:
-                return []
-            lease = {"ids": chosen, "b_token": token, "b_until": now + lease_seconds, "b_now": now}
-            await conn.execute(self.sql.lease, lease)
-            rows = (await conn.execute(self.sql.claimed, {"ids": chosen})).all()
+        choice = {
+            "per_endpoint": per_endpoint,
+            "held": json.dumps(dict(held or {})),
+            "limit": limit,
+            "b_token": token,
+            "b_lease_seconds": lease_seconds,
+        }
+        async with self.db.write(one_statement=not self.db.is_sqlite) as conn:
+            if self.db.is_sqlite:
+                rows, now = await self._claim_sqlite(conn, choice)
+            else:
+                rows = (await conn.execute(self.sql.claim, choice)).all()
+                now = rows[0][-1] if rows else 0.0
         claimed = []
-        # Unpacked by position (the order of ``DeliverySQL.claimed``): by name costs a
+        # Unpacked by position (the columns of the claim statements): by name costs a
         # mapping lookup per field, per delivery.
         for (
             delivery_id,
@@ -239,6 +254,7 @@ class DeliveryStore:
             secret,
             previous_secret,
             previous_secret_expires_at,
+            *_,
         ) in rows:
             in_grace = previous_secret and (previous_secret_expires_at or 0) > now
             claimed.append(
@@ -262,6 +278,18 @@ class DeliveryStore:
             )
         claimed.sort(key=lambda c: (c.event_created_at, c.sequence))
         return claimed
+
+    async def _claim_sqlite(
+        self, conn: AsyncConnection, choice: dict[str, Any]
+    ) -> tuple[Sequence[Any], float]:
+        """SQLite (under the write lock): choose, lease, then read the leased rows."""
+        now = await self._now(conn)
+        result = await conn.execute(self.sql.choose, {**choice, "now": now})
+        chosen = pick(result, choice["limit"])
+        if not chosen:
+            return [], now
+        await conn.execute(self.sql.lease, {**choice, "ids": chosen, "b_now": now})
+        return (await conn.execute(self.sql.claimed, {"ids": chosen})).all(), now
 
     # -- record -------------------------------------------------------------
 
@@ -293,23 +321,27 @@ class DeliveryStore:
                 for r in records
             ],
         )
-        async with self.db.write() as conn:
-            # Two statements whatever the batch size, its rows in one JSON parameter.
-            batch = {"rows": given, "ids": list({r.delivery.id for r in records})}
-            await conn.execute(self._insert_attempts, batch)
-            await conn.execute(self._update_deliveries, batch)
-            return await self._endpoint_health(conn, records)
-
-    async def _endpoint_health(
-        self, conn: AsyncConnection, records: Sequence[AttemptRecord]
-    ) -> list[str]:
-        """Track each endpoint's failure streak; disable on 410 or a streak too long."""
         succeeded = {r.delivery.endpoint_id for r in records if r.verdict == "succeeded"}
         failing = {r.delivery.endpoint_id for r in records if r.verdict != "succeeded"} - succeeded
+        batch = {
+            "rows": given,
+            "ids": list({r.delivery.id for r in records}),
+            "recovered": sorted(succeeded),
+        }
+        all_succeeded = not failing and all(r.verdict == "succeeded" for r in records)
+        async with self.db.write(one_statement=all_succeeded and len(self._record) == 1) as conn:
+            # The same statements whatever the batch size, its rows in one JSON parameter.
+            for statement in self._record:
+                await conn.execute(statement, batch)
+            if all_succeeded:
+                return []
+            return await self._endpoint_health(conn, records, failing)
+
+    async def _endpoint_health(
+        self, conn: AsyncConnection, records: Sequence[AttemptRecord], failing: set[str]
+    ) -> list[str]:
+        """Track failing endpoints' streaks; disable on 410 or a streak too long."""
         gone = {r.delivery.endpoint_id: r.reason for r in records if r.verdict == "disable"}
-        if succeeded:
-            # Only rows that were failing are written: the hot path stays read-only here.
-            await conn.execute(self._recovered, {"ids": sorted(succeeded)})
         to_disable: dict[str, str] = {}
         now = self.db.now()
         if failing:
