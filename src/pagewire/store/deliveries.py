@@ -90,7 +90,7 @@ class Backlog:
     oldest_pending_age: float
 
 
-# What a batch of attempt records carries into its statements (one JSON parameter).
+# What a batch of attempt records carries into its statements (Database.rows_table).
 _ATTEMPT_COLUMNS: list[tuple[str, sa.types.TypeEngine[Any]]] = [
     ("attempt_id", t.Id),
     ("delivery_id", t.Id),
@@ -324,13 +324,13 @@ class DeliveryStore:
         succeeded = {r.delivery.endpoint_id for r in records if r.verdict == "succeeded"}
         failing = {r.delivery.endpoint_id for r in records if r.verdict != "succeeded"} - succeeded
         batch = {
-            "rows": given,
+            **given,
             "ids": list({r.delivery.id for r in records}),
             "recovered": sorted(succeeded),
         }
         all_succeeded = not failing and all(r.verdict == "succeeded" for r in records)
         async with self.db.write(one_statement=all_succeeded and len(self._record) == 1) as conn:
-            # The same statements whatever the batch size, its rows in one JSON parameter.
+            # The same statements whatever the batch size (Database.rows_table).
             for statement in self._record:
                 await conn.execute(statement, batch)
             if all_succeeded:

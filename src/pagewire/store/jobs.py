@@ -337,9 +337,7 @@ class JobStore:
         )
         by_id = {f.lease.job.id: f for f in batch}
         async with self.db.write() as conn:
-            rows = (
-                await conn.execute(self.sql.finish, {"rows": outcomes, "ids": list(by_id)})
-            ).all()
+            rows = (await conn.execute(self.sql.finish, {**outcomes, "ids": list(by_id)})).all()
             finished = {row.id: finished_job(by_id[row.id], row) for row in rows}
             await self._emit(conn, sorted(finished.values(), key=lambda j: j.id))
         return [finished.get(f.lease.job.id) for f in batch]

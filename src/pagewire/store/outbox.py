@@ -36,8 +36,8 @@ _EVENT_NAMES = [name for name, _ in _EVENT_COLUMNS]
 def _subscribed(db: Database) -> Any:
     """The enabled endpoints of the ``org_ids``; on PostgreSQL the events go in first.
 
-    One statement on PostgreSQL (the insert is a CTE of the select, as rows of one
-    JSON parameter): every job transition writes an event, and a round trip less
+    One statement on PostgreSQL (the insert is a CTE of the select, its rows in
+    array parameters): every job transition writes an event, and a round trip less
     per transaction is a good part of the time from submit to start.
     """
     E = t.endpoints.c
@@ -86,8 +86,8 @@ async def append(
     if db.is_sqlite:
         await conn.execute(_INSERT_EVENTS, event_rows)
     else:
-        asked["events"] = db.rows_param(
-            _EVENT_COLUMNS, [[row[n] for n in _EVENT_NAMES] for row in event_rows]
+        asked |= db.rows_param(
+            _EVENT_COLUMNS, [[row[n] for n in _EVENT_NAMES] for row in event_rows], "events"
         )
     endpoint_rows = (await conn.execute(subscribed, asked)).all()
     deliveries = []
