@@ -65,7 +65,9 @@ DOCS = ROOT / "docs" / "performance.md"
 DEADLINE = 120.0
 # CPU seconds this process spent per request (bare loop) or per delivery (drain),
 # from the last run of each: the figure the machine's other load does not move much.
+# The receiver's too (its process id in RECEIVER_PID once it runs).
 CPU: dict[str, float] = {}
+RECEIVER_PID: list[int] = []
 PAYLOAD_DATA = {
     "status": "completed",
     "sequence": 3,
@@ -267,10 +269,19 @@ async def bare_loop(url: str, count: int, concurrency: int) -> float:
                 async with http.post(url, data=body, headers=headers) as r:
                     await r.read()
 
+        received = process_cpu_seconds(RECEIVER_PID[0]) if RECEIVER_PID else 0.0
         started, cpu = time.perf_counter(), time.process_time()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         CPU["bare"] = (time.process_time() - cpu) / count
+        if RECEIVER_PID:
+            CPU["bare_receiver"] = (process_cpu_seconds(RECEIVER_PID[0]) - received) / count
         return count / (time.perf_counter() - started)
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """CPU seconds one process (the receiver) has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def postgres_cpu_seconds() -> float | None:
@@ -301,10 +312,12 @@ async def drain(
         await backlog(store, org_id, count)
         await receiver_reset(http, receiver.url)
         pg_before = None if store.db.is_sqlite else postgres_cpu_seconds()
+        received = process_cpu_seconds(receiver.proc.pid)
         started, cpu = time.monotonic(), time.process_time()
         async with dispatching(store, settings):
             finished = await wait_count(http, receiver.url, count)
             CPU["drain"] = (time.process_time() - cpu) / count
+            CPU["drain_receiver"] = (process_cpu_seconds(receiver.proc.pid) - received) / count
             pg_after = postgres_cpu_seconds()
             if pg_before is not None and pg_after is not None:
                 CPU["postgres"] = (pg_after - pg_before) / count
@@ -459,6 +472,7 @@ def percentile(values: list[float], q: float) -> float:
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     logging.basicConfig(level=logging.WARNING)
     receiver = ReceiverProcess()
+    RECEIVER_PID.append(receiver.proc.pid)
     results: dict[str, Any] = {"backends": {}}
     try:
         async with aiohttp.ClientSession() as http:
@@ -480,6 +494,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 figures["bare"] = (before + after) / 2
                 figures["cpu_drain_us"] = CPU["drain"] * 1e6
                 figures["cpu_bare_us"] = CPU["bare"] * 1e6
+                figures["cpu_drain_receiver_us"] = CPU["drain_receiver"] * 1e6
+                figures["cpu_bare_receiver_us"] = CPU["bare_receiver"] * 1e6
                 if kind == "postgres" and "postgres" in CPU:
                     figures["cpu_postgres_us"] = CPU["postgres"] * 1e6
                 print(
@@ -526,6 +542,12 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     return results
 
 
+def total_cpu(figures: dict[str, Any], run: str) -> float:
+    """CPU per delivery of every process a run keeps busy: sender, receiver, PostgreSQL."""
+    database = figures.get("cpu_postgres_us", 0.0) if run == "drain" else 0.0
+    return float(figures[f"cpu_{run}_us"] + figures[f"cpu_{run}_receiver_us"] + database)
+
+
 def table(results: dict[str, Any], args: argparse.Namespace) -> str:
     lines = [
         "| figure | SQLite | PostgreSQL | target |",
@@ -562,6 +584,20 @@ def table(results: dict[str, Any], args: argparse.Namespace) -> str:
         lambda f: f"{f['cpu_postgres_us']:.0f}" if "cpu_postgres_us" in f else "",
         "",
         ("postgres",),
+    )
+    row(
+        "CPU of the receiver per delivery: drain / bare loop, µs",
+        lambda f: f"{f['cpu_drain_receiver_us']:.0f} / {f['cpu_bare_receiver_us']:.0f}",
+        "",
+    )
+    row(
+        "all processes' CPU per delivery: drain / bare loop, µs → the drain's ceiling "
+        "when every core is busy (bare's CPU / the drain's)",
+        lambda f: (
+            f"{total_cpu(f, 'drain'):.0f} / {total_cpu(f, 'bare'):.0f} → "
+            f"{total_cpu(f, 'bare') / total_cpu(f, 'drain'):.0%} of bare"
+        ),
+        "",
     )
     if args.processes > 1:
         row(
@@ -658,7 +694,7 @@ def write_docs(text: str) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--receiver", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--events", type=int, default=10_000)
+    parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--seconds", type=float, default=10.0)

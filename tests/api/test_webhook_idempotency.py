@@ -277,3 +277,30 @@ async def test_a_key_older_than_24_hours_lets_the_work_run_again(
     assert sorted(await endpoint_ids(api, tenant)) == sorted(
         [first.json()["id"], fresh.json()["id"]]
     )
+
+
+async def test_the_openapi_document_shows_the_header_where_it_is_honoured(
+    api: httpx.AsyncClient,
+) -> None:
+    spec = (await api.get("/openapi.json")).json()
+    with_key = {
+        f"{method.upper()} {path}"
+        for path, operations in spec["paths"].items()
+        for method, operation in operations.items()
+        if any(p["name"] == "Idempotency-Key" for p in operation.get("parameters", []))
+    }
+
+    assert with_key == {
+        "POST /extract",
+        "POST /webhook/endpoints",
+        "POST /webhook/endpoints/{endpoint_id}/rotate-secret",
+        "POST /webhook/endpoints/{endpoint_id}/test",
+        "POST /webhook/endpoints/{endpoint_id}/enable",
+        "POST /webhook/endpoints/{endpoint_id}/disable",
+        "POST /webhook/endpoints/{endpoint_id}/recover",
+        "POST /webhook/messages/{message_id}/resend",
+    }
+    rotate = spec["paths"]["/webhook/endpoints/{endpoint_id}/rotate-secret"]["post"]
+    assert [p["name"] for p in rotate["parameters"]] == ["endpoint_id", "Idempotency-Key"]
+    extract = spec["paths"]["/extract"]["post"]
+    assert "multipart/form-data" in extract["requestBody"]["content"]  # its body kept

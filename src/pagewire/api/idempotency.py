@@ -29,9 +29,10 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, cast
 
-from fastapi import Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from pagewire.api.errors import error_body, status_for
@@ -43,6 +44,41 @@ from pagewire.store.idempotency import IdempotencyStore
 P = ParamSpec("P")
 
 REPLAYED = {"Idempotent-Replayed": "true"}
+
+# The header as the OpenAPI document shows it, on every route that honours it.
+OPENAPI_PARAMETER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    "description": (
+        "Any unique value (a UUID) to make retries safe: a retry with the same key "
+        "and request within 24 h gets the first response again, with "
+        "`Idempotent-Replayed: true`; the same key with another request is refused "
+        "with 409 `idempotency_conflict`, and while the first is still running with "
+        "409 `idempotency_in_progress`."
+    ),
+}
+
+
+def honours_idempotency_key(route: Callable[P, Any]) -> Callable[P, Any]:
+    """Mark a route that honours ``Idempotency-Key``, so the OpenAPI document shows it."""
+    route.honours_idempotency_key = True  # type: ignore[attr-defined]
+    return route
+
+
+def document_idempotency_keys(router: APIRouter) -> None:
+    """Add the header to the OpenAPI operation of the router's marked routes.
+
+    Called once, where the router is defined, after its last route.
+    """
+    for route in router.routes:
+        if isinstance(route, APIRoute) and getattr(
+            route.endpoint, "honours_idempotency_key", False
+        ):
+            extra = dict(route.openapi_extra or {})
+            extra["parameters"] = [*extra.get("parameters", []), OPENAPI_PARAMETER]
+            route.openapi_extra = extra
 
 
 def idempotent(route: Callable[P, Awaitable[BaseModel]]) -> Callable[P, Awaitable[Any]]:
@@ -84,7 +120,7 @@ def idempotent(route: Callable[P, Awaitable[BaseModel]]) -> Callable[P, Awaitabl
         await keys.finish(caller.org_id, key, status, bytes(response.body).decode())
         return response
 
-    return run
+    return honours_idempotency_key(run)
 
 
 async def fingerprint(request: Request) -> str:

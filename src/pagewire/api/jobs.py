@@ -12,6 +12,7 @@ from fastapi.responses import FileResponse, JSONResponse
 
 from pagewire.api import submit
 from pagewire.api.auth import principal
+from pagewire.api.idempotency import document_idempotency_keys, honours_idempotency_key
 from pagewire.api.schemas import ExtractRequest, JobList, JobOut, JobSubmitted
 from pagewire.api.views import job_out
 from pagewire.errors import Conflict, InvalidRequest
@@ -50,6 +51,7 @@ _EXTRACT_BODY = {
     responses={200: {"model": JobOut}, 202: {"model": JobSubmitted}},
     summary="Submit a document (multipart file or JSON file_url)",
 )
+@honours_idempotency_key  # through its job rows (submit.idempotency_key)
 async def extract(request: Request, caller: Caller) -> JSONResponse:
     services = request.app.state.services
     settings = services.settings
@@ -173,3 +175,6 @@ async def list_jobs(
         data=[job_out(j, public_url, with_result=False) for j in page.data],
         next_cursor=page.next_cursor,
     )
+
+
+document_idempotency_keys(router)

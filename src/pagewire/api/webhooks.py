@@ -12,7 +12,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request, Response
 
 from pagewire import netguard
 from pagewire.api.auth import principal
-from pagewire.api.idempotency import idempotent
+from pagewire.api.idempotency import document_idempotency_keys, idempotent
 from pagewire.api.webhook_schemas import (
     DeliveryOut,
     EndpointCreated,
@@ -228,3 +228,6 @@ async def resend(
     endpoint_id = body.endpoint_id if body else None
     count = await _webhooks(request).resend(caller.org_id, message_id, endpoint_id)
     return Requeued(requeued=count)
+
+
+document_idempotency_keys(router)
