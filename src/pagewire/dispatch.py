@@ -36,7 +36,7 @@ import aiohttp
 from prometheus_client import CollectorRegistry
 
 from pagewire import netguard, signing
-from pagewire.aio import first
+from pagewire.aio import first, freeze_startup_objects
 from pagewire.errors import PagewireError, UnsafeURL
 from pagewire.ratelimit import TokenBucket
 from pagewire.retry import (
@@ -162,6 +162,7 @@ class Dispatcher:
                 "fields": {"dispatcher_id": self.dispatcher_id, "concurrency": self.concurrency}
             },
         )
+        freeze_startup_objects()
         self._senders = [
             asyncio.create_task(self._send_loop(), name="webhook-sender")
             for _ in range(self.concurrency)

@@ -21,7 +21,7 @@ from typing import Any
 import aiohttp
 
 from pagewire import fetch, retention
-from pagewire.aio import first
+from pagewire.aio import first, freeze_startup_objects
 from pagewire.blobs import LocalBlobStore
 from pagewire.errors import FetchFailed, PagewireError
 from pagewire.extract import SUPPORTED_MEDIA_TYPES, sniff_media_type
@@ -75,6 +75,7 @@ class Worker:
             extra={"fields": {"worker_id": self.worker_id, "concurrency": self.concurrency}},
         )
         await self._check_database()
+        freeze_startup_objects()
         rescuer = asyncio.create_task(self._rescue_loop())
         heartbeats = asyncio.create_task(self._heartbeat_loop())
         try:
