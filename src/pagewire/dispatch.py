@@ -304,7 +304,14 @@ class Dispatcher:
                 lane.sending -= 1
             # Answered: from here on the delivery is recorded, never handed back.
             self._held.pop(delivery.id, None)
-            self._record(delivery, outcome, latency, body)
+            try:
+                self._record(delivery, outcome, latency, body)
+            except Exception:
+                # A fault in the bookkeeping must not cost a sender; the delivery's
+                # lease runs out and it is sent again.
+                log.exception(
+                    "recording an attempt crashed", extra={"fields": {"delivery_id": delivery.id}}
+                )
             if lane.held:
                 self._schedule(lane)
             elif lane.bucket is None and self._lanes.get(delivery.endpoint_id) is lane:

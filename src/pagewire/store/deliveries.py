@@ -29,12 +29,11 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pagewire.ids import new_id
 from pagewire.store import tables as t
-from pagewire.store.db import Database
+from pagewire.store.db import Database, among
 from pagewire.store.delivery_sql import DeliverySQL, pick
 from pagewire.store.webhooks import disable_endpoint, endpoint_from_row
 
@@ -128,10 +127,7 @@ class DeliveryStore:
         self._recovered = (
             t.endpoints.update()
             .where(
-                E.id == sa.any_(sa.bindparam("recovered", type_=ARRAY(sa.String)))
-                if not db.is_sqlite
-                else E.id.in_(sa.bindparam("recovered", expanding=True)),
-                E.failing_since.is_not(None),
+                among(E.id, sqlite=db.is_sqlite, param="recovered"), E.failing_since.is_not(None)
             )
             .values(failing_since=None)
         )
@@ -328,7 +324,7 @@ class DeliveryStore:
             "ids": list({r.delivery.id for r in records}),
             "recovered": sorted(succeeded),
         }
-        all_succeeded = not failing and all(r.verdict == "succeeded" for r in records)
+        all_succeeded = all(r.verdict == "succeeded" for r in records)
         async with self.db.write(one_statement=all_succeeded and len(self._record) == 1) as conn:
             # The same statements whatever the batch size (Database.rows_table).
             for statement in self._record:

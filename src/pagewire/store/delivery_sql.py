@@ -10,9 +10,10 @@ waiting for an earlier event of the same job to the same endpoint, and at most
 already holds for that endpoint (``held``, a JSON object), capped by the
 endpoint's ``rate_limit``. Both probe each enabled endpoint's due index, so a
 claim costs the same however long one endpoint's backlog is. PostgreSQL does it
-with a LATERAL subquery under ``FOR UPDATE SKIP LOCKED``; SQLite (one writer at
-a time, and no LATERAL) gathers each endpoint's first candidates as a JSON array
-and :func:`pick` finishes the choice in Python.
+with a LATERAL subquery under ``FOR UPDATE SKIP LOCKED``, a CTE of the one
+``claim`` statement that also leases and reads; SQLite (one writer at a time,
+and no LATERAL) gathers each endpoint's first candidates as a JSON array and
+:func:`pick` finishes the choice in Python, then leases and reads.
 """
 
 from __future__ import annotations
