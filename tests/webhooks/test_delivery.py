@@ -308,3 +308,34 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+async def test_a_fault_recording_an_attempt_costs_no_sender_and_loses_nothing(
+    store: Any, tenant: Any, receiver: Receiver, run_dispatcher: Any
+) -> None:
+    endpoint = await store.webhooks.create_endpoint(tenant.org_id, receiver.url)
+    receiver.secret = endpoint.secret
+    # One sender: had the fault ended it, nothing more would ever be sent.
+    dispatcher = await run_dispatcher(
+        webhook_concurrency=1, webhook_timeout_seconds=1.0, webhook_lease_seconds=1.5
+    )
+    decide = dispatcher.policy.decide
+    faults = [RuntimeError("a bug in the bookkeeping")]
+
+    def faulty_decide(*args: Any) -> Any:
+        if faults:
+            raise faults.pop()
+        return decide(*args)
+
+    dispatcher.policy = type("Faulty", (), {"decide": staticmethod(faulty_decide)})()
+    first, _ = await emit(store, tenant.org_id, type_="job.created")
+    second, _ = await emit(store, tenant.org_id, type_="job.completed")
+
+    arrived = await receiver.wait_for(3, timeout=15)
+
+    ids = [r.webhook_id for r in arrived]
+    assert ids.count(first) == 2 and ids.count(second) == 1  # sent again once its lease ran out
+    receiver.assert_verified()
+    for message_id in (first, second):
+        message = await _settled(store, tenant.org_id, message_id)
+        assert [d.status for d in message.deliveries] == ["succeeded"]
