@@ -223,7 +223,10 @@ async def test_a_rate_limited_endpoint_is_claimed_no_faster_than_its_limit(
     await store.webhooks.create_endpoint(tenant.org_id, "https://example.com/a", rate_limit=2)
     for _ in range(5):
         await emit(store, tenant.org_id)
-    assert len(await claim(store)) == 2
+    [first, _] = await claim(store)
+    # Holding one second's worth, the caller gets no more until it sent some.
+    assert await claim(store, held={first.endpoint_id: 2}) == []
+    assert len(await claim(store, held={first.endpoint_id: 1})) == 1
 
 
 async def test_410_disables_the_endpoint_and_tells_the_organizations_other_endpoints(

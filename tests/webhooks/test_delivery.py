@@ -339,3 +339,32 @@ async def test_a_fault_recording_an_attempt_costs_no_sender_and_loses_nothing(
     for message_id in (first, second):
         message = await _settled(store, tenant.org_id, message_id)
         assert [d.status for d in message.deliveries] == ["succeeded"]
+
+
+async def test_a_rate_limited_endpoint_is_paced_without_holding_back_the_others(
+    store: Any, tenant: Any, receivers: Any, run_dispatcher: Any
+) -> None:
+    limited, free = await receivers(), await receivers()
+    paced = await store.webhooks.create_endpoint(tenant.org_id, limited.url, rate_limit=2)
+    other = await store.webhooks.create_endpoint(tenant.org_id, free.url)
+    limited.secret, free.secret = paced.secret, other.secret
+    # Two senders, and the limited endpoint may have both: were a sender to wait for
+    # a token, the other endpoint's events would queue behind the limited one's.
+    await run_dispatcher(webhook_concurrency=2, webhook_per_endpoint_concurrency=2)
+    for _ in range(6):
+        await emit(store, tenant.org_id)
+
+    paced_arrivals = await limited.wait_for(6, timeout=10)
+    free_arrivals = await free.wait_for(6, timeout=1)
+
+    limited.assert_verified()
+    free.assert_verified()
+    times = sorted(r.at for r in paced_arrivals)
+    # A burst of one second's worth (2), then 2 a second: the last of six 2 s after
+    # the first, and never more than 2 + 2 within a second.
+    assert times[-1] - times[0] >= 1.9, times
+    assert all(sum(s <= t < s + 0.9 for t in times) <= 4 for s in times), times
+    # The other endpoint's six went out while the limited one waited for its third
+    # token (half a second after its burst).
+    assert max(r.at for r in free_arrivals) < times[2]
+    assert len({r.webhook_id for r in paced_arrivals}) == 6  # each once

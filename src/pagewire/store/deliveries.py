@@ -210,9 +210,10 @@ class DeliveryStore:
     ) -> list[ClaimedDelivery]:
         """Lease up to ``limit`` due deliveries, oldest due first, fair across endpoints.
 
-        An endpoint gets at most ``per_endpoint`` minus what the caller already
-        ``held`` for it (and no more than its ``rate_limit``), so a slow endpoint
-        can never hold more than its share of the caller's slots.
+        An endpoint gets at most ``per_endpoint`` (or its ``rate_limit``, one
+        second's worth, if lower) minus what the caller already ``held`` for it, so
+        a slow or rate-limited endpoint never holds more than its share of the
+        caller's slots.
         """
         if limit <= 0:
             return []

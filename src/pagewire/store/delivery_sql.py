@@ -6,9 +6,9 @@ key are then memoized). Lists of ids are one parameter (:func:`among`).
 
 ``choose`` picks the deliveries a claim takes: due, enabled endpoint, not
 waiting for an earlier event of the same job to the same endpoint, and at most
-``share`` per endpoint, where share = ``per_endpoint`` minus what the caller
-already holds for that endpoint (``held``, a JSON object), capped by the
-endpoint's ``rate_limit``. Both probe each enabled endpoint's due index, so a
+``share`` per endpoint, where share = ``per_endpoint`` (or the endpoint's
+``rate_limit``, one second's worth, if lower) minus what the caller already
+holds for that endpoint (``held``, a JSON object). Both probe each enabled endpoint's due index, so a
 claim costs the same however long one endpoint's backlog is. PostgreSQL does it
 with a LATERAL subquery under ``FOR UPDATE SKIP LOCKED``, a CTE of the one
 ``claim`` statement that also leases and reads; SQLite (one writer at a time,
@@ -108,8 +108,11 @@ class DeliverySQL:
         )
         unleased = sa.or_(d.c.lease_expires_at.is_(None), d.c.lease_expires_at <= now)
         due = (d.c.status == "pending", d.c.next_attempt_at <= now, unleased, ~waits_for_earlier)
-        room = sa.bindparam("per_endpoint", type_=sa.Integer()) - self._held()
-        share = sa.case((E.rate_limit < room, E.rate_limit), else_=room)
+        per_endpoint = sa.bindparam("per_endpoint", type_=sa.Integer())
+        # A rate-limited endpoint holds one second's worth at most: more would only
+        # wait for their tokens, in slots the other endpoints could use.
+        cap = sa.case((E.rate_limit < per_endpoint, E.rate_limit), else_=per_endpoint)
+        share = cap - self._held()
         # Endpoints with no room are filtered before the probe, so LIMIT stays >= 1.
         per = (
             sa.select(d.c.id, d.c.next_attempt_at)
@@ -122,7 +125,7 @@ class DeliverySQL:
         return (
             sa.select(per.c.id)
             .select_from(t.endpoints.join(per, sa.true()))
-            .where(E.enabled.is_(True), room > 0)
+            .where(E.enabled.is_(True), share > 0)
             .order_by(per.c.next_attempt_at)
             .limit(sa.bindparam("limit", type_=sa.Integer()))
         )
@@ -176,9 +179,8 @@ _SQLITE_CHOOSE = sa.text(
             ORDER BY d.next_attempt_at LIMIT :per_endpoint) AS x
     ) AS candidates
     FROM (
-        SELECT e.*, min(coalesce(e.rate_limit, :per_endpoint),
-                        :per_endpoint - coalesce(json_extract(:held, '$."' || e.id || '"'), 0))
-                    AS share
+        SELECT e.*, min(coalesce(e.rate_limit, :per_endpoint), :per_endpoint)
+                    - coalesce(json_extract(:held, '$."' || e.id || '"'), 0) AS share
         FROM endpoints AS e WHERE e.enabled
     ) AS e
     WHERE share > 0
