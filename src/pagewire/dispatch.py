@@ -171,8 +171,8 @@ class Dispatcher:
         watcher = asyncio.create_task(self._backlog_loop(), name="webhook-backlog")
         try:
             while not self._stopping.is_set():
-                free = self._hold_limit - len(self._held)
-                if free >= self._claim_threshold():
+                if self._room_to_claim():
+                    free = self._hold_limit - len(self._held)
                     self._wake.clear()
                     if self._next_retry <= time.monotonic():
                         self._next_retry = float("inf")
@@ -214,10 +214,11 @@ class Dispatcher:
                 self._session = None
             log.info("dispatcher stopped", extra={"fields": {"dispatcher_id": self.dispatcher_id}})
 
-    def _claim_threshold(self) -> int:
+    def _room_to_claim(self) -> bool:
         # With a backlog, wait until what is queued behind the requests in flight
-        # has run dry, then claim a whole round at once.
-        return self.concurrency if self._more_due else 1
+        # has run low, then claim a whole round at once.
+        threshold = self.concurrency if self._more_due else 1
+        return self._hold_limit - len(self._held) >= threshold
 
     def _wait_seconds(self) -> float:
         until_retry = self._next_retry - time.monotonic()
@@ -316,7 +317,7 @@ class Dispatcher:
                 self._schedule(lane)
             elif lane.bucket is None and self._lanes.get(delivery.endpoint_id) is lane:
                 del self._lanes[delivery.endpoint_id]
-            if self._more_due and self._hold_limit - len(self._held) >= self._claim_threshold():
+            if self._more_due and self._room_to_claim():
                 self._wake.set()
 
     async def _post(self, delivery: ClaimedDelivery) -> tuple[AttemptOutcome, float, str | None]:

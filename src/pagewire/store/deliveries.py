@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from pagewire.ids import new_id
 from pagewire.store import tables as t
 from pagewire.store.db import Database, among
-from pagewire.store.delivery_sql import DeliverySQL, pick
+from pagewire.store.delivery_sql import DeliverySQL, due_now, pick
 from pagewire.store.webhooks import disable_endpoint, endpoint_from_row
 
 E = t.endpoints.c
@@ -123,15 +123,7 @@ class DeliveryStore:
         self.db = db
         self.disable_after_seconds = disable_after_seconds
         self.sql = DeliverySQL(sqlite=db.is_sqlite, now=db.now())
-        # Only endpoints that were failing are written: the hot path stays read-only here.
-        self._recovered = (
-            t.endpoints.update()
-            .where(
-                among(E.id, sqlite=db.is_sqlite, param="recovered"), E.failing_since.is_not(None)
-            )
-            .values(failing_since=None)
-        )
-        self._record = self._record_statements()
+        self._recording = self._record_statements()
 
     def _record_statements(self) -> list[Any]:
         """The statements that record a batch of attempts, built once.
@@ -187,11 +179,18 @@ class DeliveryStore:
                 updated_at=now,
             )
         )
+        # Only endpoints that were failing are written: the hot path stays read-only here.
+        recovered = (
+            t.endpoints.update()
+            .where(among(E.id, sqlite=self.db.is_sqlite, param="recovered"))
+            .where(E.failing_since.is_not(None))
+            .values(failing_since=None)
+        )
         if self.db.is_sqlite:
-            return [insert, update, self._recovered]
+            return [insert, update, recovered]
         return [
             insert.add_cte(update.returning(D.id).cte("updated")).add_cte(
-                self._recovered.returning(E.id).cte("recovered")
+                recovered.returning(E.id).cte("recovered")
             )
         ]
 
@@ -326,9 +325,9 @@ class DeliveryStore:
             "recovered": sorted(succeeded),
         }
         all_succeeded = all(r.verdict == "succeeded" for r in records)
-        async with self.db.write(one_statement=all_succeeded and len(self._record) == 1) as conn:
+        async with self.db.write(one_statement=all_succeeded and len(self._recording) == 1) as conn:
             # The same statements whatever the batch size (Database.rows_table).
-            for statement in self._record:
+            for statement in self._recording:
                 await conn.execute(statement, batch)
             if all_succeeded:
                 return []
@@ -394,13 +393,7 @@ class DeliveryStore:
         async with self.db.read() as conn:
             now = await self._now(conn)
             due = (
-                await conn.execute(
-                    sa.select(sa.func.count()).where(
-                        D.status == "pending",
-                        D.next_attempt_at <= now,
-                        sa.or_(D.lease_expires_at.is_(None), D.lease_expires_at <= now),
-                    )
-                )
+                await conn.execute(sa.select(sa.func.count()).where(*due_now(D, now)))
             ).scalar_one()
             oldest = (
                 await conn.execute(

@@ -106,8 +106,7 @@ class DeliverySQL:
             sa.func.coalesce(earlier.c.endpoint_id, "") == d.c.endpoint_id,
             earlier.c.sequence < d.c.sequence,
         )
-        unleased = sa.or_(d.c.lease_expires_at.is_(None), d.c.lease_expires_at <= now)
-        due = (d.c.status == "pending", d.c.next_attempt_at <= now, unleased, ~waits_for_earlier)
+        due = (*due_now(d.c, now), ~waits_for_earlier)
         per_endpoint = sa.bindparam("per_endpoint", type_=sa.Integer())
         # A rate-limited endpoint holds one second's worth at most: more would only
         # wait for their tokens, in slots the other endpoints could use.
@@ -129,6 +128,15 @@ class DeliverySQL:
             .order_by(per.c.next_attempt_at)
             .limit(sa.bindparam("limit", type_=sa.Integer()))
         )
+
+
+def due_now(c: Any, now: Any) -> list[sa.ColumnElement[bool]]:
+    """A delivery due at ``now``: pending, its time come, and under no live lease."""
+    return [
+        c.status == "pending",
+        c.next_attempt_at <= now,
+        sa.or_(c.lease_expires_at.is_(None), c.lease_expires_at <= now),
+    ]
 
 
 def _lease_values(now: sa.ColumnElement[float]) -> dict[str, Any]:
