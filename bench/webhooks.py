@@ -4,9 +4,9 @@
 
 What it measures, on this machine, in one run (loopback only, every phase bounded):
 
-* **bare loop** (requests/s): the same HTTP client (aiohttp, one session) POSTing a
-  payload of the same size to the same receiver at the same concurrency, with nothing
-  else: no database, no signing. It is the ceiling of this machine for this client.
+* **bare loop** (requests/s): the same HTTP client (aiohttp, one session) POSTing the
+  same payload with a webhook's headers (fixed values of the same sizes) to the same
+  receiver at the same concurrency, with nothing else: no database, no signing. It is the ceiling of this machine for this client.
 * **drain throughput** (deliveries/s): ``--events`` events are written to the outbox
   first (not timed), then one ``Dispatcher`` (the real claim loop, leases, signing,
   SSRF-guarded connector, batched attempt recording) delivers them. The clock stops
@@ -21,14 +21,17 @@ What it measures, on this machine, in one run (loopback only, every phase bounde
   never answers (the worst kind of dead: every attempt holds a slot until the
   timeout). Figure: the nine healthy endpoints' deliveries/s in both runs.
 
-The receiver is an aiohttp server in its own process (it records each webhook-id's
-arrival time and answers 204). Logging is at WARNING on our side.
+The receiver (bench/_webhook_receiver.py) is a fast HTTP/1.1 server in its own
+process, httptools on uvloop: it records each webhook-id's arrival time and answers
+204. It shares the cores with the sender, so it should cost as little as a
+receiver can. Logging is at WARNING on our side.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import json
 import logging
@@ -52,9 +55,8 @@ sys.path.insert(0, str(ROOT / "src"))
 
 import aiohttp  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
-from aiohttp import web  # noqa: E402
 
-from pagewire.dispatch import Dispatcher  # noqa: E402
+from pagewire.dispatch import USER_AGENT, Dispatcher  # noqa: E402
 from pagewire.ids import new_id  # noqa: E402
 from pagewire.settings import Settings  # noqa: E402
 from pagewire.store import Store, outbox  # noqa: E402
@@ -76,46 +78,7 @@ PAYLOAD_DATA = {
 }
 
 
-# -- the receiver (its own process) ---------------------------------------------
-
-
-def run_receiver(port: int) -> None:
-    arrived: dict[str, float] = {}
-    hung: list[asyncio.Future[None]] = []
-
-    async def hook(request: web.Request) -> web.Response:
-        await request.read()
-        arrived[request.headers.get("webhook-id", "")] = time.time()
-        return web.Response(status=204)
-
-    async def black_hole(request: web.Request) -> web.Response:
-        future = asyncio.get_running_loop().create_future()
-        hung.append(future)
-        await future
-        return web.Response(status=204)
-
-    async def stats(request: web.Request) -> web.Response:
-        if request.query.get("times"):
-            return web.json_response(arrived)
-        return web.json_response({"count": len(arrived)})
-
-    async def reset(request: web.Request) -> web.Response:
-        arrived.clear()
-        for future in hung:
-            if not future.done():
-                future.set_result(None)
-        hung.clear()
-        return web.json_response({})
-
-    app = web.Application()
-    app.router.add_post("/hook", hook)
-    app.router.add_post("/dead", black_hole)
-    app.router.add_get("/stats", stats)
-    app.router.add_post("/reset", reset)
-    import uvloop
-
-    uvloop.install()
-    web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
+# -- the receiver (its own process: bench/_webhook_receiver.py) -------------------
 
 
 class ReceiverProcess:
@@ -125,7 +88,12 @@ class ReceiverProcess:
             self.port = s.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
-            [sys.executable, __file__, "--receiver", str(self.port)],
+            [
+                sys.executable,
+                "-P",
+                str(Path(__file__).with_name("_webhook_receiver.py")),
+                str(self.port),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -258,6 +226,9 @@ async def dispatching(store: Store, settings: Settings, **kwargs: Any) -> AsyncI
 
 async def bare_loop(url: str, count: int, concurrency: int) -> float:
     body = json.dumps(payload(new_id("job"))).encode()
+    # The headers of a webhook, of the same sizes, but nothing computed: no signing.
+    signature = "v1," + base64.b64encode(os.urandom(32)).decode()
+    timestamp = str(int(time.time()))
     sent = 0
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as http:
 
@@ -265,7 +236,13 @@ async def bare_loop(url: str, count: int, concurrency: int) -> float:
             nonlocal sent
             while sent < count:
                 sent += 1
-                headers = {"content-type": "application/json", "webhook-id": new_id("msg")}
+                headers = {
+                    "content-type": "application/json",
+                    "user-agent": USER_AGENT,
+                    "webhook-id": new_id("msg"),
+                    "webhook-timestamp": timestamp,
+                    "webhook-signature": signature,
+                }
                 async with http.post(url, data=body, headers=headers) as r:
                     await r.read()
 
@@ -365,10 +342,17 @@ async def drain_processes(
                     stderr=subprocess.DEVNULL,
                 )
             )
+        # Process start-up (imports, connecting) is neither delivery time nor its CPU:
+        # both count from the first arrival.
+        await wait_count(http, receiver.url, 1)
+        cpu = sum(process_cpu_seconds(p.pid) for p in procs)
+        pg_before = postgres_cpu_seconds()
         await wait_count(http, receiver.url, count)
         done = time.time()
-        # Process start-up (imports, connecting) is not delivery time: count from the
-        # first arrival the receiver saw.
+        CPU["processes"] = (sum(process_cpu_seconds(p.pid) for p in procs) - cpu) / count
+        pg_after = postgres_cpu_seconds()
+        if pg_before is not None and pg_after is not None:
+            CPU["processes_postgres"] = (pg_after - pg_before) / count
         first = min((await receiver_times(http, receiver.url)).values())
         return count / (done - first)
     finally:
@@ -508,6 +492,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                         figures["drain_processes"] = await drain_processes(
                             url, receiver, http, args.events, args.concurrency, args.processes
                         )
+                    figures["cpu_processes_us"] = CPU["processes"] * 1e6
+                    if "processes_postgres" in CPU:
+                        figures["cpu_processes_postgres_us"] = CPU["processes_postgres"] * 1e6
                     print(
                         f"{kind}: drain with {args.processes} dispatch processes "
                         f"{figures['drain_processes']:,.0f} deliveries/s",
@@ -615,6 +602,17 @@ def table(results: dict[str, Any], args: argparse.Namespace) -> str:
             "",
             ("postgres",),
         )
+        row(
+            f"CPU per delivery of the {args.processes} dispatch processes together / of "
+            "PostgreSQL, µs (from the first arrival)",
+            lambda f: (
+                f"{f['cpu_processes_us']:.0f} / {f.get('cpu_processes_postgres_us', 0):.0f}"
+                if "cpu_processes_us" in f
+                else ""
+            ),
+            "",
+            ("postgres",),
+        )
     row(
         f"commit→receipt p50 / p99 / max, ms (steady {args.rate:g} events/s)",
         lambda f: (
@@ -636,10 +634,12 @@ def table(results: dict[str, Any], args: argparse.Namespace) -> str:
 
 INTRO = """\
 `bench/webhooks.py` (`.venv/bin/python bench/webhooks.py --write-docs`) measures the
-dispatcher against a fast aiohttp receiver in its own process, on loopback, and in
-the same run a bare aiohttp loop (one session, the same payload size, the same
-concurrency, the same receiver, no database and no signing): the ceiling of this
-machine for this client. *Drain*: a backlog of events is written first, then one
+dispatcher against a fast receiver in its own process, on loopback (httptools on
+uvloop, `bench/_webhook_receiver.py`: it shares the two cores with the sender, so it
+should cost as little as a receiver can), and in the same run a bare aiohttp loop
+(one session, the same payload and the same webhook headers of the same sizes, the
+same concurrency, the same receiver, no database and no signing): the ceiling of
+this machine for this client. *Drain*: a backlog of events is written first, then one
 `Dispatcher` (claims, leases, signing, the SSRF-guarded connector, batched attempt
 recording) delivers it; the clock stops at the last arrival. *commit→receipt*: one
 event per transaction at a steady rate, from just after COMMIT to the receiver's
@@ -709,7 +709,6 @@ def write_docs(text: str) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--receiver", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--rate", type=float, default=200.0)
@@ -727,9 +726,6 @@ if __name__ == "__main__":
     parser.add_argument("--repeats", type=int, default=2, help="dead-endpoint runs of each kind")
     parser.add_argument("--write-docs", action="store_true")
     args = parser.parse_args()
-    if args.receiver:
-        run_receiver(args.receiver)
-        sys.exit(0)
     import uvloop
 
     figures = uvloop.run(main(args))
