@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import signal
 import sys
@@ -75,12 +76,27 @@ def _run(main: Coroutine[Any, Any, Any]) -> Any:
         return runner.run(main)
 
 
-def _run_loop(args: argparse.Namespace, make_loop: Callable[[Any, Any], Any]) -> int:
-    """Run a background loop (worker or dispatcher) until SIGINT/SIGTERM, then drain it."""
+def _run_loop(
+    args: argparse.Namespace,
+    make_loop: Callable[[Any, Any, Any], Any],
+    refresh_metrics: Callable[[Any, Any], Callable[[], Awaitable[None]]] | None = None,
+) -> int:
+    """Run a background loop (worker or dispatcher) until SIGINT/SIGTERM, then drain it.
+
+    ``make_loop(store, settings, registry)``; with a metrics port, ``registry`` is
+    served on it (``refresh_metrics(store, registry)`` runs before each scrape).
+    """
+    from prometheus_client import CollectorRegistry
+
+    from pagewire.metrics_server import serve_metrics
     from pagewire.store import Store
     from pagewire.store.migrate import is_current
 
     settings = _settings(args)
+    if args.metrics_port is not None:
+        settings = settings.model_copy(update={"metrics_port": args.metrics_port})
+    if args.metrics_host:
+        settings = settings.model_copy(update={"metrics_host": args.metrics_host})
 
     async def main(stop: asyncio.Event) -> None:
         store = Store.from_settings(settings)
@@ -88,15 +104,40 @@ def _run_loop(args: argparse.Namespace, make_loop: Callable[[Any, Any], Any]) ->
             if not await is_current(store.db):
                 raise SystemExit("the database schema is not current: run `pagewire migrate`")
             await store.db.start_listening()
-            loop = make_loop(store, settings)
-            task = asyncio.create_task(loop.run())
-            await stop.wait()
-            loop.stop()
-            await task
+            async with contextlib.AsyncExitStack() as stack:
+                registry = None
+                if settings.metrics_port is not None:
+                    registry = CollectorRegistry()
+                    refresh = refresh_metrics(store, registry) if refresh_metrics else None
+                    where = f"{settings.metrics_host}:{settings.metrics_port}"
+                    try:
+                        await stack.enter_async_context(
+                            serve_metrics(
+                                registry, settings.metrics_host, settings.metrics_port, refresh
+                            )
+                        )
+                    except OSError as error:
+                        raise SystemExit(
+                            f"cannot serve metrics on {where}: {error.strerror or error}"
+                        ) from None
+                loop = make_loop(store, settings, registry)
+                task = asyncio.create_task(loop.run())
+                await stop.wait()
+                loop.stop()
+                await task
         finally:
             await store.close()
 
     return _run_until_signal(main)
+
+
+def _queue_metrics(store: Any, registry: Any) -> Callable[[], Awaitable[None]]:
+    """A worker's metrics: the job queue, read from the database at each scrape."""
+    from pagewire.queue_metrics import QueueStats
+
+    stats = QueueStats()
+    registry.register(stats)
+    return lambda: stats.refresh(store)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -105,12 +146,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     return _run_loop(
         args,
-        lambda store, settings: Worker(
+        lambda store, settings, registry: Worker(
             store,
             LocalBlobStore(settings.data_dir / "blobs"),
             settings,
             concurrency=args.concurrency,
         ),
+        _queue_metrics,
     )
 
 
@@ -118,7 +160,10 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
     from pagewire.dispatch import Dispatcher
 
     return _run_loop(
-        args, lambda store, settings: Dispatcher(store, settings, concurrency=args.concurrency)
+        args,
+        lambda store, settings, registry: Dispatcher(
+            store, settings, concurrency=args.concurrency, registry=registry
+        ),
     )
 
 
@@ -235,11 +280,21 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-dispatch", action="store_true", help="do not send webhooks here")
     serve.set_defaults(func=cmd_serve)
 
-    worker = sub.add_parser("worker", parents=[common], help="run jobs (scale-out)")
+    metrics = argparse.ArgumentParser(add_help=False)
+    metrics.add_argument(
+        "--metrics-port", type=int, help="serve /metrics on this port (PAGEWIRE_METRICS_PORT)"
+    )
+    metrics.add_argument(
+        "--metrics-host", help="address for /metrics (PAGEWIRE_METRICS_HOST, default 127.0.0.1)"
+    )
+
+    worker = sub.add_parser("worker", parents=[common, metrics], help="run jobs (scale-out)")
     worker.add_argument("--concurrency", type=int, help="jobs at once (default: cores)")
     worker.set_defaults(func=cmd_worker)
 
-    dispatch = sub.add_parser("dispatch", parents=[common], help="send webhooks (scale-out)")
+    dispatch = sub.add_parser(
+        "dispatch", parents=[common, metrics], help="send webhooks (scale-out)"
+    )
     dispatch.add_argument("--concurrency", type=int, help="requests in flight at once")
     dispatch.set_defaults(func=cmd_dispatch)
 

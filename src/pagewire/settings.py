@@ -79,6 +79,10 @@ class Settings(BaseSettings):
     # the data directory accepts them (set it explicitly when they share only a database).
     secret_key: SecretStr = SecretStr("")
 
+    # /metrics of `pagewire dispatch` and `pagewire worker` (they have no API): off unless set
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
+
     # Logging: "json", "text", or "auto" (JSON when stderr is not a terminal)
     log_format: str = "auto"
     log_level: str = "INFO"

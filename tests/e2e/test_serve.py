@@ -11,10 +11,13 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+from prometheus_client.parser import text_string_to_metric_families
 
 from pagewire.settings import Settings
 from pagewire.store import tables as t
 from pagewire.store.db import Database
+
+from .conftest import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -143,6 +146,28 @@ def test_api_and_separate_worker_processes_share_the_queue(
         if line.get("msg") == "job claimed"
     }
     assert len(claimed_by) == 2 and all(w.poll() is None for w in workers)
+
+
+def test_a_worker_process_serves_the_queue_metrics_when_given_a_port(
+    service_factory: Any, sample_pdf: Path
+) -> None:
+    service = service_factory()
+    headers = new_key(service)
+    service.serve("--no-worker", "--no-dispatch")
+    port = free_port()
+    worker = service.start("worker", "--metrics-port", str(port))
+    with httpx.Client(base_url=service.base_url, headers=headers, timeout=30) as client:
+        wait_all(client, [submit(client, sample_pdf, pages="1")], {"completed"}, 60)
+    assert worker.poll() is None, service.logs()
+    response = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10)
+    assert response.status_code == 200
+    samples = {
+        (sample.name, tuple(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+    assert samples[("pagewire_jobs", (("status", "completed"),))] == 1
+    assert samples[("pagewire_oldest_pending_job_age_seconds", ())] == 0
 
 
 def _json(line: str) -> dict[str, Any]:

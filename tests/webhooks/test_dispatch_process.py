@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -12,8 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
+from prometheus_client.parser import text_string_to_metric_families
 
 from webhooks.support import Received, Receiver, emit
 
@@ -35,10 +38,10 @@ def dispatch_process(backend: Any, settings: Any, tmp_path: Path) -> Iterator[An
         "PAGEWIRE_LOG_FORMAT": "json",
     }
 
-    def start() -> subprocess.Popen[bytes]:
+    def start(*args: str) -> subprocess.Popen[bytes]:
         with (tmp_path / f"dispatch-{len(started)}.log").open("wb") as log:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "pagewire.cli", "dispatch"],
+                [sys.executable, "-m", "pagewire.cli", "dispatch", *args],
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -90,3 +93,76 @@ async def test_every_event_arrives_after_the_dispatcher_is_killed_mid_delivery(
             assert time.monotonic() < deadline, message
             await asyncio.sleep(0.05)
             message = await store.webhooks.get_message(tenant.org_id, event_id)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def scrape(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Prometheus samples by (name, labels)."""
+    async with aiohttp.ClientSession() as http, http.get(url) as response:
+        assert response.status == 200, await response.text()
+        text = await response.text()
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+async def test_a_dispatch_process_serves_its_metrics_when_given_a_port(
+    store: Any, tenant: Any, receiver: Receiver, dispatch_process: Any
+) -> None:
+    endpoint = await store.webhooks.create_endpoint(tenant.org_id, receiver.url)
+    receiver.secret = endpoint.secret
+    attempts = 0
+
+    async def fail_the_first(_: Received) -> web.Response:
+        nonlocal attempts
+        attempts += 1
+        return web.Response(status=503 if attempts == 1 else 204)
+
+    receiver.behaviour = fail_the_first
+    for _ in range(3):
+        await emit(store, tenant.org_id)
+    port = free_port()
+    proc = dispatch_process("--metrics-port", str(port))
+    await receiver.wait_for(4, timeout=30)  # one failure, then three deliveries
+
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 10
+    while True:
+        assert proc.poll() is None
+        try:
+            samples = await scrape(f"{url}/metrics")
+        except aiohttp.ClientConnectionError:
+            samples = {}
+        succeeded = samples.get(("pagewire_webhook_attempts_total", (("outcome", "succeeded"),)))
+        if succeeded == 3 or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.1)
+    assert succeeded == 3
+    assert samples[("pagewire_webhook_attempts_total", (("outcome", "retry"),))] == 1
+    assert samples[("pagewire_webhook_attempt_seconds_count", ())] == 4
+    assert samples[("pagewire_webhook_in_flight", ())] == 0
+    assert ("pagewire_webhook_due_deliveries", ()) in samples
+    async with aiohttp.ClientSession() as http, http.get(f"{url}/healthz") as response:
+        assert response.status == 200 and await response.json() == {"status": "ok"}
+    receiver.assert_verified()
+
+
+def test_a_metrics_port_already_taken_stops_the_process_with_a_clear_message(
+    store: Any, dispatch_process: Any, tmp_path: Path
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = dispatch_process("--metrics-port", str(port))
+        assert proc.wait(30) == 1
+    log = (tmp_path / "dispatch-0.log").read_text()
+    assert f"cannot serve metrics on 127.0.0.1:{port}" in log
+    assert "Traceback" not in log

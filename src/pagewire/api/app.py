@@ -15,7 +15,6 @@ from prometheus_client import CollectorRegistry
 from pagewire import __version__
 from pagewire.api import errors
 from pagewire.api.batch import router as batch_router
-from pagewire.api.health import QueueStats, new_registry
 from pagewire.api.health import router as health_router
 from pagewire.api.jobs import router as jobs_router
 from pagewire.api.ratelimit import RateLimiter
@@ -24,6 +23,7 @@ from pagewire.blobs import LocalBlobStore
 from pagewire.dispatch import Dispatcher
 from pagewire.portal.link import router as portal_link_router
 from pagewire.portal.router import create_portal
+from pagewire.queue_metrics import QueueStats, new_registry
 from pagewire.settings import Settings
 from pagewire.store import Store
 from pagewire.store.migrate import upgrade

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.registry import Collector
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from pagewire.errors import PagewireError
 from pagewire.store import Store
-from pagewire.store import tables as t
 from pagewire.store.migrate import is_current
 
 router = APIRouter(tags=["health"])
@@ -40,46 +36,3 @@ async def metrics(request: Request) -> Response:
     services = request.app.state.services
     await services.queue_stats.refresh(services.store)
     return Response(generate_latest(services.registry), media_type=CONTENT_TYPE_LATEST)
-
-
-class QueueStats(Collector):
-    """Job counts by status and the age of the oldest pending job, read at scrape time."""
-
-    def __init__(self) -> None:
-        self.by_status: dict[str, int] = {}
-        self.oldest_pending_age = 0.0
-
-    async def refresh(self, store: Store) -> None:
-        async with store.db.read() as conn:
-            rows = (
-                await conn.execute(
-                    sa.select(t.jobs.c.status, sa.func.count()).group_by(t.jobs.c.status)
-                )
-            ).all()
-            oldest = (
-                await conn.execute(
-                    sa.select(store.db.now() - sa.func.min(t.jobs.c.created_at)).where(
-                        t.jobs.c.status == "pending"
-                    )
-                )
-            ).scalar()
-        self.by_status = {status: count for status, count in rows}
-        self.oldest_pending_age = float(oldest or 0.0)
-
-    def collect(self):  # type: ignore[no-untyped-def]
-        jobs = GaugeMetricFamily("pagewire_jobs", "Jobs by status", labels=["status"])
-        for status, count in sorted(self.by_status.items()):
-            jobs.add_metric([status], count)
-        yield jobs
-        yield GaugeMetricFamily(
-            "pagewire_oldest_pending_job_age_seconds",
-            "Age of the oldest job waiting for a worker",
-            value=self.oldest_pending_age,
-        )
-
-
-def new_registry() -> tuple[CollectorRegistry, QueueStats]:
-    registry = CollectorRegistry()
-    stats = QueueStats()
-    registry.register(stats)
-    return registry, stats
