@@ -88,6 +88,7 @@ def _run_loop(
     """
     from prometheus_client import CollectorRegistry
 
+    from pagewire.errors import StoreUnavailable
     from pagewire.metrics_server import serve_metrics
     from pagewire.store import Store
     from pagewire.store.migrate import is_current
@@ -101,6 +102,13 @@ def _run_loop(
     async def main(stop: asyncio.Event) -> None:
         store = Store.from_settings(settings)
         try:
+            try:
+                await store.db.ping()
+            except StoreUnavailable as error:
+                raise SystemExit(
+                    f"{error.message}\ncheck PAGEWIRE_DATABASE_URL (or --database-url); "
+                    "a new database needs `pagewire migrate`"
+                ) from None
             if not await is_current(store.db):
                 raise SystemExit("the database schema is not current: run `pagewire migrate`")
             await store.db.start_listening()

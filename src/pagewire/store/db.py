@@ -335,8 +335,16 @@ class Database:
         await self.engine.dispose()
 
     async def ping(self) -> None:
-        async with self.read() as conn:
-            await conn.execute(sa.text("SELECT 1"))
+        """Connect and run a query; any failure (refused, unknown role, no file) is
+        :class:`StoreUnavailable` with the driver's own words."""
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(sa.text("SELECT 1"))
+        except exc.DBAPIError as error:
+            reason = str(error.orig) if error.orig is not None else str(error)
+            raise StoreUnavailable(f"the database is unavailable: {reason}") from error
+        except OSError as error:
+            raise StoreUnavailable(f"the database is unavailable: {error}") from error
 
     async def autovacuum_on(self) -> bool:
         """Whether PostgreSQL vacuums on its own (SQLite has nothing to vacuum)."""
