@@ -199,14 +199,10 @@ async def backlog(store: Store, org_id: str, count: int) -> None:
             await outbox.append(store.db, conn, events, now=await store.db.current_time())
 
 
-async def shift_due(store: Store, seconds: float) -> None:
-    """Move every pending delivery's due time by ``seconds``, and wake the dispatchers."""
+async def switch_endpoints(store: Store, *, on: bool) -> None:
+    """Let the dispatchers claim (``on``) or not, and wake them."""
     async with store.db.write() as conn:
-        await conn.execute(
-            t.deliveries.update()
-            .where(t.deliveries.c.status == "pending")
-            .values(next_attempt_at=t.deliveries.c.next_attempt_at + seconds)
-        )
+        await conn.execute(t.endpoints.update().values(enabled=on))
         await store.db.notify(conn, "pagewire_deliveries")
 
 
@@ -334,9 +330,10 @@ async def drain_processes(
         await upgrade(store.db)
         org_id, _ = await make_endpoints(store, [f"{receiver.url}/hook"])
         await backlog(store, org_id, count)
-        # Due tomorrow until every process has started: start-up (imports, connecting)
-        # is neither delivery time nor delivery CPU, and all start together.
-        await shift_due(store, 86400.0)
+        # The endpoint is switched off until every process has started: start-up
+        # (imports, connecting) is neither delivery time nor delivery CPU, and all
+        # start together. (Switched in SQL: the API's disable would fail the backlog.)
+        await switch_endpoints(store, on=False)
         await receiver_reset(http, receiver.url)
         env = {
             **os.environ,
@@ -368,7 +365,7 @@ async def drain_processes(
         cpu = sum(process_cpu_seconds(p.pid) for p in procs)
         pg_before = postgres_cpu_seconds()
         started = time.time()
-        await shift_due(store, -86400.0)  # due now, and a NOTIFY wakes them
+        await switch_endpoints(store, on=True)  # and a NOTIFY wakes them
         await wait_count(http, receiver.url, count)
         done = time.time()
         CPU["processes"] = (sum(process_cpu_seconds(p.pid) for p in procs) - cpu) / count
