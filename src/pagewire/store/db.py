@@ -29,7 +29,7 @@ from sqlalchemy import event, exc
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.expression import ColumnElement, FunctionElement, Subquery
+from sqlalchemy.sql.expression import CTE, ColumnElement, FunctionElement, Subquery
 from sqlalchemy.types import TypeEngine
 
 from pagewire.errors import StoreUnavailable
@@ -166,8 +166,13 @@ class Database:
     # -- batches --------------------------------------------------------------
 
     def rows_table(
-        self, name: str, columns: Sequence[tuple[str, TypeEngine[Any]]], param: str = "rows"
-    ) -> Subquery:
+        self,
+        name: str,
+        columns: Sequence[tuple[str, TypeEngine[Any]]],
+        param: str = "rows",
+        *,
+        shared: bool = False,
+    ) -> Subquery | CTE:
         """A derived table of ``columns`` whose rows come from the parameters ``param``.
 
         Bind :meth:`rows_param` of the rows. JSON columns come out as what the
@@ -201,14 +206,16 @@ class Database:
             .table_valued(*(column for column, _ in columns))
             .render_derived(name=f"{name}_raw")
         )
-        return sa.select(
+        rows = sa.select(
             *(
                 sa.cast(raw.c[column], JSONB).label(column)
                 if isinstance(type_, sa.JSON)
                 else raw.c[column]
                 for column, type_ in columns
             )
-        ).subquery(name)
+        )
+        # Used by several parts of one statement: a CTE, unnested and planned once.
+        return rows.cte(name) if shared else rows.subquery(name)
 
     def rows_param(
         self,

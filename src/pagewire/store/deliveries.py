@@ -22,10 +22,12 @@ backlog never fills a claim.
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -62,7 +64,7 @@ class ClaimedDelivery:
     sequence: int
     attempt: int  # this attempt's number, from 1
     url: str
-    headers: dict[str, str]
+    headers: Mapping[str, str]
     secrets: tuple[str, ...]  # the current secret, then one in its rotation grace period
     rate_limit: int | None
     body: bytes
@@ -111,6 +113,13 @@ _NEXT_STATUS: dict[Verdict, str] = {
 }
 
 
+@functools.lru_cache(maxsize=1024)
+def endpoint_headers(text: str | None) -> Mapping[str, str]:
+    """An endpoint's custom headers from their JSON text; one shared, read-only
+    mapping per distinct value (the dispatcher copies them into each request)."""
+    return MappingProxyType(json.loads(text) if text else {})
+
+
 def _last_error(record: AttemptRecord) -> str | None:
     """What the delivery shows as its last error."""
     if record.verdict == "retry":
@@ -132,7 +141,7 @@ class DeliveryStore:
         the attempts' INSERT): a single round trip for a batch whose attempts all
         succeeded. SQLite, without data-modifying CTEs, runs three.
         """
-        given = self.db.rows_table("given", _ATTEMPT_COLUMNS)
+        given = self.db.rows_table("given", _ATTEMPT_COLUMNS, shared=True)
         g = given.c
         now = self.db.now()
         # Joined to its delivery: an attempt whose delivery was deleted meanwhile is dropped.
@@ -265,7 +274,7 @@ class DeliveryStore:
                     sequence=sequence,
                     attempt=attempts,
                     url=url,
-                    headers=dict(headers) if headers else {},
+                    headers=endpoint_headers(headers),
                     secrets=(secret, previous_secret) if in_grace else (secret,),
                     rate_limit=rate_limit,
                     body=body.encode(),
