@@ -44,7 +44,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -471,6 +471,61 @@ def percentile(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
+async def rounds(
+    kind: str,
+    args: argparse.Namespace,
+    hook: str,
+    bare_concurrency: int,
+    run_drain: Callable[[str], Awaitable[float]],
+    suffix: str,
+) -> dict[str, Any]:
+    """``args.rounds`` of (bare loop, drain, bare loop): medians of the rates, the
+    ratios and the CPU figures, keyed ``drain{suffix}``, ``bare{suffix}``, ..."""
+    drains, bares, ratios = [], [], []
+    cpu: dict[str, list[float]] = {}
+    for _ in range(args.rounds):
+        before = await bare_loop(hook, args.events, bare_concurrency)
+        async with database(kind, args.postgres_admin) as url:
+            rate = await run_drain(url)
+        after = await bare_loop(hook, args.events, bare_concurrency)
+        bare = (before + after) / 2
+        drains.append(rate)
+        bares.append(bare)
+        ratios.append(rate / bare)
+        for name, value in CPU.items():
+            cpu.setdefault(name, []).append(value)
+        print(
+            f"{kind}: drain{suffix} {rate:,.0f} deliveries/s, bare loop (concurrency "
+            f"{bare_concurrency}) {before:,.0f} and {after:,.0f} requests/s",
+            flush=True,
+        )
+    median = statistics.median
+    figures: dict[str, Any] = {
+        f"drain{suffix}": median(drains),
+        f"bare{suffix}": median(bares),
+        f"ratio{suffix}": median(ratios),
+        f"ratio{suffix}_range": (min(ratios), max(ratios)),
+    }
+    names = {
+        "": {
+            "drain": "cpu_drain_us",
+            "bare": "cpu_bare_us",
+            "drain_receiver": "cpu_drain_receiver_us",
+            "bare_receiver": "cpu_bare_receiver_us",
+            "postgres": "cpu_postgres_us",
+        },
+        "_processes": {
+            "processes": "cpu_processes_us",
+            "processes_postgres": "cpu_processes_postgres_us",
+        },
+    }[suffix]
+    for name, key in names.items():
+        if cpu.get(name):
+            figures[key] = median(cpu[name]) * 1e6
+    CPU.clear()
+    return figures
+
+
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     logging.basicConfig(level=logging.WARNING)
     receiver = ReceiverProcess()
@@ -485,45 +540,24 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 async with database(kind, args.postgres_admin) as url:
                     figures: dict[str, Any] = {}
                     await drain(url, receiver, http, 1000, args.concurrency)  # warm-up
-                # The machine is shared: the bare loop runs right before and after, and
-                # the drain is compared with their mean.
-                before = await bare_loop(hook, args.events, args.concurrency)
-                async with database(kind, args.postgres_admin) as url:
-                    figures["drain"] = await drain(
-                        url, receiver, http, args.events, args.concurrency
-                    )
-                after = await bare_loop(hook, args.events, args.concurrency)
-                figures["bare"] = (before + after) / 2
-                figures["cpu_drain_us"] = CPU["drain"] * 1e6
-                figures["cpu_bare_us"] = CPU["bare"] * 1e6
-                figures["cpu_drain_receiver_us"] = CPU["drain_receiver"] * 1e6
-                figures["cpu_bare_receiver_us"] = CPU["bare_receiver"] * 1e6
-                if kind == "postgres" and "postgres" in CPU:
-                    figures["cpu_postgres_us"] = CPU["postgres"] * 1e6
-                print(
-                    f"{kind}: drain {figures['drain']:,.0f} deliveries/s, bare loop "
-                    f"{before:,.0f} and {after:,.0f} requests/s",
-                    flush=True,
-                )
+
+                # The machine is shared and its speed wanders: each round runs the bare
+                # loop right before and after the drain and compares the drain with
+                # their mean; the figures are the medians over the rounds.
+                async def one_dispatcher(url: str) -> float:
+                    return await drain(url, receiver, http, args.events, args.concurrency)
+
+                figures.update(await rounds(kind, args, hook, args.concurrency, one_dispatcher, ""))
                 if kind == "postgres" and args.processes > 1:
                     # Each process has the concurrency of one dispatcher (its batches
                     # grow with it); the bare loop gets the same total in flight.
-                    total = args.processes * args.concurrency
-                    before = await bare_loop(hook, args.events, total)
-                    async with database(kind, args.postgres_admin) as url:
-                        figures["drain_processes"] = await drain_processes(
+                    async def several(url: str) -> float:
+                        return await drain_processes(
                             url, receiver, http, args.events, args.concurrency, args.processes
                         )
-                    after = await bare_loop(hook, args.events, total)
-                    figures["bare_processes"] = (before + after) / 2
-                    figures["cpu_processes_us"] = CPU["processes"] * 1e6
-                    if "processes_postgres" in CPU:
-                        figures["cpu_processes_postgres_us"] = CPU["processes_postgres"] * 1e6
-                    print(
-                        f"{kind}: drain with {args.processes} dispatch processes "
-                        f"{figures['drain_processes']:,.0f} deliveries/s",
-                        flush=True,
-                    )
+
+                    total = args.processes * args.concurrency
+                    figures.update(await rounds(kind, args, hook, total, several, "_processes"))
                 async with database(kind, args.postgres_admin) as url:
                     lat = await latency(url, receiver, http, args.rate, args.seconds)
                     figures["latency"] = {
@@ -562,6 +596,12 @@ def total_cpu(figures: dict[str, Any]) -> float:
     )
 
 
+def share(figures: dict[str, Any], suffix: str) -> str:
+    """The drain's median share of the bare loop, and its range over the rounds."""
+    low, high = figures[f"ratio{suffix}_range"]
+    return f"{figures[f'ratio{suffix}']:.0%} of bare; {low:.0%}-{high:.0%}"
+
+
 def table(results: dict[str, Any], args: argparse.Namespace) -> str:
     lines = [
         "| figure | SQLite | PostgreSQL | target |",
@@ -579,17 +619,18 @@ def table(results: dict[str, Any], args: argparse.Namespace) -> str:
 
     row(
         f"drain, deliveries/s ({args.events:,} events, one dispatcher, concurrency "
-        f"{args.concurrency})",
-        lambda f: f"{f['drain']:,.0f} ({f['drain'] / f['bare']:.0%} of bare)",
+        f"{args.concurrency}; medians of {args.rounds} rounds, and the range of the share)",
+        lambda f: f"{f['drain']:,.0f} ({share(f, '')})",
         "≥ 1,500/s and ≥ 60% of bare on PostgreSQL",
     )
     row(
-        "bare aiohttp loop, same receiver and concurrency, requests/s (mean of before and after)",
+        "bare aiohttp loop, same receiver and concurrency, requests/s (each round: the mean "
+        "of before and after)",
         lambda f: f"{f['bare']:,.0f}",
         "the peer",
     )
     row(
-        "CPU of the sending process per delivery: dispatcher / bare loop, µs",
+        "CPU of the sending process per delivery: dispatcher / bare loop, µs (medians)",
         lambda f: f"{f['cpu_drain_us']:.0f} / {f['cpu_bare_us']:.0f}",
         "",
     )
@@ -618,10 +659,10 @@ def table(results: dict[str, Any], args: argparse.Namespace) -> str:
         row(
             f"drain, deliveries/s, {args.processes} `pagewire dispatch` processes of "
             f"concurrency {args.concurrency} → bare loop of concurrency "
-            f"{args.processes * args.concurrency} (mean of before and after)",
+            f"{args.processes * args.concurrency} (medians of {args.rounds} rounds)",
             lambda f: (
                 f"{f['drain_processes']:,.0f} → {f['bare_processes']:,.0f} "
-                f"({f['drain_processes'] / f['bare_processes']:.0%} of bare)"
+                f"({share(f, '_processes')})"
                 if "drain_processes" in f
                 else ""
             ),
@@ -680,9 +721,11 @@ NOTES = """\
 ### Reading the figures
 
 * The machine is shared with other work (its load average is printed with the
-  figures), so the bare loop runs right before and after each drain and the drain
-  is compared with their mean. The CPU rows move much less with the load than
-  the rates do.
+  figures) and its speed wanders by a third within minutes, so each drain is
+  compared with the mean of bare loops run right before and after it, in several
+  rounds (`--rounds`); the table gives the medians, and the range of the drain's
+  share of the bare loop over the rounds. The CPU rows move much less with the
+  load than the rates do.
 * One dispatcher against the bare loop. Both are bound by their own process, a
   single thread at one core (a rate of about one second divided by the CPU per
   request), so the drain's share of the bare loop is about the ratio of the two CPU
@@ -762,6 +805,9 @@ if __name__ == "__main__":
         ),
     )
     parser.add_argument("--repeats", type=int, default=2, help="dead-endpoint runs of each kind")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="drain rounds (bare, drain, bare): medians"
+    )
     parser.add_argument("--write-docs", action="store_true")
     args = parser.parse_args()
     import uvloop
