@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
+from pagewire.store import Store
 from pagewire.store.deliveries import Backlog
 
 # Loopback receivers answer in about a millisecond; real ones up to the 15 s timeout.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30)
+
+
+DUE = "pagewire_webhook_due_deliveries"
+DUE_HELP = "Deliveries due now and not yet claimed by a dispatcher"
+OLDEST = "pagewire_webhook_oldest_pending_delivery_age_seconds"
+OLDEST_HELP = "Age of the oldest delivery not yet delivered or given up"
 
 
 class DispatchMetrics:
@@ -24,16 +33,8 @@ class DispatchMetrics:
             buckets=LATENCY_BUCKETS,
             registry=registry,
         )
-        self.due = Gauge(
-            "pagewire_webhook_due_deliveries",
-            "Deliveries due now and not yet claimed by a dispatcher",
-            registry=registry,
-        )
-        self.oldest_pending_age = Gauge(
-            "pagewire_webhook_oldest_pending_delivery_age_seconds",
-            "Age of the oldest delivery not yet delivered or given up",
-            registry=registry,
-        )
+        self.due = Gauge(DUE, DUE_HELP, registry=registry)
+        self.oldest_pending_age = Gauge(OLDEST, OLDEST_HELP, registry=registry)
         self.in_flight = Gauge(
             "pagewire_webhook_in_flight",
             "Deliveries this dispatcher holds (claimed, not yet answered)",
@@ -45,3 +46,19 @@ class DispatchMetrics:
     def observe_backlog(self, backlog: Backlog) -> None:
         self.due.set(backlog.due)
         self.oldest_pending_age.set(backlog.oldest_pending_age)
+
+
+class BacklogStats(Collector):
+    """The backlog gauges read from the database at scrape time, for an API node that
+    runs no dispatcher (``pagewire serve --no-dispatch``): the backlog is the whole
+    database's, so any node can tell it."""
+
+    def __init__(self) -> None:
+        self.backlog = Backlog(0, 0.0)
+
+    async def refresh(self, store: Store) -> None:
+        self.backlog = await store.deliveries.backlog()
+
+    def collect(self):  # type: ignore[no-untyped-def]
+        yield GaugeMetricFamily(DUE, DUE_HELP, value=self.backlog.due)
+        yield GaugeMetricFamily(OLDEST, OLDEST_HELP, value=self.backlog.oldest_pending_age)

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from pagewire.api.app import create_app
 from webhooks.support import Receiver, emit
@@ -334,3 +335,22 @@ async def test_a_name_that_resolves_to_a_private_address_is_refused(
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "url_not_allowed"
     assert address in response.json()["error"]["message"]
+
+
+async def test_an_api_node_without_a_dispatcher_reports_the_webhook_backlog(
+    api: httpx.AsyncClient, store: Any, tenant: Any, receiver: Receiver
+) -> None:
+    """``pagewire serve --no-dispatch``: the backlog gauges come from the database."""
+    await store.webhooks.create_endpoint(tenant.org_id, receiver.url)
+    for _ in range(3):
+        await emit(store, tenant.org_id)
+    response = await api.get("/metrics")
+    assert response.status_code == 200
+    samples = {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+    assert samples["pagewire_webhook_due_deliveries"] == 3
+    assert samples["pagewire_webhook_oldest_pending_delivery_age_seconds"] >= 0
+    assert "pagewire_webhook_attempts_total" not in samples  # no dispatcher here

@@ -27,6 +27,7 @@ from pagewire.queue_metrics import QueueStats, new_registry
 from pagewire.settings import Settings
 from pagewire.store import Store
 from pagewire.store.migrate import upgrade
+from pagewire.webhook_metrics import BacklogStats
 
 log = logging.getLogger("pagewire")
 
@@ -38,6 +39,8 @@ class Services:
     blobs: LocalBlobStore
     registry: CollectorRegistry
     queue_stats: QueueStats
+    # The webhook backlog read at scrape time, where no dispatcher runs in this process.
+    backlog_stats: BacklogStats | None = None
     background: list[Any] = field(default_factory=list)
 
 
@@ -89,6 +92,9 @@ def create_app(
             dispatcher = Dispatcher.from_services(services)
             loops.append(dispatcher)
             tasks.append(asyncio.create_task(dispatcher.run(), name="dispatcher"))
+        else:
+            services.backlog_stats = BacklogStats()
+            registry.register(services.backlog_stats)
         services.background = loops
         try:
             yield

@@ -35,4 +35,6 @@ async def readyz(request: Request) -> JSONResponse:
 async def metrics(request: Request) -> Response:
     services = request.app.state.services
     await services.queue_stats.refresh(services.store)
+    if services.backlog_stats is not None:
+        await services.backlog_stats.refresh(services.store)
     return Response(generate_latest(services.registry), media_type=CONTENT_TYPE_LATEST)
