@@ -218,15 +218,29 @@ async def test_a_claim_takes_at_most_per_endpoint_from_each_endpoint_and_skips_e
 
 
 async def test_a_rate_limited_endpoint_is_claimed_no_faster_than_its_limit(
-    store: Any, tenant: Any
+    settings: Any, tenant: Any
 ) -> None:
-    await store.webhooks.create_endpoint(tenant.org_id, "https://example.com/a", rate_limit=2)
-    for _ in range(5):
-        await emit(store, tenant.org_id)
-    [first, _] = await claim(store)
-    # Holding one second's worth, the caller gets no more until it sent some.
-    assert await claim(store, held={first.endpoint_id: 2}) == []
-    assert len(await claim(store, held={first.endpoint_id: 1})) == 1
+    now = [1_800_000_000.0]
+    store = Store.from_settings(settings, clock=lambda: now[0])
+    try:
+        await store.webhooks.create_endpoint(tenant.org_id, "https://example.com/a", rate_limit=2)
+        for _ in range(6):
+            await emit(store, tenant.org_id)
+        [first, _] = await claim(store)  # a full bucket: one second's worth
+        endpoint_id = first.endpoint_id
+        # The bucket is shared by every caller (dispatcher): empty now, for anyone.
+        assert await claim(store) == []
+        now[0] += 0.5
+        assert len(await claim(store)) == 1  # half a second: one token
+        now[0] += 1.0
+        # Two tokens again, but a caller holding one second's worth gets none of them
+        # until it sent some.
+        assert await claim(store, held={endpoint_id: 2}) == []
+        assert len(await claim(store, held={endpoint_id: 1})) == 1
+        assert len(await claim(store)) == 1  # the bucket's last token
+        assert await claim(store) == []
+    finally:
+        await store.close()
 
 
 async def test_410_disables_the_endpoint_and_tells_the_organizations_other_endpoints(

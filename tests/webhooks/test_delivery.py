@@ -368,3 +368,26 @@ async def test_a_rate_limited_endpoint_is_paced_without_holding_back_the_others(
     # token (half a second after its burst).
     assert max(r.at for r in free_arrivals) < times[2]
     assert len({r.webhook_id for r in paced_arrivals}) == 6  # each once
+
+
+async def test_a_rate_limit_holds_across_dispatchers(
+    store: Any, tenant: Any, receiver: Receiver, run_dispatcher: Any
+) -> None:
+    """Two dispatchers (two processes' worth) share one endpoint's bucket: the
+    endpoint gets its limit in all, not its limit from each."""
+    endpoint = await store.webhooks.create_endpoint(tenant.org_id, receiver.url, rate_limit=3)
+    receiver.secret = endpoint.secret
+    for _ in range(9):
+        await emit(store, tenant.org_id)
+    await run_dispatcher(poll_seconds=0.1)
+    await run_dispatcher(poll_seconds=0.1)
+
+    arrivals = await receiver.wait_for(9, timeout=15)
+
+    receiver.assert_verified()
+    assert len({r.webhook_id for r in arrivals}) == 9  # each once
+    times = sorted(r.at for r in arrivals)
+    # A full bucket (3), then 3 a second: the ninth 2 s after the first. Each
+    # dispatcher keeping its own bucket would send 6 at once and all 9 within 0.4 s.
+    assert times[-1] - times[0] >= 1.8, times
+    assert all(sum(s <= t < s + 0.9 for t in times) <= 6 for s in times), times

@@ -290,10 +290,12 @@ class DeliveryStore:
         """SQLite (under the write lock): choose, lease, then read the leased rows."""
         now = await self._now(conn)
         result = await conn.execute(self.sql.choose, {**choice, "now": now})
-        chosen = pick(result, choice["limit"])
+        chosen, spent = pick(result, choice["limit"])
         if not chosen:
             return [], now
         await conn.execute(self.sql.lease, {**choice, "ids": chosen, "b_now": now})
+        for bucket in spent:
+            await conn.execute(self.sql.spend, {**bucket, "now": now})
         return (await conn.execute(self.sql.claimed, {"ids": chosen})).all(), now
 
     # -- record -------------------------------------------------------------

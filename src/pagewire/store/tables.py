@@ -105,6 +105,10 @@ endpoints = sa.Table(
     sa.Column("event_types", Json),  # null: every event type
     sa.Column("headers", Json, nullable=False),
     sa.Column("rate_limit", sa.Integer),  # deliveries per second; null: no limit
+    # 0007: the rate limit's token bucket, shared by every dispatcher: the tokens left
+    # when a claim last took some, and when (null: full).
+    sa.Column("rate_tokens", sa.Double),
+    sa.Column("rate_refilled_at", Time),
     sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.text("true")),
     sa.Column("disabled_reason", sa.Text),
     sa.Column("secret", sa.String(200), nullable=False),
