@@ -262,6 +262,42 @@ async def bare_loop(url: str, count: int, concurrency: int) -> float:
         return count / (time.perf_counter() - started)
 
 
+async def bare_in_processes(url: str, count: int, concurrency: int, processes: int) -> float:
+    """The bare loop in ``processes`` processes at once, ``count`` requests each: what
+    this client can do with every core, requests/s from a common start to the last end."""
+    start_at = time.time() + 3.0  # after every child has imported what it needs
+    children = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-P",
+            __file__,
+            "--bare-child",
+            url,
+            "--bare-start-at",
+            str(start_at),
+            "--events",
+            str(count),
+            "--concurrency",
+            str(concurrency),
+            stdout=asyncio.subprocess.PIPE,
+        )
+        for _ in range(processes)
+    ]
+    ends = []
+    for child in children:
+        out, _ = await child.communicate()
+        if child.returncode != 0:
+            raise RuntimeError("a bare-loop process failed")
+        ends.append(float(out.decode().split()[-1]))
+    return count * processes / (max(ends) - start_at)
+
+
+async def bare_child(url: str, start_at: float, count: int, concurrency: int) -> None:
+    await asyncio.sleep(max(0.0, start_at - time.time()))
+    await bare_loop(url, count, concurrency)
+    print(time.time(), flush=True)
+
+
 def process_cpu_seconds(pid: int) -> float:
     """CPU seconds one process (the receiver) has used so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -558,6 +594,18 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
 
                     total = args.processes * args.concurrency
                     figures.update(await rounds(kind, args, hook, total, several, "_processes"))
+                    # And the bare loop with as many processes: the client on every core.
+                    spread = [
+                        await bare_in_processes(hook, args.events, args.concurrency, args.processes)
+                        for _ in range(args.rounds)
+                    ]
+                    figures["bare_in_processes"] = statistics.median(spread)
+                    print(
+                        f"{kind}: bare loop in {args.processes} processes "
+                        + ", ".join(f"{rate:,.0f}" for rate in spread)
+                        + " requests/s",
+                        flush=True,
+                    )
                 async with database(kind, args.postgres_admin) as url:
                     lat = await latency(url, receiver, http, args.rate, args.seconds)
                     figures["latency"] = {
@@ -670,6 +718,19 @@ def table(results: dict[str, Any], args: argparse.Namespace) -> str:
             ("postgres",),
         )
         row(
+            f"bare loop in {args.processes} processes of concurrency {args.concurrency}, "
+            f"requests/s (the client on every core; median of {args.rounds}) → the "
+            f"{args.processes} dispatch processes' share of it",
+            lambda f: (
+                f"{f['bare_in_processes']:,.0f} → "
+                f"{f['drain_processes'] / f['bare_in_processes']:.0%}"
+                if "bare_in_processes" in f
+                else ""
+            ),
+            "",
+            ("postgres",),
+        )
+        row(
             f"CPU per delivery of the {args.processes} dispatch processes together / of "
             "PostgreSQL, µs (once all have started)",
             lambda f: (
@@ -746,8 +807,12 @@ NOTES = """\
   two processes of 32 cost a fifth more CPU per delivery than two of 64, and
   PostgreSQL a quarter more), and
   they are compared with a bare loop of the same total concurrency, which, bound
-  by its one process, runs no faster at 128 than at 64. The processes start with
-  the backlog postponed and are released together, so start-up is not counted.
+  by its one process, runs no faster at 128 than at 64. That compares two
+  processes with one, so the table also gives the bare loop in as many processes
+  (the client on every core): against it, the dispatchers' share is about one
+  dispatcher's share of one bare loop, the cost of the database and the
+  bookkeeping. The processes start with their endpoint switched off and are
+  released together, so start-up is not counted.
 * The receiver (`bench/_webhook_receiver.py`) shares the two cores with the
   sender: an aiohttp application costs 55-65 µs of CPU per request, as much as
   PostgreSQL, and left the dispatchers a third less of the machine. A receiver
@@ -809,7 +874,14 @@ if __name__ == "__main__":
         "--rounds", type=int, default=3, help="drain rounds (bare, drain, bare): medians"
     )
     parser.add_argument("--write-docs", action="store_true")
+    parser.add_argument("--bare-child", help=argparse.SUPPRESS)
+    parser.add_argument("--bare-start-at", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.bare_child:
+        import uvloop
+
+        uvloop.run(bare_child(args.bare_child, args.bare_start_at, args.events, args.concurrency))
+        sys.exit(0)
     import uvloop
 
     figures = uvloop.run(main(args))
