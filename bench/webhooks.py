@@ -792,10 +792,11 @@ NOTES = """\
   request), so the drain's share of the bare loop is about the ratio of the two CPU
   figures (first CPU row), less the time the dispatcher is preempted by PostgreSQL
   and the receiver on the same two cores. The dispatcher does everything the bare
-  loop does plus its claims, leases, signing and records: about 1.7-1.8x a bare
-  request's CPU, so one dispatcher cannot reach 60% of a bare loop even with a core
-  to itself (that needs 1.67x), and on two shared cores it reaches about 45-55%.
-  With the HTTP stubbed out, a dispatcher's own work is 35-45 µs per delivery,
+  loop does plus its claims, leases, signing and records: 1.8-2.1x a bare
+  request's CPU in this machine's runs, so one dispatcher cannot reach 60% of a
+  bare loop even with a core to itself (that needs 1.67x), and on two shared cores
+  it reaches about 40-50%. With the HTTP stubbed out, a dispatcher's own work is
+  30-40 µs per delivery,
   spread over the claim and record statements (asyncpg encoding and decoding
   included), signing, and the senders' bookkeeping; no single part is more than a
   few µs.
@@ -809,9 +810,9 @@ NOTES = """\
   they are compared with a bare loop of the same total concurrency, which, bound
   by its one process, runs no faster at 128 than at 64. That compares two
   processes with one, so the table also gives the bare loop in as many processes
-  (the client on every core): against it, the dispatchers' share is about one
-  dispatcher's share of one bare loop, the cost of the database and the
-  bookkeeping. The processes start with their endpoint switched off and are
+  (the client on every core): against it, the dispatchers' share is a little
+  under one dispatcher's share of one bare loop (PostgreSQL takes its part of the
+  cores): the cost of the database and the bookkeeping. The processes start with their endpoint switched off and are
   released together, so start-up is not counted.
 * The receiver (`bench/_webhook_receiver.py`) shares the two cores with the
   sender: an aiohttp application costs 55-65 µs of CPU per request, as much as
