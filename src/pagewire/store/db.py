@@ -178,7 +178,9 @@ class Database:
         Bind :meth:`rows_param` of the rows. JSON columns come out as what the
         column stores (``jsonb`` on PostgreSQL, JSON text on SQLite). A statement
         joining it to a table should also bound the table's key with :func:`among`:
-        the planner knows nothing of the derived table's size.
+        the planner knows nothing of the derived table's size. ``shared``: the
+        statement uses it in several places, so on PostgreSQL it is a CTE, its
+        arrays unnested once (SQLite's statements that use it run one by one).
         """
         if self.is_sqlite:
             each = sa.func.json_each(sa.bindparam(param, type_=sa.Text)).table_valued("value")
