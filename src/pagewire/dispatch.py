@@ -324,7 +324,6 @@ class Dispatcher:
         assert self._session is not None
         settings = self.settings
         headers = {
-            **delivery.headers,
             "content-type": "application/json",
             "user-agent": USER_AGENT,
             # The signature's timestamp is wall-clock time: receivers check it against theirs.
@@ -332,6 +331,8 @@ class Dispatcher:
                 delivery.secrets, delivery.event_id, int(time.time()), delivery.body
             ),
         }
+        if delivery.headers:  # the endpoint's own, which may not replace ours
+            headers = {**delivery.headers, **headers}
         started = time.perf_counter()
         try:
             _check_url(
