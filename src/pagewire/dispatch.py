@@ -86,6 +86,8 @@ class _Lane:
         return bool(self.waiting) and self.sending < self.cap
 
     def limit_rate(self, rate: int | None) -> None:
+        # The endpoint's bucket in the database bounds what every dispatcher claims
+        # together; this one spreads this dispatcher's share over the second.
         if rate is None:
             self.bucket = None
         elif self.bucket is None or self.bucket.rate != rate:

@@ -149,14 +149,9 @@ class DeliverySQL:
         # wait for their tokens, in slots the other endpoints could use. And it takes
         # no more than the whole tokens in its bucket, shared by every dispatcher.
         cap = sa.case((E.rate_limit < per_endpoint, E.rate_limit), else_=per_endpoint)
-        share = sa.case(
-            (
-                E.rate_limit.is_not(None),
-                sa.func.least(
-                    cap - self._held(), sa.cast(sa.func.floor(limited.c.tokens), sa.Integer)
-                ),
-            ),
-            else_=cap - self._held(),
+        # least() passes over the NULL tokens of an endpoint without a rate limit.
+        share = sa.func.least(
+            cap - self._held(), sa.cast(sa.func.floor(limited.c.tokens), sa.Integer)
         )
         # Endpoints with no room are filtered before the probe, so LIMIT stays >= 1.
         per = (
