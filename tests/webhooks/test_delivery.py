@@ -121,6 +121,25 @@ async def test_the_healthy_endpoint_sees_no_added_delay_from_a_dead_and_a_slow_o
     assert delays[-1] < 1.5, delays
 
 
+async def test_an_idle_dispatcher_wakes_at_once_for_a_new_event_and_for_a_due_retry(
+    store: Any, tenant: Any, receiver: Receiver, run_dispatcher: Any
+) -> None:
+    endpoint = await store.webhooks.create_endpoint(tenant.org_id, receiver.url)
+    receiver.secret = endpoint.secret
+    receiver.script = [503]
+    # Polling alone would find the event after 30 s: the commit's wake-up, and the
+    # timer of the retry it scheduled, must wake the claim loop well before.
+    await run_dispatcher(poll_seconds=30.0, webhook_retry_schedule="0,0.3")
+    await asyncio.sleep(0.3)  # asleep by now, on its 30 s poll
+    started = time.time()  # the receiver's clock
+    await emit(store, tenant.org_id)
+
+    [failed, delivered] = await receiver.wait_for(2, timeout=10)
+    assert failed.at - started < 5.0
+    assert 0.2 < delivered.at - failed.at < 5.0  # the retry's own time, not the poll's
+    receiver.assert_verified()
+
+
 @pytest.fixture
 async def clocked_store(settings: Any) -> AsyncIterator[tuple[Any, list[float]]]:
     """A store whose clock the test moves (list it before ``run_dispatcher``)."""

@@ -33,6 +33,7 @@ from sqlalchemy.sql.expression import CTE, ColumnElement, FunctionElement, Subqu
 from sqlalchemy.types import TypeEngine
 
 from pagewire.errors import StoreUnavailable
+from pagewire.store.driver import DriverConnections, HotStatement
 from pagewire.store.sqlite_inloop import CHECKPOINT_EVERY, InLoopEngine
 
 log = logging.getLogger(__name__)
@@ -88,11 +89,13 @@ class Database:
         self._listen = listen and not self.is_sqlite
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self._events: dict[str, asyncio.Event] = {c: asyncio.Event() for c in CHANNELS}
+        self._wakers: dict[str, list[Callable[[], None]]] = {c: [] for c in CHANNELS}
         self._listener: Any = None
         self._prepared: dict[str, Any] = {}
         self._sqlite_commits = 0
         self._checkpoints: set[asyncio.Task[None]] = set()
         self.engine: AsyncEngine = self._make_engine(pool_size)
+        self._driver = None if self.is_sqlite else DriverConnections(self.engine)
 
     def prepared(self, name: str, build: Callable[[], T]) -> T:
         """The statement ``name`` for this database's dialect, built on first use only."""
@@ -269,7 +272,7 @@ class Database:
             except (exc.OperationalError, exc.InterfaceError, OSError) as error:
                 raise StoreUnavailable(f"the database is unavailable: {error}") from error
         for channel in notified:
-            self._events[channel].set()
+            self._wake(channel)
         if self.is_sqlite:
             self._sqlite_commits += 1
             if self._sqlite_commits >= CHECKPOINT_EVERY:
@@ -292,6 +295,19 @@ class Database:
                     yield conn
         except (exc.OperationalError, exc.InterfaceError, OSError) as error:
             raise StoreUnavailable(f"the database is unavailable: {error}") from error
+
+    # -- hot statements (PostgreSQL) -----------------------------------------
+
+    def hot(self, statement: Any) -> HotStatement:
+        """PostgreSQL: ``statement`` compiled once, for :meth:`run_hot`."""
+        assert self._driver is not None, "hot statements are for PostgreSQL"
+        return self._driver.compile(statement)
+
+    async def run_hot(self, statement: HotStatement, params: dict[str, Any]) -> Sequence[Any]:
+        """Run a hot statement alone (atomic by itself) on the driver; its rows, by
+        position. For the dispatcher's statements, which run all the time (driver.py)."""
+        assert self._driver is not None, "hot statements are for PostgreSQL"
+        return await self._driver.fetch(statement, params)
 
     # -- wake-ups -----------------------------------------------------------
 
@@ -330,9 +346,20 @@ class Database:
             log.warning("LISTEN unavailable, polling only", extra={"error": str(error)})
             self._listener = None
 
+    def on_wake(self, channel: str, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``callback`` at every wake-up on ``channel`` (for a loop that waits on
+        several things at once); returns what undoes it."""
+        self._wakers[channel].append(callback)
+        return lambda: self._wakers[channel].remove(callback)
+
+    def _wake(self, channel: str) -> None:
+        self._events[channel].set()
+        for callback in self._wakers[channel]:
+            callback()
+
     def _on_notification(self, _conn: Any, _pid: int, channel: str, _payload: str) -> None:
         if channel in self._events:
-            self._events[channel].set()
+            self._wake(channel)
 
     async def close(self) -> None:
         if self._checkpoints:
@@ -341,6 +368,8 @@ class Database:
             with contextlib.suppress(Exception):
                 await self._listener.close()
             self._listener = None
+        if self._driver is not None:
+            await self._driver.close()
         await self.engine.dispose()
 
     async def ping(self) -> None:

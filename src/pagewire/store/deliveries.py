@@ -133,6 +133,10 @@ class DeliveryStore:
         self.disable_after_seconds = disable_after_seconds
         self.sql = DeliverySQL(sqlite=db.is_sqlite, now=db.now())
         self._recording = self._record_statements()
+        # PostgreSQL runs the claim, and the record of a batch that all succeeded, on
+        # the driver: each is one statement, atomic alone (store/driver.py).
+        self._hot_claim = None if db.is_sqlite else db.hot(self.sql.claim)
+        self._hot_record = None if db.is_sqlite else db.hot(self._recording[0])
 
     def _record_statements(self) -> list[Any]:
         """The statements that record a batch of attempts, built once.
@@ -233,12 +237,12 @@ class DeliveryStore:
             "b_token": token,
             "b_lease_seconds": lease_seconds,
         }
-        async with self.db.write(one_statement=not self.db.is_sqlite) as conn:
-            if self.db.is_sqlite:
+        if self._hot_claim is not None:
+            rows = await self.db.run_hot(self._hot_claim, choice)
+            now = rows[0][-1] if rows else 0.0
+        else:
+            async with self.db.write() as conn:
                 rows, now = await self._claim_sqlite(conn, choice)
-            else:
-                rows = (await conn.execute(self.sql.claim, choice)).all()
-                now = rows[0][-1] if rows else 0.0
         claimed = []
         # Unpacked by position (the columns of the claim statements): by name costs a
         # mapping lookup per field, per delivery.
@@ -336,7 +340,10 @@ class DeliveryStore:
             "recovered": sorted(succeeded),
         }
         all_succeeded = all(r.verdict == "succeeded" for r in records)
-        async with self.db.write(one_statement=all_succeeded and len(self._recording) == 1) as conn:
+        if all_succeeded and self._hot_record is not None:
+            await self.db.run_hot(self._hot_record, batch)
+            return []
+        async with self.db.write() as conn:
             # The same statements whatever the batch size (Database.rows_table).
             for statement in self._recording:
                 await conn.execute(statement, batch)

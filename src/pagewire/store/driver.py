@@ -1,0 +1,142 @@
+"""Hot statements on PostgreSQL: SQLAlchemy compiles them once, asyncpg runs them.
+
+The dispatcher runs two statements for every batch of deliveries (the claim and
+the record of attempts), dozens of times a second, and on two cores its CPU is
+what bounds how many webhooks a second it sends. Run through SQLAlchemy's
+``AsyncConnection``, a statement cost about 320 µs of the process's CPU beyond
+the driver's own work (pool checkout, execution context, result wrapping, the
+greenlet switch); on an asyncpg connection kept for the purpose, the same
+prepared statement costs about 55 µs in all. Everything else keeps using
+SQLAlchemy: this is for a statement that is built once and runs all the time.
+
+A statement runs alone, outside any transaction (atomic by itself). Losing the
+connection, or a server that refuses it, is :class:`StoreUnavailable`, as in
+``Database.write``; the broken connection is dropped and the next call opens
+another.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import asyncpg
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
+
+from pagewire.errors import StoreUnavailable
+
+# Errors after which the database may answer again: the connection went away, the
+# server is shutting down or out of resources, or the statement lost a deadlock.
+_UNAVAILABLE = (
+    OSError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.InsufficientResourcesError,
+    asyncpg.exceptions.TransactionRollbackError,
+)
+
+
+class HotStatement:
+    """One statement compiled for PostgreSQL: its SQL and how to order its parameters."""
+
+    __slots__ = ("_compiled", "_processors", "names", "sql")
+
+    def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        assert isinstance(compiled, SQLCompiler)
+        self._compiled = compiled
+        self.sql = compiled.string
+        self.names: tuple[str, ...] = tuple(compiled.positiontup or ())
+        # What SQLAlchemy would do to each value on the way to the driver.
+        processors: dict[str, Callable[[Any], Any]] = {}
+        for name, bind in compiled.binds.items():
+            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if processor is not None:
+                processors[name] = processor
+        self._processors = processors
+
+    def arguments(self, params: Mapping[str, Any]) -> list[Any]:
+        """The positional arguments for ``params``; the statement's literals and
+        callable parameters (an injected clock) are filled in as SQLAlchemy would."""
+        values = self._compiled.construct_params(params)
+        assert values is not None
+        processors = self._processors
+        arguments = []
+        for name in self.names:
+            value = values[name]
+            processor = processors.get(name)
+            arguments.append(value if processor is None or value is None else processor(value))
+        return arguments
+
+
+class DriverConnections:
+    """asyncpg connections kept for hot statements, opened when first needed: one
+    for each caller at a time (the dispatcher's claim and record loops: two)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._dialect = engine.sync_engine.dialect
+        _, options = self._dialect.create_connect_args(engine.url)
+        # The URL's options for SQLAlchemy's dialect, not for asyncpg; a cache of 0
+        # (behind a pooler in transaction mode) means no named statements here either.
+        options.pop("prepared_statement_name_func", None)
+        cache = options.pop("prepared_statement_cache_size", None)
+        if cache is not None:
+            options["statement_cache_size"] = int(cache)
+        self._options = options
+        self._idle: deque[asyncpg.Connection] = deque()
+        self._closed = False
+
+    def compile(self, statement: ClauseElement) -> HotStatement:
+        return HotStatement(statement, self._dialect)
+
+    async def fetch(self, statement: HotStatement, params: Mapping[str, Any]) -> Sequence[Any]:
+        """Run ``statement`` alone; its rows (asyncpg records, read by position)."""
+        arguments = statement.arguments(params)
+        if self._closed:
+            raise StoreUnavailable("the database connection is closed")
+        try:
+            connection = self._idle_connection() or await asyncpg.connect(**self._options)
+        except (*_UNAVAILABLE, asyncpg.PostgresError) as error:
+            raise StoreUnavailable(f"the database is unavailable: {error}") from error
+        try:
+            rows: list[Any] = await connection.fetch(statement.sql, *arguments)
+        except _UNAVAILABLE as error:
+            connection.terminate()
+            raise StoreUnavailable(f"the database is unavailable: {error}") from error
+        except asyncpg.PostgresError:
+            self._give_back(connection)  # the statement failed, the connection is fine
+            raise
+        except BaseException:
+            # Cancelled mid-statement (or a surprise): the connection's state is unknown.
+            connection.terminate()
+            raise
+        self._give_back(connection)
+        return rows
+
+    def _idle_connection(self) -> asyncpg.Connection | None:
+        while self._idle:
+            connection = self._idle.pop()
+            # The server may have closed it meanwhile (restart, idle timeout): asyncpg
+            # knows from its socket, so this costs no round trip.
+            if not connection.is_closed():
+                return connection
+        return None
+
+    def _give_back(self, connection: asyncpg.Connection) -> None:
+        if self._closed or connection.is_closed():
+            connection.terminate()
+        else:
+            self._idle.append(connection)
+
+    async def close(self) -> None:
+        self._closed = True
+        while self._idle:
+            connection = self._idle.pop()
+            with contextlib.suppress(Exception):
+                await connection.close(timeout=5)

@@ -1,0 +1,112 @@
+"""The dispatcher's hot statements on PostgreSQL's driver (store/driver.py), and the
+wake-up callbacks its claim loop sleeps on (on both backends)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+import pytest
+
+from contract.test_store_webhooks import claim, delivery_status, emit, record
+from pagewire.errors import StoreUnavailable
+from pagewire.store import Store
+from pagewire.store.db import Database
+
+# Hot statements are PostgreSQL's (SQLite has no such path): those tests run there only.
+postgres_only = pytest.mark.parametrize(
+    "backend", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+
+
+async def _terminate_other_backends(database_url: str) -> int:
+    """What a server restart or an idle timeout does to every pooled connection."""
+    admin = await asyncpg.connect(database_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        return int(
+            await admin.fetchval(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    finally:
+        await admin.close()
+
+
+@postgres_only
+async def test_claims_and_records_go_on_after_the_server_dropped_their_connections(
+    store: Any, tenant: Any, settings: Any
+) -> None:
+    await store.webhooks.create_endpoint(tenant.org_id, "https://example.com/a")
+    first = await emit(store, tenant.org_id)
+    [claimed] = await claim(store)
+    await store.deliveries.record_attempts([record(claimed, "succeeded", status_code=200)])
+
+    assert await _terminate_other_backends(settings.resolved_database_url) >= 1
+    await asyncio.sleep(0.2)  # idle meanwhile, as when a server restarts
+    second = await emit(store, tenant.org_id)
+    # The dropped connections were noticed from their sockets, and are replaced.
+    got = await claim(store)
+    assert [c.event_id for c in got] == [second]
+    await store.deliveries.record_attempts([record(got[0], "succeeded", status_code=200)])
+    assert await delivery_status(store, first) == ["succeeded"]
+    assert await delivery_status(store, second) == ["succeeded"]
+
+
+@postgres_only
+async def test_a_url_without_named_statements_is_honoured_for_a_transaction_pooler(
+    store: Any, tenant: Any, settings: Any
+) -> None:
+    pooled = Database(settings.resolved_database_url + "?prepared_statement_cache_size=0")
+    pooled_store = Store(pooled, public_url="http://testserver")
+    try:
+        await store.webhooks.create_endpoint(tenant.org_id, "https://example.com/a")
+        event_id = await emit(store, tenant.org_id)
+        [claimed] = await claim(pooled_store)
+        await pooled_store.deliveries.record_attempts(
+            [record(claimed, "succeeded", status_code=200)]
+        )
+        assert await delivery_status(store, event_id) == ["succeeded"]
+    finally:
+        await pooled.close()
+
+
+@postgres_only
+async def test_an_unreachable_database_is_unavailable_not_a_crash(store: Any) -> None:
+    nowhere = Database("postgresql+asyncpg://postgres@127.0.0.1:9/nowhere")
+    try:
+        with pytest.raises(StoreUnavailable, match="the database is unavailable"):
+            await Store(nowhere, public_url="http://testserver").deliveries.claim_deliveries(
+                10, lease_seconds=30, per_endpoint=10
+            )
+    finally:
+        await nowhere.close()
+
+
+async def test_a_wake_up_calls_back_whoever_waits_on_its_channel(
+    store: Any, tenant: Any, settings: Any
+) -> None:
+    here: list[str] = []
+    elsewhere: list[str] = []
+    stop_here = store.db.on_wake("pagewire_deliveries", lambda: here.append("woken"))
+    other = Store.from_settings(settings)  # another process's store, woken by LISTEN/NOTIFY
+    await other.db.start_listening()
+    other.db.on_wake("pagewire_deliveries", lambda: elsewhere.append("woken"))
+    try:
+        await store.webhooks.create_endpoint(tenant.org_id, "https://example.com/a")
+        await emit(store, tenant.org_id)
+        assert here  # at the commit, in this process
+        if not store.db.is_sqlite:
+            for _ in range(50):
+                if elsewhere:
+                    break
+                await asyncio.sleep(0.05)
+            assert elsewhere
+
+        stop_here()
+        here.clear()
+        await emit(store, tenant.org_id)
+        assert here == []  # unsubscribed
+    finally:
+        await other.close()
