@@ -337,6 +337,9 @@ async def drain(
         async with dispatching(store, settings):
             finished = await wait_count(http, receiver.url, count)
             CPU["drain"] = (time.process_time() - cpu) / count
+            # How much of the drain the dispatcher's thread was running: short of 100%,
+            # it waited (for a claim, a wake-up) with requests it could have sent.
+            CPU["drain_busy"] = (time.process_time() - cpu) / (finished - started)
             CPU["drain_receiver"] = (process_cpu_seconds(receiver.proc.pid) - received) / count
             pg_after = postgres_cpu_seconds()
             if pg_before is not None and pg_after is not None:
@@ -545,6 +548,7 @@ async def rounds(
     names = {
         "": {
             "drain": "cpu_drain_us",
+            "drain_busy": "busy_drain",
             "bare": "cpu_bare_us",
             "drain_receiver": "cpu_drain_receiver_us",
             "bare_receiver": "cpu_bare_receiver_us",
@@ -557,7 +561,7 @@ async def rounds(
     }[suffix]
     for name, key in names.items():
         if cpu.get(name):
-            figures[key] = median(cpu[name]) * 1e6
+            figures[key] = median(cpu[name]) * (1 if key.startswith("busy") else 1e6)
     CPU.clear()
     return figures
 
@@ -680,6 +684,11 @@ def table(results: dict[str, Any], args: argparse.Namespace) -> str:
     row(
         "CPU of the sending process per delivery: dispatcher / bare loop, µs (medians)",
         lambda f: f"{f['cpu_drain_us']:.0f} / {f['cpu_bare_us']:.0f}",
+        "",
+    )
+    row(
+        "the dispatcher's thread busy during the drain (its CPU time / the drain's time)",
+        lambda f: f"{f['busy_drain']:.0%}" if "busy_drain" in f else "",
         "",
     )
     row(

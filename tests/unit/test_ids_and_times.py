@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import random
 import re
+import time
 from datetime import UTC, datetime
+from typing import Any
 
 from pagewire.events import iso
 from pagewire.ids import new_id
@@ -55,3 +57,33 @@ def test_a_forked_child_makes_other_ids_than_its_parent() -> None:
     os.close(read)
     parent = [new_id("job")[-16:] for _ in range(3)]
     assert len(child) == 3 and not set(child) & set(parent)
+
+
+def test_ids_in_one_millisecond_keep_increasing_across_every_carry(monkeypatch: Any) -> None:
+    from pagewire import ids
+
+    frozen = time.time() + 3600.0  # later than any id made so far: a fresh millisecond
+    monkeypatch.setattr(ids.time, "time", lambda: frozen)
+    for name in ("_ms", "_time_text", "_high", "_low"):  # restored after the test
+        monkeypatch.setattr(ids, name, getattr(ids, name))
+    first = new_id("job")  # a fresh millisecond: random bits
+    half = 1 << 40
+    # The random part's low half about to carry into the high half, and the high
+    # half about to carry into the millisecond: the last id plus one each time.
+    monkeypatch.setattr(ids, "_high", half - 1)
+    monkeypatch.setattr(ids, "_low", half - 2)
+    made = [first] + [new_id("job") for _ in range(3)]
+
+    def value(i: str) -> int:
+        n = 0
+        for char in i[4:]:
+            n = n * 32 + "0123456789abcdefghjkmnpqrstvwxyz".index(char)
+        return n
+
+    assert made == sorted(made) and len(set(made)) == 4
+    ms = int(frozen * 1000)
+    assert [value(i) for i in made[1:]] == [
+        (ms << 80) | (1 << 80) - 1,  # every random bit set
+        (ms + 1) << 80,  # carried into the millisecond
+        ((ms + 1) << 80) | 1,
+    ]

@@ -96,7 +96,6 @@ _ATTEMPT_COLUMNS: list[tuple[str, sa.types.TypeEngine[Any]]] = [
     ("attempt_id", t.Id),
     ("delivery_id", t.Id),
     ("token", sa.String(40)),
-    ("org_id", t.Id),
     ("status_code", sa.Integer()),
     ("latency_ms", sa.Double()),
     ("response_body", sa.Text()),
@@ -163,7 +162,7 @@ class DeliveryStore:
             sa.select(
                 g.attempt_id,
                 g.delivery_id,
-                g.org_id,
+                D.org_id,  # the delivery's: a batch carries no more than it must
                 g.status_code,
                 g.latency_ms,
                 g.response_body,
@@ -320,7 +319,6 @@ class DeliveryStore:
                     new_id("att"),
                     r.delivery.id,
                     r.delivery.lease_token,
-                    r.delivery.org_id,
                     r.status_code,
                     r.latency_ms,
                     _cut(r.response_body),
