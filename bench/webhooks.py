@@ -797,18 +797,25 @@ NOTES = """\
   share of the bare loop over the rounds. The CPU rows move much less with the
   load than the rates do.
 * One dispatcher against the bare loop. Both are bound by their own process, a
-  single thread at one core (a rate of about one second divided by the CPU per
-  request), so the drain's share of the bare loop is about the ratio of the two CPU
-  figures (first CPU row), less the time the dispatcher is preempted by PostgreSQL
-  and the receiver on the same two cores. The dispatcher does everything the bare
-  loop does plus its claims, leases, signing and records: 1.8-2.1x a bare
-  request's CPU in this machine's runs, so one dispatcher cannot reach 60% of a
-  bare loop even with a core to itself (that needs 1.67x), and on two shared cores
-  it reaches about 40-50%. With the HTTP stubbed out, a dispatcher's own work is
-  30-40 µs per delivery,
-  spread over the claim and record statements (asyncpg encoding and decoding
-  included), signing, and the senders' bookkeeping; no single part is more than a
-  few µs.
+  single thread on one core, so the drain's share of the bare loop is about the
+  ratio of the two CPU figures (first CPU row) times how busy the dispatcher's
+  thread was (the next row). The dispatcher does everything the bare loop does
+  plus its claims, leases, signing and records: 1.4x a bare request's CPU. Until
+  2026-11-29 it was 1.8-2.1x and the dispatcher also sat idle a fifth of the time,
+  which kept it at 40-60% of the bare loop:
+  - its claim loop slept in `asyncio.wait` over three tasks and woke two or three
+    event-loop turns late, each turn milliseconds long under load (the senders'
+    callbacks for dozens of responses). It now sleeps on one future that whatever
+    brings work resolves (room to claim, a recorded batch, a NOTIFY, a timer);
+  - it held two rounds of its senders' work and claimed when one had room, so
+    the senders ran dry during each claim (6-8 ms at 8,000 deliveries/s, whatever
+    its size). It holds four rounds now;
+  - its two statements, the claim and the record of a batch, cost about 320 µs of
+    CPU each through SQLAlchemy's `AsyncConnection` before the driver's own work;
+    they now run on asyncpg connections kept for them (`store/driver.py`), 55 µs.
+  With the HTTP stubbed out, its own work is now about 18 µs per delivery (the
+  claim 4-5 µs, the record 6-7 µs, the rest signing and bookkeeping), where it was
+  30-40 µs.
 * Several dispatchers (`--processes N`, real `pagewire dispatch` processes sharing
   the work through `FOR UPDATE SKIP LOCKED`) are bound instead by all the cores
   together: the "most any number of dispatchers could reach" row, every process's
@@ -819,10 +826,11 @@ NOTES = """\
   they are compared with a bare loop of the same total concurrency, which, bound
   by its one process, runs no faster at 128 than at 64. That compares two
   processes with one, so the table also gives the bare loop in as many processes
-  (the client on every core): against it, the dispatchers' share is a little
-  under one dispatcher's share of one bare loop (PostgreSQL takes its part of the
-  cores): the cost of the database and the bookkeeping. The processes start with their endpoint switched off and are
-  released together, so start-up is not counted.
+  (the client on every core). Against that, the dispatchers reach about half:
+  PostgreSQL and the receiver take their part of the same two cores, and each
+  delivery costs its dispatcher 1.4x a bare request. The processes start with
+  their endpoint switched off and are released together, so start-up is not
+  counted.
 * The receiver (`bench/_webhook_receiver.py`) shares the two cores with the
   sender: an aiohttp application costs 55-65 µs of CPU per request, as much as
   PostgreSQL, and left the dispatchers a third less of the machine. A receiver
@@ -833,7 +841,7 @@ NOTES = """\
   them: a task per delivery waiting on semaphores cost 40% more CPU per request),
   and the batched claims and records. The objects alive when the loop starts are
   frozen out of the garbage collector's passes (8% less CPU). A claim is
-  one statement (choice, lock, lease and read in CTEs; about 128 deliveries), and a
+  one statement (choice, lock, lease and read in CTEs; 64-128 deliveries), and a
   batch of records that all succeeded is one statement too. A lease writes no
   indexed column and the table's pages are half filled (migration 0006), so
   PostgreSQL updates the row in place (HOT): 7 µs per lease instead of 39 µs.
@@ -843,7 +851,7 @@ NOTES = """\
   check uses a partial index of pending deliveries and is spelled so that a planner
   without statistics (a new table) cannot pick the endpoint index instead.
 * A dead or slow endpoint holds at most `PAGEWIRE_WEBHOOK_PER_ENDPOINT_CONCURRENCY`
-  of the senders (and twice that in claimed deliveries); the other endpoints keep
+  of the senders (and four times that in claimed deliveries); the other endpoints keep
   the rest. `tests/webhooks` checks the latency side: with a dead and a slow endpoint
   beside it, a healthy endpoint's events arrive long before a slow request's
   timeout could have freed a slot for them.

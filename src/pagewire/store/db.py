@@ -74,6 +74,16 @@ def among(column: ColumnElement[str], *, sqlite: bool, param: str = "ids") -> Co
     return column == sa.any_(sa.bindparam(param, type_=ARRAY(sa.String)))
 
 
+def _raise_if_unavailable(error: BaseException) -> None:
+    """StoreUnavailable for a failure of the connection, not of the statement: the
+    caller may try again. That includes a pooled connection the server closed that
+    was used before its socket said so (SQLAlchemy then invalidates it)."""
+    if isinstance(error, OSError | exc.OperationalError | exc.InterfaceError) or (
+        isinstance(error, exc.DBAPIError) and error.connection_invalidated
+    ):
+        raise StoreUnavailable(f"the database is unavailable: {error}") from error
+
+
 class Database:
     def __init__(
         self,
@@ -269,8 +279,9 @@ class Database:
                     conn.info["notify"] = notified
                     async with conn.begin():
                         yield conn
-            except (exc.OperationalError, exc.InterfaceError, OSError) as error:
-                raise StoreUnavailable(f"the database is unavailable: {error}") from error
+            except (exc.DBAPIError, OSError) as error:
+                _raise_if_unavailable(error)
+                raise
         for channel in notified:
             self._wake(channel)
         if self.is_sqlite:
@@ -293,8 +304,9 @@ class Database:
             async with self.engine.connect() as conn:
                 async with conn.begin():
                     yield conn
-        except (exc.OperationalError, exc.InterfaceError, OSError) as error:
-            raise StoreUnavailable(f"the database is unavailable: {error}") from error
+        except (exc.DBAPIError, OSError) as error:
+            _raise_if_unavailable(error)
+            raise
 
     # -- hot statements (PostgreSQL) -----------------------------------------
 
