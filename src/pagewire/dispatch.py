@@ -127,6 +127,12 @@ class Dispatcher:
         self.lease_seconds = settings.webhook_lease_seconds
         if self.lease_seconds <= settings.webhook_timeout_seconds:
             raise ValueError("webhook_lease_seconds must be longer than webhook_timeout_seconds")
+        # A held delivery's request must end within its lease, or another dispatcher
+        # may claim it meanwhile and send it twice: one that waited in its lane past
+        # this is handed back unsent (a slow endpoint's deliveries wait in rounds).
+        timeout = settings.webhook_timeout_seconds
+        margin = min(1.0, (self.lease_seconds - timeout) / 2)
+        self._start_within = self.lease_seconds - timeout - margin
         self.dispatcher_id = dispatcher_id or f"{socket.gethostname()}:{os.getpid()}"
         self.metrics = DispatchMetrics(registry) if registry is not None else None
         self._session = session
@@ -140,6 +146,7 @@ class Dispatcher:
         self._idle: deque[asyncio.Future[None]] = deque()  # senders waiting for one
         self._senders: list[asyncio.Task[None]] = []
         self._held: dict[str, ClaimedDelivery] = {}  # claimed, not yet answered
+        self._unsent: list[ClaimedDelivery] = []  # held too long to send: to hand back
         self._hold_limit = HOLD_ROUNDS * self.concurrency
         self._sending_over = False
         self._records: list[AttemptRecord] = []
@@ -280,8 +287,9 @@ class Dispatcher:
             sender.cancel()
         await asyncio.gather(*self._senders, return_exceptions=True)
         self._sending_over = True
-        unsent = list(self._held.values())
+        unsent = list(self._held.values()) + self._unsent
         self._held.clear()
+        self._unsent.clear()
         if unsent:
             with contextlib.suppress(PagewireError):
                 await self.store.deliveries.release(unsent)
@@ -307,9 +315,13 @@ class Dispatcher:
 
     def _next_delivery(self) -> tuple[_Lane, ClaimedDelivery] | None:
         """The next delivery to send: round robin over the lanes that can send."""
+        now = time.monotonic()
         while self._ready:
             lane = self._ready.popleft()
             lane.queued = False
+            waiting = lane.waiting
+            while waiting and now - waiting[0].claimed_at > self._start_within:
+                self._hand_back(waiting.popleft())
             if not lane.can_send():
                 continue
             if lane.bucket is not None and (wait := lane.bucket.try_take()):
@@ -322,6 +334,13 @@ class Dispatcher:
             self._schedule(lane)  # at the back of the queue, if it can send more
             return lane, delivery
         return None
+
+    def _hand_back(self, delivery: ClaimedDelivery) -> None:
+        """Give back a delivery whose lease can no longer cover a request (the
+        recorder releases it: due again at once, the attempt not counted)."""
+        self._held.pop(delivery.id, None)
+        self._unsent.append(delivery)
+        self._records_ready.set()
 
     async def _send_loop(self) -> None:
         loop = asyncio.get_running_loop()
@@ -456,6 +475,12 @@ class Dispatcher:
     async def _record_loop(self) -> None:
         """Write finished attempts in batches: what piles up in a few milliseconds."""
         while True:
+            if self._unsent:
+                unsent, self._unsent = self._unsent, []
+                try:
+                    await self.store.deliveries.release(unsent)
+                except PagewireError as error:  # their leases run out instead
+                    log.warning("handing back failed", extra={"fields": {"error": str(error)}})
             if not self._records:
                 if self._sending_over:
                     return

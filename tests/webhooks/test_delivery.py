@@ -121,6 +121,39 @@ async def test_the_healthy_endpoint_sees_no_added_delay_from_a_dead_and_a_slow_o
     assert delays[-1] < 1.5, delays
 
 
+async def test_a_delivery_whose_lease_cannot_cover_its_request_is_handed_back_not_sent_twice(
+    store: Any, tenant: Any, receiver: Receiver, run_dispatcher: Any
+) -> None:
+    endpoint = await store.webhooks.create_endpoint(tenant.org_id, receiver.url)
+    receiver.secret = endpoint.secret
+
+    async def slow(_: Received) -> web.Response:
+        await asyncio.sleep(0.8)
+        return web.Response(status=200)
+
+    receiver.behaviour = slow
+    events = [(await emit(store, tenant.org_id))[0] for _ in range(5)]
+    # One request at a time to this endpoint, and several of its deliveries held
+    # behind it: the last ones wait longer than their 3 s lease leaves for a 1 s
+    # request. Sent anyway, they would end after the lease, and be claimed and sent
+    # again meanwhile.
+    await run_dispatcher(
+        webhook_per_endpoint_concurrency=1,
+        webhook_timeout_seconds=1.0,
+        webhook_lease_seconds=3.0,
+    )
+    await receiver.wait_answered(5, timeout=20)
+    await asyncio.sleep(1.5)  # time for a duplicate to arrive
+
+    assert sorted(r.webhook_id for r in receiver.received) == sorted(events)
+    receiver.assert_verified()
+    for event_id in events:
+        message = await _settled(store, tenant.org_id, event_id)
+        [delivery] = message.deliveries
+        # handed back unsent, the attempt was not counted
+        assert delivery.status == "succeeded" and delivery.attempts == 1
+
+
 async def test_an_idle_dispatcher_wakes_at_once_for_a_new_event_and_for_a_due_retry(
     store: Any, tenant: Any, receiver: Receiver, run_dispatcher: Any
 ) -> None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import json
+import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -69,6 +70,7 @@ class ClaimedDelivery:
     rate_limit: int | None
     body: bytes
     event_created_at: float
+    claimed_at: float  # time.monotonic() in the claiming process, when the lease began
 
 
 @dataclass(slots=True)
@@ -243,6 +245,9 @@ class DeliveryStore:
             async with self.db.write() as conn:
                 rows, now = await self._claim_sqlite(conn, choice)
         claimed = []
+        # Just after the statement: the lease began up to its latency earlier (the
+        # dispatcher's margin covers that).
+        claimed_at = time.monotonic()
         # Unpacked by position (the columns of the claim statements): by name costs a
         # mapping lookup per field, per delivery.
         for (
@@ -282,6 +287,7 @@ class DeliveryStore:
                     rate_limit=rate_limit,
                     body=body.encode(),
                     event_created_at=created_at,
+                    claimed_at=claimed_at,
                 )
             )
         claimed.sort(key=lambda c: (c.event_created_at, c.sequence))
