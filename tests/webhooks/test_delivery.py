@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -402,7 +403,11 @@ async def test_a_rate_limited_endpoint_is_paced_without_holding_back_the_others(
     limited.secret, free.secret = paced.secret, other.secret
     # Two senders, and the limited endpoint may have both: were a sender to wait for
     # a token, the other endpoint's events would queue behind the limited one's.
-    await run_dispatcher(webhook_concurrency=2, webhook_per_endpoint_concurrency=2)
+    # A long poll: the dispatcher must come back for the limited endpoint's next
+    # tokens by itself.
+    await run_dispatcher(
+        webhook_concurrency=2, webhook_per_endpoint_concurrency=2, poll_seconds=30.0
+    )
     for _ in range(6):
         await emit(store, tenant.org_id)
 
@@ -416,6 +421,8 @@ async def test_a_rate_limited_endpoint_is_paced_without_holding_back_the_others(
     # the first, and never more than 2 + 2 within a second.
     assert times[-1] - times[0] >= 1.9, times
     assert all(sum(s <= t < s + 0.9 for t in times) <= 4 for s in times), times
+    # Spread as the bucket refills (one every half second), not in one-second steps.
+    assert max(b - a for a, b in itertools.pairwise(times[1:])) < 0.8, times
     # The other endpoint's six went out while the limited one waited for its third
     # token (half a second after its burst).
     assert max(r.at for r in free_arrivals) < times[2]
