@@ -811,8 +811,8 @@ NOTES = """\
     the senders ran dry during each claim (6-8 ms at 8,000 deliveries/s, whatever
     its size). It holds four rounds now;
   - its two statements, the claim and the record of a batch, cost about 320 µs of
-    CPU each through SQLAlchemy's `AsyncConnection` before the driver's own work;
-    they now run on asyncpg connections kept for them (`store/driver.py`), 55 µs.
+    CPU each through SQLAlchemy's `AsyncConnection` beside their rows' work; they
+    now run on asyncpg connections kept for them (`store/driver.py`): 55 µs.
   With the HTTP stubbed out, its own work is now about 18 µs per delivery (the
   claim 4-5 µs, the record 6-7 µs, the rest signing and bookkeeping), where it was
   30-40 µs. On SQLite the database's own work runs in the dispatcher's thread (the

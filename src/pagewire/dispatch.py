@@ -234,8 +234,12 @@ class Dispatcher:
                         if not isinstance(error, PagewireError):
                             log.exception("claim crashed")
                         log.warning("claim failed", extra={"fields": {"error": str(error)}})
-                        self._poked = False  # wait the whole poll: the database is in trouble
-                        await self._sleep(self.settings.poll_seconds)
+                        # Back off for the whole poll, whatever finishes meanwhile: only
+                        # stop() cuts it short.
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(
+                                self._stopping.wait(), self.settings.poll_seconds
+                            )
                         continue
                     for delivery in claimed:
                         self._start(delivery)

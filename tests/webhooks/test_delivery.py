@@ -155,6 +155,36 @@ async def test_a_delivery_whose_lease_cannot_cover_its_request_is_handed_back_no
         assert delivery.status == "succeeded" and delivery.attempts == 1
 
 
+async def test_a_database_outage_is_retried_at_the_poll_and_loses_nothing(
+    store: Any, tenant: Any, receiver: Receiver, run_dispatcher: Any
+) -> None:
+    from pagewire.errors import StoreUnavailable
+
+    endpoint = await store.webhooks.create_endpoint(tenant.org_id, receiver.url)
+    receiver.secret = endpoint.secret
+    claim = store.deliveries.claim_deliveries
+    failed_at: list[float] = []
+
+    async def down_for_a_while(*args: Any, **kwargs: Any) -> Any:
+        if len(failed_at) < 4:
+            failed_at.append(time.monotonic())
+            raise StoreUnavailable("the database is unavailable: connection refused")
+        return await claim(*args, **kwargs)
+
+    store.deliveries.claim_deliveries = down_for_a_while
+    await run_dispatcher(poll_seconds=0.3)
+    events = []
+    for _ in range(6):  # each commit wakes the dispatcher: it must not retry at once
+        events.append((await emit(store, tenant.org_id))[0])
+        await asyncio.sleep(0.05)
+
+    arrived = await receiver.wait_for(6, timeout=10)
+    assert sorted(r.webhook_id for r in arrived) == sorted(events)
+    receiver.assert_verified()
+    gaps = [b - a for a, b in itertools.pairwise(failed_at)]
+    assert len(failed_at) == 4 and min(gaps) >= 0.25, gaps  # backed off for the poll
+
+
 async def test_an_idle_dispatcher_wakes_at_once_for_a_new_event_and_for_a_due_retry(
     store: Any, tenant: Any, receiver: Receiver, run_dispatcher: Any
 ) -> None:

@@ -5,6 +5,9 @@
   ordinary transaction on PostgreSQL; ``read()`` never takes the write lock.
 * The clock: ``now()`` is the database's clock (``clock_timestamp()`` / ``julianday``),
   or a bound value from an injected clock in tests.
+* Hot statements: on PostgreSQL, ``hot()`` compiles a statement once and
+  ``run_hot()`` runs it alone on asyncpg connections kept for it (``driver.py``),
+  without SQLAlchemy's per-execution work: the dispatcher's claim and record.
 * Batches: ``rows_table()`` is a derived table read from parameters of any length
   (typed arrays through ``unnest`` on PostgreSQL, one JSON array through
   ``json_each`` on SQLite), so one statement, compiled and prepared once, carries a
@@ -12,7 +15,8 @@
 * Wake-ups: ``notify(channel)`` inside a write becomes ``pg_notify`` on PostgreSQL and
   always sets an in-process event after commit; ``wait(channel, timeout)`` returns
   on either, or after the timeout (the polling fallback, which is all there is
-  behind a pooler in transaction mode).
+  behind a pooler in transaction mode); ``on_wake(channel, callback)`` is called
+  back at either.
 """
 
 from __future__ import annotations
@@ -263,18 +267,15 @@ class Database:
     # -- transactions -------------------------------------------------------
 
     @contextlib.asynccontextmanager
-    async def write(self, *, one_statement: bool = False) -> AsyncIterator[AsyncConnection]:
-        """A write transaction. ``one_statement``: the caller runs a single statement,
-        atomic by itself, so PostgreSQL runs it without BEGIN and COMMIT (one round
-        trip instead of three)."""
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction. (A single hot statement on PostgreSQL needs none:
+        :meth:`run_hot`.)"""
         lock = self._write_lock or contextlib.nullcontext()
         async with lock:
             try:
                 async with self.engine.connect() as conn:
                     if self.is_sqlite:
                         conn = await conn.execution_options(sqlite_begin="IMMEDIATE")
-                    elif one_statement:
-                        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
                     notified: set[str] = set()
                     conn.info["notify"] = notified
                     async with conn.begin():

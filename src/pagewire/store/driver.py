@@ -1,12 +1,12 @@
 """Hot statements on PostgreSQL: SQLAlchemy compiles them once, asyncpg runs them.
 
 The dispatcher runs two statements for every batch of deliveries (the claim and
-the record of attempts), dozens of times a second, and on two cores its CPU is
+the record of attempts), over a hundred times a second under load, and its CPU is
 what bounds how many webhooks a second it sends. Run through SQLAlchemy's
-``AsyncConnection``, a statement cost about 320 µs of the process's CPU beyond
-the driver's own work (pool checkout, execution context, result wrapping, the
-greenlet switch); on an asyncpg connection kept for the purpose, the same
-prepared statement costs about 55 µs in all. Everything else keeps using
+``AsyncConnection``, a one-row statement cost about 320 µs of the process's CPU
+in all (pool checkout, execution context, result wrapping, the greenlet switch,
+and the driver's own work); on an asyncpg connection kept for the purpose, the
+same prepared statement costs about 55 µs. Everything else keeps using
 SQLAlchemy: this is for a statement that is built once and runs all the time.
 
 A statement runs alone, outside any transaction (atomic by itself). Losing the
