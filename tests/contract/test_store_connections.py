@@ -138,3 +138,27 @@ async def test_a_wake_up_calls_back_whoever_waits_on_its_channel(
         assert here == []  # unsubscribed
     finally:
         await other.close()
+
+
+async def test_a_hot_statement_with_an_in_list_is_refused_when_built() -> None:
+    import sqlalchemy as sa
+
+    from pagewire.store import tables as t
+
+    # Its SQL would change with each list's length: it must be an array and = ANY.
+    db = Database("postgresql+asyncpg://postgres@127.0.0.1:9/never-connected")
+    try:
+        with pytest.raises(ValueError, match="expanding"):
+            db.hot(
+                sa.select(t.jobs.c.id).where(t.jobs.c.id.in_(sa.bindparam("ids", expanding=True)))
+            )
+        assert (
+            "ANY"
+            in db.hot(
+                sa.select(t.jobs.c.id).where(
+                    t.jobs.c.id == sa.any_(sa.bindparam("ids", type_=sa.ARRAY(sa.String)))
+                )
+            ).sql
+        )
+    finally:
+        await db.close()

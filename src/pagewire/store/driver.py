@@ -50,6 +50,9 @@ class HotStatement:
     def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
         assert isinstance(compiled, SQLCompiler)
+        if compiled.literal_execute_params or compiled.post_compile_params:
+            # Their SQL is only known per execution: use an array and = ANY instead.
+            raise ValueError("a hot statement cannot have expanding (IN-list) parameters")
         self._compiled = compiled
         self.sql = compiled.string
         self.names: tuple[str, ...] = tuple(compiled.positiontup or ())
