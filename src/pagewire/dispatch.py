@@ -160,7 +160,9 @@ class Dispatcher:
         self._poked = False
         self._stopping = asyncio.Event()
         self._more_due = False
-        self._next_retry = float("inf")  # monotonic time of the soonest retry we scheduled
+        # When the claim loop must come back on its own (monotonic): the soonest retry
+        # this dispatcher scheduled, or a rate-limited endpoint's next token.
+        self._claim_by = float("inf")
 
     @classmethod
     def from_services(cls, services: Any) -> Dispatcher:
@@ -221,8 +223,8 @@ class Dispatcher:
                 if self._room_to_claim():
                     free = self._hold_limit - len(self._held)
                     self._poked = False
-                    if self._next_retry <= time.monotonic():
-                        self._next_retry = float("inf")
+                    if self._claim_by <= time.monotonic():
+                        self._claim_by = float("inf")
                     try:
                         claimed = await self.store.deliveries.claim_deliveries(
                             free,
@@ -269,7 +271,7 @@ class Dispatcher:
         fastest = max((d.rate_limit or 0 for d in claimed), default=0)
         if fastest:
             again = time.monotonic() + max(RATE_LIMIT_RECLAIM_SECONDS, 1.0 / fastest)
-            self._next_retry = min(self._next_retry, again)
+            self._claim_by = min(self._claim_by, again)
 
     def _room_to_claim(self) -> bool:
         # With a backlog, wait until a whole round has room, then claim it at once.
@@ -277,8 +279,8 @@ class Dispatcher:
         return self._hold_limit - len(self._held) >= threshold
 
     def _wait_seconds(self) -> float:
-        until_retry = self._next_retry - time.monotonic()
-        return max(0.0, min(self.settings.poll_seconds, until_retry))
+        until_due = self._claim_by - time.monotonic()
+        return max(0.0, min(self.settings.poll_seconds, until_due))
 
     def _start(self, delivery: ClaimedDelivery) -> None:
         lane = self._lanes.get(delivery.endpoint_id)
@@ -531,7 +533,7 @@ class Dispatcher:
             written = time.monotonic()
             for record in batch:
                 if record.verdict == "retry":
-                    self._next_retry = min(self._next_retry, written + (record.retry_in or 0.0))
+                    self._claim_by = min(self._claim_by, written + (record.retry_in or 0.0))
             self._poke()
 
     async def _backlog_loop(self) -> None:
