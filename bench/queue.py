@@ -60,12 +60,12 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from pagewire.blobs import LocalBlobStore  # noqa: E402
 from pagewire.models import JobInput, JobStatus, NewJob  # noqa: E402
-from pagewire.runner import Outcome, PageCallback, Task  # noqa: E402
 from pagewire.settings import Settings  # noqa: E402
 from pagewire.store import Store  # noqa: E402
 from pagewire.store import tables as t  # noqa: E402
 from pagewire.store.migrate import upgrade  # noqa: E402
-from pagewire.worker import Worker  # noqa: E402
+from pagewire.worker.loop import Worker  # noqa: E402
+from pagewire.worker.runner import Outcome, PageCallback, Task  # noqa: E402
 
 PEERS_VENV = ROOT / "bench" / ".peers-venv"
 PEER_SCRIPT = ROOT / "bench" / "_queue_peer.py"

@@ -159,7 +159,7 @@ async def other_tenant(store: Any) -> Tenant:
 @pytest.fixture
 async def api(store: Any, settings: Any) -> AsyncIterator[httpx.AsyncClient]:
     """The real API in-process (no worker): requests go through the whole ASGI app."""
-    from pagewire.api.app import create_app
+    from pagewire.app import create_app
 
     app = create_app(settings, store=store)
     async with app.router.lifespan_context(app):

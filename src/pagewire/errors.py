@@ -23,21 +23,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from pagewire.kernel.errors import PagewireError
 
-class PagewireError(Exception):
-    code = "internal_error"
-
-    def __init__(
-        self, message: str, *, code: str | None = None, details: dict[str, Any] | None = None
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        if code is not None:
-            self.code = code
-        self.details = details or {}
-
-    def __str__(self) -> str:
-        return f"{self.code}: {self.message}"
+__all__ = [
+    "Conflict",
+    "ExtractionFailed",
+    "FetchFailed",
+    "Forbidden",
+    "InvalidRequest",
+    "NotFound",
+    "PagewireError",
+    "PayloadTooLarge",
+    "RateLimited",
+    "StoreUnavailable",
+    "Unauthenticated",
+    "UnsafeURL",
+    "UnsupportedMediaType",
+]
 
 
 class InvalidRequest(PagewireError):

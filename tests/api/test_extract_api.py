@@ -155,7 +155,7 @@ async def test_the_unsupported_type_error_lists_what_is_supported(
 async def test_a_file_over_the_size_limit_is_413(
     settings_factory: Any, store: Any, tenant: Any
 ) -> None:
-    from pagewire.api.app import create_app
+    from pagewire.app import create_app
 
     app = create_app(settings_factory(max_upload_bytes=1000), store=store)
     async with app.router.lifespan_context(app):
@@ -204,7 +204,7 @@ async def test_malformed_json_bodies_are_400(
 async def test_file_url_pointing_at_a_private_address_is_refused(
     settings_factory: Any, store: Any, tenant: Any, url: str
 ) -> None:
-    from pagewire.api.app import create_app
+    from pagewire.app import create_app
 
     app = create_app(settings_factory(allow_private_urls=False), store=store)
     async with app.router.lifespan_context(app):
@@ -314,7 +314,7 @@ async def test_health_readiness_openapi_and_metrics(api: httpx.AsyncClient) -> N
 async def test_over_the_rate_limit_is_429_with_retry_after(
     settings_factory: Any, store: Any, tenant: Any
 ) -> None:
-    from pagewire.api.app import create_app
+    from pagewire.app import create_app
 
     app = create_app(settings_factory(rate_limit_per_second=1, rate_limit_burst=2), store=store)
     async with app.router.lifespan_context(app):

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from pagewire.api.app import create_app
+from pagewire.app import create_app
 from pagewire.errors import StoreUnavailable
 from pagewire.store import Store
 from pagewire.store.migrate import upgrade

@@ -63,7 +63,15 @@ def test_listen_prints_verified_events_forwards_them_and_cleans_up_on_sigterm(
     with LocalReceiver() as app, Pagewire(api_key=live.api_key, base_url=live.base_url) as client:
         # As a context manager, Popen closes its pipes and reaps the process at the end.
         with subprocess.Popen(
-            [sys.executable, "-m", "pagewire.cli", "listen", "--json", "--forward-to", app.url],
+            [
+                sys.executable,
+                "-m",
+                "pagewire.cli",
+                "listen",
+                "--json",
+                "--forward-to",
+                app.url,
+            ],
             env=live.client_env(),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

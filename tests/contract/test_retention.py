@@ -7,8 +7,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from pagewire.models import JobInput, JobStatus, NewJob
-from pagewire.retention import expire_jobs, prune_messages
 from pagewire.store import tables as t
+from pagewire.worker.retention import expire_jobs, prune_messages
 
 
 async def finished_job(store: Any, org_id: str, blob_key: str | None = None) -> str:

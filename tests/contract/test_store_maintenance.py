@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from pagewire.blobs import LocalBlobStore
-from pagewire.worker import Worker
+from pagewire.worker.loop import Worker
 
 
 async def test_the_queue_tables_are_vacuumed_early_on_postgresql(store: Any) -> None:
@@ -40,7 +40,7 @@ async def test_a_worker_warns_when_postgresql_will_not_vacuum(
 
     store.db.autovacuum_on = off  # as on a server started with autovacuum = off
     worker = Worker(store, LocalBlobStore(tmp_path / "blobs"), settings, concurrency=1)
-    with caplog.at_level(logging.WARNING, logger="pagewire.worker"):
+    with caplog.at_level(logging.WARNING, logger="pagewire.worker.loop"):
         task = asyncio.create_task(worker.run())
         await asyncio.sleep(0.2)
         worker.stop()

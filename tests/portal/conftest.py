@@ -24,7 +24,7 @@ def backend(tmp_path: Path) -> Backend:
 
 @pytest.fixture
 async def app(store: Any, settings: Any) -> AsyncIterator[FastAPI]:
-    from pagewire.api.app import create_app
+    from pagewire.app import create_app
 
     application = create_app(settings, store=store)
     async with application.router.lifespan_context(application):

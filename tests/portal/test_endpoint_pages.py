@@ -77,7 +77,7 @@ async def test_the_form_says_what_is_wrong_and_keeps_what_was_typed(
 async def test_urls_the_api_refuses_are_refused_with_the_apis_reason(
     settings_factory: Any, store: Any, tenant: Tenant
 ) -> None:
-    from pagewire.api.app import create_app
+    from pagewire.app import create_app
     from portal.helpers import sign_in
 
     strict = create_app(settings_factory(allow_private_urls=False), store=store)

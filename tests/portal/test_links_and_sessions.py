@@ -167,7 +167,7 @@ class Clock:
 @pytest.fixture
 async def clocked_app(settings: Any, store: Any) -> AsyncIterator[tuple[FastAPI, Clock]]:
     """The app on the same database, with a clock the test moves (never sleeps)."""
-    from pagewire.api.app import create_app
+    from pagewire.app import create_app
     from pagewire.store import Store
 
     clock = Clock()

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
-from pagewire.dispatch import Dispatcher
+from pagewire.dispatch.dispatcher import Dispatcher
 from portal.helpers import Browser, submit
 from support import Tenant
 from webhooks.support import Receiver, emit

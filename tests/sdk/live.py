@@ -46,7 +46,7 @@ _KEY = pytest.StashKey[LiveService]()
 
 def live_service(request: pytest.FixtureRequest) -> LiveService:
     """The run's service (API, worker, dispatcher on SQLite), started on first use."""
-    from pagewire.demo import create_key, embedded_service
+    from pagewire.cli.demo import create_key, embedded_service
 
     config = request.config
     if _KEY in config.stash:

@@ -173,7 +173,7 @@ async def test_get_result_of_an_unfinished_job_is_a_conflict_naming_the_status(
 async def test_the_apis_own_rate_limit_is_waited_out_as_its_retry_after_asks(
     store: Any, settings_factory: Any, tenant: Any
 ) -> None:
-    from pagewire.api.app import create_app
+    from pagewire.app import create_app
 
     app = create_app(settings_factory(rate_limit_per_second=20, rate_limit_burst=1), store=store)
     asked: list[float] = []

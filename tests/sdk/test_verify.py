@@ -123,7 +123,7 @@ def test_verify_needs_no_client_at_all() -> None:
 
 def test_the_verification_error_is_also_pagewires_own_exception_root() -> None:
     from pagewire.errors import PagewireError
-    from pagewire.signing import WebhookVerificationError as SigningError
+    from pagewire.kernel.signing import WebhookVerificationError as SigningError
 
     assert WebhookVerificationError is SigningError
     assert issubclass(WebhookVerificationError, PagewireError)

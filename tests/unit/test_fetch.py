@@ -23,8 +23,8 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.typedefs import Handler
 
 from pagewire.errors import FetchFailed
-from pagewire.fetch import Downloaded, download
 from pagewire.netguard import guarded_connector
+from pagewire.worker.inputs import Downloaded, download
 
 DOCUMENT = os.urandom(300_000)
 LOOPBACK_ONLY = ["127.0.0.1/32"]

@@ -8,7 +8,7 @@ from email.utils import format_datetime
 
 import pytest
 
-from pagewire.retry import (
+from pagewire.dispatch.retry_policy import (
     DEFAULT_SCHEDULE,
     AttemptOutcome,
     Delivered,
@@ -16,9 +16,9 @@ from pagewire.retry import (
     GiveUp,
     RetryAt,
     RetryPolicy,
-    parse_retry_after,
     parse_schedule,
 )
+from pagewire.kernel.retry_after import parse_retry_after
 
 NOW = 1_764_370_000.0
 HOUR = 3600.0

@@ -14,7 +14,7 @@ import standardwebhooks
 import svix.webhooks
 
 from pagewire.errors import PagewireError
-from pagewire.signing import (
+from pagewire.kernel.signing import (
     WebhookVerificationError,
     build_headers,
     generate_secret,
@@ -220,7 +220,7 @@ def test_verification_errors_belong_to_the_pagewire_tree(secret: str) -> None:
 def test_signing_imports_without_any_server_or_http_dependency() -> None:
     # The SDK ships this module; it must load with nothing but the standard library.
     probe = (
-        "import sys, pagewire.signing; "
+        "import sys, pagewire.kernel.signing; "
         "heavy = {'aiohttp', 'httpx', 'pydantic', 'sqlalchemy', 'fastapi'} & set(sys.modules); "
         "print(sorted(heavy))"
     )

@@ -35,7 +35,7 @@ async def run_dispatcher(store: Any, settings: Any) -> AsyncIterator[Callable[..
     """Start a dispatcher in this loop (stopped at the end): ``await run_dispatcher(**settings)``."""
     from prometheus_client import CollectorRegistry
 
-    from pagewire.dispatch import Dispatcher
+    from pagewire.dispatch.dispatcher import Dispatcher
 
     running: list[tuple[Dispatcher, asyncio.Task[None]]] = []
 

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from pagewire.api.app import create_app
+from pagewire.app import create_app
 from webhooks.support import Receiver, emit
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pagewire.signing import build_headers, generate_secret
+from pagewire.kernel.signing import build_headers, generate_secret
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "webhooks.md"
 

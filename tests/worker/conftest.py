@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from pagewire.api.app import create_app
-from pagewire.runner import ProcessRunner
-from pagewire.worker import Worker
+from pagewire.app import create_app
+from pagewire.worker.loop import Worker
+from pagewire.worker.runner import ProcessRunner
 
 
 class Harness:

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 
 from pagewire.errors import RateLimited
-from pagewire.ratelimit import TokenBucket
+from pagewire.kernel.token_bucket import TokenBucket
 
 
 class RateLimiter:

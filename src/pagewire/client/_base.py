@@ -26,7 +26,7 @@ from pagewire.client._errors import (
 from pagewire.client._models import Job, JobSubmission
 from pagewire.client._retry import RetryPolicy
 from pagewire.client._upload import Document, FileInput, Upload
-from pagewire.retry import parse_retry_after
+from pagewire.kernel.retry_after import parse_retry_after
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 DEFAULT_TIMEOUT = 60.0

@@ -12,7 +12,7 @@
     │   └── APIConnectionError         no response at all (refused, reset, DNS); status is None
     │       └── APITimeoutError        the request timed out
     ├── WaitTimeoutError               jobs.wait() gave up before the job finished (a TimeoutError)
-    └── WebhookVerificationError       (pagewire.signing) a webhook that does not verify
+    └── WebhookVerificationError       (pagewire.kernel.signing) a webhook that does not verify
 
 429, 5xx, connection errors and timeouts are retried by the client before they
 reach the caller; the others never are, because retrying cannot fix them.
@@ -24,8 +24,8 @@ from typing import Any
 
 import httpx
 
-from pagewire.errors import PagewireError
-from pagewire.signing import WebhookVerificationError
+from pagewire.kernel.errors import PagewireError
+from pagewire.kernel.signing import WebhookVerificationError
 
 __all__ = [
     "APIConnectionError",

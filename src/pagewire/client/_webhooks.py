@@ -7,10 +7,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from pagewire import signing
 from pagewire.client._base import json_body
 from pagewire.client._models import ListPage, WebhookEvent, WebhookLink
 from pagewire.client._webhook_models import Endpoint, Message
+from pagewire.kernel import signing
 
 if TYPE_CHECKING:
     from pagewire.client._async import AsyncPagewire

@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from pagewire.errors import InvalidRequest, NotFound
 from pagewire.events import iso
 from pagewire.ids import new_id
+from pagewire.kernel.signing import generate_secret
 from pagewire.models import Endpoint
-from pagewire.signing import generate_secret
 from pagewire.store import outbox
 from pagewire.store import tables as t
 from pagewire.store.db import Database

@@ -57,7 +57,7 @@ class LiveServer:
     async def _serve(self) -> None:
         import uvicorn
 
-        from pagewire.api.app import create_app
+        from pagewire.app import create_app
         from pagewire.store import Store
 
         store = Store.from_settings(self.settings, clock=self.clock)

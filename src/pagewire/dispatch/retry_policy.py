@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass, field
-from datetime import UTC
-from email.utils import parsedate_to_datetime
+
+from pagewire.kernel.retry_after import parse_retry_after
 
 __all__ = [
     "DEFAULT_SCHEDULE",
@@ -23,7 +23,6 @@ __all__ = [
     "GiveUp",
     "RetryAt",
     "RetryPolicy",
-    "parse_retry_after",
     "parse_schedule",
 ]
 
@@ -55,26 +54,6 @@ def parse_schedule(text: str) -> tuple[float, ...]:
             )
         schedule.append(seconds)
     return tuple(schedule)
-
-
-def parse_retry_after(value: str | None, now: float) -> float | None:
-    """Seconds from ``now`` that a ``Retry-After`` header asks us to wait.
-
-    Accepts delay-seconds and HTTP-dates; a date in the past means 0. Returns
-    None for a missing or unreadable header.
-    """
-    if value is None:
-        return None
-    value = value.strip()
-    if value.isascii() and value.isdigit():
-        return float(int(value))
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:  # a "-0000" zone: the time is still UTC
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, when.timestamp() - now)
 
 
 @dataclass(frozen=True)

@@ -36,11 +36,9 @@ from typing import Any
 import aiohttp
 from prometheus_client import CollectorRegistry
 
-from pagewire import netguard, signing
-from pagewire.aio import freeze_startup_objects
-from pagewire.errors import PagewireError, UnsafeURL
-from pagewire.ratelimit import TokenBucket
-from pagewire.retry import (
+from pagewire import netguard
+from pagewire.dispatch.metrics import DispatchMetrics
+from pagewire.dispatch.retry_policy import (
     AttemptOutcome,
     Delivered,
     DisableEndpoint,
@@ -49,6 +47,9 @@ from pagewire.retry import (
     RetryPolicy,
     parse_schedule,
 )
+from pagewire.errors import PagewireError, UnsafeURL
+from pagewire.kernel import signing
+from pagewire.kernel.token_bucket import TokenBucket
 from pagewire.settings import Settings
 from pagewire.store import Store
 from pagewire.store.deliveries import (
@@ -57,7 +58,7 @@ from pagewire.store.deliveries import (
     ClaimedDelivery,
     Verdict,
 )
-from pagewire.webhook_metrics import DispatchMetrics
+from pagewire.worker.aio import freeze_startup_objects
 
 log = logging.getLogger("pagewire.dispatch")
 

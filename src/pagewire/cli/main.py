@@ -23,7 +23,7 @@ def _settings(args: argparse.Namespace) -> Any:
     if getattr(args, "data_dir", None):
         overrides["data_dir"] = args.data_dir
     settings = Settings(**overrides)
-    from pagewire import logs
+    from pagewire.telemetry import logs
 
     logs.configure(settings.log_format, settings.log_level)
     return settings
@@ -32,7 +32,7 @@ def _settings(args: argparse.Namespace) -> Any:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from pagewire.api.app import create_app
+    from pagewire.app import create_app
 
     settings = _settings(args)
     if args.public_url:
@@ -89,9 +89,9 @@ def _run_loop(
     from prometheus_client import CollectorRegistry
 
     from pagewire.errors import StoreUnavailable
-    from pagewire.metrics_server import serve_metrics
     from pagewire.store import Store
     from pagewire.store.migrate import is_current
+    from pagewire.telemetry.metrics_server import serve_metrics
 
     settings = _settings(args)
     if args.metrics_port is not None:
@@ -141,7 +141,7 @@ def _run_loop(
 
 def _queue_metrics(store: Any, registry: Any) -> Callable[[], Awaitable[None]]:
     """A worker's metrics: the job queue, read from the database at each scrape."""
-    from pagewire.queue_metrics import QueueStats
+    from pagewire.telemetry.queue_metrics import QueueStats
 
     stats = QueueStats()
     registry.register(stats)
@@ -150,7 +150,7 @@ def _queue_metrics(store: Any, registry: Any) -> Callable[[], Awaitable[None]]:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     from pagewire.blobs import LocalBlobStore
-    from pagewire.worker import Worker
+    from pagewire.worker.loop import Worker
 
     return _run_loop(
         args,
@@ -165,7 +165,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_dispatch(args: argparse.Namespace) -> int:
-    from pagewire.dispatch import Dispatcher
+    from pagewire.dispatch.dispatcher import Dispatcher
 
     return _run_loop(
         args,
@@ -267,7 +267,7 @@ def cmd_keys_revoke(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from pagewire import demo
+    from pagewire.cli import demo
 
     return demo.run(Path(args.file) if args.file else None)
 
@@ -321,7 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = keys.add_parser("revoke", parents=[common], help="revoke a key")
     revoke.add_argument("key_id")
     revoke.set_defaults(func=cmd_keys_revoke)
-    from pagewire import cli_client
+    from pagewire.cli import client_commands as cli_client
 
     cli_client.register(sub)
     demo = sub.add_parser("demo", help="the whole flow on a sample document, locally")

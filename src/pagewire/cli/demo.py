@@ -24,11 +24,11 @@ from pathlib import Path
 
 import httpx
 
-from pagewire.cli_client import ProgressBar, status_line
+from pagewire.cli.client_commands import ProgressBar, status_line
 from pagewire.client import Endpoint, NotFoundError, Pagewire, WebhookEvent
 from pagewire.client._receiver import LocalReceiver
 
-SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "ca1-appeal-17p.pdf"
+SAMPLE = Path(__file__).resolve().parents[3] / "samples" / "ca1-appeal-17p.pdf"
 EVENT_TIMEOUT = 30.0
 
 

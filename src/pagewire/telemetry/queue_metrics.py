@@ -1,6 +1,6 @@
 """The job queue's Prometheus metrics, read from the database at scrape time.
 
-Shared by the API's ``/metrics`` and a scale-out worker's (:mod:`pagewire.metrics_server`).
+Shared by the API's ``/metrics`` and a scale-out worker's (:mod:`pagewire.telemetry.metrics_server`).
 """
 
 from __future__ import annotations

@@ -20,14 +20,14 @@ from pagewire.api.jobs import router as jobs_router
 from pagewire.api.ratelimit import RateLimiter
 from pagewire.api.webhooks import router as webhooks_router
 from pagewire.blobs import LocalBlobStore
-from pagewire.dispatch import Dispatcher
+from pagewire.dispatch.dispatcher import Dispatcher
+from pagewire.dispatch.metrics import BacklogStats
 from pagewire.portal.link import router as portal_link_router
 from pagewire.portal.router import create_portal
-from pagewire.queue_metrics import QueueStats, new_registry
 from pagewire.settings import Settings
 from pagewire.store import Store
 from pagewire.store.migrate import upgrade
-from pagewire.webhook_metrics import BacklogStats
+from pagewire.telemetry.queue_metrics import QueueStats, new_registry
 
 log = logging.getLogger("pagewire")
 
@@ -83,7 +83,7 @@ def create_app(
         tasks: list[asyncio.Task[None]] = []
         loops: list[Any] = []
         if run_worker:
-            from pagewire.worker import Worker
+            from pagewire.worker.loop import Worker
 
             worker = Worker(services.store, services.blobs, settings, **(worker_options or {}))
             loops.append(worker)

@@ -1,0 +1,5 @@
+import sys
+
+from pagewire.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Logs and metrics: structured log lines, Prometheus collectors, the metrics server."""
