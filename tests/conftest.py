@@ -166,3 +166,25 @@ async def api(store: Any, settings: Any) -> AsyncIterator[httpx.AsyncClient]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             yield client
+
+
+@pytest.fixture
+def server_far_from_utc() -> Iterator[None]:
+    """This process's local time 14 hours ahead of UTC, as on a server in Kiribati.
+
+    A time read as local instead of UTC then lands 14 hours off, which no test
+    window of an hour or two can hide.
+    """
+    import time
+
+    saved = os.environ.get("TZ")
+    os.environ["TZ"] = "XXX-14"  # POSIX: 14 hours east of UTC (no zone database needed)
+    time.tzset()
+    try:
+        yield
+    finally:
+        if saved is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = saved
+        time.tzset()

@@ -2,20 +2,10 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
+from pagewire.kernel.timefmt import iso
 from pagewire.models import Job
-
-
-def iso(ts: float | None) -> str | None:
-    """Epoch seconds as RFC 3339 UTC with milliseconds (``2026-11-28T22:40:05.123Z``)."""
-    if ts is None:
-        return None
-    # As datetime would say it (microseconds rounded, then cut to milliseconds), at a
-    # third of its cost: every event's payload carries one.
-    seconds, micros = divmod(round(ts * 1_000_000), 1_000_000)
-    return f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(seconds))}.{micros // 1000:03d}Z"
 
 
 def job_url(public_url: str, job_id: str) -> str:

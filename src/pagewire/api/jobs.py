@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -13,7 +12,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from pagewire.api import submit
 from pagewire.api.auth import principal
 from pagewire.api.idempotency import document_idempotency_keys, honours_idempotency_key
-from pagewire.api.schemas import ExtractRequest, JobList, JobOut, JobSubmitted
+from pagewire.api.schemas import ExtractRequest, JobList, JobOut, JobSubmitted, parse_time_param
 from pagewire.api.views import job_out
 from pagewire.errors import Conflict, InvalidRequest
 from pagewire.events import job_url
@@ -130,21 +129,6 @@ async def get_result(job_id: str, request: Request, caller: Caller) -> Any:
     return JSONResponse(job.result)
 
 
-def _time(value: str | None, name: str) -> float | None:
-    if value is None:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        pass
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        raise InvalidRequest(
-            f"{name} must be an ISO 8601 time or epoch seconds", code="invalid_time"
-        ) from None
-
-
 @router.get("/jobs", response_model=JobList, summary="List jobs, newest first")
 async def list_jobs(
     request: Request,
@@ -165,8 +149,8 @@ async def list_jobs(
     page = await request.app.state.services.store.jobs.list_jobs(
         caller.org_id,
         statuses=statuses,
-        created_after=_time(created_after, "created_after"),
-        created_before=_time(created_before, "created_before"),
+        created_after=parse_time_param(created_after, "created_after"),
+        created_before=parse_time_param(created_before, "created_before"),
         cursor=cursor,
         limit=limit,
     )

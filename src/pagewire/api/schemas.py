@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pagewire.errors import InvalidRequest
+from pagewire.kernel.timefmt import parse_time
 
 MAX_METADATA_BYTES = 16 * 1024
 CHUNKING_MODES = ("page", "header", "recursive")
@@ -69,6 +70,18 @@ def parse_pages(spec: str | None, max_pages: int) -> list[int] | None:
             )
         pages.update(range(start, end + 1))
     return sorted(pages)
+
+
+def parse_time_param(value: str | float | None, name: str) -> float | None:
+    """A time parameter as epoch seconds (:func:`pagewire.kernel.timefmt.parse_time`).
+
+    A time without a zone is UTC; a blank value is no time. Anything else is a
+    ``400 invalid_time`` that names the parameter.
+    """
+    try:
+        return parse_time(value, name)
+    except ValueError as error:
+        raise InvalidRequest(str(error), code="invalid_time") from None
 
 
 class Progress(BaseModel):

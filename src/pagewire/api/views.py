@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from pagewire.api.schemas import JobError, JobInputOut, JobOut, Progress
-from pagewire.events import iso, job_url
+from pagewire.events import job_url
+from pagewire.kernel.timefmt import iso
 from pagewire.models import Job
 
 

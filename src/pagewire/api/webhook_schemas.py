@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from pagewire.errors import InvalidRequest
-from pagewire.events import iso
+from pagewire.kernel.timefmt import iso
 from pagewire.models import EVENT_TYPES, Endpoint, Event
 from pagewire.store.webhooks import Attempt, Delivery
 
@@ -117,7 +115,7 @@ class SecretOut(BaseModel):
 
 
 class RecoverIn(BaseModel):
-    since: str | float = Field(description="ISO 8601 time or epoch seconds")
+    since: str | float = Field(description="RFC 3339 time (no zone: UTC) or epoch seconds")
     until: str | float | None = None
 
 
@@ -210,24 +208,3 @@ class DeliveryOut(BaseModel):
 
 class MessageDetail(MessageOut):
     deliveries: list[DeliveryOut]
-
-
-def parse_time(value: str | float | None, name: str) -> float | None:
-    """ISO 8601 (``2026-11-28T22:00:00Z``) or epoch seconds."""
-    if isinstance(value, int | float):
-        return float(value)
-    if value is None or not value.strip():
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        pass
-    try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidRequest(
-            f"{name} must be an ISO 8601 time or epoch seconds", code="invalid_time"
-        ) from None
-    if parsed.tzinfo is None:
-        raise InvalidRequest(f"{name} needs a time zone (e.g. a final Z)", code="invalid_time")
-    return parsed.timestamp()

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from pagewire import netguard
 from pagewire.api.auth import principal
 from pagewire.api.idempotency import document_idempotency_keys, idempotent
+from pagewire.api.schemas import parse_time_param
 from pagewire.api.webhook_schemas import (
     DeliveryOut,
     EndpointCreated,
@@ -28,7 +29,6 @@ from pagewire.api.webhook_schemas import (
     ResendIn,
     SecretOut,
     TestSent,
-    parse_time,
 )
 from pagewire.errors import InvalidRequest
 from pagewire.settings import Settings
@@ -163,11 +163,11 @@ async def disable_endpoint(endpoint_id: str, request: Request, caller: Caller) -
 )
 @idempotent
 async def recover(endpoint_id: str, body: RecoverIn, request: Request, caller: Caller) -> Requeued:
-    since = parse_time(body.since, "since")
+    since = parse_time_param(body.since, "since")
     if since is None:
         raise InvalidRequest("since is required", code="invalid_time")
     count = await _webhooks(request).recover(
-        caller.org_id, endpoint_id, since=since, until=parse_time(body.until, "until")
+        caller.org_id, endpoint_id, since=since, until=parse_time_param(body.until, "until")
     )
     return Requeued(requeued=count)
 
@@ -191,8 +191,8 @@ async def list_messages(
         caller.org_id,
         types=types,
         job_id=job_id or None,  # an empty parameter is no filter
-        after=parse_time(after, "after"),
-        before=parse_time(before, "before"),
+        after=parse_time_param(after, "after"),
+        before=parse_time_param(before, "before"),
         cursor=cursor,
         limit=limit,
     )

@@ -12,6 +12,7 @@ from fastapi import Depends, Request, Response
 from fastapi.responses import RedirectResponse
 from fastapi.templating import Jinja2Templates
 
+from pagewire.kernel.timefmt import iso
 from pagewire.portal.sessions import (
     CSRF_FIELD,
     Signer,
@@ -46,9 +47,8 @@ def when(ts: float | None) -> str:
 
 
 def machine_time(ts: float | None) -> str:
-    if ts is None:
-        return ""
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    """For ``<time datetime>``: the API's spelling of the same time."""
+    return iso(ts) or ""
 
 
 def _environment() -> jinja2.Environment:

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from pagewire.api.webhook_schemas import EndpointIn
+from pagewire.kernel.timefmt import parse_time
 from pagewire.models import EVENT_TYPES, Endpoint
 
 # The types a person subscribes to (webhook.test reaches an endpoint whatever it chose).
@@ -89,14 +90,14 @@ def parse_headers(text: str) -> dict[str, str]:
 
 
 def parse_since(text: str) -> float:
-    """A ``datetime-local`` value, which the form labels as UTC."""
+    """A ``datetime-local`` value: no zone, so UTC (as the form labels it)."""
     try:
-        parsed = datetime.fromisoformat(text.strip())
+        since = parse_time(text)
     except ValueError:
-        raise ValueError("choose a date and time") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.timestamp()
+        since = None
+    if since is None:
+        raise ValueError("choose a date and time")
+    return since
 
 
 def since_default(now: float, hours: float = 24) -> str:

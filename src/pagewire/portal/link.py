@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from pagewire.api.auth import principal
-from pagewire.events import iso
+from pagewire.kernel.timefmt import iso
 from pagewire.portal.context import signer_for
 from pagewire.portal.sessions import link_token
 from pagewire.settings import Settings

@@ -15,9 +15,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pagewire.errors import InvalidRequest, NotFound
-from pagewire.events import iso
 from pagewire.ids import new_id
 from pagewire.kernel.signing import generate_secret
+from pagewire.kernel.timefmt import iso
 from pagewire.models import Endpoint
 from pagewire.store import outbox
 from pagewire.store import tables as t
