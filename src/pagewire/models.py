@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 
 class JobStatus(enum.StrEnum):
@@ -148,3 +148,14 @@ class Endpoint:
 
     def wants(self, event_type: str) -> bool:
         return self.event_types is None or event_type in self.event_types
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ListPage(Generic[T]):
+    """One page of a listing, newest first; ``next_cursor`` asks for the next one (None: last)."""
+
+    data: list[T]
+    next_cursor: str | None

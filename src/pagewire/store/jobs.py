@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from pagewire.errors import Conflict, InvalidRequest, NotFound
 from pagewire.events import job_event_payload
 from pagewire.ids import new_id
-from pagewire.models import EVENT_FOR_STATUS, Job, JobStatus, Lease, NewJob
+from pagewire.models import EVENT_FOR_STATUS, Job, JobStatus, Lease, ListPage, NewJob
 from pagewire.store import outbox
 from pagewire.store import tables as t
 from pagewire.store.db import Database
@@ -35,12 +35,6 @@ class LeaseState:
 
     owned: bool
     cancel_requested: bool
-
-
-@dataclass(frozen=True)
-class Page:
-    data: list[Job]
-    next_cursor: str | None
 
 
 class JobStore:
@@ -193,7 +187,7 @@ class JobStore:
         created_before: float | None = None,
         cursor: str | None = None,
         limit: int = 50,
-    ) -> Page:
+    ) -> ListPage[Job]:
         """Newest first; ``next_cursor`` is the last id of this page."""
         query = sa.select(t.jobs).where(J.org_id == org_id)
         if statuses:
@@ -210,7 +204,7 @@ class JobStore:
         async with self.db.read() as conn:
             rows = (await conn.execute(query)).all()
         jobs = [job_from_row(r) for r in rows[:limit]]
-        return Page(jobs, jobs[-1].id if len(rows) > limit else None)
+        return ListPage(jobs, jobs[-1].id if len(rows) > limit else None)
 
     # -- the worker's side ----------------------------------------------------
 

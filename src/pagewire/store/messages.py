@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pagewire.errors import InvalidRequest, NotFound
 from pagewire.ids import new_id
-from pagewire.models import Event
+from pagewire.models import Event, ListPage
 from pagewire.store import tables as t
 from pagewire.store.db import Database
 
@@ -25,14 +25,6 @@ E = t.endpoints.c
 D = t.deliveries.c
 V = t.events.c
 A = t.attempts.c
-
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    data: list[T]
-    next_cursor: str | None
 
 
 @dataclass(frozen=True)
@@ -125,7 +117,7 @@ class MessageStore:
         before: float | None = None,
         cursor: str | None = None,
         limit: int = 50,
-    ) -> Page[Event]:
+    ) -> ListPage[Event]:
         """Newest first, filtered by type, job and creation time."""
         query = sa.select(t.events).where(V.org_id == org_id)
         if types:
@@ -141,7 +133,7 @@ class MessageStore:
         async with self.db.read() as conn:
             rows = (await conn.execute(query.order_by(V.id.desc()).limit(limit + 1))).all()
         found = [event_from_row(r) for r in rows[:limit]]
-        return Page(found, found[-1].id if len(rows) > limit else None)
+        return ListPage(found, found[-1].id if len(rows) > limit else None)
 
     async def get_message(self, org_id: str, message_id: str) -> Message:
         """The event with each of its deliveries and every attempt, oldest first."""

@@ -18,7 +18,7 @@ from pagewire.errors import InvalidRequest, NotFound
 from pagewire.ids import new_id
 from pagewire.kernel.signing import generate_secret
 from pagewire.kernel.timefmt import iso
-from pagewire.models import Endpoint
+from pagewire.models import Endpoint, ListPage
 from pagewire.store import outbox
 from pagewire.store import tables as t
 from pagewire.store.db import Database
@@ -27,7 +27,6 @@ from pagewire.store.messages import (
     Delivery,
     Message,
     MessageStore,
-    Page,
     cursor_after,
     requeue,
 )
@@ -156,7 +155,7 @@ class WebhookStore(MessageStore):
 
     async def list_endpoints(
         self, org_id: str, *, cursor: str | None = None, limit: int = 50
-    ) -> Page[Endpoint]:
+    ) -> ListPage[Endpoint]:
         """Newest first; ``next_cursor`` is the last id of this page."""
         query = sa.select(t.endpoints).where(E.org_id == org_id)
         if after := cursor_after(cursor, "ep"):
@@ -164,7 +163,7 @@ class WebhookStore(MessageStore):
         async with self.db.read() as conn:
             rows = (await conn.execute(query.order_by(E.id.desc()).limit(limit + 1))).all()
         found = [endpoint_from_row(r) for r in rows[:limit]]
-        return Page(found, found[-1].id if len(rows) > limit else None)
+        return ListPage(found, found[-1].id if len(rows) > limit else None)
 
     async def update_endpoint(self, org_id: str, endpoint_id: str, **changes: Any) -> Endpoint:
         unknown = set(changes) - UPDATABLE
@@ -297,4 +296,4 @@ class WebhookStore(MessageStore):
             return int(result.rowcount)
 
 
-__all__ = ["Attempt", "Delivery", "Message", "Page", "WebhookStore", "disable_endpoint"]
+__all__ = ["Attempt", "Delivery", "Message", "WebhookStore", "disable_endpoint"]
