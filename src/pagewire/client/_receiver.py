@@ -24,14 +24,14 @@ from pagewire.client._errors import WebhookVerificationError
 from pagewire.client._models import WebhookEvent
 from pagewire.client._webhooks import verify_webhook
 
-__all__ = ["Delivery", "LocalReceiver"]
+__all__ = ["LocalReceiver", "ReceivedDelivery"]
 
 _MAX_BODY = 1 << 20  # events are thin (well under 20 KB); anything larger is not ours
 _HOP_BY_HOP = {"host", "content-length", "connection", "transfer-encoding"}
 
 
 @dataclass(frozen=True)
-class Delivery:
+class ReceivedDelivery:
     """One request the receiver got: the event when it verified, else why not."""
 
     event: WebhookEvent | None
@@ -56,7 +56,7 @@ class LocalReceiver:
         forward_timeout: float = 10.0,
         now: Callable[[], float] | None = None,
     ) -> None:
-        self.deliveries: queue.Queue[Delivery] = queue.Queue()
+        self.deliveries: queue.Queue[ReceivedDelivery] = queue.Queue()
         self._secret: str | None = None
         self._forward_to = forward_to
         self._forward = httpx.Client(timeout=forward_timeout) if forward_to else None
@@ -97,26 +97,26 @@ class LocalReceiver:
     ) -> None:
         self.stop()
 
-    def next_delivery(self, timeout: float | None = None) -> Delivery | None:
+    def next_delivery(self, timeout: float | None = None) -> ReceivedDelivery | None:
         try:
             return self.deliveries.get(timeout=timeout)
         except queue.Empty:
             return None
 
-    def _receive(self, body: bytes, headers: dict[str, str]) -> tuple[int, Delivery | None]:
+    def _receive(self, body: bytes, headers: dict[str, str]) -> tuple[int, ReceivedDelivery | None]:
         if self._secret is None:
             return 503, None
         try:
             now = self._now() if self._now else None
             event = verify_webhook(body, headers, self._secret, now=now)
         except WebhookVerificationError as error:
-            delivery = Delivery(None, error.message)
+            delivery = ReceivedDelivery(None, error.message)
             self.deliveries.put(delivery)
             return 400, delivery
         status = 200
         if self._forward is not None and self._forward_to is not None:
             status = self._forward_request(body, headers)
-        delivery = Delivery(event, forwarded_status=status if self._forward else None)
+        delivery = ReceivedDelivery(event, forwarded_status=status if self._forward else None)
         self.deliveries.put(delivery)
         return status, delivery
 

@@ -41,10 +41,10 @@ from pagewire.dispatch.metrics import DispatchMetrics
 from pagewire.dispatch.retry_policy import (
     AttemptOutcome,
     Delivered,
+    DeliveryRetryPolicy,
     DisableEndpoint,
     GiveUp,
     RetryAt,
-    RetryPolicy,
     parse_schedule,
 )
 from pagewire.errors import PagewireError, UnsafeURL
@@ -112,7 +112,7 @@ class Dispatcher:
         settings: Settings,
         *,
         session: aiohttp.ClientSession | None = None,
-        policy: RetryPolicy | None = None,
+        policy: DeliveryRetryPolicy | None = None,
         registry: CollectorRegistry | None = None,
         concurrency: int | None = None,
         per_endpoint: int | None = None,
@@ -120,7 +120,7 @@ class Dispatcher:
     ) -> None:
         self.store = store
         self.settings = settings
-        self.policy = policy or RetryPolicy(
+        self.policy = policy or DeliveryRetryPolicy(
             schedule=parse_schedule(settings.webhook_retry_schedule),
             max_retry_after=settings.webhook_max_retry_after_seconds,
         )

@@ -19,10 +19,10 @@ __all__ = [
     "AttemptOutcome",
     "Decision",
     "Delivered",
+    "DeliveryRetryPolicy",
     "DisableEndpoint",
     "GiveUp",
     "RetryAt",
-    "RetryPolicy",
     "parse_schedule",
 ]
 
@@ -94,7 +94,7 @@ Decision = Delivered | RetryAt | GiveUp | DisableEndpoint
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
+class DeliveryRetryPolicy:
     schedule: tuple[float, ...] = DEFAULT_SCHEDULE
     jitter: float = 0.2
     max_retry_after: float = 3600.0

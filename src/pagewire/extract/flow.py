@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pagewire.extract.base import BBox, Block, Page, Table
 from pagewire.extract.render import heading_md, page_markdown, paragraph_md
-from pagewire.extract.tables import table_markdown
+from pagewire.extract.table_detection import table_markdown
 
 
 class PageBuilder:

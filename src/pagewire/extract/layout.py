@@ -15,7 +15,7 @@ from pagewire.extract.furniture import split_furniture
 from pagewire.extract.lines import Segment, rows_of, split_row
 from pagewire.extract.profile import Profile
 from pagewire.extract.render import heading_md, list_item_md, paragraph_md
-from pagewire.extract.tables import TableRegion, find_tables, table_markdown
+from pagewire.extract.table_detection import TableRegion, find_tables, table_markdown
 from pagewire.extract.words import Word
 
 Rule = tuple[float, float, float]  # a vertical rule: x, top, bottom

@@ -1,4 +1,4 @@
-"""The retry decision against the default schedule, with a fixed random source."""
+"""The webhook delivery retry decision against the default schedule, with a fixed random source."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from pagewire.dispatch.retry_policy import (
     DEFAULT_SCHEDULE,
     AttemptOutcome,
     Delivered,
+    DeliveryRetryPolicy,
     DisableEndpoint,
     GiveUp,
     RetryAt,
-    RetryPolicy,
     parse_schedule,
 )
 from pagewire.kernel.retry_after import parse_retry_after
@@ -35,8 +35,8 @@ class _Extreme(random.Random):
         return {"low": a, "high": b, "none": 0.0}[self.end]
 
 
-def exact_policy(**kwargs: object) -> RetryPolicy:
-    return RetryPolicy(rng=_Extreme("none"), **kwargs)  # type: ignore[arg-type]
+def exact_policy(**kwargs: object) -> DeliveryRetryPolicy:
+    return DeliveryRetryPolicy(rng=_Extreme("none"), **kwargs)  # type: ignore[arg-type]
 
 
 def failed(status: int | None = 500, *, retry_after: str | None = None) -> AttemptOutcome:
@@ -50,18 +50,18 @@ def http_date(timestamp: float) -> str:
 def test_default_schedule_is_the_documented_one_and_spans_about_three_days() -> None:
     assert DEFAULT_SCHEDULE == (0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400)
     assert 3 * 24 * HOUR <= sum(DEFAULT_SCHEDULE) <= 3.2 * 24 * HOUR
-    assert RetryPolicy().max_attempts == 10
+    assert DeliveryRetryPolicy().max_attempts == 10
 
 
 @pytest.mark.parametrize("status", [200, 201, 202, 204, 299])
 def test_any_2xx_is_delivered_even_on_the_last_attempt(status: int) -> None:
-    policy = RetryPolicy(rng=random.Random(1))
+    policy = DeliveryRetryPolicy(rng=random.Random(1))
     assert policy.decide(1, failed(status), NOW) == Delivered()
     assert policy.decide(10, failed(status), NOW) == Delivered()
 
 
 def test_410_gone_disables_the_endpoint_instead_of_retrying() -> None:
-    decision = RetryPolicy(rng=random.Random(1)).decide(1, failed(410), NOW)
+    decision = DeliveryRetryPolicy(rng=random.Random(1)).decide(1, failed(410), NOW)
     assert isinstance(decision, DisableEndpoint)
     assert "410" in decision.reason
 
@@ -100,7 +100,7 @@ def test_timeouts_and_connection_errors_take_the_next_slot(error: str) -> None:
 
 def test_jitter_stays_within_twenty_percent_of_the_schedule() -> None:
     rng = random.Random(20261128)
-    policy = RetryPolicy(rng=rng)
+    policy = DeliveryRetryPolicy(rng=rng)
     for attempt in range(1, 10):
         delays = []
         for _ in range(200):
@@ -113,13 +113,13 @@ def test_jitter_stays_within_twenty_percent_of_the_schedule() -> None:
 
 
 def test_jitter_bounds_are_exactly_plus_and_minus_twenty_percent() -> None:
-    assert RetryPolicy(rng=_Extreme("low")).decide(1, failed(), NOW) == RetryAt(NOW + 4)
-    assert RetryPolicy(rng=_Extreme("high")).decide(1, failed(), NOW) == RetryAt(NOW + 6)
+    assert DeliveryRetryPolicy(rng=_Extreme("low")).decide(1, failed(), NOW) == RetryAt(NOW + 4)
+    assert DeliveryRetryPolicy(rng=_Extreme("high")).decide(1, failed(), NOW) == RetryAt(NOW + 6)
 
 
 def test_same_seed_gives_the_same_schedule() -> None:
     def run(seed: int) -> list[object]:
-        policy = RetryPolicy(rng=random.Random(seed))
+        policy = DeliveryRetryPolicy(rng=random.Random(seed))
         return [policy.decide(n, failed(), NOW) for n in range(1, 11)]
 
     assert run(42) == run(42)
@@ -222,7 +222,7 @@ def test_parse_schedule_explains_bad_input(text: str, message: str) -> None:
 )  # fmt: skip
 def test_policy_refuses_nonsense_settings(kwargs: dict[str, object]) -> None:
     with pytest.raises(ValueError):
-        RetryPolicy(**kwargs)  # type: ignore[arg-type]
+        DeliveryRetryPolicy(**kwargs)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
