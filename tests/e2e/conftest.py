@@ -18,6 +18,8 @@ import pytest
 
 from support import Backend
 
+HOSTILE_SERVICE = Path(__file__).resolve().parents[1] / "hostile_service.py"
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -52,10 +54,12 @@ class Service:
             timeout=60,
         ).stdout
 
-    def start(self, *args: str, **env: str) -> subprocess.Popen[bytes]:
+    def start(self, *args: str, hostile: str | None = None, **env: str) -> subprocess.Popen[bytes]:
+        """``hostile``: its extractor children act it out (see tests/hostile_child.py)."""
+        cli = ["-m", "pagewire.cli"] if hostile is None else [str(HOSTILE_SERVICE), hostile]
         with (self.data_dir / f"process-{len(self.procs)}.log").open("wb") as log:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "pagewire.cli", *args],
+                [sys.executable, *cli, *args],
                 env={**self.env, **env},
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -64,8 +68,8 @@ class Service:
         self.procs.append(proc)
         return proc
 
-    def serve(self, *args: str, **env: str) -> subprocess.Popen[bytes]:
-        proc = self.start("serve", "--port", str(self.port), *args, **env)
+    def serve(self, *args: str, hostile: str | None = None, **env: str) -> subprocess.Popen[bytes]:
+        proc = self.start("serve", "--port", str(self.port), *args, hostile=hostile, **env)
         self.wait_ready(proc)
         return proc
 

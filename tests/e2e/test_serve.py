@@ -91,7 +91,7 @@ def test_sigkill_of_the_whole_service_loses_no_job_and_runs_each_once(
         PAGEWIRE_WORKER_CONCURRENCY="4",
     )
     headers = new_key(service)
-    first = service.serve(PAGEWIRE_TEST_HOOKS="slow:0.3")
+    first = service.serve(hostile="slow:0.3")
     with httpx.Client(base_url=service.base_url, headers=headers, timeout=30) as client:
         job_ids = [submit(client, sample_pdf) for _ in range(4)]
         wait_all(client, job_ids, {"processing"}, 30)
@@ -108,7 +108,7 @@ def test_sigkill_of_the_whole_service_loses_no_job_and_runs_each_once(
 def test_sigterm_drains_running_jobs_before_exiting(service_factory: Any, sample_pdf: Path) -> None:
     service = service_factory(PAGEWIRE_DRAIN_SECONDS="30")
     headers = new_key(service)
-    proc = service.serve(PAGEWIRE_TEST_HOOKS="slow:0.05")
+    proc = service.serve(hostile="slow:0.05")
     with httpx.Client(base_url=service.base_url, headers=headers, timeout=30) as client:
         job_id = submit(client, sample_pdf)
         wait_all(client, [job_id], {"processing"}, 30)

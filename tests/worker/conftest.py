@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+import hostile_child
 from pagewire.app import create_app
 from pagewire.worker.loop import Worker
 from pagewire.worker.runner import ProcessRunner
@@ -57,8 +58,9 @@ class Harness:
         )
 
     @contextlib.asynccontextmanager
-    async def worker(self, hooks: str | None = None, **options: Any) -> AsyncIterator[Worker]:
-        runner = ProcessRunner(env={"PAGEWIRE_TEST_HOOKS": hooks} if hooks else None)
+    async def worker(self, hostile: str | None = None, **options: Any) -> AsyncIterator[Worker]:
+        """A worker whose extractor children act out a ``hostile`` file (see hostile_child)."""
+        runner = ProcessRunner(hostile_child.command(hostile) if hostile else None)
         worker = Worker(
             self.services.store,
             self.services.blobs,

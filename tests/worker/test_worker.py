@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +103,7 @@ async def test_a_large_result_is_served_from_its_own_endpoint(
 async def test_cancel_stops_a_processing_job_at_the_next_page(
     harness: Any, sample_pdf: Path
 ) -> None:
-    async with harness.worker(hooks="slow:0.3"):
+    async with harness.worker(hostile="slow:0.3"):
         job_id = await harness.submit(sample_pdf.read_bytes())
         await harness.wait_for(job_id, lambda j: j["progress"]["pages_done"] >= 1)
         asked = (await harness.api.delete(f"/job/{job_id}", headers=harness.tenant.headers)).json()
@@ -115,22 +116,33 @@ async def test_cancel_stops_a_processing_job_at_the_next_page(
 
 
 @pytest.mark.parametrize(
-    ("hooks", "limits", "codes"),
+    ("hostile", "limits", "codes", "says"),
     [
-        ("crash", {}, {"extractor_crashed"}),
-        ("hang", {"job_timeout_seconds": 1.0}, {"timeout"}),
-        ("memory", {"job_memory_limit_mb": 300}, {"memory_limit_exceeded", "extractor_killed"}),
+        ("crash", {}, {"extractor_crashed"}, r"\(SIGSEGV\)"),
+        ("hang", {"job_timeout_seconds": 1.0}, {"timeout"}, r"limit of 1 s"),
+        (
+            "memory",
+            {"job_memory_limit_mb": 300},
+            {"memory_limit_exceeded", "extractor_killed"},
+            r"more than 300 MB|too much memory",
+        ),
     ],
 )
 async def test_a_child_that_crashes_hangs_or_blows_its_memory_fails_only_its_job(
-    harness_factory: Any, sample_pdf: Path, hooks: str, limits: dict[str, Any], codes: set[str]
+    harness_factory: Any,
+    sample_pdf: Path,
+    hostile: str,
+    limits: dict[str, Any],
+    codes: set[str],
+    says: str,
 ) -> None:
     async with harness_factory(**limits) as harness:
-        async with harness.worker(hooks=hooks):
+        async with harness.worker(hostile=hostile):
             bad = await harness.finished(await harness.submit(sample_pdf.read_bytes()))
         async with harness.worker():  # the same service keeps working
             good = await harness.finished(await harness.submit(sample_pdf.read_bytes(), pages="1"))
     assert bad["status"] == "failed" and bad["error"]["code"] in codes, bad
+    assert re.search(says, bad["error"]["message"]), bad
     assert good["status"] == "completed"
 
 
@@ -138,7 +150,7 @@ async def test_shutdown_past_the_drain_time_hands_the_job_back(
     harness_factory: Any, sample_pdf: Path
 ) -> None:
     async with harness_factory(drain_seconds=0.2) as harness:
-        async with harness.worker(hooks="slow:0.5"):
+        async with harness.worker(hostile="slow:0.5"):
             job_id = await harness.submit(sample_pdf.read_bytes())
             await harness.wait_for(job_id, lambda j: j["status"] == "processing")
         released = await harness.job(job_id)

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import ctypes
 import json
-import os
 import resource
 import signal
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -70,8 +68,6 @@ def run(task: dict[str, Any]) -> None:
         pages = []
         for done, number in enumerate(selected, start=1):
             pages.append(document.read_page(number))
-            if _PAGE_DELAY:
-                time.sleep(_PAGE_DELAY)
             _say({"type": "page", "done": done, "total": len(selected)})
         result = assemble(pages, options)
     finally:
@@ -96,7 +92,6 @@ def main() -> int:
     task = json.loads(sys.stdin.read())
     _limit_memory(int(task.get("memory_limit_mb", 0)))
     try:
-        _misbehave(os.environ.get("PAGEWIRE_TEST_HOOKS", ""))
         run(task)
     except ExtractError as error:
         _say({"type": "error", "code": error.code, "message": error.message})
@@ -109,24 +104,6 @@ def main() -> int:
             }
         )
     return 0
-
-
-def _misbehave(hook: str) -> None:
-    """Stand-ins for hostile files, set only by the test suite (PAGEWIRE_TEST_HOOKS)."""
-    global _PAGE_DELAY
-    if hook == "crash":
-        os.kill(os.getpid(), signal.SIGSEGV)
-    elif hook == "hang":
-        signal.pause()
-    elif hook == "memory":
-        hog = []
-        while True:
-            hog.append(bytearray(64 * 1024 * 1024))
-    elif hook.startswith("slow:"):
-        _PAGE_DELAY = float(hook.split(":", 1)[1])
-
-
-_PAGE_DELAY = 0.0
 
 
 if __name__ == "__main__":

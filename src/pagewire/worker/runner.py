@@ -14,7 +14,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -59,11 +59,17 @@ def _failure(code: str, message: str) -> Outcome:
     return Outcome("failed", error={"code": code, "message": message})
 
 
-class ProcessRunner:
-    """One ``python -m pagewire.extract.child`` per job."""
+# The extractor child: reads its task on stdin, reports on stdout (pagewire.extract.child).
+EXTRACTOR_COMMAND: tuple[str, ...] = (sys.executable, "-m", "pagewire.extract.child")
 
-    def __init__(self, python: str = sys.executable, env: Mapping[str, str] | None = None) -> None:
-        self.python = python
+
+class ProcessRunner:
+    """One extractor child process per job: ``command``, by default :data:`EXTRACTOR_COMMAND`."""
+
+    def __init__(
+        self, command: Sequence[str] | None = None, env: Mapping[str, str] | None = None
+    ) -> None:
+        self.command = tuple(command or EXTRACTOR_COMMAND)
         self.env = {**os.environ, **env} if env else None
 
     async def run(self, task: Task, on_page: PageCallback) -> Outcome:
@@ -77,9 +83,7 @@ class ProcessRunner:
             "inline_limit": task.inline_limit,
         }
         proc = await asyncio.create_subprocess_exec(
-            self.python,
-            "-m",
-            "pagewire.extract.child",
+            *self.command,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
