@@ -14,7 +14,7 @@ _HALF = 1 << 40
 _lock = threading.Lock()
 # The last id's millisecond (spelled: its 10 characters) and its 80 random bits, in
 # two halves of 40 bits: small integers, where one of 128 bits made every shift and
-# mask a long-integer operation (half the cost of an id).
+# mask a long-integer operation, a large share of an id's cost.
 _ms = 0
 _time_text = ""
 _high = 0

@@ -5,9 +5,9 @@ each in its endpoint's lane: a queue with a concurrency cap and an optional
 rate limit. ``concurrency`` sender coroutines take deliveries from the lanes
 that can send, round robin, so a slow or dead endpoint holds at most its own
 cap of the senders and never delays the others. A fixed pool of senders, not a
-task per delivery waiting on semaphores: that pattern alone cost 40% more CPU
-per request than the same requests sent by a pool (measured with aiohttp
-against one receiver). The dispatcher holds up to ``HOLD_ROUNDS`` times
+task per delivery waiting on semaphores: creating, scheduling and waking a task
+per request costs CPU that a pool sending the same requests does not spend. The
+dispatcher holds up to ``HOLD_ROUNDS`` times
 ``concurrency`` deliveries, and with a backlog claims again once a round's worth
 has room: big claims, started early enough that the senders never wait for one.
 Attempts are recorded by a
@@ -66,11 +66,10 @@ USER_AGENT = "pagewire-webhooks/1"
 BACKLOG_INTERVAL = 5.0
 RECORD_PAUSE = 0.005
 # Under load a claim takes its statement plus one or two turns of the event loop,
-# each turn the senders' callbacks for dozens of responses: 6-8 ms in all at
-# 8,000 deliveries/s, measured, whatever its size. Holding four rounds of the
-# senders' work, a claim starts while two rounds still wait behind the requests in
-# flight. Holding two, the senders ran dry during each claim and the dispatcher
-# sat idle a fifth of the time (62% of the bare loop's rate against 72%).
+# each turn the senders' callbacks for dozens of responses, whatever the claim's
+# size. Holding four rounds of the senders' work, a claim starts while two rounds
+# still wait behind the requests in flight. Holding two, the senders ran dry during
+# each claim and the dispatcher sat idle (docs/performance.md, "Design notes").
 HOLD_ROUNDS = 4
 RATE_LIMIT_RECLAIM_SECONDS = 0.1
 

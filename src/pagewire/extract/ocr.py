@@ -102,7 +102,7 @@ def _read(image: Image.Image, scale: float, lang: str = "eng") -> tuple[list[Wor
     import pytesseract
 
     # Tesseract's OpenMP threads fight each other and the other jobs on a small
-    # machine: one thread is ~5x faster here (1.9 s instead of 10 s per page).
+    # machine: tesseract on one thread does the same work in far less time.
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     data = pytesseract.image_to_data(
         image, lang=lang, config="--psm 3", output_type=pytesseract.Output.DICT

@@ -1,7 +1,7 @@
 """A PDF page's text layer as :class:`Word` objects, read through pdfium's C API.
 
-Cost matters here: a ctypes call costs about a microsecond, so we ask pdfium for
-the page's whole text once (it already joins ligatures, inserts spaces and marks
+Cost matters here: every ctypes call has a fixed price, paid per character if we
+let it, so we ask pdfium for the page's whole text once (it already joins ligatures, inserts spaces and marks
 soft line-end hyphens as U+FFFE) and then only for the boxes of each word's first
 and last character plus the font of each new text object. That is three calls
 per word instead of three per character.

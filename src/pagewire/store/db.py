@@ -213,7 +213,7 @@ class Database:
             )
         # One typed array per column: the driver encodes them in binary, where a JSON
         # document of the rows cost more to write and to parse than the rest of the
-        # statement (3.5 us a row in Python alone, for an attempt).
+        # statement.
         arrays = [
             sa.bindparam(
                 f"{param}__{column}", type_=ARRAY(sa.Text if isinstance(type_, sa.JSON) else type_)

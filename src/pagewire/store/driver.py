@@ -3,11 +3,11 @@
 The dispatcher runs two statements for every batch of deliveries (the claim and
 the record of attempts), over a hundred times a second under load, and its CPU is
 what bounds how many webhooks a second it sends. Run through SQLAlchemy's
-``AsyncConnection``, a one-row statement cost about 320 µs of the process's CPU
-in all (pool checkout, execution context, result wrapping, the greenlet switch,
-and the driver's own work); on an asyncpg connection kept for the purpose, the
-same prepared statement costs about 55 µs. Everything else keeps using
-SQLAlchemy: this is for a statement that is built once and runs all the time.
+``AsyncConnection``, most of a one-row statement's CPU is the layers around the
+driver (pool checkout, execution context, result wrapping, the greenlet switch);
+on an asyncpg connection kept for the purpose, the same prepared statement costs
+little more than the driver's own work. Everything else keeps using SQLAlchemy:
+this is for a statement that is built once and runs all the time.
 
 A statement runs alone, outside any transaction (atomic by itself). Losing the
 connection, or a server that refuses it, is :class:`StoreUnavailable`, as in

@@ -1,10 +1,10 @@
 """SQLite on the event loop's own thread: the subset of SQLAlchemy's async API we use.
 
-SQLite answers a statement in microseconds; the aiosqlite driver hands every
-statement to a worker thread and back, which cost ~600 µs a statement here (3 µs
-on the loop's thread), and a job's claim or outcome is five of them. Run in
-place, a write transaction takes about a millisecond, so the embedded default's
-queue keeps up with a steady load without its writers queueing behind each other.
+SQLite answers most statements faster than a thread can be woken; the aiosqlite
+driver hands every statement to a worker thread and back, a round trip that costs
+far more than the statement, and a job's claim or outcome is five of them. Run in
+place, a write transaction is short enough that the embedded default's queue keeps
+up with a steady load without its writers queueing behind each other.
 
 What makes this safe to do on the event loop:
 

@@ -9,11 +9,11 @@ column, so PostgreSQL can keep the new row version in the same page without
 touching any of the table's six indexes (a heap-only tuple), but only when the
 page has room for it. Rows are inserted until pages are full, and a claim
 leases the oldest due rows, which sit side by side: so a page must have room
-for a second version of every row on it: at 80% four leases in five were
-still full updates. At 50%, a lease costs PostgreSQL 7 us per row, against
-39 us when it moved the due time (an indexed column) as it used to. The cost is space: the table's pages hold half as
-many rows (a delivery row is about 250 bytes). It applies to pages written from
-now on. SQLite updates rows in place and needs nothing.
+for a second version of every row on it, or most leases are still full updates.
+A lease that is a HOT update costs PostgreSQL a fraction of one that moves an
+indexed column (as moving the due time used to). The cost is space: the table's
+pages hold half as many rows (a delivery row is about 250 bytes). It applies to
+pages written from now on. SQLite updates rows in place and needs nothing.
 """
 
 from __future__ import annotations
