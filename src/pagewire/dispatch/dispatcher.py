@@ -80,6 +80,7 @@ class Dispatcher:
         self.policy = policy or RetryPolicy(
             schedule=parse_schedule(settings.webhook_retry_schedule),
             max_retry_after=settings.webhook_max_retry_after_seconds,
+            disable_after=settings.webhook_disable_after_seconds,
         )
         self.concurrency = concurrency or settings.webhook_concurrency
         per_endpoint = per_endpoint or settings.webhook_per_endpoint_concurrency
@@ -117,6 +118,7 @@ class Dispatcher:
         self.recorder = Recorder(
             store.deliveries,
             batch=self.concurrency // 2,
+            disable_failing_for=self.policy.disable_after,
             poll_seconds=settings.poll_seconds,
             stopping=self._stopping,
             on_written=self.claims.written,

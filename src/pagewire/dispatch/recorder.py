@@ -69,6 +69,7 @@ class Recorder:
         deliveries: DeliveryStore,
         *,
         batch: int,
+        disable_failing_for: float,
         poll_seconds: float,
         stopping: asyncio.Event,
         on_written: Callable[[Sequence[AttemptRecord]], None],
@@ -78,6 +79,8 @@ class Recorder:
         self._unsent: list[ClaimedDelivery] = []  # held too long to send: to hand back
         # Fewer records than this wait RECORD_PAUSE for company before they are written.
         self.batch = batch
+        # The retry policy's disable_after, for the store to apply as it records.
+        self.disable_failing_for = disable_failing_for
         self.poll_seconds = poll_seconds
         self._ready = asyncio.Event()
         self._closed = False  # the senders are done: write what is left, then end
@@ -125,7 +128,9 @@ class Recorder:
                 await asyncio.sleep(RECORD_PAUSE)
             batch, self._records = self._records, []
             try:
-                disabled = await self.deliveries.record_attempts(batch)
+                disabled = await self.deliveries.record_attempts(
+                    batch, disable_failing_for=self.disable_failing_for
+                )
             except PagewireError as error:
                 # Keep them: a lease that runs out meanwhile means a duplicate, not a loss.
                 log.warning("recording attempts failed", extra={"fields": {"error": str(error)}})

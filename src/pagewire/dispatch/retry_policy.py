@@ -4,6 +4,12 @@ Pure: no I/O and no clock reads. The dispatcher passes the time in and stores
 the answer. The schedule lists the delay before each attempt, counted from the
 previous failure: the first entry is the first attempt (0 = at once), so a
 schedule of ten entries allows ten attempts in all.
+
+An endpoint is disabled at once when it answers 410 Gone, and when every attempt
+to it has failed for ``disable_after`` seconds. When that streak began only the
+database knows (every dispatcher's failures count), so the dispatcher hands the
+policy's ``disable_after`` to the store with each batch of attempts, which
+applies it where it records them.
 """
 
 from __future__ import annotations
@@ -103,6 +109,8 @@ class RetryPolicy:
     schedule: tuple[float, ...] = DEFAULT_SCHEDULE
     jitter: float = 0.2
     max_retry_after: float = 3600.0
+    # An endpoint whose every attempt failed for this long is disabled.
+    disable_after: float = 5 * 86400.0
     # Injected so tests (and simulations) can fix the jitter.
     rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
 
@@ -115,6 +123,8 @@ class RetryPolicy:
             raise ValueError("jitter is a fraction between 0 and 1")
         if self.max_retry_after < 0:
             raise ValueError("max_retry_after must be zero or more seconds")
+        if self.disable_after < 0:
+            raise ValueError("disable_after must be zero or more seconds")
 
     @property
     def max_attempts(self) -> int:
