@@ -59,7 +59,8 @@ BACKLOG_INTERVAL = 5.0
 
 class Dispatcher:
     """``sender`` replaces the aiohttp sender (``session``: the aiohttp one's session);
-    ``clock`` is the monotonic clock leases and timers are judged by."""
+    ``clock`` is the monotonic clock of ``ClaimedDelivery.claimed_at``, which the lease
+    guard and the claim loop's timers go by."""
 
     def __init__(
         self,
