@@ -56,7 +56,8 @@ sys.path.insert(0, str(ROOT / "src"))
 import aiohttp  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
-from pagewire.dispatch.dispatcher import USER_AGENT, Dispatcher  # noqa: E402
+from pagewire.dispatch.dispatcher import Dispatcher  # noqa: E402
+from pagewire.dispatch.sender import USER_AGENT  # noqa: E402
 from pagewire.ids import new_id  # noqa: E402
 from pagewire.settings import Settings  # noqa: E402
 from pagewire.store import Store, outbox  # noqa: E402

@@ -89,7 +89,7 @@ def create_app(
             loops.append(worker)
             tasks.append(asyncio.create_task(worker.run(), name="worker"))
         if run_dispatcher:
-            dispatcher = Dispatcher.from_services(services)
+            dispatcher = Dispatcher(services.store, services.settings, registry=services.registry)
             loops.append(dispatcher)
             tasks.append(asyncio.create_task(dispatcher.run(), name="dispatcher"))
         else:

@@ -273,28 +273,29 @@ async def test_an_endpoint_that_only_failed_for_the_limit_is_disabled(
 ) -> None:
     now = [1_800_000_000.0]
     store = Store(
-        Database(settings.resolved_database_url, clock=lambda: now[0]),
-        public_url="http://x",
-        webhook_disable_after_seconds=5 * 86400,
+        Database(settings.resolved_database_url, clock=lambda: now[0]), public_url="http://x"
     )
+    limit = 5 * 86400.0
     try:
         endpoint = await store.webhooks.create_endpoint(tenant.org_id, "https://example.com/a")
-        for step in (0, 3 * 86400):
+        for step, cutoff, disabled in (
+            (0, limit, []),
+            (3 * 86400, limit, []),
+            # Five days of failures, but the store disables for a streak only when the
+            # caller's policy gives it the cut-off.
+            (2 * 86400, None, []),
+            (0, limit, [endpoint.id]),
+        ):
             now[0] += step
             await emit(store, tenant.org_id)
             [c] = await claim(store)
             assert (
                 await store.deliveries.record_attempts(
-                    [record(c, "retry", error="connection refused", retry_in=1e6)]
+                    [record(c, "retry", error="connection refused", retry_in=1e6)],
+                    disable_failing_for=cutoff,
                 )
-                == []
+                == disabled
             )
-        now[0] += 2 * 86400
-        await emit(store, tenant.org_id)
-        [c] = await claim(store)
-        assert await store.deliveries.record_attempts(
-            [record(c, "retry", error="connection refused", retry_in=1e6)]
-        ) == [endpoint.id]
         found = await store.webhooks.get_endpoint(tenant.org_id, endpoint.id)
         assert not found.enabled and "5.0 days" in (found.disabled_reason or "")
     finally:
@@ -304,15 +305,15 @@ async def test_an_endpoint_that_only_failed_for_the_limit_is_disabled(
 async def test_a_success_resets_the_failure_streak(settings: Any, tenant: Any) -> None:
     now = [1_800_000_000.0]
     store = Store(
-        Database(settings.resolved_database_url, clock=lambda: now[0]),
-        public_url="http://x",
-        webhook_disable_after_seconds=100,
+        Database(settings.resolved_database_url, clock=lambda: now[0]), public_url="http://x"
     )
     try:
         await store.webhooks.create_endpoint(tenant.org_id, "https://example.com/a")
         await emit(store, tenant.org_id)
         [c] = await claim(store)
-        await store.deliveries.record_attempts([record(c, "retry", status_code=500, retry_in=0)])
+        await store.deliveries.record_attempts(
+            [record(c, "retry", status_code=500, retry_in=0)], disable_failing_for=100
+        )
         [c] = await claim(store)
         await store.deliveries.record_attempts([record(c, "succeeded", status_code=200)])
         now[0] += 200
@@ -320,7 +321,7 @@ async def test_a_success_resets_the_failure_streak(settings: Any, tenant: Any) -
         [c] = await claim(store)
         assert (
             await store.deliveries.record_attempts(
-                [record(c, "retry", status_code=500, retry_in=0)]
+                [record(c, "retry", status_code=500, retry_in=0)], disable_failing_for=100
             )
             == []
         )

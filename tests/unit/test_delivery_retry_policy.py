@@ -218,7 +218,7 @@ def test_parse_schedule_explains_bad_input(text: str, message: str) -> None:
 @pytest.mark.parametrize(
     "kwargs",
     [{"schedule": ()}, {"schedule": (0.0, -1.0)}, {"jitter": 1.0}, {"jitter": -0.1},
-     {"max_retry_after": -1.0}],
+     {"max_retry_after": -1.0}, {"disable_after": -1.0}],
 )  # fmt: skip
 def test_policy_refuses_nonsense_settings(kwargs: dict[str, object]) -> None:
     with pytest.raises(ValueError):

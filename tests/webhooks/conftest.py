@@ -32,7 +32,8 @@ async def receiver(receivers: Callable[[], Awaitable[Receiver]]) -> Receiver:
 
 @pytest.fixture
 async def run_dispatcher(store: Any, settings: Any) -> AsyncIterator[Callable[..., Any]]:
-    """Start a dispatcher in this loop (stopped at the end): ``await run_dispatcher(**settings)``."""
+    """Start a dispatcher in this loop (stopped at the end): ``await run_dispatcher(**settings)``;
+    ``sender``, ``clock`` and ``policy`` go to the Dispatcher as they are."""
     from prometheus_client import CollectorRegistry
 
     from pagewire.dispatch.dispatcher import Dispatcher
@@ -40,7 +41,14 @@ async def run_dispatcher(store: Any, settings: Any) -> AsyncIterator[Callable[..
     running: list[tuple[Dispatcher, asyncio.Task[None]]] = []
 
     async def start(
-        *, on_store: Any = None, registry: Any = None, session: Any = None, **overrides: Any
+        *,
+        on_store: Any = None,
+        registry: Any = None,
+        session: Any = None,
+        sender: Any = None,
+        clock: Any = None,
+        policy: Any = None,
+        **overrides: Any,
     ) -> Dispatcher:
         values = {
             "webhook_retry_schedule": "0,0.05,0.05",
@@ -54,6 +62,9 @@ async def run_dispatcher(store: Any, settings: Any) -> AsyncIterator[Callable[..
             settings.model_copy(update=values),
             registry=registry or CollectorRegistry(),
             session=session,
+            sender=sender,
+            policy=policy,
+            **({"clock": clock} if clock else {}),
         )
         running.append((dispatcher, asyncio.create_task(dispatcher.run())))
         return dispatcher

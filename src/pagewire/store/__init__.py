@@ -29,14 +29,13 @@ class Store:
         *,
         public_url: str,
         max_attempts: int = 3,
-        webhook_disable_after_seconds: float = 5 * 86400.0,
     ) -> None:
         self.db = db
         self.jobs = JobStore(db, public_url=public_url, max_attempts=max_attempts)
         self.keys = KeyStore(db)
         # Endpoints and messages (the API's side), deliveries (the dispatcher's side).
         self.webhooks = WebhookStore(db)
-        self.deliveries = DeliveryStore(db, disable_after_seconds=webhook_disable_after_seconds)
+        self.deliveries = DeliveryStore(db)
         self.portal = PortalStore(db)
         self.idempotency = IdempotencyStore(db)
 
@@ -45,12 +44,7 @@ class Store:
         cls, settings: Settings, *, clock: Callable[[], float] | None = None
     ) -> Store:
         db = Database(settings.resolved_database_url, clock=clock, listen=settings.listen_notify)
-        return cls(
-            db,
-            public_url=settings.public_url,
-            max_attempts=settings.max_attempts,
-            webhook_disable_after_seconds=settings.webhook_disable_after_seconds,
-        )
+        return cls(db, public_url=settings.public_url, max_attempts=settings.max_attempts)
 
     async def close(self) -> None:
         await self.db.close()

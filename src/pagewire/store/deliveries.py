@@ -129,9 +129,8 @@ def _last_error(record: AttemptRecord) -> str | None:
 
 
 class DeliveryStore:
-    def __init__(self, db: Database, *, disable_after_seconds: float = 5 * 86400.0) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
-        self.disable_after_seconds = disable_after_seconds
         self.sql = DeliverySQL(sqlite=db.is_sqlite, now=db.now())
         self._recording = self._record_statements()
         # PostgreSQL runs the claim, and the record of a batch that all succeeded, on
@@ -309,11 +308,16 @@ class DeliveryStore:
 
     # -- record -------------------------------------------------------------
 
-    async def record_attempts(self, records: Sequence[AttemptRecord]) -> list[str]:
+    async def record_attempts(
+        self, records: Sequence[AttemptRecord], *, disable_failing_for: float | None = None
+    ) -> list[str]:
         """Store attempts and their decisions in one transaction; returns disabled endpoints.
 
-        A record whose lease was lost (the delivery was claimed again after its
-        lease ran out) still logs its attempt but changes nothing else; one whose
+        An endpoint is disabled by a ``"disable"`` record, and, given
+        ``disable_failing_for`` (the retry policy's ``disable_after``), when this
+        batch failed it and every attempt to it has failed for at least that many
+        seconds. A record whose lease was lost (the delivery was claimed again after
+        its lease ran out) still logs its attempt but changes nothing else; one whose
         delivery is gone (its endpoint was deleted meanwhile) is dropped.
         """
         if not records:
@@ -353,12 +357,16 @@ class DeliveryStore:
                 await conn.execute(statement, batch)
             if all_succeeded:
                 return []
-            return await self._endpoint_health(conn, records, failing)
+            return await self._endpoint_health(conn, records, failing, disable_failing_for)
 
     async def _endpoint_health(
-        self, conn: AsyncConnection, records: Sequence[AttemptRecord], failing: set[str]
+        self,
+        conn: AsyncConnection,
+        records: Sequence[AttemptRecord],
+        failing: set[str],
+        disable_failing_for: float | None,
     ) -> list[str]:
-        """Track failing endpoints' streaks; disable on 410 or a streak too long."""
+        """Track failing endpoints' streaks; disable as the records and the cut-off say."""
         gone = {r.delivery.endpoint_id: r.reason for r in records if r.verdict == "disable"}
         to_disable: dict[str, str] = {}
         now = self.db.now()
@@ -368,10 +376,17 @@ class DeliveryStore:
                 .where(E.id.in_(sorted(failing)), E.failing_since.is_(None))
                 .values(failing_since=now)
             )
-            limit = self.disable_after_seconds
+        if failing and disable_failing_for is not None:
+            # The policy's cut-off is compared here, in the transaction that records the
+            # failure: when the streak began is known only to the database (every
+            # dispatcher's attempts count), and deciding anywhere else would read a
+            # streak that another dispatcher's success may have ended meanwhile.
+            cutoff: sa.BindParameter[float] = sa.bindparam(
+                "cutoff", disable_failing_for, type_=sa.Double()
+            )
             for row in await conn.execute(
                 sa.select(E.id, (now - E.failing_since).label("streak")).where(
-                    E.id.in_(sorted(failing)), E.enabled.is_(True), E.failing_since <= now - limit
+                    E.id.in_(sorted(failing)), E.enabled.is_(True), E.failing_since <= now - cutoff
                 )
             ):
                 to_disable[row.id] = f"every delivery attempt failed for {_duration(row.streak)}"

@@ -52,6 +52,15 @@ class Task:
 
 
 class Runner(Protocol):
+    """Runs one job's extraction to its outcome: :class:`ProcessRunner` in a child
+    process; the tests' ``ScriptedRunner`` (tests/fakes) from a script.
+
+    It reports each page boundary through ``on_page`` (0 of N once the document
+    is open, then each page done) and, when that answers False, stops with a
+    ``canceled`` outcome. A document that cannot be extracted is a ``failed``
+    outcome with an error code, not an exception.
+    """
+
     async def run(self, task: Task, on_page: PageCallback) -> Outcome: ...
 
 

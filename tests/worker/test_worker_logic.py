@@ -1,0 +1,147 @@
+"""The worker's own logic with a scripted runner (tests/fakes): no child processes.
+
+The runner reports pages and outcomes as a script says, so each test checks
+what the worker records of them: progress, the result, a failure as the job's
+error, a cancel honoured at the next page boundary. The real child process is
+tested in test_worker.py. These run on SQLite: the store's side is the contract
+suite's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fakes import Script, ScriptedRunner
+from pagewire.blobs import LocalBlobStore
+from pagewire.models import JobInput, JobStatus, NewJob
+from pagewire.worker.loop import PROGRESS_INTERVAL, Worker
+from pagewire.worker.runner import Outcome
+
+
+@pytest.fixture
+def backend(tmp_path: Path) -> Any:
+    from support import Backend
+
+    return Backend("sqlite", f"sqlite:///{tmp_path / 'pagewire.db'}")
+
+
+@pytest.fixture
+async def run_worker(
+    store: Any, settings: Any, tmp_path: Path
+) -> AsyncIterator[Callable[[ScriptedRunner], Worker]]:
+    """Start a worker with this runner in this loop (stopped at the end)."""
+    workers: list[Worker] = []
+    tasks: list[asyncio.Task[None]] = []
+    blobs = LocalBlobStore(tmp_path / "blobs")
+    fast_drain = settings.model_copy(update={"drain_seconds": 1.0})
+
+    def start(runner: ScriptedRunner) -> Worker:
+        workers.append(Worker(store, blobs, fast_drain, runner=runner))
+        tasks.append(asyncio.create_task(workers[-1].run()))
+        return workers[-1]
+
+    yield start
+    for worker in workers:
+        worker.stop()
+    await asyncio.wait_for(asyncio.gather(*tasks), 10)
+
+
+async def submit(store: Any, org_id: str) -> str:
+    job, _ = await store.jobs.enqueue(
+        NewJob(
+            org_id=org_id,
+            input=JobInput("a.pdf", None, "application/pdf", "0" * 64, 10, "uploads/a"),
+            options={},
+            metadata={},
+        )
+    )
+    return str(job.id)
+
+
+async def paused(store: Any, org_id: str, run_worker: Any, script: Script) -> tuple[Any, str]:
+    """A worker's runner, and the job it runs, paused where ``script`` says."""
+    runner = ScriptedRunner(script)
+    run_worker(runner)
+    job_id = await submit(store, org_id)
+    await asyncio.wait_for(script.reached.wait(), 10)
+    return runner, job_id
+
+
+async def finished(store: Any, org_id: str, job_id: str, timeout: float = 10.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (job := await store.jobs.get(org_id, job_id)).status.is_final:
+        assert time.monotonic() < deadline, job
+        await asyncio.sleep(0.02)
+    return job
+
+
+async def test_progress_is_recorded_as_pages_are_reported_and_the_result_at_the_end(
+    store: Any, tenant: Any, run_worker: Any
+) -> None:
+    script = Script(pages=3, pause_before=1)
+    runner, job_id = await paused(store, tenant.org_id, run_worker, script)  # the file is open
+    during = await store.jobs.get(tenant.org_id, job_id)
+    script.resume.set()
+    job = await finished(store, tenant.org_id, job_id)
+
+    assert during.status is JobStatus.PROCESSING
+    assert (during.pages_done, during.pages_total) == (0, 3)
+    assert job.status is JobStatus.COMPLETED and job.result == {"pages": 3}
+    assert (job.pages_done, job.pages_total, job.page_count) == (3, 3, 3)
+    [run] = runner.runs
+    assert run.boundaries == [(0, True), (1, True), (2, True), (3, True)]
+
+
+@pytest.mark.parametrize(
+    ("script", "error"),
+    [
+        (
+            Script(
+                outcome=Outcome(
+                    "failed", error={"code": "extractor_crashed", "message": "it crashed"}
+                )
+            ),
+            {"code": "extractor_crashed", "message": "it crashed"},
+        ),
+        (
+            Script(error=RuntimeError("a bug in the runner")),
+            {"code": "internal_error", "message": "pagewire failed to run this job"},
+        ),
+    ],
+    ids=["failed-outcome", "runner-raised"],
+)
+async def test_a_runner_failure_is_the_jobs_error_and_the_worker_carries_on(
+    store: Any, tenant: Any, run_worker: Any, script: Script, error: dict[str, str]
+) -> None:
+    run_worker(ScriptedRunner(script))  # then the default script: one page, completed
+    failed_id = await submit(store, tenant.org_id)
+    failed = await finished(store, tenant.org_id, failed_id)
+    good = await finished(store, tenant.org_id, await submit(store, tenant.org_id))
+
+    assert failed.status is JobStatus.FAILED and failed.error == error
+    assert good.status is JobStatus.COMPLETED
+
+
+async def test_a_cancel_stops_a_processing_job_at_the_next_page_boundary(
+    store: Any, tenant: Any, run_worker: Any
+) -> None:
+    script = Script(pages=5, pause_before=2)
+    runner, job_id = await paused(store, tenant.org_id, run_worker, script)  # two pages done
+
+    asked = await store.jobs.cancel(tenant.org_id, job_id)
+    # Progress (and with it the cancel) is written at most every PROGRESS_INTERVAL:
+    # past it, the next page boundary writes and learns.
+    await asyncio.sleep(PROGRESS_INTERVAL + 0.05)
+    script.resume.set()
+    job = await finished(store, tenant.org_id, job_id)
+
+    assert asked.status is JobStatus.PROCESSING and asked.cancel_requested
+    assert job.status is JobStatus.CANCELED
+    [run] = runner.runs
+    assert run.boundaries == [(0, True), (1, True), (2, False)]  # pages 3-5 never ran
