@@ -35,11 +35,6 @@ class Twin:
         self._target = target
         self.kind = kind
 
-    @property
-    def sdk(self) -> Any:
-        """The client itself, for what only one kind has."""
-        return self._target
-
     def __getattr__(self, name: str) -> Any:
         value = getattr(self._target, name)
         if name in ("jobs", "webhooks"):

@@ -3,7 +3,7 @@
 ``scripts/unasync.py`` writes each module of ``_sync`` from its namesake here
 with a fixed table of token replacements (the async names and keywords become
 their sync twins), and ``make lint`` fails when a generated module is stale.
-Edit the modules here, then run ``python scripts/unasync.py``.
+Edit the modules here, then run ``.venv/bin/python scripts/unasync.py``.
 
 Why generated, and not sans-I/O loops driven by two thin shells: most of the
 clients is surface (some twenty methods, with their signatures, overloads and
