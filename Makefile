@@ -41,6 +41,7 @@ serve: install
 	@$(BIN)/pagewire serve
 
 lint: install
+	@$(BIN)/python scripts/unasync.py --check
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .
 	@$(BIN)/mypy

@@ -7,7 +7,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pagewire import AsyncPagewire, BadRequestError
+from pagewire import BadRequestError
+from sdk.twins import Twin
 
 
 @pytest.fixture(autouse=True)
@@ -17,9 +18,7 @@ async def needs_the_batch_route(api: httpx.AsyncClient) -> None:
         pytest.skip("POST /batch/extract is not in this build")
 
 
-async def test_a_batch_makes_one_job_per_document_in_order(
-    client: AsyncPagewire, sample_pdf: Path
-) -> None:
+async def test_a_batch_makes_one_job_per_document_in_order(client: Twin, sample_pdf: Path) -> None:
     content = sample_pdf.read_bytes()
 
     jobs = await client.batch_extract([sample_pdf, content], pages="1", metadata={"batch": "b-1"})
@@ -32,7 +31,7 @@ async def test_a_batch_makes_one_job_per_document_in_order(
 
 
 async def test_the_same_idempotency_key_returns_the_same_batch(
-    client: AsyncPagewire, sample_pdf: Path
+    client: Twin, sample_pdf: Path
 ) -> None:
     first = await client.batch_extract([sample_pdf, sample_pdf], idempotency_key="batch-7")
     again = await client.batch_extract([sample_pdf, sample_pdf], idempotency_key="batch-7")
@@ -41,16 +40,16 @@ async def test_the_same_idempotency_key_returns_the_same_batch(
 
 
 async def test_one_bad_document_rejects_the_batch_and_names_it(
-    client: AsyncPagewire, sample_pdf: Path
+    client: Twin, sample_pdf: Path
 ) -> None:
     with pytest.raises(BadRequestError) as caught:
         await client.batch_extract([sample_pdf, b"plain words, no document"])
 
     assert caught.value.details.get("index") == 1
-    assert [job async for job in client.jobs.list()] == []
+    assert await client.jobs.list() == []
 
 
-async def test_a_batch_needs_files_or_urls_but_not_both(client: AsyncPagewire) -> None:
+async def test_a_batch_needs_files_or_urls_but_not_both(client: Twin) -> None:
     with pytest.raises(ValueError, match="files= or file_urls="):
         await client.batch_extract()
     with pytest.raises(ValueError, match="not both"):

@@ -1,4 +1,4 @@
-"""Where the client finds its key and URL, and how API JSON becomes typed results."""
+"""Where the client finds its key and URL (either client), and how API JSON becomes typed results."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from pagewire import Pagewire
 from pagewire.client import Job, JobError, JobResult, ResultLink
+from sdk.twins import make_client
 
 
-def test_the_key_and_base_url_come_from_the_environment_by_default(
-    monkeypatch: pytest.MonkeyPatch,
+async def test_the_key_and_base_url_come_from_the_environment_by_default(
+    kind: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PAGEWIRE_API_KEY", "pw_from_env")
     monkeypatch.setenv("PAGEWIRE_BASE_URL", "https://pagewire.example.com/")
@@ -22,18 +22,21 @@ def test_the_key_and_base_url_come_from_the_environment_by_default(
         seen.append(request)
         return httpx.Response(200, json={"job_id": "job_1", "status": "pending"})
 
-    with Pagewire(transport=httpx.MockTransport(answer)) as client:
-        client.jobs.get_job("job_1")
+    client = make_client(kind, transport=httpx.MockTransport(answer))
+    await client.jobs.get_job("job_1")
+    await client.close()
 
     assert str(seen[0].url) == "https://pagewire.example.com/job/job_1"
     assert seen[0].headers["x-api-key"] == "pw_from_env"
     assert seen[0].headers["user-agent"].startswith("pagewire-python/")
 
 
-def test_explicit_arguments_win_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_explicit_arguments_win_over_the_environment(
+    kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PAGEWIRE_API_KEY", "pw_from_env")
 
-    client = Pagewire(api_key="pw_given", base_url="http://10.0.0.5:9000")
+    client = make_client(kind, api_key="pw_given", base_url="http://10.0.0.5:9000")
 
     assert client.api_key == "pw_given" and client.base_url == "http://10.0.0.5:9000"
 

@@ -1,4 +1,7 @@
-"""The SDK against ``pagewire serve`` as a real process: jobs run, the dispatcher delivers."""
+"""The SDK against ``pagewire serve`` as a real process: jobs run, the dispatcher delivers.
+
+Submitting and waiting run with ``Pagewire`` and with ``AsyncPagewire``.
+"""
 
 from __future__ import annotations
 
@@ -7,40 +10,43 @@ from pathlib import Path
 
 import pytest
 
-from pagewire import AsyncPagewire, Pagewire
+from pagewire import Pagewire
 from pagewire.client import Job, JobResult, JobSubmission, ResultLink
 from pagewire.client._receiver import LocalReceiver
 from sdk.live import LiveService, serve_directory
+from sdk.twins import make_client
 
 pytestmark = pytest.mark.e2e
 
 
-def test_sync_extract_returns_the_finished_job_and_its_result(
-    live: LiveService, sample_pdf: Path
+async def test_sync_extract_returns_the_finished_job_and_its_result(
+    kind: str, live: LiveService, sample_pdf: Path
 ) -> None:
-    with Pagewire(api_key=live.api_key, base_url=live.base_url) as client:
-        job = client.extract(file=sample_pdf, pages="1-2", async_=False, metadata={"k": "v"})
+    client = make_client(kind, api_key=live.api_key, base_url=live.base_url)
+    job = await client.extract(file=sample_pdf, pages="1-2", async_=False, metadata={"k": "v"})
 
-        assert isinstance(job, Job)
-        assert job.status == "completed" and job.metadata == {"k": "v"}
-        assert job.progress.pages_done == 2 == job.progress.pages_total
-        assert isinstance(job.result, ResultLink) and job.result.url.endswith("/result")
-        result = client.jobs.get_result(job.job_id)
-        assert isinstance(result, JobResult)
-        assert result.page_count == 2 and "Court of Appeals" in result.markdown
+    assert isinstance(job, Job)
+    assert job.status == "completed" and job.metadata == {"k": "v"}
+    assert job.progress.pages_done == 2 == job.progress.pages_total
+    assert isinstance(job.result, ResultLink) and job.result.url.endswith("/result")
+    result = await client.jobs.get_result(job.job_id)
+    await client.close()
+    assert isinstance(result, JobResult)
+    assert result.page_count == 2 and "Court of Appeals" in result.markdown
 
 
-async def test_async_client_submits_and_waits_with_progress(
-    live: LiveService, sample_pdf: Path
+async def test_a_submitted_job_is_waited_for_with_progress(
+    kind: str, live: LiveService, sample_pdf: Path
 ) -> None:
     seen: list[str] = []
-    async with AsyncPagewire(api_key=live.api_key, base_url=live.base_url) as client:
-        submission = await client.extract(file=sample_pdf, pages="1-3")
-        assert isinstance(submission, JobSubmission)
+    client = make_client(kind, api_key=live.api_key, base_url=live.base_url)
+    submission = await client.extract(file=sample_pdf, pages="1-3")
+    assert isinstance(submission, JobSubmission)
 
-        job = await client.jobs.wait(
-            submission.job_id, timeout=60, on_progress=lambda j: seen.append(j.status)
-        )
+    job = await client.jobs.wait(
+        submission.job_id, timeout=60, on_progress=lambda j: seen.append(j.status)
+    )
+    await client.close()
 
     assert job.status == "completed" and seen[-1] == "completed"
 
@@ -79,12 +85,13 @@ def file_server(sample_pdf: Path) -> Iterator[str]:
         yield url
 
 
-def test_a_file_url_submission_is_downloaded_and_extracted(
-    live: LiveService, sample_pdf: Path, file_server: str
+async def test_a_file_url_submission_is_downloaded_and_extracted(
+    kind: str, live: LiveService, sample_pdf: Path, file_server: str
 ) -> None:
     url = f"{file_server}/{sample_pdf.name}"
-    with Pagewire(api_key=live.api_key, base_url=live.base_url) as client:
-        job = client.extract(file_url=url, pages="1", async_=False)
+    client = make_client(kind, api_key=live.api_key, base_url=live.base_url)
+    job = await client.extract(file_url=url, pages="1", async_=False)
+    await client.close()
 
     assert job.status == "completed", job.error
     assert job.input.file_url == url and job.input.file_name == sample_pdf.name

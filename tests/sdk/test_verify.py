@@ -1,4 +1,8 @@
-"""``client.webhooks.verify`` against events signed by the reference libraries."""
+"""``client.webhooks.verify`` against events signed by the reference libraries.
+
+The client's tests run with ``Pagewire`` and with ``AsyncPagewire`` (whose
+``verify`` is not awaited: it does no I/O).
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,9 @@ from datetime import UTC, datetime
 import pytest
 import standardwebhooks
 
-from pagewire import Pagewire, WebhookVerificationError
+from pagewire import WebhookVerificationError
 from pagewire.client import WebhookEvent, verify_webhook
+from sdk.twins import Twin, make_client
 
 SECRET = "whsec_" + base64.b64encode(os.urandom(32)).decode()
 NOW = 1_764_370_000
@@ -44,14 +49,14 @@ def signed_by_reference_library(
 
 
 @pytest.fixture
-def client() -> Pagewire:
-    return Pagewire(api_key="unused-by-verify")
+def client(kind: str) -> Twin:
+    return make_client(kind, api_key="unused-by-verify")
 
 
-def test_a_standard_webhooks_signed_event_verifies_into_a_typed_event(client: Pagewire) -> None:
+async def test_a_standard_webhooks_signed_event_verifies_into_a_typed_event(client: Twin) -> None:
     body, headers = signed_by_reference_library(EVENT)
 
-    event = client.webhooks.verify(body, headers, SECRET, now=NOW)
+    event = await client.webhooks.verify(body, headers, SECRET, now=NOW)
 
     assert isinstance(event, WebhookEvent)
     assert event.id == "msg_1" and event.type == "job.completed"
@@ -60,59 +65,63 @@ def test_a_standard_webhooks_signed_event_verifies_into_a_typed_event(client: Pa
     assert event.timestamp == datetime(2025, 11, 28, 22, 46, 40, tzinfo=UTC)
 
 
-def test_headers_are_matched_whatever_their_case_and_the_body_may_be_text(
-    client: Pagewire,
+async def test_headers_are_matched_whatever_their_case_and_the_body_may_be_text(
+    client: Twin,
 ) -> None:
     body, headers = signed_by_reference_library(EVENT)
     shouted = {k.upper(): v for k, v in headers.items()}
 
-    assert client.webhooks.verify(body.decode(), shouted, SECRET, now=NOW).type == "job.completed"
+    event = await client.webhooks.verify(body.decode(), shouted, SECRET, now=NOW)
+    assert event.type == "job.completed"
 
 
-def test_a_wrong_secret_is_refused(client: Pagewire) -> None:
+async def test_a_wrong_secret_is_refused(client: Twin) -> None:
     body, headers = signed_by_reference_library(EVENT)
     other = "whsec_" + base64.b64encode(os.urandom(32)).decode()
 
     with pytest.raises(WebhookVerificationError, match="signature"):
-        client.webhooks.verify(body, headers, other, now=NOW)
+        await client.webhooks.verify(body, headers, other, now=NOW)
 
 
-def test_a_body_changed_after_signing_is_refused(client: Pagewire) -> None:
+async def test_a_body_changed_after_signing_is_refused(client: Twin) -> None:
     body, headers = signed_by_reference_library(EVENT)
 
     with pytest.raises(WebhookVerificationError):
-        client.webhooks.verify(body.replace(b"completed", b"failed"), headers, SECRET, now=NOW)
+        await client.webhooks.verify(
+            body.replace(b"completed", b"failed"), headers, SECRET, now=NOW
+        )
 
 
 @pytest.mark.parametrize("missing", ["webhook-id", "webhook-timestamp", "webhook-signature"])
-def test_a_missing_header_is_refused_and_named(client: Pagewire, missing: str) -> None:
+async def test_a_missing_header_is_refused_and_named(client: Twin, missing: str) -> None:
     body, headers = signed_by_reference_library(EVENT)
     del headers[missing]
 
     with pytest.raises(WebhookVerificationError, match=missing):
-        client.webhooks.verify(body, headers, SECRET, now=NOW)
+        await client.webhooks.verify(body, headers, SECRET, now=NOW)
 
 
 @pytest.mark.parametrize(
     ("skew", "accepted"), [(-301, False), (-299, True), (299, True), (301, False)]
 )
-def test_the_timestamp_must_be_within_five_minutes_of_the_injected_clock(
-    client: Pagewire, skew: int, accepted: bool
+async def test_the_timestamp_must_be_within_five_minutes_of_the_injected_clock(
+    client: Twin, skew: int, accepted: bool
 ) -> None:
     body, headers = signed_by_reference_library(EVENT, at=NOW + skew)
 
     if accepted:
-        client.webhooks.verify(body, headers, SECRET, now=NOW)
+        await client.webhooks.verify(body, headers, SECRET, now=NOW)
     else:
         with pytest.raises(WebhookVerificationError, match="timestamp"):
-            client.webhooks.verify(body, headers, SECRET, now=NOW)
+            await client.webhooks.verify(body, headers, SECRET, now=NOW)
 
 
-def test_during_a_rotation_either_secret_verifies(client: Pagewire) -> None:
+async def test_during_a_rotation_either_secret_verifies(client: Twin) -> None:
     new = "whsec_" + base64.b64encode(os.urandom(32)).decode()
     body, headers = signed_by_reference_library(EVENT, secret=new)
 
-    assert client.webhooks.verify(body, headers, [SECRET, new], now=NOW).job_id == "job_01"
+    event = await client.webhooks.verify(body, headers, [SECRET, new], now=NOW)
+    assert event.job_id == "job_01"
 
 
 def test_verify_needs_no_client_at_all() -> None:
@@ -129,7 +138,7 @@ def test_the_verification_error_is_also_pagewires_own_exception_root() -> None:
     assert issubclass(WebhookVerificationError, PagewireError)
 
 
-def test_an_event_signed_by_svix_with_svix_headers_verifies(client: Pagewire) -> None:
+async def test_an_event_signed_by_svix_with_svix_headers_verifies(client: Twin) -> None:
     import svix.webhooks
 
     body = json.dumps(EVENT)
@@ -138,17 +147,17 @@ def test_an_event_signed_by_svix_with_svix_headers_verifies(client: Pagewire) ->
     )
     headers = {"svix-id": "msg_svix", "svix-timestamp": str(NOW), "svix-signature": signature}
 
-    event = client.webhooks.verify(body.encode(), headers, SECRET, now=NOW)
+    event = await client.webhooks.verify(body.encode(), headers, SECRET, now=NOW)
 
     assert event.id == "msg_svix" and event.type == "job.completed"
 
 
-def test_verify_reads_the_time_from_the_clients_injected_wall_clock() -> None:
+async def test_verify_reads_the_time_from_the_clients_injected_wall_clock(kind: str) -> None:
     body, headers = signed_by_reference_library(EVENT, at=NOW)
 
-    on_time = Pagewire(api_key="k", wall_clock=lambda: NOW + 60)
-    late = Pagewire(api_key="k", wall_clock=lambda: NOW + 600)
+    on_time = make_client(kind, api_key="k", wall_clock=lambda: NOW + 60)
+    late = make_client(kind, api_key="k", wall_clock=lambda: NOW + 600)
 
-    assert on_time.webhooks.verify(body, headers, SECRET).id == "msg_1"
+    assert (await on_time.webhooks.verify(body, headers, SECRET)).id == "msg_1"
     with pytest.raises(WebhookVerificationError, match="too old"):
-        late.webhooks.verify(body, headers, SECRET)
+        await late.webhooks.verify(body, headers, SECRET)

@@ -1,11 +1,11 @@
 """The pagewire Python SDK: ``Pagewire`` and ``AsyncPagewire``, typed results, errors.
 
 Needs only httpx (and the standard library): no server package is imported.
-The same names are re-exported from ``pagewire`` itself.
+The same names are re-exported from ``pagewire`` itself. ``Pagewire`` is
+generated from ``AsyncPagewire`` (see ``pagewire.client._async``).
 """
 
-from pagewire.client._async import AsyncPagewire
-from pagewire.client._client import Pagewire
+from pagewire.client._async.client import AsyncPagewire
 from pagewire.client._errors import (
     APIConnectionError,
     APIStatusError,
@@ -34,8 +34,9 @@ from pagewire.client._models import (
     WebhookLink,
 )
 from pagewire.client._retry import Backoff, RetryPolicy
+from pagewire.client._sync.client import Pagewire
+from pagewire.client._verify import verify_webhook
 from pagewire.client._webhook_models import Attempt, Delivery, Endpoint, Message
-from pagewire.client._webhooks import verify_webhook
 
 __all__ = [
     "APIConnectionError",

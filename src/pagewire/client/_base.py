@@ -11,7 +11,8 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, TypeVar
 
 import httpx
 
@@ -23,7 +24,7 @@ from pagewire.client._errors import (
     PagewireAPIError,
     error_from_response,
 )
-from pagewire.client._models import Job, JobSubmission
+from pagewire.client._models import Job, JobSubmission, ListPage
 from pagewire.client._retry import RetryPolicy
 from pagewire.client._upload import Document, FileInput, Upload
 from pagewire.kernel.retry_after import parse_retry_after
@@ -32,6 +33,8 @@ DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_RETRIES = 2
 USER_AGENT = f"pagewire-python/{__version__}"
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,25 @@ def json_body(response: httpx.Response) -> Any:
             status=response.status_code,
             code="invalid_response",
         ) from None
+
+
+def query_params(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The query string's values, leaving out those not given (None)."""
+    if params is None:
+        return None
+    return {k: v for k, v in params.items() if v is not None}
+
+
+def time_param(value: datetime | str | float | None) -> str | None:
+    """A time filter as the API reads it: ISO 8601 for a datetime, else as given."""
+    if value is None:
+        return None
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def list_page(body: Any, item: Callable[[dict[str, Any]], T]) -> ListPage[T]:
+    """One page of a list endpoint: ``{"data": [...], "next_cursor": ...}``."""
+    return ListPage([item(entry) for entry in body.get("data", [])], body.get("next_cursor"))
 
 
 def extract_fields(

@@ -22,7 +22,7 @@ import httpx
 
 from pagewire.client._errors import WebhookVerificationError
 from pagewire.client._models import WebhookEvent
-from pagewire.client._webhooks import verify_webhook
+from pagewire.client._verify import verify_webhook
 
 __all__ = ["LocalReceiver", "ReceivedDelivery"]
 

@@ -1,16 +1,18 @@
-"""The asynchronous client, ``AsyncPagewire``: the same surface as ``Pagewire``, awaited."""
+"""``AsyncPagewire``: the client, with its retries and its pagination."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Literal, overload
+from typing import Any, Literal, TypeVar, overload
 
 import httpx
 
+from pagewire.client._async.jobs import AsyncJobs
+from pagewire.client._async.webhooks import AsyncWebhooks
 from pagewire.client._base import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
@@ -22,19 +24,22 @@ from pagewire.client._base import (
     extract_request,
     failure_from_response,
     failure_from_transport,
+    json_body,
+    list_page,
+    query_params,
 )
 from pagewire.client._errors import PagewireAPIError
-from pagewire.client._jobs import AsyncJobs
 from pagewire.client._models import Job, JobSubmission
 from pagewire.client._retry import RetryPolicy
 from pagewire.client._upload import FileInput, Upload
-from pagewire.client._webhooks import AsyncWebhooks
 
 __all__ = ["AsyncPagewire"]
 
+T = TypeVar("T")
+
 
 class AsyncPagewire:
-    """An asyncio client for the pagewire API; every method of ``Pagewire``, awaited.
+    """A client for the pagewire API.
 
     ``api_key`` and ``base_url`` default to ``PAGEWIRE_API_KEY`` and
     ``PAGEWIRE_BASE_URL`` (then ``http://127.0.0.1:8000``). Requests that fail
@@ -45,7 +50,8 @@ class AsyncPagewire:
     or ``transport`` to route requests elsewhere, e.g. to an app in-process.
     ``clock``, ``wall_clock`` and ``sleep`` are there so tests need not wait.
 
-    Use it as ``async with``, or await :meth:`close`, to release connections.
+    Use it as a context manager (``async with client: ...``), or call
+    ``await client.close()``, to release connections.
     """
 
     def __init__(
@@ -165,11 +171,11 @@ class AsyncPagewire:
     ) -> JobSubmission | Job:
         """Submit a document: a path, bytes or binary file object, or a ``file_url``.
 
-        A path or file object is read on the event loop's thread, 64 KB at a
-        time as it is sent, never whole into memory.
+        A path or file object is read 64 KB at a time as it is sent, never whole
+        into memory (by the async client, on the event loop's thread).
 
         With ``async_=True`` (the default) this returns at once with the job id;
-        learn that it finished from a webhook, or with :meth:`Jobs.wait`. With
+        learn that it finished from a webhook, or with :meth:`AsyncJobs.wait`. With
         ``async_=False`` it returns the finished :class:`Job`: the server waits up
         to its limit, and past that this client polls (up to ``wait_timeout``).
 
@@ -232,6 +238,24 @@ class AsyncPagewire:
         request = batch_request(files, file_urls, fields, idempotency_key)
         return batch_answer(await self._request("POST", "/batch/extract", **request))
 
+    async def _json(self, method: str, path: str, **request: Any) -> Any:
+        """The JSON body of a successful ``_request``."""
+        return json_body(await self._request(method, path, **request))
+
+    async def _paginate(
+        self, path: str, params: Mapping[str, Any], item: Callable[[dict[str, Any]], T]
+    ) -> AsyncIterator[T]:
+        """Every item a list endpoint has, fetching the next page when the loop reaches it."""
+        cursor: str | None = None
+        while True:
+            body = await self._json("GET", path, params={**params, "cursor": cursor})
+            page = list_page(body, item)
+            for entry in page.data:
+                yield entry
+            if not page.next_cursor:
+                return
+            cursor = page.next_cursor
+
     async def _request(
         self,
         method: str,
@@ -255,7 +279,7 @@ class AsyncPagewire:
                     response = await self._http.request(
                         method,
                         config.url(path),
-                        params=_params(params),
+                        params=query_params(params),
                         json=json,
                         files=files,
                         data=form,
@@ -275,9 +299,3 @@ class AsyncPagewire:
                 raise error
             await self._sleep(delay)
             retries += 1
-
-
-def _params(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    if params is None:
-        return None
-    return {k: v for k, v in params.items() if v is not None}

@@ -1,0 +1,1 @@
+"""The sync clients, generated from ``pagewire.client._async`` by ``scripts/unasync.py``."""
