@@ -331,7 +331,7 @@ async def drain(
         org_id, _ = await make_endpoints(store, [f"{receiver.url}/hook"])
         await backlog(store, org_id, count)
         await receiver_reset(http, receiver.url)
-        pg_before = None if store.db.is_sqlite else postgres_cpu_seconds()
+        pg_before = None if store.db.dialect.name == "sqlite" else postgres_cpu_seconds()
         received = process_cpu_seconds(receiver.proc.pid)
         started, cpu = time.monotonic(), time.process_time()
         async with dispatching(store, settings):
@@ -427,7 +427,7 @@ async def latency(
     store = Store.from_settings(settings)
     # PostgreSQL: the producer has its own pool, so wake-ups must come through NOTIFY.
     # SQLite: the API and the dispatcher share one process and one store (embedded mode).
-    producer = store if store.db.is_sqlite else Store.from_settings(settings)
+    producer = store if store.db.dialect.name == "sqlite" else Store.from_settings(settings)
     try:
         await upgrade(store.db)
         await store.db.start_listening()

@@ -269,7 +269,7 @@ async def test_a_worker_elsewhere_is_woken_by_notify_or_else_polls(
 ) -> None:
     from pagewire.store import Store
 
-    if store.db.is_sqlite:
+    if store.db.dialect.name == "sqlite":
         pytest.skip("cross-process wake-ups are PostgreSQL's LISTEN/NOTIFY")
     listening = Store.from_settings(settings)
     pooled = Store.from_settings(settings.model_copy(update={"listen_notify": False}))

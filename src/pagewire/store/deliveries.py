@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pagewire.ids import new_id
 from pagewire.store import tables as t
-from pagewire.store.db import Database, among
+from pagewire.store.db import Database
 from pagewire.store.delivery_sql import DeliverySQL, due_now, pick
 from pagewire.store.webhooks import disable_endpoint, endpoint_from_row
 
@@ -93,7 +93,7 @@ class Backlog:
     oldest_pending_age: float
 
 
-# What a batch of attempt records carries into its statements (Database.rows_table).
+# What a batch of attempt records carries into its statements (Dialect.rows_table).
 _ATTEMPT_COLUMNS: list[tuple[str, sa.types.TypeEngine[Any]]] = [
     ("attempt_id", t.Id),
     ("delivery_id", t.Id),
@@ -132,12 +132,13 @@ class DeliveryStore:
     def __init__(self, db: Database, *, disable_after_seconds: float = 5 * 86400.0) -> None:
         self.db = db
         self.disable_after_seconds = disable_after_seconds
-        self.sql = DeliverySQL(sqlite=db.is_sqlite, now=db.now())
+        self.sql = DeliverySQL(db.dialect, now=db.now())
         self._recording = self._record_statements()
         # PostgreSQL runs the claim, and the record of a batch that all succeeded, on
         # the driver: each is one statement, atomic alone (store/driver.py).
-        self._hot_claim = None if db.is_sqlite else db.hot(self.sql.claim)
-        self._hot_record = None if db.is_sqlite else db.hot(self._recording[0])
+        hot = db.dialect.hot_statements
+        self._hot_claim = db.hot(self.sql.claim) if hot else None
+        self._hot_record = db.hot(self._recording[0]) if hot else None
 
     def _record_statements(self) -> list[Any]:
         """The statements that record a batch of attempts, built once.
@@ -146,7 +147,7 @@ class DeliveryStore:
         the attempts' INSERT): a single round trip for a batch whose attempts all
         succeeded. SQLite, without data-modifying CTEs, runs three.
         """
-        given = self.db.rows_table("given", _ATTEMPT_COLUMNS, shared=True)
+        given = self.db.dialect.rows_table("given", _ATTEMPT_COLUMNS, shared=True)
         g = given.c
         now = self.db.now()
         # Joined to its delivery: an attempt whose delivery was deleted meanwhile is dropped.
@@ -172,13 +173,13 @@ class DeliveryStore:
                 now,
             )
             .select_from(given.join(t.deliveries, D.id == g.delivery_id))
-            .where(self.sql.among(D.id)),
+            .where(self.db.dialect.among(D.id)),
         )
         retry = g.next_status == "pending"
         update = (
             t.deliveries.update()
             .where(
-                self.sql.among(D.id),
+                self.db.dialect.among(D.id),
                 D.id == g.delivery_id,
                 D.lease_token == g.token,  # a lost lease: no change
             )
@@ -196,11 +197,11 @@ class DeliveryStore:
         # Only endpoints that were failing are written: the hot path stays read-only here.
         recovered = (
             t.endpoints.update()
-            .where(among(E.id, sqlite=self.db.is_sqlite, param="recovered"))
+            .where(self.db.dialect.among(E.id, param="recovered"))
             .where(E.failing_since.is_not(None))
             .values(failing_since=None)
         )
-        if self.db.is_sqlite:
+        if not self.db.dialect.writes_in_ctes:
             return [insert, update, recovered]
         return [
             insert.add_cte(update.returning(D.id).cte("updated")).add_cte(
@@ -318,7 +319,7 @@ class DeliveryStore:
         """
         if not records:
             return []
-        given = self.db.rows_param(
+        given = self.db.dialect.rows_param(
             _ATTEMPT_COLUMNS,
             [
                 (
@@ -348,7 +349,7 @@ class DeliveryStore:
             await self.db.run_hot(self._hot_record, batch)
             return []
         async with self.db.write() as conn:
-            # The same statements whatever the batch size (Database.rows_table).
+            # The same statements whatever the batch size (Dialect.rows_table).
             for statement in self._recording:
                 await conn.execute(statement, batch)
             if all_succeeded:

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from pagewire.models import Job, JobInput, JobStatus, Lease
 from pagewire.store import tables as t
-from pagewire.store.db import Database, among
+from pagewire.store.db import Database
 
 J = t.jobs.c
 
@@ -163,12 +163,12 @@ class JobSQL:
     def _finish(self) -> Any:
         """Every lease-guarded outcome of a batch in one UPDATE; its rows as one parameter."""
         now = self.db.now()
-        given = self.db.rows_table("outcome", OUTCOME_COLUMNS)
+        given = self.db.dialect.rows_table("outcome", OUTCOME_COLUMNS)
         v = given.c
         return (
             t.jobs.update()
             .where(
-                among(J.id, sqlite=self.db.is_sqlite),
+                self.db.dialect.among(J.id),
                 J.id == v.id,
                 J.status == JobStatus.PROCESSING.value,
                 J.lease_token == v.token,

@@ -319,7 +319,7 @@ class JobStore:
 
     async def _finish_batch(self, batch: Sequence[Finish]) -> list[Job | None]:
         """One transaction: every lease-guarded outcome of ``batch`` and its event."""
-        outcomes = self.db.rows_param(
+        outcomes = self.db.dialect.rows_param(
             OUTCOME_COLUMNS,
             [
                 (
