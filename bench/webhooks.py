@@ -58,6 +58,7 @@ import sqlalchemy as sa  # noqa: E402
 
 from pagewire.dispatch.dispatcher import USER_AGENT, Dispatcher  # noqa: E402
 from pagewire.ids import new_id  # noqa: E402
+from pagewire.models import NewEvent  # noqa: E402
 from pagewire.settings import Settings  # noqa: E402
 from pagewire.store import Store, outbox  # noqa: E402
 from pagewire.store import tables as t  # noqa: E402
@@ -193,7 +194,7 @@ async def backlog(store: Store, org_id: str, count: int) -> None:
         for _ in range(min(500, count - start)):
             job_id = new_id("job")
             events.append(
-                outbox.NewEvent(org_id, "job.completed", payload(job_id), job_id=job_id, sequence=3)
+                NewEvent(org_id, "job.completed", payload(job_id), job_id=job_id, sequence=3)
             )
         async with store.db.write() as conn:
             await outbox.append(store.db, conn, events, now=await store.db.current_time())
@@ -442,7 +443,7 @@ async def latency(
             for i in range(count):
                 await asyncio.sleep(max(0.0, start + i / rate - time.monotonic()))
                 job_id = new_id("job")
-                event = outbox.NewEvent(org_id, "job.completed", payload(job_id), job_id=job_id)
+                event = NewEvent(org_id, "job.completed", payload(job_id), job_id=job_id)
                 now = await producer.db.current_time()
                 async with producer.db.write() as conn:
                     [event_id] = await outbox.append(producer.db, conn, [event], now=now)

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from pagewire.errors import Unauthenticated
+from pagewire.models import AttemptRecord
 from pagewire.portal import queries
-from pagewire.store.deliveries import AttemptRecord
 from pagewire.store.portal import PortalStore
 from support import Tenant
 from webhooks.support import emit

@@ -50,14 +50,10 @@ from pagewire.dispatch.retry_policy import (
 from pagewire.errors import PagewireError, UnsafeURL
 from pagewire.kernel import signing
 from pagewire.kernel.token_bucket import TokenBucket
+from pagewire.models import AttemptRecord, ClaimedDelivery, Verdict
 from pagewire.settings import Settings
 from pagewire.store import Store
-from pagewire.store.deliveries import (
-    RESPONSE_BODY_LIMIT,
-    AttemptRecord,
-    ClaimedDelivery,
-    Verdict,
-)
+from pagewire.store.deliveries import RESPONSE_BODY_LIMIT
 from pagewire.worker.aio import freeze_startup_objects
 
 log = logging.getLogger("pagewire.dispatch")

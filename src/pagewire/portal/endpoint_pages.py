@@ -11,6 +11,7 @@ from fastapi import APIRouter, Response
 from pagewire.api.webhook_schemas import EndpointIn
 from pagewire.api.webhooks import _checked_url
 from pagewire.errors import InvalidRequest
+from pagewire.models import NO_ATTEMPTS
 from pagewire.portal import queries
 from pagewire.portal.context import Portal, PostedForm, SignedIn, when
 from pagewire.portal.forms import SUBSCRIBABLE, EndpointForm, parse_since, since_default
@@ -28,7 +29,7 @@ async def list_endpoints(portal: SignedIn, cursor: str | None = None) -> Respons
         "endpoints.html",
         endpoints=page.data,
         health=health,
-        no_attempts=queries.NO_ATTEMPTS,
+        no_attempts=NO_ATTEMPTS,
         next_cursor=page.next_cursor,
         window_days=int(queries.HEALTH_WINDOW_SECONDS // 86400),
     )

@@ -6,10 +6,10 @@ Every query is scoped by organization, like the store's own.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from pagewire.models import EndpointHealth, RecentDelivery
 from pagewire.store import tables as t
 from pagewire.store.db import Database
 
@@ -20,36 +20,6 @@ V = t.events.c
 # Success rates cover this much recent history: long enough to be meaningful,
 # short enough that a fixed endpoint stops looking broken.
 HEALTH_WINDOW_SECONDS = 7 * 86400.0
-
-
-@dataclass(frozen=True)
-class EndpointHealth:
-    attempts: int
-    succeeded: int
-    last_attempt_at: float | None
-    last_status_code: int | None
-    last_error: str | None
-
-    @property
-    def success_rate(self) -> float | None:
-        return self.succeeded / self.attempts if self.attempts else None
-
-
-NO_ATTEMPTS = EndpointHealth(0, 0, None, None, None)
-
-
-@dataclass(frozen=True)
-class RecentDelivery:
-    id: str
-    message_id: str
-    event_type: str
-    job_id: str | None
-    status: str
-    attempts: int
-    last_status_code: int | None
-    last_error: str | None
-    created_at: float
-    updated_at: float
 
 
 def _ok(status_code: sa.ColumnElement[int]) -> sa.ColumnElement[int]:

@@ -16,8 +16,8 @@ from pagewire.settings import Settings
 from pagewire.store.db import Database
 from pagewire.store.deliveries import DeliveryStore
 from pagewire.store.idempotency import IdempotencyStore
-from pagewire.store.jobs import JobStore, LeaseState
-from pagewire.store.keys import KeyStore, Principal
+from pagewire.store.jobs import JobStore
+from pagewire.store.keys import KeyStore
 from pagewire.store.portal import PortalStore
 from pagewire.store.webhooks import WebhookStore
 
@@ -56,4 +56,4 @@ class Store:
         await self.db.close()
 
 
-__all__ = ["Database", "LeaseState", "Principal", "Store"]
+__all__ = ["Database", "Store"]

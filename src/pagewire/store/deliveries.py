@@ -27,14 +27,14 @@ import json
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pagewire.ids import new_id
+from pagewire.models import AttemptRecord, Backlog, ClaimedDelivery, Verdict
 from pagewire.store import tables as t
 from pagewire.store.db import Database
 from pagewire.store.delivery_sql import DeliverySQL, due_now, pick
@@ -45,53 +45,6 @@ D = t.deliveries.c
 V = t.events.c
 
 RESPONSE_BODY_LIMIT = 4096
-
-Verdict = Literal["succeeded", "retry", "failed", "disable"]
-
-
-# The dispatcher makes one of each per delivery: plain slotted classes (treated as
-# read-only), built four times faster than frozen dataclasses.
-@dataclass(slots=True)
-class ClaimedDelivery:
-    """Everything one attempt needs, read in the claim's transaction."""
-
-    id: str
-    lease_token: str
-    event_id: str  # the webhook-id
-    event_type: str
-    endpoint_id: str
-    org_id: str
-    job_id: str | None
-    sequence: int
-    attempt: int  # this attempt's number, from 1
-    url: str
-    headers: Mapping[str, str]
-    secrets: tuple[str, ...]  # the current secret, then one in its rotation grace period
-    rate_limit: int | None
-    body: bytes
-    event_created_at: float
-    claimed_at: float  # time.monotonic() in the claiming process, when the lease began
-
-
-@dataclass(slots=True)
-class AttemptRecord:
-    """One attempt's outcome and what to do next, as the dispatcher decided it."""
-
-    delivery: ClaimedDelivery
-    verdict: Verdict
-    status_code: int | None = None
-    latency_ms: float | None = None
-    response_body: str | None = None
-    error: str | None = None
-    retry_in: float | None = None  # seconds, for "retry"
-    reason: str | None = None  # for "failed" and "disable"
-
-
-@dataclass(frozen=True)
-class Backlog:
-    due: int
-    oldest_pending_age: float
-
 
 # What a batch of attempt records carries into its statements (Dialect.rows_table).
 _ATTEMPT_COLUMNS: list[tuple[str, sa.types.TypeEngine[Any]]] = [

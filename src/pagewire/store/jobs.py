@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,7 +19,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from pagewire.errors import Conflict, InvalidRequest, NotFound
 from pagewire.events import job_event_payload
 from pagewire.ids import new_id
-from pagewire.models import EVENT_FOR_STATUS, Job, JobStatus, Lease, NewJob
+from pagewire.models import (
+    EVENT_FOR_STATUS,
+    Job,
+    JobStatus,
+    Lease,
+    LeaseState,
+    NewEvent,
+    NewJob,
+    Page,
+)
 from pagewire.store import outbox
 from pagewire.store import tables as t
 from pagewire.store.db import Database
@@ -27,20 +36,6 @@ from pagewire.store.group_commit import GroupCommit
 from pagewire.store.job_sql import OUTCOME_COLUMNS, Finish, JobSQL, finished_job, job_from_row
 
 J = t.jobs.c
-
-
-@dataclass(frozen=True)
-class LeaseState:
-    """What a heartbeat learns: whether the job is still ours, and whether to stop."""
-
-    owned: bool
-    cancel_requested: bool
-
-
-@dataclass(frozen=True)
-class Page:
-    data: list[Job]
-    next_cursor: str | None
 
 
 class JobStore:
@@ -64,7 +59,7 @@ class JobStore:
             self.db,
             conn,
             [
-                outbox.NewEvent(
+                NewEvent(
                     org_id=job.org_id,
                     type=EVENT_FOR_STATUS[job.status],
                     job_id=job.id,
@@ -193,7 +188,7 @@ class JobStore:
         created_before: float | None = None,
         cursor: str | None = None,
         limit: int = 50,
-    ) -> Page:
+    ) -> Page[Job]:
         """Newest first; ``next_cursor`` is the last id of this page."""
         query = sa.select(t.jobs).where(J.org_id == org_id)
         if statuses:

@@ -9,15 +9,14 @@ in the queue with a fresh retry schedule.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pagewire.errors import InvalidRequest, NotFound
 from pagewire.ids import new_id
-from pagewire.models import Event
+from pagewire.models import Attempt, Delivery, Event, Message, Page
 from pagewire.store import tables as t
 from pagewire.store.db import Database
 
@@ -25,49 +24,6 @@ E = t.endpoints.c
 D = t.deliveries.c
 V = t.events.c
 A = t.attempts.c
-
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    data: list[T]
-    next_cursor: str | None
-
-
-@dataclass(frozen=True)
-class Attempt:
-    id: str
-    delivery_id: str
-    created_at: float
-    status_code: int | None
-    latency_ms: float | None
-    response_body: str | None
-    error: str | None
-
-
-@dataclass(frozen=True)
-class Delivery:
-    id: str
-    event_id: str
-    endpoint_id: str
-    job_id: str | None
-    sequence: int
-    status: str  # pending, succeeded, failed
-    attempts: int
-    next_attempt_at: float | None
-    last_status_code: int | None
-    last_error: str | None
-    created_at: float
-    updated_at: float
-    finished_at: float | None
-    attempt_log: tuple[Attempt, ...] = ()
-
-
-@dataclass(frozen=True)
-class Message:
-    event: Event
-    deliveries: tuple[Delivery, ...] = ()
 
 
 def event_from_row(row: Any) -> Event:

@@ -7,13 +7,13 @@ together or not at all; the dispatcher only ever reads what committed.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pagewire.ids import new_id
+from pagewire.models import NewEvent
 from pagewire.store import tables as t
 from pagewire.store.db import Database
 
@@ -51,16 +51,6 @@ def _subscribed(db: Database) -> Any:
         _EVENT_NAMES, sa.select(*(given.c[n] for n in _EVENT_NAMES))
     )
     return subscribed.add_cte(insert.cte("inserted_events"))
-
-
-@dataclass(frozen=True)
-class NewEvent:
-    org_id: str
-    type: str
-    payload: dict[str, Any]
-    job_id: str | None = None
-    sequence: int = 0
-    only_endpoint_id: str | None = None  # a test event goes to one endpoint
 
 
 async def append(

@@ -18,19 +18,11 @@ from pagewire.errors import InvalidRequest, NotFound
 from pagewire.events import iso
 from pagewire.ids import new_id
 from pagewire.kernel.signing import generate_secret
-from pagewire.models import Endpoint
+from pagewire.models import Endpoint, NewEvent, Page
 from pagewire.store import outbox
 from pagewire.store import tables as t
 from pagewire.store.db import Database
-from pagewire.store.messages import (
-    Attempt,
-    Delivery,
-    Message,
-    MessageStore,
-    Page,
-    cursor_after,
-    requeue,
-)
+from pagewire.store.messages import MessageStore, cursor_after, requeue
 
 E = t.endpoints.c
 D = t.deliveries.c
@@ -97,7 +89,7 @@ async def disable_endpoint(
         await outbox.append(
             db,
             conn,
-            [outbox.NewEvent(org_id=endpoint.org_id, type="endpoint.disabled", payload=payload)],
+            [NewEvent(org_id=endpoint.org_id, type="endpoint.disabled", payload=payload)],
             now=at,
         )
 
@@ -263,7 +255,7 @@ class WebhookStore(MessageStore):
                 self.db,
                 conn,
                 [
-                    outbox.NewEvent(
+                    NewEvent(
                         org_id=org_id,
                         type="webhook.test",
                         payload=payload,
@@ -297,4 +289,4 @@ class WebhookStore(MessageStore):
             return int(result.rowcount)
 
 
-__all__ = ["Attempt", "Delivery", "Message", "Page", "WebhookStore", "disable_endpoint"]
+__all__ = ["WebhookStore", "disable_endpoint"]
