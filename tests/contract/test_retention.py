@@ -20,8 +20,8 @@ async def finished_job(store: Any, org_id: str, blob_key: str | None = None) -> 
             metadata={"keep": "me"},
         )
     )
-    [lease] = await store.jobs.claim("w", 1, 30)
-    await store.jobs.finish(lease, JobStatus.COMPLETED, result={"markdown": "secret text"})
+    [lease] = await store.leases.claim("w", 1, 30)
+    await store.leases.finish(lease, JobStatus.COMPLETED, result={"markdown": "secret text"})
     return job.id
 
 

@@ -1,11 +1,18 @@
 """The only database seam: named operations the domain needs, on SQLite or PostgreSQL.
 
-``Store`` groups them: ``store.jobs`` (enqueue, claim, heartbeat, finish, cancel,
-rescue, get, list), ``store.keys`` (organizations and API keys), ``store.webhooks`` (endpoints,
-messages), ``store.deliveries`` (the dispatcher's claims and attempts),
-``store.portal`` (portal links and sessions) and ``store.idempotency`` (the
-webhook API's Idempotency-Keys and the responses they replay). Dialect
-differences stay in :mod:`pagewire.store.db`.
+``Store`` groups them by who asks:
+
+* ``store.jobs``: the API's side of jobs (enqueue, get, list, cancel);
+* ``store.leases``: the worker's side (claim, heartbeat, finish, release, rescue);
+* ``store.keys``: organizations and API keys;
+* ``store.webhooks``: endpoints and messages (the API's and the portal's side);
+* ``store.deliveries``: the dispatcher's claims and attempts;
+* ``store.portal``: portal links and sessions;
+* ``store.idempotency``: the webhook API's Idempotency-Keys and the responses they replay;
+* ``store.retention``: what the retention sweep expires.
+
+Every difference between SQLite and PostgreSQL is in :mod:`pagewire.store.dialect` (``store.db.dialect``).
+The records these operations take and return are in :mod:`pagewire.models`.
 """
 
 from __future__ import annotations
@@ -18,7 +25,9 @@ from pagewire.store.deliveries import DeliveryStore
 from pagewire.store.idempotency import IdempotencyStore
 from pagewire.store.jobs import JobStore
 from pagewire.store.keys import KeyStore
+from pagewire.store.leases import LeaseStore
 from pagewire.store.portal import PortalStore
+from pagewire.store.retention import RetentionStore
 from pagewire.store.webhooks import WebhookStore
 
 
@@ -33,12 +42,14 @@ class Store:
     ) -> None:
         self.db = db
         self.jobs = JobStore(db, public_url=public_url, max_attempts=max_attempts)
+        self.leases = LeaseStore(db, public_url=public_url)
         self.keys = KeyStore(db)
         # Endpoints and messages (the API's side), deliveries (the dispatcher's side).
         self.webhooks = WebhookStore(db)
         self.deliveries = DeliveryStore(db, disable_after_seconds=webhook_disable_after_seconds)
         self.portal = PortalStore(db)
         self.idempotency = IdempotencyStore(db)
+        self.retention = RetentionStore(db, public_url=public_url)
 
     @classmethod
     def from_settings(

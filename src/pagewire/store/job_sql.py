@@ -1,19 +1,27 @@
-"""The job store's hot statements, built once per database, and its row mapping.
+"""What the job modules share: the row mapping, the hot statements, the events.
+
+``jobs`` (the API's side), ``leases`` (the worker's side) and ``retention`` all
+map ``jobs`` rows to :class:`~pagewire.models.Job` (:func:`job_from_row`) and write
+one event per changed job in the same transaction (:func:`emit_job_events`).
 
 Building a statement costs SQLAlchemy more than running it (and a new object means
-a new cache key), so the statements every job passes through are built once with
-bind parameters and reused, as :mod:`pagewire.store.delivery_sql` does for the
-dispatcher. ``job_from_row`` maps a ``jobs`` row to a :class:`~pagewire.models.Job`.
+a new cache key), so the statements every job passes through are built once per
+database with bind parameters and reused (:func:`job_sql`), as
+:mod:`pagewire.store.delivery_sql` does for the dispatcher.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from pagewire.models import Job, JobInput, JobStatus, Lease
+from pagewire.events import job_event_payload
+from pagewire.models import EVENT_FOR_STATUS, Job, JobInput, JobStatus, Lease, NewEvent
+from pagewire.store import outbox
 from pagewire.store import tables as t
 from pagewire.store.db import Database
 
@@ -56,6 +64,31 @@ def job_from_row(row: Any) -> Job:
         lease_token=m["lease_token"],
         idempotency_key=m["idempotency_key"],
         idempotency_fingerprint=m["idempotency_fingerprint"],
+    )
+
+
+async def emit_job_events(
+    db: Database, conn: AsyncConnection, changed: Sequence[Job], *, public_url: str
+) -> None:
+    """One event per changed job, named by its new status, in this transaction."""
+    if not changed:
+        return
+    await outbox.append(
+        db,
+        conn,
+        [
+            NewEvent(
+                org_id=job.org_id,
+                type=EVENT_FOR_STATUS[job.status],
+                job_id=job.id,
+                sequence=job.sequence,
+                payload=job_event_payload(
+                    EVENT_FOR_STATUS[job.status], job, public_url=public_url, at=job.updated_at
+                ),
+            )
+            for job in changed
+        ],
+        now=changed[0].updated_at,
     )
 
 
@@ -118,6 +151,11 @@ def finished_job(finish: Finish, row: Any) -> Job:
         updated_at=row.updated_at,
         finished_at=row.finished_at,
     )
+
+
+def job_sql(db: Database) -> JobSQL:
+    """The statements of submit, claim and finish for ``db``, built on first use."""
+    return db.prepared("jobs", lambda: JobSQL(db))
 
 
 class JobSQL:

@@ -1,8 +1,8 @@
 """Retention: finished jobs' files and results expire; old messages and idempotency keys go.
 
-Runs inside every worker, a batch at a time (claims use SKIP LOCKED, so several
-workers share the sweep), keeping tables and the blob directory small under a
-constant load.
+Runs inside every worker, a batch at a time (the store claims each batch with SKIP
+LOCKED, so several workers share the sweep), keeping tables and the blob directory
+small under a constant load.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ log = logging.getLogger("pagewire.retention")
 
 
 async def expire_jobs(store: Store, blobs: LocalBlobStore, older_than: float) -> int:
-    """Expire one batch of finished jobs; returns how many."""
-    expired = await store.jobs.expire_finished(older_than)
+    """Expire one batch of finished jobs and delete their files; returns how many."""
+    expired = await store.retention.expire_jobs(older_than)
     for job in expired:
         for key in (job.input.blob_key, job.result_blob_key):
             if key is not None:
