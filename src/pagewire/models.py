@@ -148,6 +148,14 @@ class Page(Generic[T]):
 
 
 @dataclass(frozen=True)
+class JobCounts:
+    """The job queue at a glance, for metrics."""
+
+    by_status: dict[str, int]
+    oldest_pending_age: float  # seconds; 0 when nothing waits
+
+
+@dataclass(frozen=True)
 class Event:
     id: str  # msg_...: the webhook-id of every delivery of this event
     org_id: str

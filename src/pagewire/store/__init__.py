@@ -9,9 +9,11 @@
 * ``store.deliveries``: the dispatcher's claims and attempts;
 * ``store.portal``: portal links and sessions;
 * ``store.idempotency``: the webhook API's Idempotency-Keys and the responses they replay;
-* ``store.retention``: what the retention sweep expires.
+* ``store.retention``: what the retention sweep expires and prunes;
+* ``store.stats``: read-only figures for metrics and the portal.
 
-Every difference between SQLite and PostgreSQL is in :mod:`pagewire.store.dialect` (``store.db.dialect``).
+Every SQL statement of pagewire is in this package, and every difference between
+SQLite and PostgreSQL is in :mod:`pagewire.store.dialect` (``store.db.dialect``).
 The records these operations take and return are in :mod:`pagewire.models`.
 """
 
@@ -28,6 +30,7 @@ from pagewire.store.keys import KeyStore
 from pagewire.store.leases import LeaseStore
 from pagewire.store.portal import PortalStore
 from pagewire.store.retention import RetentionStore
+from pagewire.store.stats import StatsStore
 from pagewire.store.webhooks import WebhookStore
 
 
@@ -50,6 +53,7 @@ class Store:
         self.portal = PortalStore(db)
         self.idempotency = IdempotencyStore(db)
         self.retention = RetentionStore(db, public_url=public_url)
+        self.stats = StatsStore(db)
 
     @classmethod
     def from_settings(

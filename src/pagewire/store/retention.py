@@ -1,4 +1,4 @@
-"""What the retention sweep removes: finished jobs' data.
+"""What the retention sweep removes: finished jobs' data, then old webhook messages.
 
 A batch at a time, each claimed with SKIP LOCKED on PostgreSQL, so several
 workers share the sweep. The sweep itself (its loop, and deleting the blobs of
@@ -18,6 +18,8 @@ from pagewire.store.db import Database
 from pagewire.store.job_sql import emit_job_events, job_from_row
 
 J = t.jobs.c
+D = t.deliveries.c
+V = t.events.c
 
 
 class RetentionStore:
@@ -69,3 +71,21 @@ class RetentionStore:
             await self._emit(conn, expired)
         # the caller needs the keys the rows held before the update
         return [before[job.id] for job in expired]
+
+    async def prune_messages(self, older_than: float, limit: int = 1000) -> int:
+        """Delete one batch of events older than ``older_than`` seconds whose deliveries
+        all finished; returns how many went.
+
+        Their deliveries and attempts go with them (ON DELETE CASCADE). An event that
+        still has a pending delivery is kept however old it is: nothing is lost.
+        """
+        unfinished = sa.select(D.id).where(D.event_id == V.id, D.status == "pending")
+        async with self.db.write() as conn:
+            old = (
+                sa.select(V.id)
+                .where(V.created_at < self.db.now() - older_than, ~unfinished.exists())
+                .limit(limit)
+                .scalar_subquery()
+            )
+            result = await conn.execute(t.events.delete().where(V.id.in_(old)))
+        return int(result.rowcount or 0)

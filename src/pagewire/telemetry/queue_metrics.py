@@ -5,13 +5,11 @@ Shared by the API's ``/metrics`` and a scale-out worker's (:mod:`pagewire.teleme
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from pagewire.store import Store
-from pagewire.store import tables as t
 
 
 class QueueStats(Collector):
@@ -22,21 +20,9 @@ class QueueStats(Collector):
         self.oldest_pending_age = 0.0
 
     async def refresh(self, store: Store) -> None:
-        async with store.db.read() as conn:
-            rows = (
-                await conn.execute(
-                    sa.select(t.jobs.c.status, sa.func.count()).group_by(t.jobs.c.status)
-                )
-            ).all()
-            oldest = (
-                await conn.execute(
-                    sa.select(store.db.now() - sa.func.min(t.jobs.c.created_at)).where(
-                        t.jobs.c.status == "pending"
-                    )
-                )
-            ).scalar()
-        self.by_status = {status: count for status, count in rows}
-        self.oldest_pending_age = float(oldest or 0.0)
+        counts = await store.stats.queue()
+        self.by_status = dict(counts.by_status)
+        self.oldest_pending_age = counts.oldest_pending_age
 
     def collect(self):  # type: ignore[no-untyped-def]
         jobs = GaugeMetricFamily("pagewire_jobs", "Jobs by status", labels=["status"])
