@@ -9,6 +9,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from pagewire.models import JobCounts
 from pagewire.store import Store
 
 
@@ -16,23 +17,20 @@ class QueueStats(Collector):
     """Job counts by status and the age of the oldest pending job, read at scrape time."""
 
     def __init__(self) -> None:
-        self.by_status: dict[str, int] = {}
-        self.oldest_pending_age = 0.0
+        self.counts = JobCounts({}, 0.0)
 
     async def refresh(self, store: Store) -> None:
-        counts = await store.stats.queue()
-        self.by_status = dict(counts.by_status)
-        self.oldest_pending_age = counts.oldest_pending_age
+        self.counts = await store.stats.queue()
 
     def collect(self):  # type: ignore[no-untyped-def]
         jobs = GaugeMetricFamily("pagewire_jobs", "Jobs by status", labels=["status"])
-        for status, count in sorted(self.by_status.items()):
+        for status, count in sorted(self.counts.by_status.items()):
             jobs.add_metric([status], count)
         yield jobs
         yield GaugeMetricFamily(
             "pagewire_oldest_pending_job_age_seconds",
             "Age of the oldest job waiting for a worker",
-            value=self.oldest_pending_age,
+            value=self.counts.oldest_pending_age,
         )
 
 
