@@ -183,14 +183,14 @@ async def _running_worker(
 
 
 class CompletionCounter:
-    """Counts the outcomes the worker records (wrapping ``store.jobs.finish``), so the
+    """Counts the outcomes the worker records (wrapping ``store.leases.finish``), so the
     bench learns the moment the last job completed without polling the database."""
 
     def __init__(self, store: Store) -> None:
         self.completed = 0
         self._target = 0
         self._reached = asyncio.Event()
-        finish = store.jobs.finish
+        finish = store.leases.finish
 
         async def counting_finish(*args: Any, **kwargs: Any) -> Any:
             job = await finish(*args, **kwargs)
@@ -200,7 +200,7 @@ class CompletionCounter:
                     self._reached.set()
             return job
 
-        store.jobs.finish = counting_finish  # type: ignore[method-assign]
+        store.leases.finish = counting_finish  # type: ignore[method-assign]
 
     async def wait_for(self, target: int, started: float) -> float:
         """Seconds from ``started`` until ``target`` jobs completed in all."""

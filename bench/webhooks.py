@@ -59,6 +59,7 @@ import sqlalchemy as sa  # noqa: E402
 from pagewire.dispatch.dispatcher import Dispatcher  # noqa: E402
 from pagewire.dispatch.sender import USER_AGENT  # noqa: E402
 from pagewire.ids import new_id  # noqa: E402
+from pagewire.models import NewEvent  # noqa: E402
 from pagewire.settings import Settings  # noqa: E402
 from pagewire.store import Store, outbox  # noqa: E402
 from pagewire.store import tables as t  # noqa: E402
@@ -194,7 +195,7 @@ async def backlog(store: Store, org_id: str, count: int) -> None:
         for _ in range(min(500, count - start)):
             job_id = new_id("job")
             events.append(
-                outbox.NewEvent(org_id, "job.completed", payload(job_id), job_id=job_id, sequence=3)
+                NewEvent(org_id, "job.completed", payload(job_id), job_id=job_id, sequence=3)
             )
         async with store.db.write() as conn:
             await outbox.append(store.db, conn, events, now=await store.db.current_time())
@@ -332,7 +333,7 @@ async def drain(
         org_id, _ = await make_endpoints(store, [f"{receiver.url}/hook"])
         await backlog(store, org_id, count)
         await receiver_reset(http, receiver.url)
-        pg_before = None if store.db.is_sqlite else postgres_cpu_seconds()
+        pg_before = None if store.db.dialect.name == "sqlite" else postgres_cpu_seconds()
         received = process_cpu_seconds(receiver.proc.pid)
         started, cpu = time.monotonic(), time.process_time()
         async with dispatching(store, settings):
@@ -428,7 +429,7 @@ async def latency(
     store = Store.from_settings(settings)
     # PostgreSQL: the producer has its own pool, so wake-ups must come through NOTIFY.
     # SQLite: the API and the dispatcher share one process and one store (embedded mode).
-    producer = store if store.db.is_sqlite else Store.from_settings(settings)
+    producer = store if store.db.dialect.name == "sqlite" else Store.from_settings(settings)
     try:
         await upgrade(store.db)
         await store.db.start_listening()
@@ -443,7 +444,7 @@ async def latency(
             for i in range(count):
                 await asyncio.sleep(max(0.0, start + i / rate - time.monotonic()))
                 job_id = new_id("job")
-                event = outbox.NewEvent(org_id, "job.completed", payload(job_id), job_id=job_id)
+                event = NewEvent(org_id, "job.completed", payload(job_id), job_id=job_id)
                 now = await producer.db.current_time()
                 async with producer.db.write() as conn:
                     [event_id] = await outbox.append(producer.db, conn, [event], now=now)

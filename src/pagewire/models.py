@@ -1,14 +1,19 @@
-"""Frozen domain records passed between the store, the worker and the API.
+"""Every domain record: the plain values passed between the store, the worker, the
+dispatcher, the API and the portal.
 
 Pydantic models live at the HTTP boundary (``pagewire.api.schemas``); the core
-passes these plain values, built from rows and changed by making new ones.
+passes these frozen values, built from rows and changed by making new ones. The
+dispatcher's two per-delivery records are slotted instead (read-only by convention).
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
+
+T = TypeVar("T")
 
 
 class JobStatus(enum.StrEnum):
@@ -54,6 +59,14 @@ class ApiKey:
     created_at: float
     revoked_at: float | None
     last_used_at: float | None
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a request is: every query it makes is scoped by ``org_id``."""
+
+    org_id: str
+    key_id: str | None
 
 
 @dataclass(frozen=True)
@@ -119,6 +132,30 @@ class Lease:
 
 
 @dataclass(frozen=True)
+class LeaseState:
+    """What a heartbeat learns: whether the job is still ours, and whether to stop."""
+
+    owned: bool
+    cancel_requested: bool
+
+
+@dataclass(frozen=True)
+class ListPage(Generic[T]):
+    """One page of a list, newest first; ``next_cursor`` is the last id of this page."""
+
+    data: list[T]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class JobCounts:
+    """The job queue at a glance, for metrics."""
+
+    by_status: dict[str, int]
+    oldest_pending_age: float  # seconds; 0 when nothing waits
+
+
+@dataclass(frozen=True)
 class Event:
     id: str  # msg_...: the webhook-id of every delivery of this event
     org_id: str
@@ -127,6 +164,18 @@ class Event:
     sequence: int
     payload: dict[str, Any]
     created_at: float
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """An event to append to the outbox, with a delivery to each subscribed endpoint."""
+
+    org_id: str
+    type: str
+    payload: dict[str, Any]
+    job_id: str | None = None
+    sequence: int = 0
+    only_endpoint_id: str | None = None  # a test event goes to one endpoint
 
 
 @dataclass(frozen=True)
@@ -150,12 +199,144 @@ class Endpoint:
         return self.event_types is None or event_type in self.event_types
 
 
-T = TypeVar("T")
+# -- messages: an event with its deliveries and their attempts ---------------------
 
 
 @dataclass(frozen=True)
-class ListPage(Generic[T]):
-    """One page of a listing, newest first; ``next_cursor`` asks for the next one (None: last)."""
+class Attempt:
+    id: str
+    delivery_id: str
+    created_at: float
+    status_code: int | None
+    latency_ms: float | None
+    response_body: str | None
+    error: str | None
 
-    data: list[T]
-    next_cursor: str | None
+
+@dataclass(frozen=True)
+class Delivery:
+    id: str
+    event_id: str
+    endpoint_id: str
+    job_id: str | None
+    sequence: int
+    status: str  # pending, succeeded, failed
+    attempts: int
+    next_attempt_at: float | None
+    last_status_code: int | None
+    last_error: str | None
+    created_at: float
+    updated_at: float
+    finished_at: float | None
+    attempt_log: tuple[Attempt, ...] = ()
+
+
+@dataclass(frozen=True)
+class Message:
+    event: Event
+    deliveries: tuple[Delivery, ...] = ()
+
+
+# -- the dispatcher's side ------------------------------------------------------------
+
+Verdict = Literal["succeeded", "retry", "failed", "disable"]
+
+
+# The dispatcher makes one of each per delivery: plain slotted classes (treated as
+# read-only), since a frozen dataclass sets each field through object.__setattr__.
+@dataclass(slots=True)
+class ClaimedDelivery:
+    """Everything one attempt needs, read in the claim's transaction."""
+
+    id: str
+    lease_token: str
+    event_id: str  # the webhook-id
+    event_type: str
+    endpoint_id: str
+    org_id: str
+    job_id: str | None
+    sequence: int
+    attempt: int  # this attempt's number, from 1
+    url: str
+    headers: Mapping[str, str]
+    secrets: tuple[str, ...]  # the current secret, then one in its rotation grace period
+    rate_limit: int | None
+    body: bytes
+    event_created_at: float
+    claimed_at: float  # time.monotonic() in the claiming process, when the lease began
+
+
+@dataclass(slots=True)
+class AttemptRecord:
+    """One attempt's outcome and what to do next, as the dispatcher decided it."""
+
+    delivery: ClaimedDelivery
+    verdict: Verdict
+    status_code: int | None = None
+    latency_ms: float | None = None
+    response_body: str | None = None
+    error: str | None = None
+    retry_in: float | None = None  # seconds, for "retry"
+    reason: str | None = None  # for "failed" and "disable"
+
+
+@dataclass(frozen=True)
+class Backlog:
+    due: int
+    oldest_pending_age: float
+
+
+# -- what the portal shows ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EndpointHealth:
+    attempts: int
+    succeeded: int
+    last_attempt_at: float | None
+    last_status_code: int | None
+    last_error: str | None
+
+    @property
+    def success_rate(self) -> float | None:
+        return self.succeeded / self.attempts if self.attempts else None
+
+
+NO_ATTEMPTS = EndpointHealth(0, 0, None, None, None)
+
+
+@dataclass(frozen=True)
+class RecentDelivery:
+    id: str
+    message_id: str
+    event_type: str
+    job_id: str | None
+    status: str
+    attempts: int
+    last_status_code: int | None
+    last_error: str | None
+    created_at: float
+    updated_at: float
+
+
+@dataclass(frozen=True)
+class PortalLink:
+    id: str
+    org_id: str
+    expires_at: float
+
+
+@dataclass(frozen=True)
+class PortalSession:
+    id: str
+    org_id: str
+    expires_at: float
+
+
+# -- the webhook API's idempotency keys -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    status_code: int
+    body: str = field(repr=False)  # JSON text as sent; it may hold a secret

@@ -122,10 +122,6 @@ class Settings(BaseSettings):
                 return driver + url[len(plain) :]
         return url
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.resolved_database_url.startswith("sqlite")
-
 
 def _stored_secret_key(path: Path) -> bytes:
     """Read the key file, or create it; a process that loses the race reads the winner's."""

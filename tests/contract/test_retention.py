@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from pagewire.models import JobInput, JobStatus, NewJob
 from pagewire.store import tables as t
-from pagewire.worker.retention import expire_jobs, prune_messages
+from pagewire.worker.retention import expire_jobs
 
 
 async def finished_job(store: Any, org_id: str, blob_key: str | None = None) -> str:
@@ -20,8 +20,8 @@ async def finished_job(store: Any, org_id: str, blob_key: str | None = None) -> 
             metadata={"keep": "me"},
         )
     )
-    [lease] = await store.jobs.claim("w", 1, 30)
-    await store.jobs.finish(lease, JobStatus.COMPLETED, result={"markdown": "secret text"})
+    [lease] = await store.leases.claim("w", 1, 30)
+    await store.leases.finish(lease, JobStatus.COMPLETED, result={"markdown": "secret text"})
     return job.id
 
 
@@ -83,11 +83,34 @@ async def test_old_messages_are_pruned_only_once_every_delivery_finished(
         )
     await finished_job(store, tenant.org_id)  # three events, each with a pending delivery
 
-    assert await prune_messages(store, older_than=-1) == 0  # pending deliveries keep them
+    assert await store.retention.prune_messages(older_than=-1) == 0  # pending deliveries keep them
     async with store.db.write() as conn:
         await conn.execute(t.deliveries.update().values(status="succeeded"))
-    assert await prune_messages(store, older_than=3600) == 0  # too recent
-    assert await prune_messages(store, older_than=-1) == 3
+    assert await store.retention.prune_messages(older_than=3600) == 0  # too recent
+    assert await store.retention.prune_messages(older_than=-1) == 3
     async with store.db.read() as conn:
         left = (await conn.execute(sa.select(sa.func.count()).select_from(t.deliveries))).scalar()
     assert left == 0
+
+
+async def test_expiring_hands_back_the_files_the_jobs_held_and_leaves_the_rest(
+    store: Any, tenant: Any
+) -> None:
+    done = await finished_job(store, tenant.org_id, blob_key="uploads/done")
+    await store.jobs.enqueue(
+        NewJob(
+            org_id=tenant.org_id,
+            input=JobInput("b.pdf", None, None, None, 1, "uploads/waiting"),
+            options={},
+            metadata={},
+        )
+    )
+
+    [expired] = await store.retention.expire_jobs(older_than=-1)
+    again = await store.retention.expire_jobs(older_than=-1)
+
+    # as it was before: the caller deletes these files
+    assert expired.id == done and expired.input.blob_key == "uploads/done"
+    assert expired.status is JobStatus.COMPLETED
+    assert (await store.jobs.get(tenant.org_id, done)).input.blob_key is None
+    assert again == []  # an expired job is not expired twice; a pending one never

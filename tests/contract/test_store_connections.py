@@ -125,7 +125,7 @@ async def test_a_wake_up_calls_back_whoever_waits_on_its_channel(
         await store.webhooks.create_endpoint(tenant.org_id, "https://example.com/a")
         await emit(store, tenant.org_id)
         assert here  # at the commit, in this process
-        if not store.db.is_sqlite:
+        if store.db.dialect.name != "sqlite":
             for _ in range(50):
                 if elsewhere:
                     break

@@ -10,8 +10,9 @@ import pytest
 
 from pagewire.blobs import LocalBlobStore
 from pagewire.errors import Conflict
+from pagewire.models import StoredResponse
 from pagewire.store import Store
-from pagewire.store.idempotency import ABANDONED_AFTER_SECONDS, KEY_TTL_SECONDS, StoredResponse
+from pagewire.store.idempotency import ABANDONED_AFTER_SECONDS, KEY_TTL_SECONDS
 from pagewire.worker.retention import sweep
 
 CREATE = "POST /webhook/endpoints 0f1e"

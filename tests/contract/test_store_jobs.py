@@ -116,7 +116,7 @@ async def test_claims_take_higher_priority_first_then_submission_order(
     low = [(await store.jobs.enqueue(new_job(tenant.org_id)))[0] for _ in range(3)]
     high, _ = await store.jobs.enqueue(new_job(tenant.org_id, priority=5))
 
-    leases = await store.jobs.claim("w1", 10, 30)
+    leases = await store.leases.claim("w1", 10, 30)
 
     assert [lease.job.id for lease in leases] == [high.id] + [j.id for j in low]
     assert all(
@@ -131,7 +131,7 @@ async def test_concurrent_claimers_never_hold_the_same_job(store: Any, tenant: A
 
     async def claimer(name: str) -> list[str]:
         got: list[str] = []
-        while leases := await store.jobs.claim(name, 3, 30):
+        while leases := await store.leases.claim(name, 3, 30):
             got.extend(lease.job.id for lease in leases)
         return got
 
@@ -142,10 +142,10 @@ async def test_concurrent_claimers_never_hold_the_same_job(store: Any, tenant: A
 
 async def test_finish_records_the_outcome_and_its_event(store: Any, tenant: Any) -> None:
     job, _ = await store.jobs.enqueue(new_job(tenant.org_id))
-    [lease] = await store.jobs.claim("w1", 1, 30)
-    await store.jobs.heartbeat(lease, 30, pages_done=3, pages_total=4)
+    [lease] = await store.leases.claim("w1", 1, 30)
+    await store.leases.heartbeat(lease, 30, pages_done=3, pages_total=4)
 
-    done = await store.jobs.finish(
+    done = await store.leases.finish(
         lease, JobStatus.COMPLETED, result={"markdown": "# Hi"}, page_count=4
     )
 
@@ -161,18 +161,18 @@ async def test_finish_records_the_outcome_and_its_event(store: Any, tenant: Any)
 
 async def test_a_rescued_jobs_old_worker_cannot_overwrite_it(store: Any, tenant: Any) -> None:
     job, _ = await store.jobs.enqueue(new_job(tenant.org_id))
-    [old] = await store.jobs.claim("old-worker", 1, lease_seconds=-1)  # already expired
+    [old] = await store.leases.claim("old-worker", 1, lease_seconds=-1)  # already expired
 
-    rescued = await store.jobs.rescue_expired()
+    rescued = await store.leases.rescue_expired()
     assert [j.status for j in rescued] == [JobStatus.PENDING]
-    [new] = await store.jobs.claim("new-worker", 1, 30)
+    [new] = await store.leases.claim("new-worker", 1, 30)
     assert new.job.id == job.id and new.job.attempts == 2
 
-    state = await store.jobs.heartbeat(old, 30, pages_done=1)
-    late = await store.jobs.finish(old, JobStatus.FAILED, error={"code": "x", "message": "y"})
+    state = await store.leases.heartbeat(old, 30, pages_done=1)
+    late = await store.leases.finish(old, JobStatus.FAILED, error={"code": "x", "message": "y"})
 
     assert state.owned is False and late is None
-    assert (await store.jobs.finish(new, JobStatus.COMPLETED, result={})) is not None
+    assert (await store.leases.finish(new, JobStatus.COMPLETED, result={})) is not None
     assert (await store.jobs.get(tenant.org_id, job.id)).status is JobStatus.COMPLETED
 
 
@@ -181,8 +181,8 @@ async def test_a_job_whose_worker_keeps_dying_fails_with_worker_lost(
 ) -> None:
     job, _ = await store.jobs.enqueue(new_job(tenant.org_id))
     for _ in range(job.max_attempts):
-        assert await store.jobs.claim("dying", 1, lease_seconds=-1)
-        await store.jobs.rescue_expired()
+        assert await store.leases.claim("dying", 1, lease_seconds=-1)
+        await store.leases.rescue_expired()
 
     failed = await store.jobs.get(tenant.org_id, job.id)
     assert failed.status is JobStatus.FAILED
@@ -192,10 +192,10 @@ async def test_a_job_whose_worker_keeps_dying_fails_with_worker_lost(
 
 async def test_heartbeats_keep_a_lease_alive(store: Any, tenant: Any) -> None:
     await store.jobs.enqueue(new_job(tenant.org_id))
-    [lease] = await store.jobs.claim("w1", 1, lease_seconds=-1)
-    state = await store.jobs.heartbeat(lease, 30)
+    [lease] = await store.leases.claim("w1", 1, lease_seconds=-1)
+    state = await store.leases.heartbeat(lease, 30)
     assert state.owned and not state.cancel_requested
-    assert await store.jobs.rescue_expired() == []
+    assert await store.leases.rescue_expired() == []
 
 
 async def test_cancel_a_pending_job_at_once_and_a_processing_one_by_request(
@@ -203,7 +203,7 @@ async def test_cancel_a_pending_job_at_once_and_a_processing_one_by_request(
 ) -> None:
     pending, _ = await store.jobs.enqueue(new_job(tenant.org_id, priority=-1))
     running, _ = await store.jobs.enqueue(new_job(tenant.org_id, priority=1))
-    [lease] = await store.jobs.claim("w1", 1, 30)
+    [lease] = await store.leases.claim("w1", 1, 30)
     assert lease.job.id == running.id
 
     canceled = await store.jobs.cancel(tenant.org_id, pending.id)
@@ -212,10 +212,10 @@ async def test_cancel_a_pending_job_at_once_and_a_processing_one_by_request(
     assert canceled.status is JobStatus.CANCELED
     assert (await events_of(store, pending.id))[-1] == ("job.canceled", 2)
     assert asked.status is JobStatus.PROCESSING and asked.cancel_requested
-    assert (await store.jobs.heartbeat(lease, 30)).cancel_requested
+    assert (await store.leases.heartbeat(lease, 30)).cancel_requested
     # idempotent
     assert (await store.jobs.cancel(tenant.org_id, pending.id)).status is JobStatus.CANCELED
-    assert await store.jobs.claim("w2", 5, 30) == []
+    assert await store.leases.claim("w2", 5, 30) == []
 
 
 async def test_another_organizations_job_is_not_found(
@@ -247,8 +247,8 @@ async def test_release_gives_a_job_back_without_counting_the_attempt(
     store: Any, tenant: Any
 ) -> None:
     job, _ = await store.jobs.enqueue(new_job(tenant.org_id))
-    [lease] = await store.jobs.claim("w1", 1, 30)
-    assert await store.jobs.release(lease)
+    [lease] = await store.leases.claim("w1", 1, 30)
+    assert await store.leases.release(lease)
     again = await store.jobs.get(tenant.org_id, job.id)
     assert again.status is JobStatus.PENDING and again.attempts == 0
 
@@ -269,7 +269,7 @@ async def test_a_worker_elsewhere_is_woken_by_notify_or_else_polls(
 ) -> None:
     from pagewire.store import Store
 
-    if store.db.is_sqlite:
+    if store.db.dialect.name == "sqlite":
         pytest.skip("cross-process wake-ups are PostgreSQL's LISTEN/NOTIFY")
     listening = Store.from_settings(settings)
     pooled = Store.from_settings(settings.model_copy(update={"listen_notify": False}))
@@ -282,7 +282,7 @@ async def test_a_worker_elsewhere_is_woken_by_notify_or_else_polls(
         await store.jobs.enqueue(new_job(tenant.org_id))
         assert await asyncio.wait_for(woken, 5) is True
         assert await polled is False  # behind a pooler: no wake-up, the poll timeout
-        assert len(await pooled.jobs.claim("w", 5, 30)) == 1  # and polling still finds it
+        assert len(await pooled.leases.claim("w", 5, 30)) == 1  # and polling still finds it
     finally:
         await listening.close()
         await pooled.close()
@@ -291,15 +291,15 @@ async def test_a_worker_elsewhere_is_woken_by_notify_or_else_polls(
 async def test_one_statement_keeps_all_of_a_workers_leases_alive(store: Any, tenant: Any) -> None:
     for _ in range(3):
         await store.jobs.enqueue(new_job(tenant.org_id))
-    kept, rescued, canceled = await store.jobs.claim("w1", 3, lease_seconds=-1)
-    await store.jobs.heartbeat(kept, 30)
-    await store.jobs.heartbeat(canceled, 30)
-    await store.jobs.rescue_expired()  # takes only the one whose lease ran out
+    kept, rescued, canceled = await store.leases.claim("w1", 3, lease_seconds=-1)
+    await store.leases.heartbeat(kept, 30)
+    await store.leases.heartbeat(canceled, 30)
+    await store.leases.rescue_expired()  # takes only the one whose lease ran out
     await store.jobs.cancel(tenant.org_id, canceled.job.id)
 
-    states = await store.jobs.heartbeat_all([kept, rescued, canceled], 30)
+    states = await store.leases.heartbeat_all([kept, rescued, canceled], 30)
 
     assert states[kept.job.id].owned and not states[kept.job.id].cancel_requested
     assert not states[rescued.job.id].owned
     assert states[canceled.job.id].owned and states[canceled.job.id].cancel_requested
-    assert await store.jobs.rescue_expired() == []  # the kept leases were extended
+    assert await store.leases.rescue_expired() == []  # the kept leases were extended

@@ -16,7 +16,7 @@ from pagewire.worker.loop import Worker
 
 
 async def test_the_queue_tables_are_vacuumed_early_on_postgresql(store: Any) -> None:
-    if store.db.is_sqlite:
+    if store.db.dialect.name == "sqlite":
         assert await store.db.autovacuum_on()  # nothing to vacuum: rows change in place
         return
     async with store.db.read() as conn:

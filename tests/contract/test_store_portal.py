@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 
 from pagewire.errors import Unauthenticated
-from pagewire.portal import queries
-from pagewire.store.deliveries import AttemptRecord
+from pagewire.models import AttemptRecord
 from pagewire.store.portal import PortalStore
 from support import Tenant
 from webhooks.support import emit
@@ -122,9 +121,9 @@ async def test_endpoint_health_and_recent_deliveries_count_only_the_organization
         ]
     )
 
-    health = await queries.endpoint_health(store.db, tenant.org_id, [mine.id, quiet.id, theirs.id])
-    recent = await queries.recent_deliveries(store.db, tenant.org_id, mine.id)
-    hidden = await queries.recent_deliveries(store.db, tenant.org_id, theirs.id)
+    health = await store.stats.endpoint_health(tenant.org_id, [mine.id, quiet.id, theirs.id])
+    recent = await store.webhooks.recent_deliveries(tenant.org_id, mine.id)
+    hidden = await store.webhooks.recent_deliveries(tenant.org_id, theirs.id)
 
     assert set(health) == {mine.id}  # the quiet one has no attempts; theirs is not ours
     assert health[mine.id].attempts == 3 and health[mine.id].succeeded == 1

@@ -9,10 +9,10 @@ import pytest
 import sqlalchemy as sa
 
 from pagewire.errors import InvalidRequest, NotFound
+from pagewire.models import AttemptRecord, ClaimedDelivery, NewEvent
 from pagewire.store import Store, outbox
 from pagewire.store import tables as t
 from pagewire.store.db import Database
-from pagewire.store.deliveries import AttemptRecord, ClaimedDelivery
 
 LEASE = 30.0
 
@@ -29,7 +29,7 @@ async def emit(
             store.db,
             conn,
             [
-                outbox.NewEvent(
+                NewEvent(
                     org_id=org_id,
                     type=type_,
                     payload={"type": type_, "data": {"job_id": job_id, "sequence": sequence}},

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from pagewire.dispatch.retry_policy import AttemptOutcome
-from pagewire.store.deliveries import ClaimedDelivery
+from pagewire.models import ClaimedDelivery
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from pagewire.dispatch.lanes import Lane, Lanes
-from pagewire.store.deliveries import ClaimedDelivery
+from pagewire.models import ClaimedDelivery
 
 
 def claimed(

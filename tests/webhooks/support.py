@@ -17,7 +17,7 @@ import standardwebhooks
 import svix.webhooks
 from aiohttp import web
 
-from pagewire.models import JobInput, NewJob
+from pagewire.models import JobInput, NewEvent, NewJob
 from pagewire.store import outbox
 
 Behaviour = Callable[["Received"], Awaitable[web.StreamResponse]]
@@ -141,7 +141,7 @@ async def emit(
         [event_id] = await outbox.append(
             store.db,
             conn,
-            [outbox.NewEvent(org_id, type_, payload, job_id=job_id, sequence=sequence)],
+            [NewEvent(org_id, type_, payload, job_id=job_id, sequence=sequence)],
             now=now,
         )
     return event_id, time.time()

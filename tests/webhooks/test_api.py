@@ -240,7 +240,7 @@ async def test_messages_are_listed_with_filters_and_shown_with_every_attempt(
     done, _ = await emit(store, tenant.org_id, type_="job.completed", job_id="job_a", sequence=2)
     other, _ = await emit(store, tenant.org_id, type_="job.created", job_id="job_b", sequence=1)
     [claimed, _] = await store.deliveries.claim_deliveries(10, lease_seconds=30, per_endpoint=10)
-    from pagewire.store.deliveries import AttemptRecord
+    from pagewire.models import AttemptRecord
 
     await store.deliveries.record_attempts(
         [

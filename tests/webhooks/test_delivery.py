@@ -63,8 +63,8 @@ async def test_a_jobs_events_arrive_in_order_under_retries(
         job, _ = await store.jobs.enqueue(new_job(tenant.org_id))
         jobs.append(job)
     await run_dispatcher()
-    for lease in await store.jobs.claim("w", 3, 30):
-        await store.jobs.finish(lease, JobStatus.COMPLETED, result={}, page_count=1)
+    for lease in await store.leases.claim("w", 3, 30):
+        await store.leases.finish(lease, JobStatus.COMPLETED, result={}, page_count=1)
 
     await receiver.wait_answered(9)
     receiver.assert_verified()
@@ -241,8 +241,8 @@ async def test_an_endpoint_gets_only_the_event_types_it_asked_for(
         tenant.org_id, completed_only.url, event_types=["job.completed"]
     )
     await store.jobs.enqueue(new_job(tenant.org_id))
-    [lease] = await store.jobs.claim("w", 1, 30)
-    await store.jobs.finish(lease, JobStatus.COMPLETED, result={}, page_count=1)
+    [lease] = await store.leases.claim("w", 1, 30)
+    await store.leases.finish(lease, JobStatus.COMPLETED, result={}, page_count=1)
     await run_dispatcher()
 
     await everything.wait_for(3)

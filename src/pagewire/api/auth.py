@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import Request
 
 from pagewire.errors import Unauthenticated
-from pagewire.store import Principal
+from pagewire.models import Principal
 
 
 def presented_key(request: Request) -> str | None:

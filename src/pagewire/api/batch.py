@@ -12,7 +12,7 @@ from pagewire.api import submit
 from pagewire.api.auth import principal
 from pagewire.errors import InvalidRequest
 from pagewire.events import job_url
-from pagewire.store import Principal
+from pagewire.models import Principal
 
 router = APIRouter(tags=["jobs"])
 Caller = Annotated[Principal, Depends(principal)]

@@ -38,7 +38,7 @@ from pydantic import BaseModel
 from pagewire.api.errors import error_body, status_for
 from pagewire.api.submit import idempotency_key
 from pagewire.errors import PagewireError
-from pagewire.store import Principal
+from pagewire.models import Principal
 from pagewire.store.idempotency import IdempotencyStore
 
 P = ParamSpec("P")

@@ -16,8 +16,7 @@ from pagewire.api.schemas import ExtractRequest, JobList, JobOut, JobSubmitted, 
 from pagewire.api.views import job_out
 from pagewire.errors import Conflict, InvalidRequest
 from pagewire.events import job_url
-from pagewire.models import JobStatus
-from pagewire.store import Principal
+from pagewire.models import JobStatus, Principal
 
 router = APIRouter(tags=["jobs"])
 Caller = Annotated[Principal, Depends(principal)]

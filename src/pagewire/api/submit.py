@@ -23,8 +23,7 @@ from pagewire.blobs import StoredBlob
 from pagewire.errors import InvalidRequest, PagewireError, PayloadTooLarge, UnsupportedMediaType
 from pagewire.extract import SUPPORTED_MEDIA_TYPES, sniff_media_type
 from pagewire.ids import new_id
-from pagewire.models import Job, JobInput, NewJob
-from pagewire.store import Principal
+from pagewire.models import Job, JobInput, NewJob, Principal
 
 
 @dataclass(frozen=True)

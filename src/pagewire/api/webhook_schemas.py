@@ -8,8 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pagewire.kernel.timefmt import iso
-from pagewire.models import EVENT_TYPES, Endpoint, Event
-from pagewire.store.webhooks import Attempt, Delivery
+from pagewire.models import EVENT_TYPES, Attempt, Delivery, Endpoint, Event
 
 MAX_HEADERS = 20
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")

@@ -31,8 +31,8 @@ from pagewire.api.webhook_schemas import (
     TestSent,
 )
 from pagewire.errors import InvalidRequest
+from pagewire.models import Principal
 from pagewire.settings import Settings
-from pagewire.store import Principal
 from pagewire.store.webhooks import WebhookStore
 
 router = APIRouter(prefix="/webhook", tags=["webhooks"])

@@ -22,8 +22,8 @@ from collections.abc import Callable, Sequence
 
 from pagewire.dispatch.lanes import Lanes
 from pagewire.errors import PagewireError
+from pagewire.models import AttemptRecord, ClaimedDelivery
 from pagewire.store import Store
-from pagewire.store.deliveries import AttemptRecord, ClaimedDelivery
 
 log = logging.getLogger("pagewire.dispatch")
 

@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Callable
 
 from pagewire.kernel.token_bucket import TokenBucket
-from pagewire.store.deliveries import ClaimedDelivery
+from pagewire.models import ClaimedDelivery
 
 
 class Lane:

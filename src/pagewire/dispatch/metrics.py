@@ -6,8 +6,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from pagewire.models import Backlog
 from pagewire.store import Store
-from pagewire.store.deliveries import Backlog
 
 # Loopback receivers answer in about a millisecond; real ones up to the 15 s timeout.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30)

@@ -29,7 +29,8 @@ from pagewire.dispatch.retry_policy import (
     RetryAt,
 )
 from pagewire.errors import PagewireError
-from pagewire.store.deliveries import AttemptRecord, ClaimedDelivery, DeliveryStore, Verdict
+from pagewire.models import AttemptRecord, ClaimedDelivery, Verdict
+from pagewire.store.deliveries import DeliveryStore
 
 log = logging.getLogger("pagewire.dispatch")
 

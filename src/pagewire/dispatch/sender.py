@@ -23,8 +23,9 @@ from pagewire import netguard
 from pagewire.dispatch.retry_policy import AttemptOutcome
 from pagewire.errors import UnsafeURL
 from pagewire.kernel import signing
+from pagewire.models import ClaimedDelivery
 from pagewire.settings import Settings
-from pagewire.store.deliveries import RESPONSE_BODY_LIMIT, ClaimedDelivery
+from pagewire.store.deliveries import RESPONSE_BODY_LIMIT
 
 log = logging.getLogger("pagewire.dispatch")
 

@@ -13,6 +13,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from pagewire.kernel.timefmt import iso
+from pagewire.models import PortalSession
 from pagewire.portal.sessions import (
     CSRF_FIELD,
     Signer,
@@ -23,7 +24,6 @@ from pagewire.portal.sessions import (
 )
 from pagewire.settings import Settings
 from pagewire.store import Store
-from pagewire.store.portal import PortalSession
 from pagewire.store.webhooks import WebhookStore
 
 TEMPLATES = Path(__file__).parent / "templates"

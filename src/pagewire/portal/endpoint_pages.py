@@ -11,9 +11,10 @@ from fastapi import APIRouter, Response
 from pagewire.api.webhook_schemas import EndpointIn
 from pagewire.api.webhooks import _checked_url
 from pagewire.errors import InvalidRequest
-from pagewire.portal import queries
+from pagewire.models import NO_ATTEMPTS
 from pagewire.portal.context import Portal, PostedForm, SignedIn, when
 from pagewire.portal.forms import SUBSCRIBABLE, EndpointForm, parse_since, since_default
+from pagewire.store.stats import HEALTH_WINDOW_SECONDS
 
 router = APIRouter()
 
@@ -21,16 +22,14 @@ router = APIRouter()
 @router.get("/endpoints", name="endpoints")
 async def list_endpoints(portal: SignedIn, cursor: str | None = None) -> Response:
     page = await portal.webhooks.list_endpoints(portal.org_id, cursor=cursor, limit=50)
-    health = await queries.endpoint_health(
-        portal.store.db, portal.org_id, [e.id for e in page.data]
-    )
+    health = await portal.store.stats.endpoint_health(portal.org_id, [e.id for e in page.data])
     return portal.render(
         "endpoints.html",
         endpoints=page.data,
         health=health,
-        no_attempts=queries.NO_ATTEMPTS,
+        no_attempts=NO_ATTEMPTS,
         next_cursor=page.next_cursor,
-        window_days=int(queries.HEALTH_WINDOW_SECONDS // 86400),
+        window_days=int(HEALTH_WINDOW_SECONDS // 86400),
     )
 
 
@@ -108,7 +107,7 @@ async def endpoint_detail(endpoint_id: str, portal: SignedIn) -> Response:
 async def _detail_page(portal: Portal, endpoint_id: str, *, reveal: bool = False) -> Response:
     endpoint = await portal.webhooks.get_endpoint(portal.org_id, endpoint_id)
     now = await portal.store.db.current_time()
-    deliveries = await queries.recent_deliveries(portal.store.db, portal.org_id, endpoint_id)
+    deliveries = await portal.webhooks.recent_deliveries(portal.org_id, endpoint_id)
     in_grace = bool(endpoint.previous_secret and (endpoint.previous_secret_expires_at or 0) > now)
     return portal.render(
         "endpoint.html",

@@ -9,10 +9,10 @@ from pydantic import BaseModel, Field
 
 from pagewire.api.auth import principal
 from pagewire.kernel.timefmt import iso
+from pagewire.models import Principal
 from pagewire.portal.context import signer_for
 from pagewire.portal.sessions import link_token
 from pagewire.settings import Settings
-from pagewire.store import Principal
 
 router = APIRouter(tags=["webhooks"])
 

@@ -20,7 +20,7 @@ from typing import Any
 from fastapi import Request, Response
 
 from pagewire.errors import Forbidden, Unauthenticated
-from pagewire.store.portal import PortalSession
+from pagewire.models import PortalSession
 
 SESSION_COOKIE = "pagewire_portal"
 NOTICE_COOKIE = "pagewire_portal_notice"

@@ -1,11 +1,20 @@
 """The only database seam: named operations the domain needs, on SQLite or PostgreSQL.
 
-``Store`` groups them: ``store.jobs`` (enqueue, claim, heartbeat, finish, cancel,
-rescue, get, list), ``store.keys`` (organizations and API keys), ``store.webhooks`` (endpoints,
-messages), ``store.deliveries`` (the dispatcher's claims and attempts),
-``store.portal`` (portal links and sessions) and ``store.idempotency`` (the
-webhook API's Idempotency-Keys and the responses they replay). Dialect
-differences stay in :mod:`pagewire.store.db`.
+``Store`` groups them by who asks:
+
+* ``store.jobs``: the API's side of jobs (enqueue, get, list, cancel);
+* ``store.leases``: the worker's side (claim, heartbeat, finish, release, rescue);
+* ``store.keys``: organizations and API keys;
+* ``store.webhooks``: endpoints and messages (the API's and the portal's side);
+* ``store.deliveries``: the dispatcher's claims and attempts;
+* ``store.portal``: portal links and sessions;
+* ``store.idempotency``: the webhook API's Idempotency-Keys and the responses they replay;
+* ``store.retention``: what the retention sweep expires and prunes;
+* ``store.stats``: read-only figures for metrics and the portal.
+
+Every SQL statement of pagewire is in this package, and every difference between
+SQLite and PostgreSQL is in :mod:`pagewire.store.dialect` (``store.db.dialect``).
+The records these operations take and return are in :mod:`pagewire.models`.
 """
 
 from __future__ import annotations
@@ -16,9 +25,12 @@ from pagewire.settings import Settings
 from pagewire.store.db import Database
 from pagewire.store.deliveries import DeliveryStore
 from pagewire.store.idempotency import IdempotencyStore
-from pagewire.store.jobs import JobStore, LeaseState
-from pagewire.store.keys import KeyStore, Principal
+from pagewire.store.jobs import JobStore
+from pagewire.store.keys import KeyStore
+from pagewire.store.leases import LeaseStore
 from pagewire.store.portal import PortalStore
+from pagewire.store.retention import RetentionStore
+from pagewire.store.stats import StatsStore
 from pagewire.store.webhooks import WebhookStore
 
 
@@ -32,12 +44,15 @@ class Store:
     ) -> None:
         self.db = db
         self.jobs = JobStore(db, public_url=public_url, max_attempts=max_attempts)
+        self.leases = LeaseStore(db, public_url=public_url)
         self.keys = KeyStore(db)
         # Endpoints and messages (the API's side), deliveries (the dispatcher's side).
         self.webhooks = WebhookStore(db)
         self.deliveries = DeliveryStore(db)
         self.portal = PortalStore(db)
         self.idempotency = IdempotencyStore(db)
+        self.retention = RetentionStore(db, public_url=public_url)
+        self.stats = StatsStore(db)
 
     @classmethod
     def from_settings(
@@ -50,4 +65,4 @@ class Store:
         await self.db.close()
 
 
-__all__ = ["Database", "LeaseState", "Principal", "Store"]
+__all__ = ["Database", "Store"]

@@ -27,16 +27,16 @@ import json
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pagewire.ids import new_id
+from pagewire.models import AttemptRecord, Backlog, ClaimedDelivery, Verdict
 from pagewire.store import tables as t
-from pagewire.store.db import Database, among
+from pagewire.store.db import Database
 from pagewire.store.delivery_sql import DeliverySQL, due_now, pick
 from pagewire.store.webhooks import disable_endpoint, endpoint_from_row
 
@@ -46,54 +46,7 @@ V = t.events.c
 
 RESPONSE_BODY_LIMIT = 4096
 
-Verdict = Literal["succeeded", "retry", "failed", "disable"]
-
-
-# The dispatcher makes one of each per delivery: plain slotted classes (treated as
-# read-only), since a frozen dataclass sets each field through object.__setattr__.
-@dataclass(slots=True)
-class ClaimedDelivery:
-    """Everything one attempt needs, read in the claim's transaction."""
-
-    id: str
-    lease_token: str
-    event_id: str  # the webhook-id
-    event_type: str
-    endpoint_id: str
-    org_id: str
-    job_id: str | None
-    sequence: int
-    attempt: int  # this attempt's number, from 1
-    url: str
-    headers: Mapping[str, str]
-    secrets: tuple[str, ...]  # the current secret, then one in its rotation grace period
-    rate_limit: int | None
-    body: bytes
-    event_created_at: float
-    claimed_at: float  # time.monotonic() in the claiming process, when the lease began
-
-
-@dataclass(slots=True)
-class AttemptRecord:
-    """One attempt's outcome and what to do next, as the dispatcher decided it."""
-
-    delivery: ClaimedDelivery
-    verdict: Verdict
-    status_code: int | None = None
-    latency_ms: float | None = None
-    response_body: str | None = None
-    error: str | None = None
-    retry_in: float | None = None  # seconds, for "retry"
-    reason: str | None = None  # for "failed" and "disable"
-
-
-@dataclass(frozen=True)
-class Backlog:
-    due: int
-    oldest_pending_age: float
-
-
-# What a batch of attempt records carries into its statements (Database.rows_table).
+# What a batch of attempt records carries into its statements (Dialect.rows_table).
 _ATTEMPT_COLUMNS: list[tuple[str, sa.types.TypeEngine[Any]]] = [
     ("attempt_id", t.Id),
     ("delivery_id", t.Id),
@@ -131,12 +84,13 @@ def _last_error(record: AttemptRecord) -> str | None:
 class DeliveryStore:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self.sql = DeliverySQL(sqlite=db.is_sqlite, now=db.now())
+        self.sql = DeliverySQL(db.dialect, now=db.now())
         self._recording = self._record_statements()
         # PostgreSQL runs the claim, and the record of a batch that all succeeded, on
         # the driver: each is one statement, atomic alone (store/driver.py).
-        self._hot_claim = None if db.is_sqlite else db.hot(self.sql.claim)
-        self._hot_record = None if db.is_sqlite else db.hot(self._recording[0])
+        hot = db.dialect.hot_statements
+        self._hot_claim = db.hot(self.sql.claim) if hot else None
+        self._hot_record = db.hot(self._recording[0]) if hot else None
 
     def _record_statements(self) -> list[Any]:
         """The statements that record a batch of attempts, built once.
@@ -145,7 +99,7 @@ class DeliveryStore:
         the attempts' INSERT): a single round trip for a batch whose attempts all
         succeeded. SQLite, without data-modifying CTEs, runs three.
         """
-        given = self.db.rows_table("given", _ATTEMPT_COLUMNS, shared=True)
+        given = self.db.dialect.rows_table("given", _ATTEMPT_COLUMNS, shared=True)
         g = given.c
         now = self.db.now()
         # Joined to its delivery: an attempt whose delivery was deleted meanwhile is dropped.
@@ -171,13 +125,13 @@ class DeliveryStore:
                 now,
             )
             .select_from(given.join(t.deliveries, D.id == g.delivery_id))
-            .where(self.sql.among(D.id)),
+            .where(self.db.dialect.among(D.id)),
         )
         retry = g.next_status == "pending"
         update = (
             t.deliveries.update()
             .where(
-                self.sql.among(D.id),
+                self.db.dialect.among(D.id),
                 D.id == g.delivery_id,
                 D.lease_token == g.token,  # a lost lease: no change
             )
@@ -195,11 +149,11 @@ class DeliveryStore:
         # Only endpoints that were failing are written: the hot path stays read-only here.
         recovered = (
             t.endpoints.update()
-            .where(among(E.id, sqlite=self.db.is_sqlite, param="recovered"))
+            .where(self.db.dialect.among(E.id, param="recovered"))
             .where(E.failing_since.is_not(None))
             .values(failing_since=None)
         )
-        if self.db.is_sqlite:
+        if not self.db.dialect.writes_in_ctes:
             return [insert, update, recovered]
         return [
             insert.add_cte(update.returning(D.id).cte("updated")).add_cte(
@@ -322,7 +276,7 @@ class DeliveryStore:
         """
         if not records:
             return []
-        given = self.db.rows_param(
+        given = self.db.dialect.rows_param(
             _ATTEMPT_COLUMNS,
             [
                 (
@@ -352,7 +306,7 @@ class DeliveryStore:
             await self.db.run_hot(self._hot_record, batch)
             return []
         async with self.db.write() as conn:
-            # The same statements whatever the batch size (Database.rows_table).
+            # The same statements whatever the batch size (Dialect.rows_table).
             for statement in self._recording:
                 await conn.execute(statement, batch)
             if all_succeeded:

@@ -2,7 +2,7 @@
 
 Building a statement of this size costs SQLAlchemy more than running it, so
 each is built once with bind parameters and reused (its compiled form and cache
-key are then memoized). Lists of ids are one parameter (:func:`among`).
+key are then memoized). Lists of ids are one parameter (:meth:`Dialect.among`).
 
 ``choose`` picks the deliveries a claim takes: due, enabled endpoint, not
 waiting for an earlier event of the same job to the same endpoint, and at most
@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
 from pagewire.store import tables as t
-from pagewire.store.db import among
+from pagewire.store.dialect import Dialect
 
 E = t.endpoints.c
 D = t.deliveries.c
@@ -39,16 +39,16 @@ V = t.events.c
 class DeliverySQL:
     """``now`` is the database's clock (:meth:`Database.now`), read when a statement runs."""
 
-    def __init__(self, *, sqlite: bool, now: sa.ColumnElement[float]) -> None:
-        self.sqlite = sqlite
-        if sqlite:
-            # One writer at a time, and each statement costs microseconds in place:
-            # choose (_SQLITE_CHOOSE and pick()), lease, then read what was leased.
+    def __init__(self, dialect: Dialect, now: sa.ColumnElement[float]) -> None:
+        self.dialect = dialect
+        if not dialect.writes_in_ctes:
+            # SQLite: one writer at a time, and each statement costs microseconds in
+            # place: choose (_SQLITE_CHOOSE and pick()), lease, then read what was leased.
             self.choose = _SQLITE_CHOOSE
             self.spend = _SQLITE_SPEND
             self.lease = (
                 t.deliveries.update()
-                .where(self.among(D.id))
+                .where(self.dialect.among(D.id))
                 .values(_lease_values(sa.bindparam("b_now", type_=sa.Double())))
             )
             self.claimed = (
@@ -58,14 +58,10 @@ class DeliverySQL:
                         t.endpoints, E.id == D.endpoint_id
                     )
                 )
-                .where(self.among(D.id))
+                .where(self.dialect.among(D.id))
             )
         else:
             self.claim = self._claim(now)
-
-    def among(self, column: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
-        """``column`` is one of the ``ids`` parameter's values."""
-        return among(column, sqlite=self.sqlite)
 
     def _claim(self, now: sa.ColumnElement[float]) -> Any:
         """PostgreSQL: choose, lock, lease and read the claimed deliveries in one statement.

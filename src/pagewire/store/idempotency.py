@@ -13,12 +13,11 @@ A stored response may hold an endpoint's secret; see ``tables.idempotency_keys``
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import sqlalchemy as sa
 from sqlalchemy import exc
 
 from pagewire.errors import Conflict
+from pagewire.models import StoredResponse
 from pagewire.store import tables as t
 from pagewire.store.db import Database
 
@@ -29,12 +28,6 @@ KEY_TTL_SECONDS = 24 * 3600.0
 # the database failed while recording): the webhook API's routes answer in seconds,
 # so a retry may take the key over instead of waiting out its 24 hours.
 ABANDONED_AFTER_SECONDS = 120.0
-
-
-@dataclass(frozen=True)
-class StoredResponse:
-    status_code: int
-    body: str = field(repr=False)  # JSON text as sent; it may hold a secret
 
 
 def in_progress() -> Conflict:
@@ -137,4 +130,4 @@ class IdempotencyStore:
         return int(result.rowcount or 0)
 
 
-__all__ = ["ABANDONED_AFTER_SECONDS", "KEY_TTL_SECONDS", "IdempotencyStore", "StoredResponse"]
+__all__ = ["ABANDONED_AFTER_SECONDS", "KEY_TTL_SECONDS", "IdempotencyStore"]

@@ -1,21 +1,29 @@
-"""The job store's hot statements, built once per database, and its row mapping.
+"""What the job modules share: the row mapping, the hot statements, the events.
+
+``jobs`` (the API's side), ``leases`` (the worker's side) and ``retention`` all
+map ``jobs`` rows to :class:`~pagewire.models.Job` (:func:`job_from_row`) and write
+one event per changed job in the same transaction (:func:`emit_job_events`).
 
 Building a statement costs SQLAlchemy more than running it (and a new object means
-a new cache key), so the statements every job passes through are built once with
-bind parameters and reused, as :mod:`pagewire.store.delivery_sql` does for the
-dispatcher. ``job_from_row`` maps a ``jobs`` row to a :class:`~pagewire.models.Job`.
+a new cache key), so the statements every job passes through are built once per
+database with bind parameters and reused (:func:`job_sql`), as
+:mod:`pagewire.store.delivery_sql` does for the dispatcher.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from pagewire.models import Job, JobInput, JobStatus, Lease
+from pagewire.events import job_event_payload
+from pagewire.models import EVENT_FOR_STATUS, Job, JobInput, JobStatus, Lease, NewEvent
+from pagewire.store import outbox
 from pagewire.store import tables as t
-from pagewire.store.db import Database, among
+from pagewire.store.db import Database
 
 J = t.jobs.c
 
@@ -56,6 +64,31 @@ def job_from_row(row: Any) -> Job:
         lease_token=m["lease_token"],
         idempotency_key=m["idempotency_key"],
         idempotency_fingerprint=m["idempotency_fingerprint"],
+    )
+
+
+async def emit_job_events(
+    db: Database, conn: AsyncConnection, changed: Sequence[Job], *, public_url: str
+) -> None:
+    """One event per changed job, named by its new status, in this transaction."""
+    if not changed:
+        return
+    await outbox.append(
+        db,
+        conn,
+        [
+            NewEvent(
+                org_id=job.org_id,
+                type=EVENT_FOR_STATUS[job.status],
+                job_id=job.id,
+                sequence=job.sequence,
+                payload=job_event_payload(
+                    EVENT_FOR_STATUS[job.status], job, public_url=public_url, at=job.updated_at
+                ),
+            )
+            for job in changed
+        ],
+        now=changed[0].updated_at,
     )
 
 
@@ -120,6 +153,11 @@ def finished_job(finish: Finish, row: Any) -> Job:
     )
 
 
+def job_sql(db: Database) -> JobSQL:
+    """The statements of submit, claim and finish for ``db``, built on first use."""
+    return db.prepared("jobs", lambda: JobSQL(db))
+
+
 class JobSQL:
     """The statements of submit, claim and finish for one database."""
 
@@ -163,12 +201,12 @@ class JobSQL:
     def _finish(self) -> Any:
         """Every lease-guarded outcome of a batch in one UPDATE; its rows as one parameter."""
         now = self.db.now()
-        given = self.db.rows_table("outcome", OUTCOME_COLUMNS)
+        given = self.db.dialect.rows_table("outcome", OUTCOME_COLUMNS)
         v = given.c
         return (
             t.jobs.update()
             .where(
-                among(J.id, sqlite=self.db.is_sqlite),
+                self.db.dialect.among(J.id),
                 J.id == v.id,
                 J.status == JobStatus.PROCESSING.value,
                 J.lease_token == v.token,

@@ -1,40 +1,27 @@
-"""Jobs: enqueue, claim with leases, heartbeat, finish, cancel, rescue, read.
+"""Jobs on the API's side: enqueue, read, list, cancel.
 
-Every state change of a claimed job is guarded by its lease token
-(``WHERE status = 'processing' AND lease_token = :token``), so a worker whose
-lease expired and whose job was rescued can never overwrite it.
+The worker's side (claim, heartbeat, finish, release, rescue) is
+:mod:`pagewire.store.leases`; expiry is :mod:`pagewire.store.retention`.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import replace
 
 import sqlalchemy as sa
 from sqlalchemy import exc
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pagewire.errors import Conflict, InvalidRequest, NotFound
-from pagewire.events import job_event_payload
 from pagewire.ids import new_id
-from pagewire.models import EVENT_FOR_STATUS, Job, JobStatus, Lease, ListPage, NewJob
-from pagewire.store import outbox
+from pagewire.models import Job, JobStatus, ListPage, NewJob
 from pagewire.store import tables as t
 from pagewire.store.db import Database
 from pagewire.store.group_commit import GroupCommit
-from pagewire.store.job_sql import OUTCOME_COLUMNS, Finish, JobSQL, finished_job, job_from_row
+from pagewire.store.job_sql import emit_job_events, job_from_row, job_sql
 
 J = t.jobs.c
-
-
-@dataclass(frozen=True)
-class LeaseState:
-    """What a heartbeat learns: whether the job is still ours, and whether to stop."""
-
-    owned: bool
-    cancel_requested: bool
 
 
 class JobStore:
@@ -42,38 +29,13 @@ class JobStore:
         self.db = db
         self.public_url = public_url
         self.max_attempts = max_attempts
-        self._finishes: GroupCommit[Finish, Job | None] = GroupCommit(self._finish_batch)
+        self.sql = job_sql(db)
         self._enqueues: GroupCommit[NewJob, tuple[Job, bool] | Conflict] = GroupCommit(
             self._enqueue_batch
         )
-        self.sql = JobSQL(db)
-
-    # -- events -------------------------------------------------------------
 
     async def _emit(self, conn: AsyncConnection, changed: Sequence[Job]) -> None:
-        """One event per changed job, named by its new status, in this transaction."""
-        if not changed:
-            return
-        await outbox.append(
-            self.db,
-            conn,
-            [
-                outbox.NewEvent(
-                    org_id=job.org_id,
-                    type=EVENT_FOR_STATUS[job.status],
-                    job_id=job.id,
-                    sequence=job.sequence,
-                    payload=job_event_payload(
-                        EVENT_FOR_STATUS[job.status],
-                        job,
-                        public_url=self.public_url,
-                        at=job.updated_at,
-                    ),
-                )
-                for job in changed
-            ],
-            now=changed[0].updated_at,
-        )
+        await emit_job_events(self.db, conn, changed, public_url=self.public_url)
 
     # -- submit -------------------------------------------------------------
 
@@ -206,225 +168,7 @@ class JobStore:
         jobs = [job_from_row(r) for r in rows[:limit]]
         return ListPage(jobs, jobs[-1].id if len(rows) > limit else None)
 
-    # -- the worker's side ----------------------------------------------------
-
-    async def claim(self, worker_id: str, limit: int, lease_seconds: float) -> list[Lease]:
-        """Take up to ``limit`` pending jobs, highest priority first, FIFO within one."""
-        if limit <= 0:
-            return []
-        token = uuid.uuid4().hex
-        async with self.db.write() as conn:
-            rows = (
-                await conn.execute(
-                    self.sql.claim,
-                    {
-                        "claim_limit": limit,
-                        "claim_token": token,
-                        "claim_lease_seconds": lease_seconds,
-                        "claim_worker_id": worker_id,
-                    },
-                )
-            ).all()
-            jobs = sorted((job_from_row(r) for r in rows), key=lambda j: (-j.priority, j.id))
-            await self._emit(conn, jobs)
-        return [Lease(job, token) for job in jobs]
-
-    async def heartbeat(
-        self,
-        lease: Lease,
-        lease_seconds: float,
-        *,
-        pages_done: int | None = None,
-        pages_total: int | None = None,
-    ) -> LeaseState:
-        """Extend the lease (and record progress); tells whether cancel was asked."""
-        values: dict[str, Any] = {"lease_expires_at": self.db.now() + lease_seconds}
-        if pages_done is not None:
-            values["pages_done"] = pages_done
-            values["updated_at"] = self.db.now()
-        if pages_total is not None:
-            values["pages_total"] = pages_total
-        async with self.db.write() as conn:
-            row = (
-                await conn.execute(
-                    t.jobs.update()
-                    .where(*self._guard(lease))
-                    .values(**values)
-                    .returning(J.cancel_requested)
-                )
-            ).first()
-        if row is None:
-            return LeaseState(owned=False, cancel_requested=False)
-        return LeaseState(owned=True, cancel_requested=bool(row.cancel_requested))
-
-    async def heartbeat_all(
-        self, leases: Sequence[Lease], lease_seconds: float
-    ) -> dict[str, LeaseState]:
-        """Extend every lease a worker holds in one statement: job id -> its state.
-
-        A job missing from the answer is no longer held under that lease (rescued).
-        """
-        if not leases:
-            return {}
-        held = {(lease.job.id, lease.token) for lease in leases}
-        async with self.db.write() as conn:
-            rows = (
-                await conn.execute(
-                    t.jobs.update()
-                    .where(
-                        J.id.in_([job_id for job_id, _ in held]),
-                        J.status == JobStatus.PROCESSING.value,
-                        J.lease_token.in_({token for _, token in held}),
-                    )
-                    .values(lease_expires_at=self.db.now() + lease_seconds)
-                    .returning(J.id, J.lease_token, J.cancel_requested)
-                )
-            ).all()
-        states = {
-            row.id: LeaseState(owned=True, cancel_requested=bool(row.cancel_requested))
-            for row in rows
-            if (row.id, row.lease_token) in held
-        }
-        lost = LeaseState(owned=False, cancel_requested=False)
-        return {lease.job.id: states.get(lease.job.id, lost) for lease in leases}
-
-    async def finish(
-        self,
-        lease: Lease,
-        status: JobStatus,
-        *,
-        result: dict[str, Any] | None = None,
-        result_blob_key: str | None = None,
-        result_size: int | None = None,
-        page_count: int | None = None,
-        error: dict[str, Any] | None = None,
-    ) -> Job | None:
-        """Record the outcome and its event; None when the lease was lost meanwhile.
-
-        Outcomes that arrive while another is being written are group-committed: one
-        transaction records all of them (each still guarded by its own lease token),
-        with their events and deliveries. The call returns once its outcome committed.
-        """
-        if not status.is_final:
-            raise ValueError(f"{status} is not a final status")
-        return await self._finishes.submit(
-            Finish(lease, status, result, result_blob_key, result_size, page_count, error)
-        )
-
-    async def _finish_batch(self, batch: Sequence[Finish]) -> list[Job | None]:
-        """One transaction: every lease-guarded outcome of ``batch`` and its event."""
-        outcomes = self.db.rows_param(
-            OUTCOME_COLUMNS,
-            [
-                (
-                    f.lease.job.id,
-                    f.lease.token,
-                    f.status.value,
-                    f.result,
-                    f.result_blob_key,
-                    f.result_size,
-                    f.page_count,
-                    f.error,
-                )
-                for f in batch
-            ],
-        )
-        by_id = {f.lease.job.id: f for f in batch}
-        async with self.db.write() as conn:
-            rows = (await conn.execute(self.sql.finish, {**outcomes, "ids": list(by_id)})).all()
-            finished = {row.id: finished_job(by_id[row.id], row) for row in rows}
-            await self._emit(conn, sorted(finished.values(), key=lambda j: j.id))
-        return [finished.get(f.lease.job.id) for f in batch]
-
-    async def release(self, lease: Lease) -> bool:
-        """Give a job back untouched (shutdown): it is pending again, this attempt not counted."""
-        async with self.db.write() as conn:
-            result = await conn.execute(
-                t.jobs.update()
-                .where(*self._guard(lease))
-                .values(
-                    status=JobStatus.PENDING.value,
-                    attempts=J.attempts - 1,
-                    lease_token=None,
-                    lease_expires_at=None,
-                    worker_id=None,
-                    pages_done=0,
-                    updated_at=self.db.now(),
-                )
-            )
-            if result.rowcount:
-                await self.db.notify(conn, "pagewire_jobs")
-            return bool(result.rowcount)
-
-    @staticmethod
-    def _guard(lease: Lease) -> tuple[Any, ...]:
-        return (
-            J.id == lease.job.id,
-            J.status == JobStatus.PROCESSING.value,
-            J.lease_token == lease.token,
-        )
-
-    async def rescue_expired(self, limit: int = 100) -> list[Job]:
-        """Jobs whose worker stopped heartbeating: retried, or failed with ``worker_lost``.
-
-        Judged by the database's clock. A job whose cancel was asked is canceled.
-        """
-        now = self.db.now()
-        async with self.db.write() as conn:
-            expired = (
-                await conn.execute(
-                    sa.select(t.jobs)
-                    .where(J.status == JobStatus.PROCESSING.value, J.lease_expires_at < now)
-                    .order_by(J.lease_expires_at)
-                    .limit(limit)
-                    .with_for_update(skip_locked=True)
-                )
-            ).all()
-            changed: list[Job] = []
-            for row in expired:
-                job = job_from_row(row)
-                values: dict[str, Any] = {
-                    "lease_token": None,
-                    "lease_expires_at": None,
-                    "worker_id": None,
-                    "updated_at": now,
-                }
-                if job.cancel_requested:
-                    values |= {"status": JobStatus.CANCELED.value, "finished_at": now}
-                elif job.attempts >= job.max_attempts:
-                    values |= {
-                        "status": JobStatus.FAILED.value,
-                        "finished_at": now,
-                        "error": {
-                            "code": "worker_lost",
-                            "message": (
-                                f"the worker running this job stopped responding "
-                                f"{job.attempts} times; giving up"
-                            ),
-                        },
-                    }
-                else:
-                    values |= {"status": JobStatus.PENDING.value, "pages_done": 0}
-                final = values["status"] != JobStatus.PENDING.value
-                if final:
-                    values["sequence"] = J.sequence + 1
-                new_row = (
-                    await conn.execute(
-                        t.jobs.update()
-                        .where(J.id == job.id, J.lease_token == job.lease_token)
-                        .values(**values)
-                        .returning(t.jobs)
-                    )
-                ).first()
-                if new_row is None:
-                    continue
-                changed.append(job_from_row(new_row))
-                if not final:
-                    await self.db.notify(conn, "pagewire_jobs")
-            await self._emit(conn, [j for j in changed if j.status.is_final])
-            return changed
-
-    # -- the API's side -----------------------------------------------------
+    # -- cancel ---------------------------------------------------------------
 
     async def cancel(self, org_id: str, job_id: str) -> Job:
         """Cancel: a pending job at once, a processing one at its next page boundary.
@@ -465,47 +209,3 @@ class JobStore:
                 )
                 return replace(job, cancel_requested=True)
             return job
-
-    # -- retention ----------------------------------------------------------
-
-    async def expire_finished(self, older_than: float, limit: int = 200) -> list[Job]:
-        """Jobs finished more than ``older_than`` seconds ago lose their data: ``expired``.
-
-        The job record stays (id, status, times, metadata, error) so links and audits
-        still resolve; the result and the input go. Returns the expired jobs, whose
-        blob keys (read before the update) the caller deletes.
-        """
-        now = self.db.now()
-        final = [s.value for s in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELED)]
-        async with self.db.write() as conn:
-            due = (
-                await conn.execute(
-                    sa.select(t.jobs)
-                    .where(J.status.in_(final), J.finished_at < now - older_than)
-                    .order_by(J.finished_at)
-                    .limit(limit)
-                    .with_for_update(skip_locked=True)
-                )
-            ).all()
-            if not due:
-                return []
-            before = {row.id: job_from_row(row) for row in due}
-            rows = (
-                await conn.execute(
-                    t.jobs.update()
-                    .where(J.id.in_(list(before)), J.status.in_(final))
-                    .values(
-                        status=JobStatus.EXPIRED.value,
-                        result=None,
-                        result_blob_key=None,
-                        blob_key=None,
-                        updated_at=now,
-                        sequence=J.sequence + 1,
-                    )
-                    .returning(t.jobs)
-                )
-            ).all()
-            expired = sorted((job_from_row(r) for r in rows), key=lambda j: j.id)
-            await self._emit(conn, expired)
-        # the caller needs the keys the rows held before the update
-        return [before[job.id] for job in expired]

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
 from pagewire.errors import NotFound, Unauthenticated
 from pagewire.ids import new_id
-from pagewire.models import ApiKey, Organization
+from pagewire.models import ApiKey, Organization, Principal
 from pagewire.store import tables as t
 from pagewire.store.db import Database
 
@@ -22,14 +21,6 @@ _LAST_USED_RESOLUTION = 300.0
 
 def hash_key(plaintext: str) -> str:
     return hashlib.sha256(plaintext.encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who a request is: every query it makes is scoped by ``org_id``."""
-
-    org_id: str
-    key_id: str | None
 
 
 def _key_from_row(row: Any) -> ApiKey:

@@ -2,14 +2,14 @@
 
 A message is an event (``msg_...``, the ``webhook-id`` of all its deliveries);
 it has one delivery per endpoint it was addressed to, and each delivery keeps
-every attempt. Read by the API and the portal; ``resend`` puts deliveries back
-in the queue with a fresh retry schedule.
+every attempt. Read by the API and the portal (which also lists an endpoint's latest
+deliveries); ``resend`` puts deliveries back in the queue with a fresh retry
+schedule.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pagewire.errors import InvalidRequest, NotFound
 from pagewire.ids import new_id
-from pagewire.models import Event, ListPage
+from pagewire.models import Attempt, Delivery, Event, ListPage, Message, RecentDelivery
 from pagewire.store import tables as t
 from pagewire.store.db import Database
 
@@ -25,41 +25,6 @@ E = t.endpoints.c
 D = t.deliveries.c
 V = t.events.c
 A = t.attempts.c
-
-
-@dataclass(frozen=True)
-class Attempt:
-    id: str
-    delivery_id: str
-    created_at: float
-    status_code: int | None
-    latency_ms: float | None
-    response_body: str | None
-    error: str | None
-
-
-@dataclass(frozen=True)
-class Delivery:
-    id: str
-    event_id: str
-    endpoint_id: str
-    job_id: str | None
-    sequence: int
-    status: str  # pending, succeeded, failed
-    attempts: int
-    next_attempt_at: float | None
-    last_status_code: int | None
-    last_error: str | None
-    created_at: float
-    updated_at: float
-    finished_at: float | None
-    attempt_log: tuple[Attempt, ...] = ()
-
-
-@dataclass(frozen=True)
-class Message:
-    event: Event
-    deliveries: tuple[Delivery, ...] = ()
 
 
 def event_from_row(row: Any) -> Event:
@@ -174,6 +139,46 @@ class MessageStore:
             event_from_row(row),
             tuple(delivery_from_row(d, by_delivery.get(d.id, ())) for d in deliveries),
         )
+
+    async def recent_deliveries(
+        self, org_id: str, endpoint_id: str, *, limit: int = 20
+    ) -> list[RecentDelivery]:
+        """The endpoint's latest deliveries, newest first, with their message's type and job."""
+        query = (
+            sa.select(
+                D.id,
+                D.event_id,
+                V.type,
+                D.job_id,
+                D.status,
+                D.attempts,
+                D.last_status_code,
+                D.last_error,
+                D.created_at,
+                D.updated_at,
+            )
+            .select_from(t.deliveries.join(t.events, V.id == D.event_id))
+            .where(D.org_id == org_id, V.org_id == org_id, D.endpoint_id == endpoint_id)
+            .order_by(D.updated_at.desc(), D.id.desc())
+            .limit(limit)
+        )
+        async with self.db.read() as conn:
+            rows = (await conn.execute(query)).all()
+        return [
+            RecentDelivery(
+                id=r.id,
+                message_id=r.event_id,
+                event_type=r.type,
+                job_id=r.job_id,
+                status=r.status,
+                attempts=r.attempts,
+                last_status_code=r.last_status_code,
+                last_error=r.last_error,
+                created_at=r.created_at,
+                updated_at=r.updated_at,
+            )
+            for r in rows
+        ]
 
     async def resend(self, org_id: str, message_id: str, endpoint_id: str | None = None) -> int:
         """Send a message again, to all its endpoints or one; returns how many re-queued.

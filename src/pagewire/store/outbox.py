@@ -7,15 +7,15 @@ together or not at all; the dispatcher only ever reads what committed.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pagewire.ids import new_id
+from pagewire.models import NewEvent
 from pagewire.store import tables as t
-from pagewire.store.db import Database, among
+from pagewire.store.db import Database
 
 # Built once: a statement object is compiled and its cache key computed on first
 # use only; building them per transaction cost more than running them.
@@ -34,7 +34,7 @@ _EVENT_NAMES = [name for name, _ in _EVENT_COLUMNS]
 
 
 def _subscribed(db: Database) -> Any:
-    """The enabled endpoints of the ``org_ids``; on PostgreSQL the events go in first.
+    """The enabled endpoints of the ``org_ids``; where a CTE can write, the events go in first.
 
     One statement on PostgreSQL (the insert is a CTE of the select, its rows in
     array parameters): every job transition writes an event, and a round trip less
@@ -42,25 +42,15 @@ def _subscribed(db: Database) -> Any:
     """
     E = t.endpoints.c
     subscribed = sa.select(E.id, E.org_id, E.event_types).where(
-        among(E.org_id, sqlite=db.is_sqlite, param="org_ids"), E.enabled.is_(True)
+        db.dialect.among(E.org_id, param="org_ids"), E.enabled.is_(True)
     )
-    if db.is_sqlite:
-        return subscribed  # no DML in a CTE: the events are inserted on their own
-    given = db.rows_table("new_events", _EVENT_COLUMNS, param="events")
+    if not db.dialect.writes_in_ctes:
+        return subscribed  # the events are inserted on their own
+    given = db.dialect.rows_table("new_events", _EVENT_COLUMNS, param="events")
     insert = t.events.insert().from_select(
         _EVENT_NAMES, sa.select(*(given.c[n] for n in _EVENT_NAMES))
     )
     return subscribed.add_cte(insert.cte("inserted_events"))
-
-
-@dataclass(frozen=True)
-class NewEvent:
-    org_id: str
-    type: str
-    payload: dict[str, Any]
-    job_id: str | None = None
-    sequence: int = 0
-    only_endpoint_id: str | None = None  # a test event goes to one endpoint
 
 
 async def append(
@@ -83,12 +73,12 @@ async def append(
     ]
     subscribed = db.prepared("outbox.subscribed", lambda: _subscribed(db))
     asked: dict[str, Any] = {"org_ids": list({e.org_id for e in new_events})}
-    if db.is_sqlite:
-        await conn.execute(_INSERT_EVENTS, event_rows)
-    else:
-        asked |= db.rows_param(
+    if db.dialect.writes_in_ctes:
+        asked |= db.dialect.rows_param(
             _EVENT_COLUMNS, [[row[n] for n in _EVENT_NAMES] for row in event_rows], "events"
         )
+    else:
+        await conn.execute(_INSERT_EVENTS, event_rows)
     endpoint_rows = (await conn.execute(subscribed, asked)).all()
     deliveries = []
     for event, row in zip(new_events, event_rows, strict=True):

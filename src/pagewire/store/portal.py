@@ -8,32 +8,17 @@ tests), like every other deadline.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pagewire.errors import Unauthenticated
 from pagewire.ids import new_id
+from pagewire.models import PortalLink, PortalSession
 from pagewire.store import tables as t
 from pagewire.store.db import Database
 
 L = t.portal_links.c
 S = t.portal_sessions.c
-
-
-@dataclass(frozen=True)
-class PortalLink:
-    id: str
-    org_id: str
-    expires_at: float
-
-
-@dataclass(frozen=True)
-class PortalSession:
-    id: str
-    org_id: str
-    expires_at: float
 
 
 class PortalStore:

@@ -9,7 +9,7 @@ up with a steady load without its writers queueing behind each other.
 What makes this safe to do on the event loop:
 
 * A writer never waits inside SQLite for another writer of this process: the
-  :class:`~pagewire.store.db.Database` write lock queues them first, in asyncio.
+  :class:`~pagewire.store.dialect.SqliteDialect`'s write lock queues them first, in asyncio.
 * Another process's writer (a second worker, the CLI) makes ``BEGIN IMMEDIATE``
   fail within 5 ms with "database is locked" (``busy_timeout`` is 5 ms here); the
   begin is retried with ``asyncio.sleep`` in between, so the loop keeps running.
@@ -19,7 +19,7 @@ What makes this safe to do on the event loop:
 * The one slow thing SQLite does on its own, the WAL checkpoint (copying the log
   into the database file, with an fsync), would run inside a commit on the loop: it
   is turned off on these connections (``wal_autocheckpoint=0``) and the
-  :class:`~pagewire.store.db.Database` runs :meth:`InLoopEngine.checkpoint` every
+  :class:`~pagewire.store.dialect.SqliteDialect` runs :meth:`InLoopEngine.checkpoint` every
   ``CHECKPOINT_EVERY`` commits, in a thread, while its writers wait in asyncio (so
   the checkpoint completes and the next write starts the log over; readers and the
   loop go on).

@@ -18,18 +18,11 @@ from pagewire.errors import InvalidRequest, NotFound
 from pagewire.ids import new_id
 from pagewire.kernel.signing import generate_secret
 from pagewire.kernel.timefmt import iso
-from pagewire.models import Endpoint, ListPage
+from pagewire.models import Endpoint, ListPage, NewEvent
 from pagewire.store import outbox
 from pagewire.store import tables as t
 from pagewire.store.db import Database
-from pagewire.store.messages import (
-    Attempt,
-    Delivery,
-    Message,
-    MessageStore,
-    cursor_after,
-    requeue,
-)
+from pagewire.store.messages import MessageStore, cursor_after, requeue
 
 E = t.endpoints.c
 D = t.deliveries.c
@@ -96,7 +89,7 @@ async def disable_endpoint(
         await outbox.append(
             db,
             conn,
-            [outbox.NewEvent(org_id=endpoint.org_id, type="endpoint.disabled", payload=payload)],
+            [NewEvent(org_id=endpoint.org_id, type="endpoint.disabled", payload=payload)],
             now=at,
         )
 
@@ -262,7 +255,7 @@ class WebhookStore(MessageStore):
                 self.db,
                 conn,
                 [
-                    outbox.NewEvent(
+                    NewEvent(
                         org_id=org_id,
                         type="webhook.test",
                         payload=payload,
@@ -296,4 +289,4 @@ class WebhookStore(MessageStore):
             return int(result.rowcount)
 
 
-__all__ = ["Attempt", "Delivery", "Message", "WebhookStore", "disable_endpoint"]
+__all__ = ["WebhookStore", "disable_endpoint"]

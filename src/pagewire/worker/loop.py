@@ -23,10 +23,10 @@ import aiohttp
 from pagewire.blobs import LocalBlobStore
 from pagewire.errors import FetchFailed, PagewireError
 from pagewire.extract import SUPPORTED_MEDIA_TYPES, sniff_media_type
-from pagewire.models import Job, JobStatus, Lease
+from pagewire.models import Job, JobStatus, Lease, LeaseState
 from pagewire.netguard import guarded_connector
 from pagewire.settings import Settings
-from pagewire.store import LeaseState, Store
+from pagewire.store import Store
 from pagewire.worker import inputs as fetch
 from pagewire.worker import retention
 from pagewire.worker.aio import first, freeze_startup_objects
@@ -87,7 +87,7 @@ class Worker:
                 )
                 if free > 0:
                     try:
-                        leases = await self.store.jobs.claim(
+                        leases = await self.store.leases.claim(
                             self.worker_id, free, self.settings.lease_seconds
                         )
                     except PagewireError as error:
@@ -153,7 +153,7 @@ class Worker:
             await asyncio.sleep(self.settings.heartbeat_seconds)
             held = list(self._held.values())
             try:
-                states = await self.store.jobs.heartbeat_all(
+                states = await self.store.leases.heartbeat_all(
                     [p.lease for p in held], self.settings.lease_seconds
                 )
             except PagewireError as error:
@@ -167,7 +167,7 @@ class Worker:
         next_sweep = 0.0
         while True:
             try:
-                for job in await self.store.jobs.rescue_expired():
+                for job in await self.store.leases.rescue_expired():
                     _log_transition(job, "rescued", worker_id=self.worker_id)
                 if time.monotonic() >= next_sweep:
                     next_sweep = time.monotonic() + self.settings.retention_sweep_seconds
@@ -214,13 +214,13 @@ class Worker:
         except asyncio.CancelledError:
             # Shutdown past the drain deadline: the job goes back to the queue untouched.
             with contextlib.suppress(Exception):
-                await asyncio.shield(self.store.jobs.release(lease))
+                await asyncio.shield(self.store.leases.release(lease))
             _log_transition(job, "released", worker_id=self.worker_id)
             raise
         except Exception:
             log.exception("job crashed the worker's handler", extra={"fields": {"job_id": job.id}})
             with contextlib.suppress(Exception):
-                await self.store.jobs.finish(
+                await self.store.leases.finish(
                     lease,
                     JobStatus.FAILED,
                     error={"code": "internal_error", "message": "pagewire failed to run this job"},
@@ -305,7 +305,7 @@ class Worker:
         else:
             status = JobStatus.FAILED
             fields = {"error": outcome.error}
-        finished = await self.store.jobs.finish(
+        finished = await self.store.leases.finish(
             lease, status, page_count=outcome.page_count, **fields
         )
         if finished is None:
@@ -342,7 +342,7 @@ class _Progress:
 
     async def _beat(self, done: int | None = None, total: int | None = None) -> None:
         self.learn(
-            await self.worker.store.jobs.heartbeat(
+            await self.worker.store.leases.heartbeat(
                 self.lease, self.worker.settings.lease_seconds, pages_done=done, pages_total=total
             )
         )

@@ -1,0 +1,96 @@
+"""Read-only figures over the queue and the deliveries: what metrics and the portal show.
+
+Nothing here is on a hot path: each read runs at a scrape or a page view.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+
+from pagewire.models import EndpointHealth, JobCounts, JobStatus
+from pagewire.store import tables as t
+from pagewire.store.db import Database
+
+A = t.attempts.c
+D = t.deliveries.c
+J = t.jobs.c
+
+# Success rates cover this much recent history: long enough to be meaningful,
+# short enough that a fixed endpoint stops looking broken.
+HEALTH_WINDOW_SECONDS = 7 * 86400.0
+
+
+def _ok(status_code: sa.ColumnElement[int]) -> sa.ColumnElement[int]:
+    return sa.case((status_code.between(200, 299), 1), else_=0)
+
+
+class StatsStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def queue(self) -> JobCounts:
+        """Jobs by status, and the age of the oldest one waiting for a worker."""
+        async with self.db.read() as conn:
+            rows = (
+                await conn.execute(sa.select(J.status, sa.func.count()).group_by(J.status))
+            ).all()
+            oldest = (
+                await conn.execute(
+                    sa.select(self.db.now() - sa.func.min(J.created_at)).where(
+                        J.status == JobStatus.PENDING.value
+                    )
+                )
+            ).scalar()
+        return JobCounts({status: count for status, count in rows}, float(oldest or 0.0))
+
+    async def endpoint_health(
+        self, org_id: str, endpoint_ids: Sequence[str]
+    ) -> dict[str, EndpointHealth]:
+        """Attempts and successes over the health window, and the latest attempt, per endpoint."""
+        if not endpoint_ids:
+            return {}
+        joined = t.attempts.join(t.deliveries, D.id == A.delivery_id)
+        scoped = (A.org_id == org_id, D.org_id == org_id, D.endpoint_id.in_(list(endpoint_ids)))
+        counts = (
+            sa.select(
+                D.endpoint_id,
+                sa.func.count().label("attempts"),
+                sa.func.sum(_ok(A.status_code)).label("succeeded"),
+            )
+            .select_from(joined)
+            .where(*scoped, A.created_at >= self.db.now() - HEALTH_WINDOW_SECONDS)
+            .group_by(D.endpoint_id)
+        )
+        ranked = (
+            sa.select(
+                D.endpoint_id,
+                A.created_at,
+                A.status_code,
+                A.error,
+                sa.func.row_number()
+                .over(partition_by=D.endpoint_id, order_by=(A.created_at.desc(), A.id.desc()))
+                .label("rank"),
+            )
+            .select_from(joined)
+            .where(*scoped)
+            .subquery()
+        )
+        latest = sa.select(ranked).where(ranked.c.rank == 1)
+        async with self.db.read() as conn:
+            totals = {r.endpoint_id: r for r in await conn.execute(counts)}
+            lasts = {r.endpoint_id: r for r in await conn.execute(latest)}
+        health = {}
+        for endpoint_id in endpoint_ids:
+            total, last = totals.get(endpoint_id), lasts.get(endpoint_id)
+            if last is None:
+                continue
+            health[endpoint_id] = EndpointHealth(
+                attempts=int(total.attempts) if total else 0,
+                succeeded=int(total.succeeded or 0) if total else 0,
+                last_attempt_at=last.created_at,
+                last_status_code=last.status_code,
+                last_error=last.error,
+            )
+        return health
