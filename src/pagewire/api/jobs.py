@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 
 from pagewire.api import submit
@@ -117,7 +117,7 @@ async def cancel_job(job_id: str, caller: Caller, services: ServicesDep) -> JobO
 
 
 @router.get("/job/{job_id}/result", summary="The full result of a completed job")
-async def get_result(job_id: str, caller: Caller, services: ServicesDep) -> Any:
+async def get_result(job_id: str, caller: Caller, services: ServicesDep) -> Response:
     job = await services.store.jobs.get(caller.org_id, job_id)
     if job.status is not JobStatus.COMPLETED:
         raise Conflict(
