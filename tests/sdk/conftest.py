@@ -8,24 +8,22 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from pagewire import AsyncPagewire
 from sdk.live import LiveService, live_service
+from support import Backend, Tenant
 
 
 @pytest.fixture
-def backend(tmp_path: Path) -> Any:
-    from support import Backend
-
+def backend(tmp_path: Path) -> Backend:
     return Backend("sqlite", f"sqlite:///{tmp_path / 'pagewire.db'}")
 
 
 @pytest.fixture
-async def client(api: httpx.AsyncClient, tenant: Any) -> AsyncIterator[AsyncPagewire]:
+async def client(api: httpx.AsyncClient, tenant: Tenant) -> AsyncIterator[AsyncPagewire]:
     """An SDK client of tenant "acme", sending through the in-process app."""
     async with AsyncPagewire(
         api_key=tenant.api_key, base_url="http://testserver", http_client=api

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from webhooks.support import Receiver
+
+if TYPE_CHECKING:
+    import aiohttp
+    from prometheus_client import CollectorRegistry
+
+    from pagewire.dispatch.dispatcher import Dispatcher
+    from pagewire.settings import Settings
+    from pagewire.store import Store
 
 
 @pytest.fixture
@@ -31,7 +39,9 @@ async def receiver(receivers: Callable[[], Awaitable[Receiver]]) -> Receiver:
 
 
 @pytest.fixture
-async def run_dispatcher(store: Any, settings: Any) -> AsyncIterator[Callable[..., Any]]:
+async def run_dispatcher(
+    store: Store, settings: Settings
+) -> AsyncIterator[Callable[..., Awaitable[Dispatcher]]]:
     """Start a dispatcher in this loop (stopped at the end): ``await run_dispatcher(**settings)``."""
     from prometheus_client import CollectorRegistry
 
@@ -40,7 +50,11 @@ async def run_dispatcher(store: Any, settings: Any) -> AsyncIterator[Callable[..
     running: list[tuple[Dispatcher, asyncio.Task[None]]] = []
 
     async def start(
-        *, on_store: Any = None, registry: Any = None, session: Any = None, **overrides: Any
+        *,
+        on_store: Store | None = None,
+        registry: CollectorRegistry | None = None,
+        session: aiohttp.ClientSession | None = None,
+        **overrides: Any,
     ) -> Dispatcher:
         values = {
             "webhook_retry_schedule": "0,0.05,0.05",
