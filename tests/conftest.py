@@ -10,14 +10,19 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 
 from support import Backend, Tenant, make_tenant
+
+if TYPE_CHECKING:  # pagewire is imported by the fixtures, after the environment is cleaned
+    from pagewire.runtime import Services
+    from pagewire.settings import Settings
+    from pagewire.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -108,7 +113,7 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
 
 
 @pytest.fixture
-def settings_factory(tmp_path: Path, backend: Backend) -> Any:
+def settings_factory(tmp_path: Path, backend: Backend) -> Callable[..., Settings]:
     from pagewire.settings import Settings
 
     def make(**overrides: Any) -> Settings:
@@ -128,36 +133,36 @@ def settings_factory(tmp_path: Path, backend: Backend) -> Any:
 
 
 @pytest.fixture
-def settings(settings_factory: Any) -> Any:
+def settings(settings_factory: Callable[..., Settings]) -> Settings:
     return settings_factory()
 
 
 @pytest.fixture
-async def store(settings: Any) -> AsyncIterator[Any]:
-    from pagewire.store import Store
-    from pagewire.store.migrate import upgrade
+async def services(settings: Settings) -> AsyncIterator[Services]:
+    """The services of a test, on a migrated database (no LISTEN: no loop waits here)."""
+    from pagewire.runtime import open_services
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    s = Store.from_settings(settings)
-    await upgrade(s.db)
-    try:
-        yield s
-    finally:
-        await s.close()
+    async with open_services(settings, listen=False) as opened:
+        yield opened
 
 
 @pytest.fixture
-async def tenant(store: Any) -> Tenant:
+def store(services: Services) -> Store:
+    return services.store
+
+
+@pytest.fixture
+async def tenant(store: Store) -> Tenant:
     return await make_tenant(store, "acme")
 
 
 @pytest.fixture
-async def other_tenant(store: Any) -> Tenant:
+async def other_tenant(store: Store) -> Tenant:
     return await make_tenant(store, "globex")
 
 
 @pytest.fixture
-async def api(store: Any, settings: Any) -> AsyncIterator[httpx.AsyncClient]:
+async def api(store: Store, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """The real API in-process (no worker): requests go through the whole ASGI app."""
     from pagewire.app import create_app
 

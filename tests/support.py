@@ -7,7 +7,10 @@ them can be the module named ``conftest``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pagewire.store import Store
 
 
 @dataclass(frozen=True)
@@ -27,7 +30,7 @@ class Tenant:
         return {"x-api-key": self.api_key}
 
 
-async def make_tenant(store: Any, name: str) -> Tenant:
+async def make_tenant(store: Store, name: str) -> Tenant:
     org = await store.keys.ensure_org(name)
     key, plaintext = await store.keys.create_key(org.id)
     return Tenant(org.id, plaintext, key.id)

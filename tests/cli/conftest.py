@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -17,9 +18,7 @@ def live(request: pytest.FixtureRequest) -> LiveService:
 
 
 @pytest.fixture
-def pagewire(
-    live: LiveService, tmp_path: object
-) -> Callable[..., subprocess.CompletedProcess[str]]:
+def pagewire(live: LiveService, tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
     """``pagewire ARGS...`` with the service's URL and key in the environment."""
 
     def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -9,9 +9,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -106,7 +105,7 @@ class Service:
 
 
 @pytest.fixture
-def service_factory(tmp_path: Path, backend: Backend) -> Iterator[Any]:
+def service_factory(tmp_path: Path, backend: Backend) -> Iterator[Callable[..., Service]]:
     services: list[Service] = []
 
     def make(**env: str) -> Service:

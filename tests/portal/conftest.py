@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -13,6 +13,10 @@ from fastapi import FastAPI
 
 from portal.helpers import Browser, sign_in
 from support import Backend, Tenant
+
+if TYPE_CHECKING:
+    from pagewire.settings import Settings
+    from pagewire.store import Store
 
 
 @pytest.fixture
@@ -23,7 +27,7 @@ def backend(tmp_path: Path) -> Backend:
 
 
 @pytest.fixture
-async def app(store: Any, settings: Any) -> AsyncIterator[FastAPI]:
+async def app(store: Store, settings: Settings) -> AsyncIterator[FastAPI]:
     from pagewire.app import create_app
 
     application = create_app(settings, store=store)

@@ -16,12 +16,11 @@ import pytest
 
 from sdk.live import LiveService, live_service
 from sdk.twins import KINDS, Twin, in_process
+from support import Backend, Tenant
 
 
 @pytest.fixture
-def backend(tmp_path: Path) -> Any:
-    from support import Backend
-
+def backend(tmp_path: Path) -> Backend:
     return Backend("sqlite", f"sqlite:///{tmp_path / 'pagewire.db'}")
 
 
@@ -46,7 +45,7 @@ async def connect(api: httpx.AsyncClient, kind: str) -> AsyncIterator[Callable[.
 
 
 @pytest.fixture
-async def client(connect: Callable[..., Twin], tenant: Any) -> Twin:
+async def client(connect: Callable[..., Twin], tenant: Tenant) -> Twin:
     """An SDK client of tenant "acme", sending through the in-process app."""
     return connect(tenant.api_key)
 

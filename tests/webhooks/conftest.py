@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from webhooks.support import Receiver
+
+if TYPE_CHECKING:
+    import aiohttp
+    from prometheus_client import CollectorRegistry
+
+    from pagewire.dispatch.dispatcher import Dispatcher
+    from pagewire.dispatch.retry_policy import DeliveryRetryPolicy
+    from pagewire.dispatch.sender import Sender
+    from pagewire.settings import Settings
+    from pagewire.store import Store
 
 
 @pytest.fixture
@@ -31,7 +41,9 @@ async def receiver(receivers: Callable[[], Awaitable[Receiver]]) -> Receiver:
 
 
 @pytest.fixture
-async def run_dispatcher(store: Any, settings: Any) -> AsyncIterator[Callable[..., Any]]:
+async def run_dispatcher(
+    store: Store, settings: Settings
+) -> AsyncIterator[Callable[..., Awaitable[Dispatcher]]]:
     """Start a dispatcher in this loop (stopped at the end): ``await run_dispatcher(**settings)``;
     ``sender``, ``clock`` and ``policy`` go to the Dispatcher as they are."""
     from prometheus_client import CollectorRegistry
@@ -42,12 +54,12 @@ async def run_dispatcher(store: Any, settings: Any) -> AsyncIterator[Callable[..
 
     async def start(
         *,
-        on_store: Any = None,
-        registry: Any = None,
-        session: Any = None,
-        sender: Any = None,
-        clock: Any = None,
-        policy: Any = None,
+        on_store: Store | None = None,
+        registry: CollectorRegistry | None = None,
+        session: aiohttp.ClientSession | None = None,
+        sender: Sender | None = None,
+        clock: Callable[[], float] | None = None,
+        policy: DeliveryRetryPolicy | None = None,
         **overrides: Any,
     ) -> Dispatcher:
         values = {

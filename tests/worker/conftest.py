@@ -6,26 +6,35 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 import hostile_child
+from pagewire.api.deps import services_of
 from pagewire.app import create_app
+from pagewire.runtime import Services
+from pagewire.settings import Settings
+from pagewire.store import Store
 from pagewire.worker.loop import Worker
 from pagewire.worker.runner import ProcessRunner
+from support import Tenant
+
+HarnessFactory = Callable[..., AbstractAsyncContextManager["Harness"]]
 
 
 class Harness:
-    def __init__(self, api: httpx.AsyncClient, app: Any, tenant: Any) -> None:
+    def __init__(self, api: httpx.AsyncClient, app: FastAPI, tenant: Tenant) -> None:
         self.api = api
         self.app = app
         self.tenant = tenant
 
     @property
-    def services(self) -> Any:
-        return self.app.state.services
+    def services(self) -> Services:
+        return services_of(self.app)
 
     async def submit(self, content: bytes, name: str = "doc.pdf", **fields: Any) -> str:
         data = {"async": "true", **{k: str(v) for k, v in fields.items()}}
@@ -77,7 +86,9 @@ class Harness:
 
 
 @pytest.fixture
-def harness_factory(store: Any, tenant: Any, settings_factory: Any) -> Any:
+def harness_factory(
+    store: Store, tenant: Tenant, settings_factory: Callable[..., Settings]
+) -> HarnessFactory:
     @contextlib.asynccontextmanager
     async def make(**overrides: Any) -> AsyncIterator[Harness]:
         app = create_app(settings_factory(**overrides), store=store)
@@ -90,6 +101,6 @@ def harness_factory(store: Any, tenant: Any, settings_factory: Any) -> Any:
 
 
 @pytest.fixture
-async def harness(harness_factory: Any) -> AsyncIterator[Harness]:
+async def harness(harness_factory: HarnessFactory) -> AsyncIterator[Harness]:
     async with harness_factory() as h:
         yield h

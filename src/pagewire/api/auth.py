@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from pagewire.api.deps import ServicesDep
 from pagewire.errors import Unauthenticated
 from pagewire.models import Principal
 
@@ -18,7 +19,7 @@ def presented_key(request: Request) -> str | None:
     return None
 
 
-async def principal(request: Request) -> Principal:
+async def principal(request: Request, services: ServicesDep) -> Principal:
     """The organization a request acts for; every query it makes is scoped by it."""
     key = presented_key(request)
     if key is None:
@@ -26,8 +27,7 @@ async def principal(request: Request) -> Principal:
             "send your API key in the x-api-key header (or Authorization: Bearer)",
             code="missing_api_key",
         )
-    services = request.app.state.services
-    found: Principal = await services.store.keys.authenticate(key)
+    found = await services.store.keys.authenticate(key)
     request.state.principal = found
-    request.app.state.rate_limiter.check(found.org_id)
+    services.rate_limiter.check(found.org_id)
     return found

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from pagewire.api import submit
 from pagewire.api.auth import principal
+from pagewire.api.deps import ServicesDep
 from pagewire.errors import InvalidRequest
 from pagewire.events import job_url
 from pagewire.models import Principal
@@ -61,10 +62,9 @@ class BatchSubmitted(BaseModel):
         }
     },
 )
-async def batch_extract(request: Request, caller: Caller) -> JSONResponse:
+async def batch_extract(request: Request, caller: Caller, services: ServicesDep) -> JSONResponse:
     """Always asynchronous. Every document is checked before any job is created: one bad
     document rejects the call (``details.index`` names it) and creates nothing."""
-    services = request.app.state.services
     settings = services.settings
     try:
         submission = await submit.read_submission(request, max_files=MAX_DOCUMENTS)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from pagewire.api.deps import ServicesDep
 from pagewire.errors import PagewireError
-from pagewire.store import Store
 from pagewire.store.migrate import is_current
 
 router = APIRouter(tags=["health"])
@@ -19,8 +19,8 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", summary="Readiness: database reachable and migrations current")
-async def readyz(request: Request) -> JSONResponse:
-    store: Store = request.app.state.services.store
+async def readyz(services: ServicesDep) -> JSONResponse:
+    store = services.store
     try:
         await store.db.ping()
         current = await is_current(store.db)
@@ -32,9 +32,6 @@ async def readyz(request: Request) -> JSONResponse:
 
 
 @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
-async def metrics(request: Request) -> Response:
-    services = request.app.state.services
-    await services.queue_stats.refresh(services.store)
-    if services.backlog_stats is not None:
-        await services.backlog_stats.refresh(services.store)
+async def metrics(services: ServicesDep) -> Response:
+    await services.refresh_metrics()
     return Response(generate_latest(services.registry), media_type=CONTENT_TYPE_LATEST)

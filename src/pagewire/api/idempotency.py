@@ -35,11 +35,11 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
+from pagewire.api import deps
 from pagewire.api.errors import error_body, status_for
 from pagewire.api.submit import idempotency_key
 from pagewire.errors import PagewireError
 from pagewire.models import Principal
-from pagewire.store.idempotency import IdempotencyStore
 
 P = ParamSpec("P")
 
@@ -95,7 +95,7 @@ def idempotent(route: Callable[P, Awaitable[BaseModel]]) -> Callable[P, Awaitabl
         key = idempotency_key(request)
         if key is None:
             return await route(*args, **kwargs)
-        keys: IdempotencyStore = request.app.state.services.store.idempotency
+        keys = deps.services(request).store.idempotency
         stored = await keys.claim(caller.org_id, key, await fingerprint(request))
         if stored is not None:
             return Response(

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 
 from pagewire.api import submit
 from pagewire.api.auth import principal
+from pagewire.api.deps import ServicesDep
 from pagewire.api.idempotency import document_idempotency_keys, honours_idempotency_key
 from pagewire.api.schemas import ExtractRequest, JobList, JobOut, JobSubmitted, parse_time_param
 from pagewire.api.views import job_out
 from pagewire.errors import Conflict, InvalidRequest
 from pagewire.events import job_url
-from pagewire.models import JobStatus, Principal
+from pagewire.models import Job, JobStatus, Principal
+from pagewire.runtime import Services
 
 router = APIRouter(tags=["jobs"])
 Caller = Annotated[Principal, Depends(principal)]
@@ -50,8 +52,7 @@ _EXTRACT_BODY = {
     summary="Submit a document (multipart file or JSON file_url)",
 )
 @honours_idempotency_key  # through its job rows (submit.idempotency_key)
-async def extract(request: Request, caller: Caller) -> JSONResponse:
-    services = request.app.state.services
+async def extract(request: Request, caller: Caller, services: ServicesDep) -> JSONResponse:
     settings = services.settings
     try:
         submission = await submit.read_submission(request, max_files=1)
@@ -89,7 +90,7 @@ async def extract(request: Request, caller: Caller) -> JSONResponse:
     return JSONResponse(submitted.model_dump(), 202, headers)
 
 
-async def _wait_for_finish(services: Any, org_id: str, job_id: str, limit: float) -> Any:
+async def _wait_for_finish(services: Services, org_id: str, job_id: str, limit: float) -> Job:
     """Sync mode: wait up to ``limit`` for the job, then answer with it as it is."""
     deadline = time.monotonic() + limit
     delay = 0.05
@@ -102,20 +103,19 @@ async def _wait_for_finish(services: Any, org_id: str, job_id: str, limit: float
 
 
 @router.get("/job/{job_id}", response_model=JobOut, summary="The job: status, progress, result")
-async def get_job(job_id: str, request: Request, caller: Caller) -> JobOut:
-    job = await request.app.state.services.store.jobs.get(caller.org_id, job_id)
-    return job_out(job, request.app.state.services.settings.public_url)
+async def get_job(job_id: str, caller: Caller, services: ServicesDep) -> JobOut:
+    job = await services.store.jobs.get(caller.org_id, job_id)
+    return job_out(job, services.settings.public_url)
 
 
 @router.delete("/job/{job_id}", response_model=JobOut, summary="Cancel a job (idempotent)")
-async def cancel_job(job_id: str, request: Request, caller: Caller) -> JobOut:
-    job = await request.app.state.services.store.jobs.cancel(caller.org_id, job_id)
-    return job_out(job, request.app.state.services.settings.public_url)
+async def cancel_job(job_id: str, caller: Caller, services: ServicesDep) -> JobOut:
+    job = await services.store.jobs.cancel(caller.org_id, job_id)
+    return job_out(job, services.settings.public_url)
 
 
 @router.get("/job/{job_id}/result", summary="The full result of a completed job")
-async def get_result(job_id: str, request: Request, caller: Caller) -> Any:
-    services = request.app.state.services
+async def get_result(job_id: str, caller: Caller, services: ServicesDep) -> Response:
     job = await services.store.jobs.get(caller.org_id, job_id)
     if job.status is not JobStatus.COMPLETED:
         raise Conflict(
@@ -130,8 +130,8 @@ async def get_result(job_id: str, request: Request, caller: Caller) -> Any:
 
 @router.get("/jobs", response_model=JobList, summary="List jobs, newest first")
 async def list_jobs(
-    request: Request,
     caller: Caller,
+    services: ServicesDep,
     status: Annotated[list[str] | None, Query(description="repeat or comma-separate")] = None,
     created_after: str | None = None,
     created_before: str | None = None,
@@ -145,7 +145,7 @@ async def list_jobs(
                 statuses.append(JobStatus(value.strip()))
             except ValueError:
                 raise InvalidRequest(f"unknown status {value!r}", code="invalid_status") from None
-    page = await request.app.state.services.store.jobs.list_jobs(
+    page = await services.store.jobs.list_jobs(
         caller.org_id,
         statuses=statuses,
         created_after=parse_time_param(created_after, "created_after"),
@@ -153,7 +153,7 @@ async def list_jobs(
         cursor=cursor,
         limit=limit,
     )
-    public_url = request.app.state.services.settings.public_url
+    public_url = services.settings.public_url
     return JobList(
         data=[job_out(j, public_url, with_result=False) for j in page.data],
         next_cursor=page.next_cursor,

@@ -18,12 +18,15 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData, UploadFile
 
 from pagewire import netguard
+from pagewire.api import deps
 from pagewire.api.schemas import MAX_METADATA_BYTES, ExtractRequest, parse_pages
 from pagewire.blobs import StoredBlob
 from pagewire.errors import InvalidRequest, PagewireError, PayloadTooLarge, UnsupportedMediaType
-from pagewire.extract import SUPPORTED_MEDIA_TYPES, sniff_media_type
+from pagewire.extract.formats import SUPPORTED_MEDIA_TYPES
+from pagewire.extract.sniff import sniff_media_type
 from pagewire.ids import new_id
 from pagewire.models import Job, JobInput, NewJob, Principal
+from pagewire.runtime import Services
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,7 @@ class Document:
 
 async def read_submission(request: Request, *, max_files: int) -> Submission:
     """Parse multipart or JSON; the form stays open until ``close_form``."""
-    settings = request.app.state.services.settings
+    settings = deps.services(request).settings
     content_type = request.headers.get("content-type", "")
     uploads: list[UploadFile] = []
     if content_type.startswith("multipart/form-data"):
@@ -112,7 +115,7 @@ def checked_metadata(body: ExtractRequest) -> dict[str, Any]:
 
 
 async def prepare_documents(
-    services: Any, uploads: list[UploadFile], file_urls: list[str]
+    services: Services, uploads: list[UploadFile], file_urls: list[str]
 ) -> list[Document]:
     """Store and sniff every upload, check every URL; all or nothing."""
     documents: list[Document] = []
@@ -137,15 +140,14 @@ async def prepare_documents(
                     stored,
                 )
             )
-        settings = services.settings
-        guard = {
-            "allow_private": settings.allow_private_urls,
-            "allowed_networks": settings.allowed_networks,
-        }
+        allow_private = services.settings.allow_private_urls
+        networks = services.settings.allowed_networks
         for index, url in enumerate(file_urls):
             try:
-                netguard.validate_url(url, **guard)
-                await netguard.check_url(url, **guard)
+                netguard.validate_url(url, allow_private=allow_private, allowed_networks=networks)
+                await netguard.check_url(
+                    url, allow_private=allow_private, allowed_networks=networks
+                )
             except PagewireError as error:
                 if len(file_urls) > 1:
                     error.details = {**error.details, "index": index}
@@ -191,7 +193,7 @@ def new_job(
     )
 
 
-async def enqueue(services: Any, new: NewJob, document: Document) -> tuple[Job, bool]:
+async def enqueue(services: Services, new: NewJob, document: Document) -> tuple[Job, bool]:
     """Create the job; an idempotent replay keeps the first job's file, not this one."""
     try:
         job, created = await services.store.jobs.enqueue(new)
@@ -213,7 +215,7 @@ def idempotency_key(request: Request) -> str | None:
     return key
 
 
-async def _store_upload(services: Any, upload: UploadFile) -> StoredBlob:
+async def _store_upload(services: Services, upload: UploadFile) -> StoredBlob:
     async def chunks() -> AsyncIterator[bytes]:
         while chunk := await upload.read(1 << 20):
             yield chunk

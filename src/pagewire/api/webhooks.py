@@ -10,8 +10,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
 
-from pagewire import netguard
 from pagewire.api.auth import principal
+from pagewire.api.deps import ServicesDep
 from pagewire.api.idempotency import document_idempotency_keys, idempotent
 from pagewire.api.schemas import parse_time_param
 from pagewire.api.webhook_schemas import (
@@ -30,26 +30,12 @@ from pagewire.api.webhook_schemas import (
     SecretOut,
     TestSent,
 )
+from pagewire.api.webhook_urls import checked_webhook_url
 from pagewire.errors import InvalidRequest
 from pagewire.models import Principal
-from pagewire.settings import Settings
-from pagewire.store.webhooks import WebhookStore
 
 router = APIRouter(prefix="/webhook", tags=["webhooks"])
 Caller = Annotated[Principal, Depends(principal)]
-
-
-def _webhooks(request: Request) -> WebhookStore:
-    store: WebhookStore = request.app.state.services.store.webhooks
-    return store
-
-
-async def _checked_url(request: Request, url: str) -> str:
-    """The SSRF guard at creation: https unless plain http or private URLs are allowed."""
-    settings: Settings = request.app.state.services.settings
-    allow_http = settings.allow_private_urls or settings.allow_http_webhooks
-    await netguard.check_url(url, allow_private=settings.allow_private_urls, allow_http=allow_http)
-    return url
 
 
 # -- endpoints ----------------------------------------------------------------
@@ -59,9 +45,11 @@ async def _checked_url(request: Request, url: str) -> str:
     "/endpoints", status_code=201, response_model=EndpointCreated, summary="Add an endpoint"
 )
 @idempotent
-async def create_endpoint(body: EndpointIn, request: Request, caller: Caller) -> EndpointCreated:
-    url = await _checked_url(request, body.url)
-    endpoint = await _webhooks(request).create_endpoint(
+async def create_endpoint(
+    body: EndpointIn, request: Request, caller: Caller, services: ServicesDep
+) -> EndpointCreated:
+    url = await checked_webhook_url(services.settings, body.url)
+    endpoint = await services.store.webhooks.create_endpoint(
         caller.org_id,
         url,
         description=body.description,
@@ -74,42 +62,42 @@ async def create_endpoint(body: EndpointIn, request: Request, caller: Caller) ->
 
 @router.get("/endpoints", response_model=EndpointList, summary="List endpoints, newest first")
 async def list_endpoints(
-    request: Request,
     caller: Caller,
+    services: ServicesDep,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> EndpointList:
-    page = await _webhooks(request).list_endpoints(caller.org_id, cursor=cursor, limit=limit)
+    page = await services.store.webhooks.list_endpoints(caller.org_id, cursor=cursor, limit=limit)
     return EndpointList(data=[EndpointOut.of(e) for e in page.data], next_cursor=page.next_cursor)
 
 
 @router.get("/endpoints/{endpoint_id}", response_model=EndpointOut, summary="One endpoint")
-async def get_endpoint(endpoint_id: str, request: Request, caller: Caller) -> EndpointOut:
-    return EndpointOut.of(await _webhooks(request).get_endpoint(caller.org_id, endpoint_id))
+async def get_endpoint(endpoint_id: str, caller: Caller, services: ServicesDep) -> EndpointOut:
+    return EndpointOut.of(await services.store.webhooks.get_endpoint(caller.org_id, endpoint_id))
 
 
 @router.patch("/endpoints/{endpoint_id}", response_model=EndpointOut, summary="Change an endpoint")
 async def update_endpoint(
-    endpoint_id: str, body: EndpointPatch, request: Request, caller: Caller
+    endpoint_id: str, body: EndpointPatch, caller: Caller, services: ServicesDep
 ) -> EndpointOut:
     changes = body.model_dump(include=body.model_fields_set)
     if "url" in changes:
         if changes["url"] is None:
             raise InvalidRequest("url cannot be null", code="invalid_request")
-        await _checked_url(request, changes["url"])
-    endpoint = await _webhooks(request).update_endpoint(caller.org_id, endpoint_id, **changes)
+        await checked_webhook_url(services.settings, changes["url"])
+    endpoint = await services.store.webhooks.update_endpoint(caller.org_id, endpoint_id, **changes)
     return EndpointOut.of(endpoint)
 
 
 @router.delete("/endpoints/{endpoint_id}", status_code=204, summary="Delete an endpoint")
-async def delete_endpoint(endpoint_id: str, request: Request, caller: Caller) -> Response:
-    await _webhooks(request).delete_endpoint(caller.org_id, endpoint_id)
+async def delete_endpoint(endpoint_id: str, caller: Caller, services: ServicesDep) -> Response:
+    await services.store.webhooks.delete_endpoint(caller.org_id, endpoint_id)
     return Response(status_code=204)
 
 
 @router.get("/endpoints/{endpoint_id}/secret", response_model=SecretOut, summary="Its secret")
-async def get_secret(endpoint_id: str, request: Request, caller: Caller) -> SecretOut:
-    endpoint = await _webhooks(request).get_endpoint(caller.org_id, endpoint_id)
+async def get_secret(endpoint_id: str, caller: Caller, services: ServicesDep) -> SecretOut:
+    endpoint = await services.store.webhooks.get_endpoint(caller.org_id, endpoint_id)
     return SecretOut(secret=endpoint.secret)
 
 
@@ -119,9 +107,11 @@ async def get_secret(endpoint_id: str, request: Request, caller: Caller) -> Secr
     summary="A new secret; the old one keeps signing for the grace period",
 )
 @idempotent
-async def rotate_secret(endpoint_id: str, request: Request, caller: Caller) -> SecretOut:
-    grace = request.app.state.services.settings.secret_rotation_grace_seconds
-    endpoint = await _webhooks(request).rotate_secret(
+async def rotate_secret(
+    endpoint_id: str, request: Request, caller: Caller, services: ServicesDep
+) -> SecretOut:
+    grace = services.settings.secret_rotation_grace_seconds
+    endpoint = await services.store.webhooks.rotate_secret(
         caller.org_id, endpoint_id, grace_seconds=grace
     )
     return SecretOut(secret=endpoint.secret)
@@ -134,15 +124,21 @@ async def rotate_secret(endpoint_id: str, request: Request, caller: Caller) -> S
     summary="Send a webhook.test event to this endpoint",
 )
 @idempotent
-async def send_test(endpoint_id: str, request: Request, caller: Caller) -> TestSent:
-    message_id = await _webhooks(request).send_test(caller.org_id, endpoint_id)
+async def send_test(
+    endpoint_id: str, request: Request, caller: Caller, services: ServicesDep
+) -> TestSent:
+    message_id = await services.store.webhooks.send_test(caller.org_id, endpoint_id)
     return TestSent(message_id=message_id)
 
 
 @router.post("/endpoints/{endpoint_id}/enable", response_model=EndpointOut, summary="Enable")
 @idempotent
-async def enable_endpoint(endpoint_id: str, request: Request, caller: Caller) -> EndpointOut:
-    return EndpointOut.of(await _webhooks(request).set_enabled(caller.org_id, endpoint_id, True))
+async def enable_endpoint(
+    endpoint_id: str, request: Request, caller: Caller, services: ServicesDep
+) -> EndpointOut:
+    return EndpointOut.of(
+        await services.store.webhooks.set_enabled(caller.org_id, endpoint_id, True)
+    )
 
 
 @router.post(
@@ -151,8 +147,12 @@ async def enable_endpoint(endpoint_id: str, request: Request, caller: Caller) ->
     summary="Disable (its pending deliveries fail; recover re-queues them)",
 )
 @idempotent
-async def disable_endpoint(endpoint_id: str, request: Request, caller: Caller) -> EndpointOut:
-    return EndpointOut.of(await _webhooks(request).set_enabled(caller.org_id, endpoint_id, False))
+async def disable_endpoint(
+    endpoint_id: str, request: Request, caller: Caller, services: ServicesDep
+) -> EndpointOut:
+    return EndpointOut.of(
+        await services.store.webhooks.set_enabled(caller.org_id, endpoint_id, False)
+    )
 
 
 @router.post(
@@ -162,11 +162,13 @@ async def disable_endpoint(endpoint_id: str, request: Request, caller: Caller) -
     summary="Re-queue every delivery to this endpoint that failed since a time",
 )
 @idempotent
-async def recover(endpoint_id: str, body: RecoverIn, request: Request, caller: Caller) -> Requeued:
+async def recover(
+    endpoint_id: str, body: RecoverIn, request: Request, caller: Caller, services: ServicesDep
+) -> Requeued:
     since = parse_time_param(body.since, "since")
     if since is None:
         raise InvalidRequest("since is required", code="invalid_time")
-    count = await _webhooks(request).recover(
+    count = await services.store.webhooks.recover(
         caller.org_id, endpoint_id, since=since, until=parse_time_param(body.until, "until")
     )
     return Requeued(requeued=count)
@@ -177,8 +179,8 @@ async def recover(endpoint_id: str, body: RecoverIn, request: Request, caller: C
 
 @router.get("/messages", response_model=MessageList, summary="List messages, newest first")
 async def list_messages(
-    request: Request,
     caller: Caller,
+    services: ServicesDep,
     type: Annotated[list[str] | None, Query(description="repeat or comma-separate")] = None,
     job_id: str | None = None,
     after: Annotated[str | None, Query(description="created at or after (ISO or epoch)")] = None,
@@ -187,7 +189,7 @@ async def list_messages(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> MessageList:
     types = [t.strip() for t in ",".join(type or []).split(",") if t.strip()]
-    page = await _webhooks(request).list_messages(
+    page = await services.store.webhooks.list_messages(
         caller.org_id,
         types=types,
         job_id=job_id or None,  # an empty parameter is no filter
@@ -204,8 +206,8 @@ async def list_messages(
     response_model=MessageDetail,
     summary="One message with its deliveries and every attempt",
 )
-async def get_message(message_id: str, request: Request, caller: Caller) -> MessageDetail:
-    message = await _webhooks(request).get_message(caller.org_id, message_id)
+async def get_message(message_id: str, caller: Caller, services: ServicesDep) -> MessageDetail:
+    message = await services.store.webhooks.get_message(caller.org_id, message_id)
     return MessageDetail(
         **MessageOut.of(message.event).model_dump(),
         deliveries=[DeliveryOut.of(d) for d in message.deliveries],
@@ -223,10 +225,11 @@ async def resend(
     message_id: str,
     request: Request,
     caller: Caller,
+    services: ServicesDep,
     body: Annotated[ResendIn | None, Body()] = None,
 ) -> Requeued:
     endpoint_id = body.endpoint_id if body else None
-    count = await _webhooks(request).resend(caller.org_id, message_id, endpoint_id)
+    count = await services.store.webhooks.resend(caller.org_id, message_id, endpoint_id)
     return Requeued(requeued=count)
 
 

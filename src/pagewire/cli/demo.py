@@ -96,22 +96,16 @@ def create_key(data_dir: Path, org: str = "demo") -> str:
     Done in this process, before the service starts (it then finds the schema
     current): a second Python process would cost seconds on a busy machine.
     """
+    from pagewire.runtime import open_services
     from pagewire.settings import Settings
-    from pagewire.store import Store
-    from pagewire.store.migrate import upgrade
 
     settings = Settings(data_dir=data_dir, database_url="")
 
     async def make() -> str:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        store = Store.from_settings(settings)
-        try:
-            await upgrade(store.db)
-            organization = await store.keys.ensure_org(org)
-            _, plaintext = await store.keys.create_key(organization.id, "pagewire demo")
-            return str(plaintext)
-        finally:
-            await store.close()
+        async with open_services(settings, listen=False) as services:
+            organization = await services.store.keys.ensure_org(org)
+            _, plaintext = await services.store.keys.create_key(organization.id, "pagewire demo")
+            return plaintext
 
     return asyncio.run(make())
 

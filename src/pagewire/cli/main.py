@@ -9,12 +9,22 @@ import json
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pagewire import __version__
 
+if TYPE_CHECKING:  # the commands import what they use when they run: a quick --help
+    from prometheus_client import CollectorRegistry
 
-def _settings(args: argparse.Namespace) -> Any:
+    from pagewire.models import ApiKey, Organization
+    from pagewire.runtime import BackgroundLoop, Services
+    from pagewire.settings import Settings
+    from pagewire.store import Store
+
+T = TypeVar("T")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
     from pagewire.settings import Settings
 
     overrides = {}
@@ -78,19 +88,17 @@ def _run(main: Coroutine[Any, Any, Any]) -> Any:
 
 def _run_loop(
     args: argparse.Namespace,
-    make_loop: Callable[[Any, Any, Any], Any],
-    refresh_metrics: Callable[[Any, Any], Callable[[], Awaitable[None]]] | None = None,
+    make_loop: Callable[[Services, CollectorRegistry | None], BackgroundLoop],
+    *,
+    queue_metrics: bool,
 ) -> int:
     """Run a background loop (worker or dispatcher) until SIGINT/SIGTERM, then drain it.
 
-    ``make_loop(store, settings, registry)``; with a metrics port, ``registry`` is
-    served on it (``refresh_metrics(store, registry)`` runs before each scrape).
+    ``make_loop(services, registry)``: with a metrics port, ``registry`` is the one
+    served on it (the services' database gauges read before each scrape); else None.
     """
-    from prometheus_client import CollectorRegistry
-
     from pagewire.errors import StoreUnavailable
-    from pagewire.store import Store
-    from pagewire.store.migrate import is_current
+    from pagewire.runtime import SchemaNotCurrent, open_services
     from pagewire.telemetry.metrics_server import serve_metrics
 
     settings = _settings(args)
@@ -100,123 +108,99 @@ def _run_loop(
         settings = settings.model_copy(update={"metrics_host": args.metrics_host})
 
     async def main(stop: asyncio.Event) -> None:
-        store = Store.from_settings(settings)
-        try:
+        async with contextlib.AsyncExitStack() as stack:
             try:
-                await store.db.ping()
+                services = await stack.enter_async_context(
+                    open_services(settings, migrate="require_current", queue_metrics=queue_metrics)
+                )
             except StoreUnavailable as error:
                 raise SystemExit(
                     f"{error.message}\ncheck PAGEWIRE_DATABASE_URL (or --database-url); "
                     "a new database needs `pagewire migrate`"
                 ) from None
-            if not await is_current(store.db):
-                raise SystemExit("the database schema is not current: run `pagewire migrate`")
-            await store.db.start_listening()
-            async with contextlib.AsyncExitStack() as stack:
-                registry = None
-                if settings.metrics_port is not None:
-                    registry = CollectorRegistry()
-                    refresh = refresh_metrics(store, registry) if refresh_metrics else None
-                    where = f"{settings.metrics_host}:{settings.metrics_port}"
-                    try:
-                        await stack.enter_async_context(
-                            serve_metrics(
-                                registry, settings.metrics_host, settings.metrics_port, refresh
-                            )
+            except SchemaNotCurrent as error:
+                raise SystemExit(str(error)) from None
+            registry = None
+            if settings.metrics_port is not None:
+                registry = services.registry
+                where = f"{settings.metrics_host}:{settings.metrics_port}"
+                try:
+                    await stack.enter_async_context(
+                        serve_metrics(
+                            registry,
+                            settings.metrics_host,
+                            settings.metrics_port,
+                            services.refresh_metrics,
                         )
-                    except OSError as error:
-                        raise SystemExit(
-                            f"cannot serve metrics on {where}: {error.strerror or error}"
-                        ) from None
-                loop = make_loop(store, settings, registry)
-                task = asyncio.create_task(loop.run())
-                await stop.wait()
-                loop.stop()
-                await task
-        finally:
-            await store.close()
+                    )
+                except OSError as error:
+                    raise SystemExit(
+                        f"cannot serve metrics on {where}: {error.strerror or error}"
+                    ) from None
+            loop = make_loop(services, registry)
+            task = asyncio.create_task(loop.run())
+            await stop.wait()
+            loop.stop()
+            await task
 
     return _run_until_signal(main)
 
 
-def _queue_metrics(store: Any, registry: Any) -> Callable[[], Awaitable[None]]:
-    """A worker's metrics: the job queue, read from the database at each scrape."""
-    from pagewire.telemetry.queue_metrics import QueueStats
-
-    stats = QueueStats()
-    registry.register(stats)
-    return lambda: stats.refresh(store)
-
-
 def cmd_worker(args: argparse.Namespace) -> int:
-    from pagewire.blobs import LocalBlobStore
-    from pagewire.worker.loop import Worker
+    """Run jobs; its /metrics reports the job queue, read from the database at each scrape."""
+    from pagewire.runtime import new_worker
 
     return _run_loop(
         args,
-        lambda store, settings, registry: Worker(
-            store,
-            LocalBlobStore(settings.data_dir / "blobs"),
-            settings,
-            concurrency=args.concurrency,
-        ),
-        _queue_metrics,
+        lambda services, registry: new_worker(services, concurrency=args.concurrency),
+        queue_metrics=True,
     )
 
 
 def cmd_dispatch(args: argparse.Namespace) -> int:
-    from pagewire.dispatch.dispatcher import Dispatcher
+    """Send webhooks; its /metrics reports its own deliveries (the queue is others' to report)."""
+    from pagewire.runtime import new_dispatcher
 
     return _run_loop(
         args,
-        lambda store, settings, registry: Dispatcher(
-            store, settings, concurrency=args.concurrency, registry=registry
+        lambda services, registry: new_dispatcher(
+            services, registry=registry, concurrency=args.concurrency
         ),
+        queue_metrics=False,
     )
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    from pagewire.store import Store
-    from pagewire.store.migrate import current_revision, upgrade
+    from pagewire.runtime import open_services
+    from pagewire.store.migrate import current_revision
 
     settings = _settings(args)
 
     async def main() -> None:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        store = Store.from_settings(settings)
-        try:
-            await upgrade(store.db)
-            print(f"database at revision {await current_revision(store.db)}")
-        finally:
-            await store.close()
+        async with open_services(settings, listen=False) as services:
+            print(f"database at revision {await current_revision(services.store.db)}")
 
     asyncio.run(main())
     return 0
 
 
-def _with_store(args: argparse.Namespace, action: Callable[[Any], Awaitable[Any]]) -> Any:
-    from pagewire.store import Store
-    from pagewire.store.migrate import upgrade
+def _with_store(args: argparse.Namespace, action: Callable[[Store], Awaitable[T]]) -> T:
+    """``action(store)`` on a migrated database (``keys`` migrates, as ``serve`` does)."""
+    from pagewire.runtime import open_services
 
     settings = _settings(args)
 
-    async def main() -> Any:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        store = Store.from_settings(settings)
-        try:
-            await upgrade(store.db)
-            return await action(store)
-        finally:
-            await store.close()
+    async def main() -> T:
+        async with open_services(settings, listen=False) as services:
+            return await action(services.store)
 
     return asyncio.run(main())
 
 
 def cmd_keys_create(args: argparse.Namespace) -> int:
-    async def action(store: Any) -> tuple[Any, str]:
+    async def action(store: Store) -> tuple[ApiKey, str]:
         org = await store.keys.ensure_org(args.org)
-        key, plaintext = await store.keys.create_key(org.id, args.name)
-        return key, plaintext
+        return await store.keys.create_key(org.id, args.name)
 
     key, plaintext = _with_store(args, action)
     if args.json:
@@ -230,7 +214,7 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
 
 
 def cmd_keys_list(args: argparse.Namespace) -> int:
-    async def action(store: Any) -> Any:
+    async def action(store: Store) -> tuple[list[Organization], list[ApiKey]]:
         return await store.keys.list_orgs(), await store.keys.list_keys()
 
     orgs, keys = _with_store(args, action)
@@ -256,7 +240,7 @@ def cmd_keys_list(args: argparse.Namespace) -> int:
 
 
 def cmd_keys_revoke(args: argparse.Namespace) -> int:
-    async def action(store: Any) -> Any:
+    async def action(store: Store) -> ApiKey:
         return await store.keys.revoke(args.key_id)
 
     key = _with_store(args, action)

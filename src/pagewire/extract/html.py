@@ -7,6 +7,7 @@ from typing import Any
 
 from pagewire.extract.base import ExtractError, ExtractOptions, Page
 from pagewire.extract.flow import PageBuilder
+from pagewire.extract.formats import HTML_TYPES
 
 MAX_HTML_BYTES = 50 * 1024 * 1024
 _SKIP = {"script", "style", "noscript", "template", "head", "svg", "nav", "footer"}
@@ -96,7 +97,7 @@ def _has_block(tag: Any) -> bool:
 
 
 class HtmlEngine:
-    media_types = ("text/html",)
+    media_types = HTML_TYPES
 
     def open(self, path: Path, media_type: str, options: ExtractOptions) -> HtmlDocument:
         return HtmlDocument(path)

@@ -8,6 +8,7 @@ from PIL import Image, UnidentifiedImageError
 
 from pagewire.extract import ocr
 from pagewire.extract.base import ExtractError, ExtractOptions, Page
+from pagewire.extract.formats import IMAGE_TYPES
 from pagewire.extract.layout import lay_out, segment_rows
 from pagewire.extract.profile import Profile
 from pagewire.extract.render import page_markdown
@@ -76,7 +77,7 @@ def _profile(words: list) -> Profile:  # type: ignore[type-arg]
 
 
 class ImageEngine:
-    media_types = ("image/png", "image/jpeg", "image/tiff")
+    media_types = IMAGE_TYPES
 
     def open(self, path: Path, media_type: str, options: ExtractOptions) -> ImageDocument:
         return ImageDocument(path, options)

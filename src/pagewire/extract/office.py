@@ -13,10 +13,8 @@ from typing import Any
 
 from pagewire.extract.base import BBox, ExtractError, ExtractOptions, Page
 from pagewire.extract.flow import PageBuilder
+from pagewire.extract.formats import DOCX, OFFICE_TYPES, PPTX
 
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 EMU_PER_POINT = 12700
 MAX_SHEET_ROWS = 20000  # one page of a spreadsheet is still one result: keep it bounded
 
@@ -172,7 +170,7 @@ def _one_page(number: int, count: int) -> None:
 
 
 class OfficeEngine:
-    media_types = (DOCX, PPTX, XLSX)
+    media_types = OFFICE_TYPES
 
     def open(
         self, path: Path, media_type: str, options: ExtractOptions

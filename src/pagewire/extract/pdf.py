@@ -15,6 +15,7 @@ import pypdfium2.raw as raw
 
 from pagewire.extract import ocr
 from pagewire.extract.base import BBox, Block, ExtractError, ExtractOptions, Page
+from pagewire.extract.formats import PDF_TYPES
 from pagewire.extract.layout import Rule, lay_out, segment_rows
 from pagewire.extract.pdf_text import page_words
 from pagewire.extract.profile import SAMPLE_PAGES, Profile, ProfileBuilder, norm_title
@@ -278,7 +279,7 @@ def _rotated_block(words: list[Word]) -> Block:
 
 
 class PdfEngine:
-    media_types = ("application/pdf",)
+    media_types = PDF_TYPES
 
     def open(self, path: Path, media_type: str, options: ExtractOptions) -> PdfDocument:
         return PdfDocument(path, options)

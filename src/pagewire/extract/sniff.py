@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from pagewire.extract.office import DOCX, PPTX, XLSX
+from pagewire.extract.formats import DOCX, HTML, JPEG, PDF, PNG, PPTX, TIFF, XLSX
 
 _HTML = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)\b", re.I | re.S)
 
@@ -16,13 +16,13 @@ def sniff_media_type(head: bytes) -> str | None:
     (``word/``, ``ppt/``, ``xl/``), so a few kilobytes of head are enough.
     """
     if head.lstrip(b"\x00\t\r\n ")[:5] == b"%PDF-" or head[:1024].find(b"%PDF-") >= 0:
-        return "application/pdf"
+        return PDF
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
+        return PNG
     if head.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
+        return JPEG
     if head[:4] in (b"II*\x00", b"MM\x00*"):
-        return "image/tiff"
+        return TIFF
     if head.startswith(b"PK\x03\x04"):
         for marker, media_type in ((b"word/", DOCX), (b"ppt/", PPTX), (b"xl/", XLSX)):
             if marker in head:
@@ -30,5 +30,5 @@ def sniff_media_type(head: bytes) -> str | None:
         return None
     text = head[:4096].removeprefix(b"\xef\xbb\xbf")
     if _HTML.match(text):
-        return "text/html"
+        return HTML
     return None

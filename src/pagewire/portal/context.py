@@ -12,6 +12,7 @@ from fastapi import Depends, Request, Response
 from fastapi.responses import RedirectResponse
 from fastapi.templating import Jinja2Templates
 
+from pagewire.api.deps import ServicesDep
 from pagewire.kernel.timefmt import iso
 from pagewire.models import PortalSession
 from pagewire.portal.sessions import (
@@ -22,6 +23,7 @@ from pagewire.portal.sessions import (
     read_session_cookie,
     set_notice,
 )
+from pagewire.runtime import Services
 from pagewire.settings import Settings
 from pagewire.store import Store
 from pagewire.store.webhooks import WebhookStore
@@ -29,14 +31,9 @@ from pagewire.store.webhooks import WebhookStore
 TEMPLATES = Path(__file__).parent / "templates"
 
 
-def signer_for(request: Request) -> Signer:
-    """One signer per app (the portal shares the API app's state), made on first use."""
-    state = request.app.state
-    signer: Signer | None = getattr(state, "portal_signer", None)
-    if signer is None:
-        signer = Signer(state.services.settings.signing_key())
-        state.portal_signer = signer
-    return signer
+def signer_for(services: Services) -> Signer:
+    """The signer of the portal's tokens, under the services' signing key."""
+    return Signer(services.signing_key)
 
 
 def when(ts: float | None) -> str:
@@ -72,6 +69,7 @@ class Portal:
     """The signed-in organization's view of the services, for one request."""
 
     request: Request
+    services: Services
     session: PortalSession
     signer: Signer
 
@@ -80,18 +78,12 @@ class Portal:
         return self.session.org_id
 
     @property
-    def services(self) -> Any:
-        return self.request.app.state.services
-
-    @property
     def settings(self) -> Settings:
-        settings: Settings = self.services.settings
-        return settings
+        return self.services.settings
 
     @property
     def store(self) -> Store:
-        store: Store = self.services.store
-        return store
+        return self.services.store
 
     @property
     def webhooks(self) -> WebhookStore:
@@ -133,21 +125,21 @@ class Portal:
         return response
 
 
-async def signed_in(request: Request) -> Portal:
-    signer = signer_for(request)
+async def signed_in(request: Request, services: ServicesDep) -> Portal:
+    signer = signer_for(services)
     claims = read_session_cookie(signer, request)
-    store: Store = request.app.state.services.store
-    session = await store.portal.live_session(claims.session_id, claims.org_id)
-    return Portal(request, session, signer)
+    session = await services.store.portal.live_session(claims.session_id, claims.org_id)
+    return Portal(request, services, session, signer)
 
 
-async def signed_in_form(request: Request) -> Portal:
+SignedIn = Annotated[Portal, Depends(signed_in)]
+
+
+async def signed_in_form(portal: SignedIn) -> Portal:
     """For every POST: the session, and the form's CSRF token checked against it."""
-    portal = await signed_in(request)
-    form = await request.form()
+    form = await portal.request.form()
     portal.signer.check_csrf(portal.session.id, form.get(CSRF_FIELD))
     return portal
 
 
-SignedIn = Annotated[Portal, Depends(signed_in)]
 PostedForm = Annotated[Portal, Depends(signed_in_form)]

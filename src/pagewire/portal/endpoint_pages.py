@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from pagewire.api.webhook_schemas import EndpointIn
-from pagewire.api.webhooks import _checked_url
+from pagewire.api.webhook_urls import checked_webhook_url
 from pagewire.errors import InvalidRequest
 from pagewire.models import NO_ATTEMPTS
 from pagewire.portal.context import Portal, PostedForm, SignedIn, when
@@ -80,7 +80,7 @@ async def _valid(portal: Portal, form: EndpointForm) -> EndpointIn | None:
     if valid is None:
         return None
     try:
-        await _checked_url(portal.request, valid.url)
+        await checked_webhook_url(portal.settings, valid.url)
     except InvalidRequest as refused:
         form.errors["url"] = refused.message
         return None

@@ -18,6 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pagewire import errors
+from pagewire.api.deps import ServicesDep
 from pagewire.api.errors import status_for
 from pagewire.portal import endpoint_pages, message_pages
 from pagewire.portal.context import PostedForm, SignedIn, signer_for, templates
@@ -78,15 +79,17 @@ async def home(request: Request) -> Response:
 
 
 @_access.get("/start")
-async def confirm_start(request: Request, token: str | None = None) -> Response:
+async def confirm_start(
+    request: Request, services: ServicesDep, token: str | None = None
+) -> Response:
     """The link's page: a button that opens the portal, so that a visit alone uses nothing.
 
     Mail scanners and chat apps fetch a link to preview it; if that GET used the
     one-time link up, its owner would find it spent. Only the POST behind the button
     (which those never send) opens the session.
     """
-    claims = read_link_token(signer_for(request), token)
-    await request.app.state.services.store.portal.check_link(claims.link_id, claims.org_id)
+    claims = read_link_token(signer_for(services), token)
+    await services.store.portal.check_link(claims.link_id, claims.org_id)
     return templates.TemplateResponse(
         request,
         "start.html",
@@ -95,12 +98,11 @@ async def confirm_start(request: Request, token: str | None = None) -> Response:
 
 
 @_access.post("/start")
-async def start(request: Request) -> Response:
+async def start(request: Request, services: ServicesDep) -> Response:
     """Exchange a one-time link for a session cookie, then land on a clean URL."""
     token = (await request.form()).get("token")
-    signer = signer_for(request)
+    signer = signer_for(services)
     claims = read_link_token(signer, token if isinstance(token, str) else None)
-    services = request.app.state.services
     settings = services.settings
     session = await services.store.portal.start_session(
         claims.link_id, claims.org_id, ttl_seconds=settings.portal_session_ttl_seconds

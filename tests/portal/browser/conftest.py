@@ -12,11 +12,14 @@ import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from portal.browser.live import LiveServer, LoopbackReceiver
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext, Page
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -64,7 +67,7 @@ def receiver() -> Iterator[LoopbackReceiver]:
 
 
 @pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
+def chromium() -> Iterator[Browser]:
     """Module-scoped: while Playwright's sync API runs, this thread's asyncio loop is its
     own, and the async tests that follow need the thread back."""
     if not CHROMIUM.exists():
@@ -84,11 +87,11 @@ def chromium() -> Iterator[Any]:
 
 
 @pytest.fixture
-def new_page(chromium: Any) -> Iterator[Callable[..., Any]]:
+def new_page(chromium: Browser) -> Iterator[Callable[..., Page]]:
     """``new_page(javascript=False)``: a page in a fresh context (its own cookies)."""
-    contexts: list[Any] = []
+    contexts: list[BrowserContext] = []
 
-    def make(*, javascript: bool = True) -> Any:
+    def make(*, javascript: bool = True) -> Page:
         context = chromium.new_context(
             java_script_enabled=javascript, viewport={"width": 1000, "height": 720}
         )

@@ -12,11 +12,17 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import httpx
 
 from support import Tenant, make_tenant
+
+if TYPE_CHECKING:
+    import uvicorn
+    from playwright.sync_api import Page
+
+    from pagewire.store import Store
 
 # -- the service --------------------------------------------------------------
 
@@ -43,8 +49,8 @@ class LiveServer:
             drain_seconds=1.0,
             log_level="WARNING",
         )
-        self._server: Any = None
-        self._store: Any = None
+        self._server: uvicorn.Server | None = None
+        self._store: Store | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread = threading.Thread(target=self._run, name="portal-live-server", daemon=True)
 
@@ -58,17 +64,14 @@ class LiveServer:
         import uvicorn
 
         from pagewire.app import create_app
-        from pagewire.store import Store
+        from pagewire.runtime import open_services
 
-        store = Store.from_settings(self.settings, clock=self.clock)
-        self._store, self._loop = store, asyncio.get_running_loop()
-        app = create_app(self.settings, store=store, run_dispatcher=True)
-        config = uvicorn.Config(app, lifespan="on", log_level="warning", ws="none")
-        self._server = uvicorn.Server(config)
-        try:
+        async with open_services(self.settings, clock=self.clock, listen=False) as services:
+            self._store, self._loop = services.store, asyncio.get_running_loop()
+            app = create_app(self.settings, store=services.store, run_dispatcher=True)
+            config = uvicorn.Config(app, lifespan="on", log_level="warning", ws="none")
+            self._server = uvicorn.Server(config)
             await self._server.serve(sockets=[self._socket])
-        finally:
-            await store.close()
 
     def start(self) -> LiveServer:
         self._thread.start()
@@ -91,7 +94,7 @@ class LiveServer:
 
         On the server's loop: this thread's loop belongs to Playwright's sync API.
         """
-        assert self._loop is not None
+        assert self._loop is not None and self._store is not None
         made = make_tenant(self._store, f"org-{uuid.uuid4().hex[:8]}")
         return asyncio.run_coroutine_threadsafe(made, self._loop).result(10)
 
@@ -121,7 +124,7 @@ class LoopbackReceiver:
         return [json.loads(body)["type"] for _, body in self.received]
 
 
-def reload_until(page: Any, ready: Callable[[], bool], timeout: float = 10.0) -> None:
+def reload_until(page: Page, ready: Callable[[], bool], timeout: float = 10.0) -> None:
     """Reload (no JavaScript on these pages to do it) until ``ready()``, within ``timeout``."""
     deadline = time.monotonic() + timeout
     while not ready():

@@ -8,7 +8,7 @@ import pytest
 from extract_helpers import extract, needs_tesseract
 
 from pagewire.extract import SUPPORTED_MEDIA_TYPES, sniff_media_type
-from pagewire.extract.office import DOCX, PPTX, XLSX
+from pagewire.extract.formats import DOCX, PPTX, XLSX
 
 
 @pytest.fixture

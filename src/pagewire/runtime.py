@@ -1,0 +1,181 @@
+"""The composition root: one typed :class:`Services`, built in one place by :func:`open_services`.
+
+What it builds: the data directory, the :class:`~pagewire.store.Store` (or takes
+one it is given), the schema step (apply migrations, require them current, or
+leave the schema alone), LISTEN/NOTIFY, the blob store, the Prometheus registry
+with the gauges read from the database at scrape time, the API's rate limiter;
+and, on request, the background loops (:func:`new_worker`,
+:func:`new_dispatcher`, run by :func:`running`). It closes what it opened, and
+only that: a store passed in stays open.
+
+Who uses it: ``app.py``'s lifespan (the API and portal, and ``pagewire serve``'s
+embedded worker and dispatcher), every CLI command that needs the database
+(``worker``, ``dispatch``, ``migrate``, ``keys``, and the demo's key), and the
+tests' fixtures. Routes and portal pages reach the Services through
+:mod:`pagewire.api.deps`, never through the application's state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal, Protocol
+
+from prometheus_client import CollectorRegistry
+
+from pagewire.api.ratelimit import RateLimiter
+from pagewire.blobs import LocalBlobStore
+from pagewire.settings import Settings
+from pagewire.store import Store
+from pagewire.store.migrate import is_current, upgrade
+from pagewire.telemetry.queue_metrics import QueueStats
+
+if TYPE_CHECKING:  # imported where built: ``migrate`` and ``keys`` need no loop
+    from pagewire.dispatch.dispatcher import Dispatcher
+    from pagewire.dispatch.metrics import BacklogStats
+    from pagewire.worker.loop import Worker
+
+# What to do with the schema on opening: apply pending migrations; refuse to start
+# unless it is current (the scale-out worker and dispatcher, which never migrate);
+# or leave it alone (a store its owner has migrated already).
+Migrate = Literal["upgrade", "require_current", "skip"]
+
+
+class SchemaNotCurrent(Exception):
+    """The database's schema is not the one this pagewire expects (``pagewire migrate``)."""
+
+    def __init__(self) -> None:
+        super().__init__("the database schema is not current: run `pagewire migrate`")
+
+
+class BackgroundLoop(Protocol):
+    """A loop that runs until stopped and then drains: the Worker and the Dispatcher."""
+
+    async def run(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+@dataclass
+class Services:
+    """What a process's parts share: built by :func:`open_services`, never by hand."""
+
+    settings: Settings
+    store: Store
+    registry: CollectorRegistry
+    rate_limiter: RateLimiter
+    # The job queue's gauges (every process but a scale-out dispatcher reports them).
+    queue_stats: QueueStats | None = None
+    # The webhook backlog read at scrape time, where no dispatcher runs in this process.
+    backlog_stats: BacklogStats | None = None
+    background: list[BackgroundLoop] = field(default_factory=list)
+
+    @functools.cached_property
+    def blobs(self) -> LocalBlobStore:
+        """Uploads and large results, made on first use: only the API and the worker store
+        files, and making it creates its directory."""
+        return LocalBlobStore(self.settings.data_dir / "blobs")
+
+    @functools.cached_property
+    def signing_key(self) -> bytes:
+        """The key of the portal's links, sessions and forms, read once on first use
+        (it may create the data directory's key file)."""
+        return self.settings.signing_key()
+
+    async def refresh_metrics(self) -> None:
+        """Read the gauges that come from the database, before a scrape."""
+        if self.queue_stats is not None:
+            await self.queue_stats.refresh(self.store)
+        if self.backlog_stats is not None:
+            await self.backlog_stats.refresh(self.store)
+
+
+@contextlib.asynccontextmanager
+async def open_services(
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    clock: Callable[[], float] | None = None,
+    migrate: Migrate = "upgrade",
+    listen: bool = True,
+    queue_metrics: bool = True,
+    backlog_metrics: bool = False,
+) -> AsyncIterator[Services]:
+    """The services of one process, open until the block ends.
+
+    ``store``: use this one (and leave it open) instead of opening one from the
+    settings (with ``clock``, a test's). ``migrate="require_current"`` raises
+    :class:`~pagewire.errors.StoreUnavailable` when the database cannot be reached
+    and :class:`SchemaNotCurrent` when it is behind, and opening creates nothing,
+    not even the data directory. ``listen``: LISTEN for wake-ups (a long-lived process).
+    ``queue_metrics``/``backlog_metrics``: which gauges the registry reports.
+    """
+    if migrate != "require_current":
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    own_store = store is None
+    opened = store or Store.from_settings(settings, clock=clock)
+    try:
+        if migrate == "upgrade":
+            await upgrade(opened.db)
+        elif migrate == "require_current":
+            await opened.db.ping()
+            if not await is_current(opened.db):
+                raise SchemaNotCurrent()
+        if listen:
+            await opened.db.start_listening()
+        registry = CollectorRegistry()
+        backlog_stats = None
+        if backlog_metrics:
+            from pagewire.dispatch.metrics import BacklogStats
+
+            backlog_stats = BacklogStats()
+        services = Services(
+            settings=settings,
+            store=opened,
+            registry=registry,
+            rate_limiter=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
+            queue_stats=QueueStats() if queue_metrics else None,
+            backlog_stats=backlog_stats,
+        )
+        for collector in (services.queue_stats, services.backlog_stats):
+            if collector is not None:
+                registry.register(collector)
+        yield services
+    finally:
+        if own_store:
+            await opened.close()
+
+
+def new_worker(services: Services, *, concurrency: int | None = None) -> Worker:
+    """The job loop (``concurrency`` defaults to the settings')."""
+    from pagewire.worker.loop import Worker
+
+    return Worker(services.store, services.blobs, services.settings, concurrency=concurrency)
+
+
+def new_dispatcher(
+    services: Services, *, registry: CollectorRegistry | None, concurrency: int | None = None
+) -> Dispatcher:
+    """The webhook loop, reporting to ``registry`` (None: no metrics kept)."""
+    from pagewire.dispatch.dispatcher import Dispatcher
+
+    return Dispatcher(services.store, services.settings, registry=registry, concurrency=concurrency)
+
+
+@contextlib.asynccontextmanager
+async def running(services: Services, loops: Sequence[BackgroundLoop]) -> AsyncIterator[None]:
+    """Run ``loops`` as tasks of this event loop until the block ends, then stop them and
+    wait for each to drain. Their errors are not raised here: stopping must reach every
+    loop, and the store closes after them."""
+    services.background = list(loops)
+    tasks = [asyncio.create_task(loop.run(), name=type(loop).__name__.lower()) for loop in loops]
+    try:
+        yield
+    finally:
+        for loop in loops:
+            loop.stop()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
