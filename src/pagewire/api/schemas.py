@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from pagewire.api.text_rules import check_json, check_text
 from pagewire.errors import InvalidRequest
 from pagewire.extract.pages import InvalidPages, PageSelection
 
@@ -32,6 +33,17 @@ class ExtractRequest(BaseModel):
     ocr: Literal["auto", "force", "off"] = "auto"
     metadata: dict[str, Any] | None = None
     priority: int = Field(0, ge=-100, le=100)
+
+    # Before pydantic's own checks, which would refuse a lone surrogate less clearly.
+    @field_validator("file_url", mode="before")
+    @classmethod
+    def _storable_url(cls, value: Any) -> Any:
+        return check_text("file_url", value) if isinstance(value, str) else value
+
+    @field_validator("metadata", mode="before")
+    @classmethod
+    def _storable_metadata(cls, value: Any) -> Any:
+        return check_json("metadata", value)
 
     @field_validator("chunking")
     @classmethod

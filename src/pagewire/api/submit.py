@@ -19,12 +19,15 @@ from starlette.datastructures import FormData, UploadFile
 
 from pagewire import netguard
 from pagewire.api.schemas import MAX_METADATA_BYTES, ExtractRequest, parse_pages
+from pagewire.api.text_rules import check_text
 from pagewire.blobs import StoredBlob
 from pagewire.errors import InvalidRequest, PagewireError, PayloadTooLarge, UnsupportedMediaType
 from pagewire.extract import SUPPORTED_MEDIA_TYPES, sniff_media_type
 from pagewire.ids import new_id
 from pagewire.models import Job, JobInput, NewJob
 from pagewire.store import Principal
+
+MAX_FILE_NAME = 512  # what the jobs table holds
 
 
 @dataclass(frozen=True)
@@ -64,12 +67,7 @@ async def read_submission(request: Request, *, max_files: int) -> Submission:
         if isinstance(raw.get("metadata"), str):
             raw["metadata"] = _json_field("metadata", raw["metadata"])
     elif content_type.startswith("application/json"):
-        try:
-            raw = json.loads(await request.body() or b"null")
-        except json.JSONDecodeError as error:
-            raise InvalidRequest(
-                f"the body is not valid JSON: {error}", code="malformed_json"
-            ) from None
+        raw = _json_field("the body", await request.body() or b"null")
         if not isinstance(raw, dict):
             raise InvalidRequest("the body must be a JSON object", code="malformed_json")
     else:
@@ -120,6 +118,7 @@ async def prepare_documents(
     try:
         for index, upload in enumerate(uploads):
             try:
+                _check_file_name(upload.filename)
                 stored = await _store_upload(services, upload)
             except PagewireError as error:
                 if len(uploads) > 1:
@@ -145,6 +144,7 @@ async def prepare_documents(
         }
         for index, url in enumerate(file_urls):
             try:
+                check_text(f"file_urls[{index}]" if len(file_urls) > 1 else "file_url", url)
                 netguard.validate_url(url, **guard)
                 await netguard.check_url(url, **guard)
             except PagewireError as error:
@@ -236,18 +236,31 @@ async def _store_upload(services: Any, upload: UploadFile) -> StoredBlob:
     return stored
 
 
-def _json_field(name: str, value: str) -> Any:
+def _json_field(name: str, value: str | bytes) -> Any:
     try:
         return json.loads(value) if value.strip() else None
-    except json.JSONDecodeError:
-        raise InvalidRequest(f"{name} must be a JSON object", code="malformed_json") from None
+    except ValueError as error:  # JSONDecodeError, or bytes that are not UTF-8/16/32
+        raise InvalidRequest(f"{name} is not valid JSON: {error}", code="malformed_json") from None
+    except RecursionError:
+        # The parser recurses per level; text_rules refuses anything this deep anyway.
+        raise InvalidRequest(f"{name} nests too deeply", code="malformed_json") from None
+
+
+def _check_file_name(name: str | None) -> None:
+    if name is None:
+        return
+    check_text("file", name)
+    if len(name) > MAX_FILE_NAME:
+        raise InvalidRequest(
+            f"the file's name is longer than {MAX_FILE_NAME} characters", details={"field": "file"}
+        )
 
 
 def _name_from_url(url: str | None) -> str | None:
     if not url:
         return None
     name = url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
-    return name or None
+    return name[-MAX_FILE_NAME:] or None  # the end keeps the extension
 
 
 def _fingerprint(
