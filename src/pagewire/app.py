@@ -15,6 +15,8 @@ from prometheus_client import CollectorRegistry
 from pagewire import __version__
 from pagewire.api import errors
 from pagewire.api.batch import router as batch_router
+from pagewire.api.body_limits import BodyLimits
+from pagewire.api.edge_guard import EdgeGuard
 from pagewire.api.health import router as health_router
 from pagewire.api.jobs import router as jobs_router
 from pagewire.api.ratelimit import RateLimiter
@@ -113,6 +115,7 @@ def create_app(
         lifespan=lifespan,
     )
     errors.install(app)
+    app.add_middleware(EdgeGuard, limits=BodyLimits.from_settings(settings))
     app.include_router(jobs_router)
     app.include_router(batch_router)
     app.include_router(webhooks_router)

@@ -18,8 +18,9 @@ def presented_key(request: Request) -> str | None:
     return None
 
 
-async def principal(request: Request) -> Principal:
-    """The organization a request acts for; every query it makes is scoped by it."""
+async def authenticated(request: Request) -> Principal:
+    """The organization of the request's key, or ``Unauthenticated``; headers only, so
+    the HTTP edge can ask before it lets a body be read (``api.body_limits``)."""
     key = presented_key(request)
     if key is None:
         raise Unauthenticated(
@@ -28,6 +29,12 @@ async def principal(request: Request) -> Principal:
         )
     services = request.app.state.services
     found: Principal = await services.store.keys.authenticate(key)
+    return found
+
+
+async def principal(request: Request) -> Principal:
+    """The organization a request acts for; every query it makes is scoped by it."""
+    found = await authenticated(request)
     request.state.principal = found
     request.app.state.rate_limiter.check(found.org_id)
     return found

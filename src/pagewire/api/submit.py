@@ -21,7 +21,7 @@ from pagewire import netguard
 from pagewire.api.schemas import MAX_METADATA_BYTES, ExtractRequest, parse_pages
 from pagewire.api.text_rules import check_text
 from pagewire.blobs import StoredBlob
-from pagewire.errors import InvalidRequest, PagewireError, PayloadTooLarge, UnsupportedMediaType
+from pagewire.errors import InvalidRequest, PagewireError, UnsupportedMediaType
 from pagewire.extract import SUPPORTED_MEDIA_TYPES, sniff_media_type
 from pagewire.ids import new_id
 from pagewire.models import Job, JobInput, NewJob
@@ -50,17 +50,10 @@ class Document:
 
 async def read_submission(request: Request, *, max_files: int) -> Submission:
     """Parse multipart or JSON; the form stays open until ``close_form``."""
-    settings = request.app.state.services.settings
     content_type = request.headers.get("content-type", "")
     uploads: list[UploadFile] = []
     if content_type.startswith("multipart/form-data"):
-        length = int(request.headers.get("content-length") or 0)
-        if length > max_files * settings.max_upload_bytes + 64 * 1024:
-            raise PayloadTooLarge(
-                f"the request is larger than the limit of {settings.max_upload_bytes} bytes "
-                "per file",
-                details={"max_bytes": settings.max_upload_bytes},
-            )
+        # The body's size was capped before it was read (pagewire.api.body_limits).
         form: FormData = await request.form(max_files=max_files)
         raw: dict[str, Any] = {k: v for k, v in form.items() if not isinstance(v, UploadFile)}
         uploads = [f for f in form.getlist("file") if isinstance(f, UploadFile)]
