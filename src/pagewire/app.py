@@ -20,6 +20,7 @@ from pagewire.api.edge_guard import EdgeGuard
 from pagewire.api.health import router as health_router
 from pagewire.api.jobs import router as jobs_router
 from pagewire.api.ratelimit import RateLimiter
+from pagewire.api.security_headers import SecurityHeaders
 from pagewire.api.webhooks import router as webhooks_router
 from pagewire.blobs import LocalBlobStore
 from pagewire.dispatch.dispatcher import Dispatcher
@@ -115,7 +116,9 @@ def create_app(
         lifespan=lifespan,
     )
     errors.install(app)
+    # Outermost last: the headers go on the edge's refusals too.
     app.add_middleware(EdgeGuard, limits=BodyLimits.from_settings(settings))
+    app.add_middleware(SecurityHeaders)
     app.include_router(jobs_router)
     app.include_router(batch_router)
     app.include_router(webhooks_router)

@@ -264,3 +264,10 @@ def test_an_upload_stops_at_the_limit_and_a_smaller_one_is_taken(served: Served)
         suffix=FORM_SUFFIX,
     )
     assert under.status == 202, under.body
+
+
+def test_the_server_does_not_name_itself(served: Served) -> None:
+    with httpx.Client(base_url=served.base_url) as client:
+        for response in (client.get("/healthz"), client.get("/jobs"), client.get("/nowhere")):
+            assert "server" not in response.headers, response.headers
+            assert response.headers.get("x-content-type-options") == "nosniff"
