@@ -16,8 +16,11 @@ from fastapi import FastAPI
 from pagewire import __version__
 from pagewire.api import deps, errors
 from pagewire.api.batch import router as batch_router
+from pagewire.api.body_limits import BodyLimits
+from pagewire.api.edge_guard import EdgeGuard
 from pagewire.api.health import router as health_router
 from pagewire.api.jobs import router as jobs_router
+from pagewire.api.security_headers import SecurityHeaders
 from pagewire.api.webhooks import router as webhooks_router
 from pagewire.portal.link import router as portal_link_router
 from pagewire.portal.router import create_portal
@@ -70,6 +73,9 @@ def create_app(
         lifespan=lifespan,
     )
     errors.install(app)
+    # Outermost last: the headers go on the edge's refusals too.
+    app.add_middleware(EdgeGuard, limits=BodyLimits.from_settings(settings))
+    app.add_middleware(SecurityHeaders)
     app.include_router(jobs_router)
     app.include_router(batch_router)
     app.include_router(webhooks_router)

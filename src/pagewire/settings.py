@@ -28,6 +28,8 @@ class Settings(BaseSettings):
 
     # Limits
     max_upload_bytes: int = 100 * 1024 * 1024
+    # Any request body that is not an upload (JSON, mostly): refused with 413 beyond this.
+    max_json_bytes: int = 1024 * 1024
     max_pages: int = 5000
     job_timeout_seconds: float = 3600.0
     job_memory_limit_mb: int = 2048

@@ -67,7 +67,7 @@ async def test_json_submission_with_file_url(api: httpx.AsyncClient, tenant: Any
     job = (await api.get(f"/job/{response.json()['job_id']}", headers=tenant.headers)).json()
     assert job["input"]["file_url"] == "http://127.0.0.1:9/files/report.pdf"
     assert job["input"]["file_name"] == "report.pdf"
-    assert job["options"]["pages"] == [1, 2]
+    assert job["options"]["pages"] == "1-2"
 
 
 async def test_bearer_authorization_works_like_the_api_key_header(

@@ -71,6 +71,9 @@ async def test_the_form_says_what_is_wrong_and_keeps_what_was_typed(
     assert 'value="keep me"' in response.text
     reserved = await add_endpoint(client, headers="Webhook-Id: mine")
     assert "is set by pagewire and cannot be changed" in reserved.text
+    unstorable = await add_endpoint(client, description="a\x00b")  # the API's rule, not a 500
+    assert unstorable.status_code == 400
+    assert "description contains a NUL character" in unstorable.text
     assert (await api.get("/webhook/endpoints", headers=tenant.headers)).json()["data"] == []
 
 
@@ -226,4 +229,4 @@ async def test_pages_never_show_the_api_key_and_send_protective_headers(
         assert "script-src" not in response.headers["content-security-policy"]
         assert "default-src 'none'" in response.headers["content-security-policy"]
         assert response.headers["cache-control"] == "no-store"
-        assert response.headers["referrer-policy"] == "no-referrer"
+        assert response.headers["referrer-policy"] == "same-origin"

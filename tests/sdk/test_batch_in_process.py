@@ -27,7 +27,7 @@ async def test_a_batch_makes_one_job_per_document_in_order(client: Twin, sample_
     assert len({j.job_id for j in jobs}) == 2 and all(j.status == "pending" for j in jobs)
     for submitted in jobs:
         job = await client.jobs.get_job(submitted.job_id)
-        assert job.metadata == {"batch": "b-1"} and job.options["pages"] == [1]
+        assert job.metadata == {"batch": "b-1"} and job.options["pages"] == "1"
 
 
 async def test_the_same_idempotency_key_returns_the_same_batch(

@@ -33,7 +33,7 @@ async def test_extract_returns_a_typed_submission_and_get_job_the_typed_job(
     assert job.status == "pending" and not job.is_final
     assert job.metadata == {"user_id": "u-7", "record": 42}
     assert job.input.file_name == sample_pdf.name
-    assert job.options["pages"] == [1, 2]
+    assert job.options["pages"] == "1-2"
     assert job.progress.pages_done == 0 and job.created_at is not None
 
 

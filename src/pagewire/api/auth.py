@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from pagewire.api.deps import ServicesDep
+from pagewire.api.deps import ServicesDep, services_of
 from pagewire.errors import Unauthenticated
 from pagewire.models import Principal
 
@@ -19,15 +19,27 @@ def presented_key(request: Request) -> str | None:
     return None
 
 
-async def principal(request: Request, services: ServicesDep) -> Principal:
-    """The organization a request acts for; every query it makes is scoped by it."""
+async def authenticated(request: Request) -> Principal:
+    """The organization of the request's key, or ``Unauthenticated``; headers only, so
+    the HTTP edge can ask before it lets a body be read (``api.body_limits``)."""
+    # The edge may have asked already (the state lives in the request's scope).
+    known: Principal | None = getattr(request.state, "authenticated", None)
+    if known is not None:
+        return known
     key = presented_key(request)
     if key is None:
         raise Unauthenticated(
             "send your API key in the x-api-key header (or Authorization: Bearer)",
             code="missing_api_key",
         )
-    found = await services.store.keys.authenticate(key)
+    found: Principal = await services_of(request.app).store.keys.authenticate(key)
+    request.state.authenticated = found
+    return found
+
+
+async def principal(request: Request, services: ServicesDep) -> Principal:
+    """The organization a request acts for; every query it makes is scoped by it."""
+    found = await authenticated(request)
     request.state.principal = found
     services.rate_limiter.check(found.org_id)
     return found

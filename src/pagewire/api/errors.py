@@ -38,20 +38,22 @@ def error_body(code: str, message: str, details: dict[str, Any] | None = None) -
     return {"error": {"code": code, "message": message, "details": details or {}}}
 
 
+def error_response(error: errors.PagewireError) -> JSONResponse:
+    status = status_for(error)
+    headers = {}
+    if isinstance(error, errors.RateLimited):
+        headers["Retry-After"] = str(max(1, round(error.retry_after)))
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="pagewire"'
+    if status >= 500:
+        log.error("request failed", extra={"fields": {"code": error.code, "error": error.message}})
+    return JSONResponse(error_body(error.code, error.message, error.details), status, headers)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(errors.PagewireError)
     async def _pagewire(_: Request, error: errors.PagewireError) -> JSONResponse:
-        status = status_for(error)
-        headers = {}
-        if isinstance(error, errors.RateLimited):
-            headers["Retry-After"] = str(max(1, round(error.retry_after)))
-        if status == 401:
-            headers["WWW-Authenticate"] = 'Bearer realm="pagewire"'
-        if status >= 500:
-            log.error(
-                "request failed", extra={"fields": {"code": error.code, "error": error.message}}
-            )
-        return JSONResponse(error_body(error.code, error.message, error.details), status, headers)
+        return error_response(error)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, error: RequestValidationError) -> JSONResponse:

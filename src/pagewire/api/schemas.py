@@ -6,7 +6,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from pagewire.api.text_rules import check_json, check_text
 from pagewire.errors import InvalidRequest
+from pagewire.extract.pages import InvalidPages, PageSelection
 from pagewire.kernel.timefmt import parse_time
 
 MAX_METADATA_BYTES = 16 * 1024
@@ -33,6 +35,17 @@ class ExtractRequest(BaseModel):
     metadata: dict[str, Any] | None = None
     priority: int = Field(0, ge=-100, le=100)
 
+    # Before pydantic's own checks, which would refuse a lone surrogate less clearly.
+    @field_validator("file_url", mode="before")
+    @classmethod
+    def _storable_url(cls, value: Any) -> Any:
+        return check_text("file_url", value) if isinstance(value, str) else value
+
+    @field_validator("metadata", mode="before")
+    @classmethod
+    def _storable_metadata(cls, value: Any) -> Any:
+        return check_json("metadata", value)
+
     @field_validator("chunking")
     @classmethod
     def _chunking(cls, value: str | list[str] | None) -> list[str] | None:
@@ -46,30 +59,15 @@ class ExtractRequest(BaseModel):
         return modes
 
 
-def parse_pages(spec: str | None, max_pages: int) -> list[int] | None:
-    """``"1-3,7"`` -> ``[1, 2, 3, 7]``; None or empty means every page."""
+def parse_pages(spec: str | None, max_pages: int) -> str | None:
+    """``" 7, 1-3,2"`` -> ``"1-3,7"`` (merged ranges, never a list of every page);
+    None or empty means every page."""
     if spec is None or not spec.strip():
         return None
-    pages: set[int] = set()
-    for part in spec.replace(" ", "").split(","):
-        first, dash, last = part.partition("-")
-        try:
-            start = int(first)
-            end = int(last) if dash else start
-        except ValueError:
-            raise InvalidRequest(
-                f"pages {spec!r} is not a page list like '1-3,7'", code="invalid_pages"
-            ) from None
-        if start < 1 or end < start:
-            raise InvalidRequest(
-                f"pages {spec!r}: ranges start at 1 and go upwards ('{part}')", code="invalid_pages"
-            )
-        if end > max_pages:
-            raise InvalidRequest(
-                f"pages {spec!r} goes past the limit of {max_pages} pages", code="invalid_pages"
-            )
-        pages.update(range(start, end + 1))
-    return sorted(pages)
+    try:
+        return str(PageSelection.parse(spec, max_page=max_pages))
+    except InvalidPages as error:
+        raise InvalidRequest(str(error), code="invalid_pages", details={"field": "pages"}) from None
 
 
 def parse_time_param(value: str | float | None, name: str) -> float | None:

@@ -18,15 +18,17 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData, UploadFile
 
 from pagewire import netguard
-from pagewire.api import deps
 from pagewire.api.schemas import MAX_METADATA_BYTES, ExtractRequest, parse_pages
+from pagewire.api.text_rules import check_text
 from pagewire.blobs import StoredBlob
-from pagewire.errors import InvalidRequest, PagewireError, PayloadTooLarge, UnsupportedMediaType
+from pagewire.errors import InvalidRequest, PagewireError, UnsupportedMediaType
 from pagewire.extract.formats import SUPPORTED_MEDIA_TYPES
 from pagewire.extract.sniff import sniff_media_type
 from pagewire.ids import new_id
 from pagewire.models import Job, JobInput, NewJob, Principal
 from pagewire.runtime import Services
+
+MAX_FILE_NAME = 512  # what the jobs table holds
 
 
 @dataclass(frozen=True)
@@ -49,29 +51,17 @@ class Document:
 
 async def read_submission(request: Request, *, max_files: int) -> Submission:
     """Parse multipart or JSON; the form stays open until ``close_form``."""
-    settings = deps.services(request).settings
     content_type = request.headers.get("content-type", "")
     uploads: list[UploadFile] = []
     if content_type.startswith("multipart/form-data"):
-        length = int(request.headers.get("content-length") or 0)
-        if length > max_files * settings.max_upload_bytes + 64 * 1024:
-            raise PayloadTooLarge(
-                f"the request is larger than the limit of {settings.max_upload_bytes} bytes "
-                "per file",
-                details={"max_bytes": settings.max_upload_bytes},
-            )
+        # The body's size was capped before it was read (pagewire.api.body_limits).
         form: FormData = await request.form(max_files=max_files)
         raw: dict[str, Any] = {k: v for k, v in form.items() if not isinstance(v, UploadFile)}
         uploads = [f for f in form.getlist("file") if isinstance(f, UploadFile)]
         if isinstance(raw.get("metadata"), str):
             raw["metadata"] = _json_field("metadata", raw["metadata"])
     elif content_type.startswith("application/json"):
-        try:
-            raw = json.loads(await request.body() or b"null")
-        except json.JSONDecodeError as error:
-            raise InvalidRequest(
-                f"the body is not valid JSON: {error}", code="malformed_json"
-            ) from None
+        raw = _json_field("the body", await request.body() or b"null")
         if not isinstance(raw, dict):
             raise InvalidRequest("the body must be a JSON object", code="malformed_json")
     else:
@@ -122,6 +112,7 @@ async def prepare_documents(
     try:
         for index, upload in enumerate(uploads):
             try:
+                _check_file_name(upload.filename)
                 stored = await _store_upload(services, upload)
             except PagewireError as error:
                 if len(uploads) > 1:
@@ -144,6 +135,7 @@ async def prepare_documents(
         networks = services.settings.allowed_networks
         for index, url in enumerate(file_urls):
             try:
+                check_text(f"file_urls[{index}]" if len(file_urls) > 1 else "file_url", url)
                 netguard.validate_url(url, allow_private=allow_private, allowed_networks=networks)
                 await netguard.check_url(
                     url, allow_private=allow_private, allowed_networks=networks
@@ -237,18 +229,31 @@ async def _store_upload(services: Services, upload: UploadFile) -> StoredBlob:
     return stored
 
 
-def _json_field(name: str, value: str) -> Any:
+def _json_field(name: str, value: str | bytes) -> Any:
     try:
         return json.loads(value) if value.strip() else None
-    except json.JSONDecodeError:
-        raise InvalidRequest(f"{name} must be a JSON object", code="malformed_json") from None
+    except ValueError as error:  # JSONDecodeError, or bytes that are not UTF-8/16/32
+        raise InvalidRequest(f"{name} is not valid JSON: {error}", code="malformed_json") from None
+    except RecursionError:
+        # The parser recurses per level; text_rules refuses anything this deep anyway.
+        raise InvalidRequest(f"{name} nests too deeply", code="malformed_json") from None
+
+
+def _check_file_name(name: str | None) -> None:
+    if name is None:
+        return
+    check_text("file", name)
+    if len(name) > MAX_FILE_NAME:
+        raise InvalidRequest(
+            f"the file's name is longer than {MAX_FILE_NAME} characters", details={"field": "file"}
+        )
 
 
 def _name_from_url(url: str | None) -> str | None:
     if not url:
         return None
     name = url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
-    return name or None
+    return name[-MAX_FILE_NAME:] or None  # the end keeps the extension
 
 
 def _fingerprint(

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from pagewire.api.text_rules import check_text
 from pagewire.kernel.timefmt import iso
 from pagewire.models import EVENT_TYPES, Attempt, Delivery, Endpoint, Event
 
@@ -15,6 +16,7 @@ _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 # Headers the dispatcher sets itself, or that HTTP gives a meaning no endpoint may change.
 _RESERVED = {"content-type", "content-length", "host", "user-agent", "connection"}
 _RESERVED_PREFIXES = ("webhook-", "svix-", "transfer-", "proxy-")
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # a tab is allowed in a header value
 
 
 def _event_types(value: list[str] | None) -> list[str] | None:
@@ -39,9 +41,28 @@ def _headers(value: dict[str, str] | None) -> dict[str, str] | None:
             raise ValueError(f"{name!r} is not a valid header name")
         if lowered in _RESERVED or lowered.startswith(_RESERVED_PREFIXES):
             raise ValueError(f"the {name} header is set by pagewire and cannot be changed")
-        if len(text) > 1000 or any(ch in text for ch in "\r\n\0"):
-            raise ValueError(f"the {name} header's value is too long or has line breaks")
+        if len(text) > 1000 or _CONTROL.search(text):
+            raise ValueError(
+                f"the {name} header's value is too long or has line breaks or control characters"
+            )
     return value
+
+
+def _storable(field: str) -> Any:
+    """A before-validator refusing text the database cannot keep (``text_rules``): it runs
+    ahead of pydantic's own checks, which would refuse a lone surrogate less clearly."""
+
+    def check(cls: Any, value: Any) -> Any:
+        if isinstance(value, str):
+            check_text(field, value)
+        elif isinstance(value, dict):
+            for key, inner in value.items():
+                check_text(field, str(key))
+                if isinstance(inner, str):
+                    check_text(field, inner)
+        return value
+
+    return field_validator(field, mode="before")(check)
 
 
 class EndpointIn(BaseModel):
@@ -55,6 +76,9 @@ class EndpointIn(BaseModel):
 
     _types = field_validator("event_types")(_event_types)
     _head = field_validator("headers")(_headers)
+    _url_text = _storable("url")
+    _description_text = _storable("description")
+    _header_text = _storable("headers")
 
 
 class EndpointPatch(BaseModel):
@@ -70,6 +94,9 @@ class EndpointPatch(BaseModel):
 
     _types = field_validator("event_types")(_event_types)
     _head = field_validator("headers")(_headers)
+    _url_text = _storable("url")
+    _description_text = _storable("description")
+    _header_text = _storable("headers")
 
 
 class EndpointOut(BaseModel):
@@ -130,6 +157,8 @@ class ResendIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     endpoint_id: str | None = Field(None, description="only to this endpoint (default: all)")
+
+    _endpoint_text = _storable("endpoint_id")
 
 
 class MessageOut(BaseModel):

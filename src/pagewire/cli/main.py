@@ -58,6 +58,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         lifespan="on",
         loop="uvloop" if sys.platform != "win32" else "asyncio",
         http="httptools",
+        server_header=False,  # no "server: uvicorn" banner for scanners
         timeout_graceful_shutdown=int(settings.drain_seconds) + 5,
     )
     uvicorn.Server(config).run()

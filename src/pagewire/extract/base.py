@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from pagewire.extract.pages import PageSelection
+
 OcrMode = Literal["auto", "force", "off"]
 ChunkingMode = Literal["page", "header", "recursive"]
 
@@ -33,7 +35,7 @@ class ExtractError(Exception):
 
 @dataclass(frozen=True)
 class ExtractOptions:
-    pages: tuple[int, ...] | None = None  # 1-based page numbers; None = all
+    pages: PageSelection | None = None  # 1-based; None = all
     ocr: OcrMode = "auto"
     tables: bool = True
     chunking: tuple[ChunkingMode, ...] = ()
@@ -111,10 +113,10 @@ def iter_selected(page_count: int, options: ExtractOptions) -> Iterator[int]:
     if options.pages is None:
         yield from range(1, page_count + 1)
         return
-    for number in options.pages:
-        if number > page_count:
-            raise ExtractError(
-                "page_out_of_range",
-                f"page {number} was asked for but the document has {page_count} pages",
-            )
-        yield number
+    missing = options.pages.first_missing(page_count)
+    if missing is not None:
+        raise ExtractError(
+            "page_out_of_range",
+            f"page {missing} was asked for but the document has {page_count} pages",
+        )
+    yield from options.pages.numbers(page_count)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from pagewire.extract.base import ExtractError, ExtractOptions, iter_selected
+from pagewire.extract.pages import PageSelection
 
 
 def _die_with_parent() -> None:
@@ -42,13 +43,22 @@ def _say(message: dict[str, Any]) -> None:
 
 def options_from_json(raw: dict[str, Any]) -> ExtractOptions:
     return ExtractOptions(
-        pages=tuple(raw["pages"]) if raw.get("pages") else None,
+        pages=_selection(raw.get("pages")),
         ocr=raw.get("ocr", "auto"),
         tables=raw.get("tables", True),
         chunking=tuple(raw.get("chunking") or ()),
         chunk_size=raw.get("chunk_size", 1000),
         return_html=raw.get("return_html", False),
     )
+
+
+def _selection(pages: str | list[int] | None) -> PageSelection | None:
+    """The API's canonical spec; jobs queued before ranges hold a list of page numbers."""
+    if not pages:
+        return None
+    if isinstance(pages, str):
+        return PageSelection.parse(pages, max_page=1 << 30)
+    return PageSelection.of_numbers(pages)
 
 
 def run(task: dict[str, Any]) -> None:

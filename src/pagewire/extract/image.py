@@ -1,7 +1,14 @@
-"""PNG, JPEG and TIFF (one page per frame) through Pillow and tesseract."""
+"""PNG, JPEG and TIFF (one page per frame) through Pillow and tesseract.
+
+An image is refused (``invalid_document``) past Pillow's pixel limit: a few
+hundred kilobytes of PNG can declare 30000 x 30000 pixels, which decoded would
+take the child's whole memory. Pillow only warns between its limit and twice it;
+here the warning is an error too, and every TIFF frame is held to the same limit.
+"""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
@@ -22,8 +29,14 @@ class ImageDocument:
         if path.stat().st_size == 0:
             raise ExtractError("empty_file", "the file is empty")
         try:
-            self._image = Image.open(path)
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                self._image = Image.open(path)  # the first frame's size is checked here
             self._image.load()
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise ExtractError(
+                "invalid_document", f"the image is too large to read ({exc})"
+            ) from exc
         except (UnidentifiedImageError, OSError, SyntaxError) as exc:
             raise ExtractError("invalid_document", f"the image cannot be read ({exc})") from exc
         self.page_count = getattr(self._image, "n_frames", 1)
@@ -36,6 +49,7 @@ class ImageDocument:
                 f"page {number} was asked for but the document has {self.page_count} pages",
             )
         self._image.seek(number - 1)
+        _check_pixels(self._image, number)
         frame = self._image.convert("L")
         dpi = float((self._image.info.get("dpi") or (DEFAULT_DPI,))[0] or DEFAULT_DPI)
         scale = 72.0 / dpi
@@ -69,6 +83,17 @@ class ImageDocument:
 
     def close(self) -> None:
         self._image.close()
+
+
+def _check_pixels(image: Image.Image, page: int | None = None) -> None:
+    limit = Image.MAX_IMAGE_PIXELS
+    if limit is not None and image.width * image.height > limit:
+        where = f"page {page} of the image" if page is not None else "the image"
+        raise ExtractError(
+            "invalid_document",
+            f"{where} is {image.width} x {image.height} pixels, more than the "
+            f"{limit:,} pixels pagewire reads",
+        )
 
 
 def _profile(words: list) -> Profile:  # type: ignore[type-arg]

@@ -8,6 +8,7 @@ rather than returning a silently empty page.
 from __future__ import annotations
 
 import functools
+import math
 import os
 import shutil
 
@@ -16,6 +17,10 @@ from PIL import Image
 from pagewire.extract.words import Word
 
 OCR_DPI = 250
+# The most pixels a page is rendered with for OCR. A PDF page may declare 200 inches
+# square, whose bitmap at OCR_DPI would not fit in memory: such a page is read at a
+# lower resolution instead (A1 and smaller are not affected).
+MAX_OCR_PIXELS = 50_000_000
 UNAVAILABLE = (
     "ocr_unavailable: this page has no text layer and needs OCR, but tesseract is not "
     "installed on the server (Debian: tesseract-ocr, tesseract-ocr-eng)"
@@ -33,6 +38,15 @@ def tesseract_available() -> bool:
     except Exception:  # any failure to run the binary means the same to the user
         return False
     return True
+
+
+def render_scale(width: float, height: float) -> float:
+    """Pixels per PDF point to render a page of ``width`` x ``height`` points for OCR."""
+    scale = OCR_DPI / 72
+    pixels = width * height * scale * scale
+    if pixels > MAX_OCR_PIXELS:
+        scale *= math.sqrt(MAX_OCR_PIXELS / pixels)
+    return scale
 
 
 BLANK_INK = 0.0005  # share of dark pixels under which a page is blank (dust, a stamp edge)

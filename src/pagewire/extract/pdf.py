@@ -196,13 +196,14 @@ class PdfDocument:
     def _ocr(self, number: int) -> tuple[list[Word], int] | None:
         page = self._pdf[number - 1]
         try:
-            bitmap = page.render(scale=ocr.OCR_DPI / 72, grayscale=True)
+            scale = ocr.render_scale(*page.get_size())
+            bitmap = page.render(scale=scale, grayscale=True)
             image = bitmap.to_pil()
         finally:
             page.close()
         if ocr.is_blank(image):
             return None  # a blank scanned page (separator, back side): nothing to read
-        return ocr.read_upright(image, 72 / ocr.OCR_DPI)
+        return ocr.read_upright(image, 1 / scale)
 
     def close(self) -> None:
         self._cache.clear()

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from pagewire.api.webhook_schemas import EndpointIn
+from pagewire.errors import InvalidRequest
 from pagewire.kernel.timefmt import parse_time
 from pagewire.models import EVENT_TYPES, Endpoint
 
@@ -70,7 +71,9 @@ class EndpointForm:
             for problem in invalid.errors():
                 name = str(problem["loc"][0]) if problem["loc"] else "url"
                 self.errors.setdefault(name, _readable(problem["msg"]))
-            return None
+        except InvalidRequest as unstorable:  # text the database cannot keep (api.text_rules)
+            self.errors[str(unstorable.details.get("field", "url"))] = unstorable.message
+        return None
 
 
 def _readable(message: str) -> str:

@@ -23,6 +23,7 @@ from pagewire.api.errors import status_for
 from pagewire.portal import endpoint_pages, message_pages
 from pagewire.portal.context import PostedForm, SignedIn, signer_for, templates
 from pagewire.portal.sessions import (
+    check_same_site,
     clear_session_cookie,
     read_link_token,
     set_session_cookie,
@@ -38,7 +39,9 @@ SECURITY_HEADERS = {
         "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
         "frame-ancestors 'none'; base-uri 'none'"
     ),
-    "Referrer-Policy": "no-referrer",  # the first URL carries the link's token
+    # The first URL carries the link's token: no other site may see it. Not no-referrer,
+    # under which browsers send "Origin: null", so the start could not tell its own form.
+    "Referrer-Policy": "same-origin",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",  # pages may show signing secrets
@@ -100,10 +103,11 @@ async def confirm_start(
 @_access.post("/start")
 async def start(request: Request, services: ServicesDep) -> Response:
     """Exchange a one-time link for a session cookie, then land on a clean URL."""
+    settings = services.settings
+    check_same_site(request, settings.public_url)  # before the form: nothing of it is used
     token = (await request.form()).get("token")
     signer = signer_for(services)
     claims = read_link_token(signer, token if isinstance(token, str) else None)
-    settings = services.settings
     session = await services.store.portal.start_session(
         claims.link_id, claims.org_id, ttl_seconds=settings.portal_session_ttl_seconds
     )

@@ -16,6 +16,7 @@ import hmac
 import json
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import Request, Response
 
@@ -98,6 +99,35 @@ def read_link_token(signer: Signer, token: str | None) -> LinkClaims:
             "this portal link is not valid (it may have been cut short or changed)",
             code="portal_link_invalid",
         ) from None
+
+
+def check_same_site(request: Request, public_url: str) -> None:
+    """Refuse a form another site made the browser post (login CSRF).
+
+    A page elsewhere could post the attacker's own fresh link to ``/portal/start``
+    and sign the victim into the attacker's organization. Browsers say where a form
+    comes from: ``Sec-Fetch-Site`` and ``Origin``, which must be the public URL's.
+    Clients that send neither (curl, scripts) are not browsers a page can drive.
+    """
+    if request.headers.get("sec-fetch-site", "").strip().lower() == "cross-site":
+        raise Forbidden("this form was posted from another site; open your portal link directly")
+    origin = request.headers.get("origin")
+    if origin is not None and origin.strip().rstrip("/").lower() != origin_of(public_url):
+        raise Forbidden(
+            f"this form was posted from {origin!r}, not from pagewire's own address; "
+            "open your portal link directly"
+        )
+
+
+def origin_of(url: str) -> str:
+    """``scheme://host[:port]`` as a browser's ``Origin`` header writes it."""
+    parts = urlsplit(url.strip())
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    default = {"http": 80, "https": 443}.get(scheme)
+    port = f":{parts.port}" if parts.port is not None and parts.port != default else ""
+    return f"{scheme}://{host}{port}"
 
 
 def _secure(request: Request, public_url: str) -> bool:
