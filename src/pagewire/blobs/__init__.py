@@ -1,5 +1,6 @@
-"""Where uploads and large results live, behind one small interface (local directory today)."""
+"""Where uploads and large results live, behind one interface (``base.py``)."""
 
-from pagewire.blobs.local import BlobStore, LocalBlobStore, StoredBlob
+from pagewire.blobs.base import BlobStore, StoredBlob
+from pagewire.blobs.local import LocalBlobStore
 
 __all__ = ["BlobStore", "LocalBlobStore", "StoredBlob"]
