@@ -116,6 +116,14 @@ class Settings(BaseSettings):
             raise ValueError("must be s3://bucket/prefix or file:///path (or empty)")
         return value
 
+    @field_validator("s3_endpoint_url")
+    @classmethod
+    def _s3_endpoint_url(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL, e.g. http://minio:9000")
+        return value
+
     def signing_key(self) -> bytes:
         """``secret_key``, or the data directory's ``secret_key`` file (created 0600 if new)."""
         configured = self.secret_key.get_secret_value().strip()

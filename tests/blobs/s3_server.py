@@ -18,7 +18,6 @@ import sys
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from types import TracebackType
 
 import httpx
 
@@ -64,12 +63,7 @@ class MotoServer:
         self._wait_until_serving()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         if self._process is not None:
             self._process.terminate()
             try:

@@ -61,6 +61,11 @@ def test_a_blob_url_pagewire_cannot_use_is_refused_with_the_settings(url: str) -
         Settings(blob_url=url)
 
 
+def test_an_endpoint_without_a_scheme_is_refused_with_the_settings() -> None:
+    with pytest.raises(pydantic.ValidationError, match="s3_endpoint_url"):
+        Settings(blob_url="s3://bucket", s3_endpoint_url="minio:9000")
+
+
 async def test_an_s3_store_takes_its_credentials_from_the_aws_variables(
     s3_server: MotoServer, bucket: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -15,7 +15,6 @@ import tempfile
 from collections.abc import AsyncIterable, AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import BinaryIO
 
 from pagewire.blobs.base import Meter, StoredBlob, key_parts
 from pagewire.errors import BlobNotFound, BlobStoreUnavailable
@@ -95,19 +94,20 @@ class LocalBlobStore:
     async def open_stream(self, key: str) -> AsyncIterator[bytes]:
         path = self.local_path(key)
         with self._reading(key, path):
-            handle = await asyncio.to_thread(path.open, "rb")
-        return self._chunks(handle)
+            await asyncio.to_thread(path.stat)
+        # Opened on the first read: a stream never read holds no open file.
+        return self._chunks(key, path)
 
-    async def _chunks(self, handle: BinaryIO) -> AsyncIterator[bytes]:
-        try:
+    async def _chunks(self, key: str, path: Path) -> AsyncIterator[bytes]:
+        with self._reading(key, path):
+            handle = await asyncio.to_thread(path.open, "rb")
+        with handle:
             while True:
                 with self._unavailable_on_oserror():
                     chunk = await asyncio.to_thread(handle.read, READ_CHUNK)
                 if not chunk:
                     return
                 yield chunk
-        finally:
-            handle.close()
 
     async def presigned_url(self, key: str, expires: timedelta) -> str | None:
         key_parts(key)
