@@ -6,13 +6,15 @@
     ├── Unauthenticated                401  missing, unknown or revoked API key / portal token
     ├── Forbidden                      403  a portal session or CSRF token that does not hold
     ├── NotFound                       404  missing, or another organization's (never 403)
+    │   └── BlobNotFound               404  no object under a blob key (never written, or deleted)
     ├── Conflict                       409  idempotency key reused with another body, bad state
     ├── PayloadTooLarge                413  file over the size or page limit
     ├── UnsupportedMediaType           415  a file type no engine reads
     ├── RateLimited                    429  with retry_after seconds
     ├── ExtractionFailed                    a job's document could not be read (the job's error)
     ├── FetchFailed                         a file_url download that failed (the job's error)
-    └── StoreUnavailable               503  the database cannot be reached
+    ├── StoreUnavailable               503  the database cannot be reached
+    └── BlobStoreUnavailable                the blob directory or bucket cannot be reached
 
 The HTTP status of each family is decided in one place, ``pagewire.api.errors``.
 Foreign exceptions (driver, HTTP client, pdfium) are translated at the edge
@@ -26,6 +28,8 @@ from typing import Any
 from pagewire.kernel.errors import PagewireError
 
 __all__ = [
+    "BlobNotFound",
+    "BlobStoreUnavailable",
     "Conflict",
     "ExtractionFailed",
     "FetchFailed",
@@ -62,6 +66,10 @@ class NotFound(PagewireError):
     code = "not_found"
 
 
+class BlobNotFound(NotFound):
+    """Keeps ``not_found``: to a client, a result whose object is gone is simply not there."""
+
+
 class Conflict(PagewireError):
     code = "conflict"
 
@@ -92,3 +100,10 @@ class FetchFailed(PagewireError):
 
 class StoreUnavailable(PagewireError):
     code = "database_unavailable"
+
+
+class BlobStoreUnavailable(PagewireError):
+    """The blob store did not answer, or refused us: not the job's fault, so a job that
+    meets it is handed back rather than failed."""
+
+    code = "blob_store_unavailable"

@@ -19,6 +19,12 @@ class Settings(BaseSettings):
     # Empty means: a SQLite file in the data directory.
     database_url: str = ""
     public_url: str = "http://127.0.0.1:8000"
+    # Where blobs (uploads, large results) live. Empty: DATA_DIR/blobs. "file:///path": a
+    # directory that must exist. "s3://bucket/prefix": an S3-compatible bucket, with
+    # credentials and region from the standard AWS_* variables.
+    blob_url: str = ""
+    # An S3-compatible service other than AWS (MinIO, R2, Ceph): its http(s):// URL.
+    s3_endpoint_url: str = ""
     allow_private_urls: bool = False
     # Private networks (CIDR) that webhooks and file_url may reach even when private
     # addresses are refused, e.g. an internal file server: ["10.20.0.0/16"].
@@ -96,6 +102,28 @@ class Settings(BaseSettings):
     def _positive(cls, value: int) -> int:
         if value < 1:
             raise ValueError("must be at least 1")
+        return value
+
+    @field_validator("blob_url")
+    @classmethod
+    def _blob_url(cls, value: str) -> str:
+        value = value.strip()
+        if value.startswith("s3://"):
+            if not value[len("s3://") :].split("/", 1)[0]:
+                raise ValueError("an s3:// URL names its bucket: s3://bucket/prefix")
+        elif value.startswith("file://"):
+            if not value[len("file://") :].startswith("/"):
+                raise ValueError("a file:// URL names an absolute directory: file:///path")
+        elif value:
+            raise ValueError("must be s3://bucket/prefix or file:///path (or empty)")
+        return value
+
+    @field_validator("s3_endpoint_url")
+    @classmethod
+    def _s3_endpoint_url(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL, e.g. http://minio:9000")
         return value
 
     def signing_key(self) -> bytes:
