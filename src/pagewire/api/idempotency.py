@@ -26,6 +26,7 @@ import functools
 import hashlib
 import inspect
 import json
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, cast
 
@@ -45,6 +46,9 @@ P = ParamSpec("P")
 
 REPLAYED = {"Idempotent-Replayed": "true"}
 
+# The endpoints marked by ``honours_idempotency_key``, for the OpenAPI document.
+_HONOURING: weakref.WeakSet[Callable[..., Any]] = weakref.WeakSet()
+
 # The header as the OpenAPI document shows it, on every route that honours it.
 OPENAPI_PARAMETER = {
     "name": "Idempotency-Key",
@@ -63,7 +67,7 @@ OPENAPI_PARAMETER = {
 
 def honours_idempotency_key(route: Callable[P, Any]) -> Callable[P, Any]:
     """Mark a route that honours ``Idempotency-Key``, so the OpenAPI document shows it."""
-    route.honours_idempotency_key = True  # type: ignore[attr-defined]
+    _HONOURING.add(route)
     return route
 
 
@@ -73,9 +77,7 @@ def document_idempotency_keys(router: APIRouter) -> None:
     Called once, where the router is defined, after its last route.
     """
     for route in router.routes:
-        if isinstance(route, APIRoute) and getattr(
-            route.endpoint, "honours_idempotency_key", False
-        ):
+        if isinstance(route, APIRoute) and route.endpoint in _HONOURING:
             extra = dict(route.openapi_extra or {})
             extra["parameters"] = [*extra.get("parameters", []), OPENAPI_PARAMETER]
             route.openapi_extra = extra

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from pagewire.models import Backlog
@@ -59,6 +61,6 @@ class BacklogStats(Collector):
     async def refresh(self, store: Store) -> None:
         self.backlog = await store.deliveries.backlog()
 
-    def collect(self):  # type: ignore[no-untyped-def]
+    def collect(self) -> Iterator[Metric]:
         yield GaugeMetricFamily(DUE, DUE_HELP, value=self.backlog.due)
         yield GaugeMetricFamily(OLDEST, OLDEST_HELP, value=self.backlog.oldest_pending_age)

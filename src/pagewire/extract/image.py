@@ -19,6 +19,7 @@ from pagewire.extract.formats import IMAGE_TYPES
 from pagewire.extract.layout import lay_out, segment_rows
 from pagewire.extract.profile import Profile
 from pagewire.extract.render import page_markdown
+from pagewire.extract.words import Word
 
 DEFAULT_DPI = 200.0  # what a scan without a resolution tag most likely is
 MIN_OCR_PIXELS = 1600  # small images are scaled up: tesseract wants ~30px letters
@@ -96,7 +97,7 @@ def _check_pixels(image: Image.Image, page: int | None = None) -> None:
         )
 
 
-def _profile(words: list) -> Profile:  # type: ignore[type-arg]
+def _profile(words: list[Word]) -> Profile:
     sizes = sorted(w.size for w in words)
     return Profile(body_size=sizes[len(sizes) // 2] if sizes else 10.0)
 

@@ -6,6 +6,7 @@ PDF text layers and OCR output both come through here.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pagewire.extract.base import BBox, Block, Table
@@ -29,7 +30,7 @@ class PageLayout:
     two_columns: bool
 
 
-def segment_rows(words: list[Word], rules: list[Rule] = ()) -> list[list[Segment]]:  # type: ignore[assignment]
+def segment_rows(words: list[Word], rules: Sequence[Rule] = ()) -> list[list[Segment]]:
     rows = []
     for row in rows_of(words):
         top = min(w.y0 for w in row)

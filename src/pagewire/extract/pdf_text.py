@@ -12,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import math
 import re
+from collections.abc import Callable
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as raw
@@ -151,7 +152,7 @@ def _plain_continuation(text: str, start: int) -> bool:
     return bool(rest) and rest[0].islower() and "-" not in rest
 
 
-def _index_map(tp: object, n: int):  # type: ignore[no-untyped-def]
+def _index_map(tp: object, n: int) -> Callable[[int], int]:
     def index_of(text_index: int) -> int:
         value = raw.FPDFText_GetCharIndexFromTextIndex(tp, text_index)
         return value if value >= 0 else min(text_index, n - 1)

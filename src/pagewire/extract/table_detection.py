@@ -45,8 +45,11 @@ def find_tables(lines: list[Line], text_width: float) -> list[Line | TableRegion
         if (multi >= 3 or (multi >= 2 and _aligned(run))) and _columnar(run):
             # A header row whose labels sit closer than a column gap reads as one
             # segment; it still belongs to the table when it sits right on top.
-            while out and _is_header_above(out[-1], run, text_width):
-                run.insert(0, out.pop())  # type: ignore[arg-type]
+            while out and not isinstance(header := out[-1], TableRegion):
+                if not _is_header_above(header, run, text_width):
+                    break
+                run.insert(0, header)
+                out.pop()
             region = _region(run)
             if min(len(r) for r in region.rows) >= 2:
                 out.append(region)

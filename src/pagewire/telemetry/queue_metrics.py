@@ -5,8 +5,10 @@ Shared by the API's ``/metrics`` and a scale-out worker's (:mod:`pagewire.teleme
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from prometheus_client import CollectorRegistry
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from pagewire.models import JobCounts
@@ -22,7 +24,7 @@ class QueueStats(Collector):
     async def refresh(self, store: Store) -> None:
         self.counts = await store.stats.queue()
 
-    def collect(self):  # type: ignore[no-untyped-def]
+    def collect(self) -> Iterator[Metric]:
         jobs = GaugeMetricFamily("pagewire_jobs", "Jobs by status", labels=["status"])
         for status, count in sorted(self.counts.by_status.items()):
             jobs.add_metric([status], count)
