@@ -47,10 +47,10 @@ from pagewire.dispatch.recorder import Recorder, attempt_record
 from pagewire.dispatch.retry_policy import AttemptOutcome, DeliveryRetryPolicy, parse_schedule
 from pagewire.dispatch.sender import HttpSender, Sender
 from pagewire.errors import PagewireError
+from pagewire.kernel.aio import freeze_startup_objects
 from pagewire.models import ClaimedDelivery
 from pagewire.settings import Settings
 from pagewire.store import Store
-from pagewire.worker.aio import freeze_startup_objects
 
 log = logging.getLogger("pagewire.dispatch")
 

@@ -23,13 +23,13 @@ import aiohttp
 from pagewire.blobs import LocalBlobStore
 from pagewire.errors import FetchFailed, PagewireError
 from pagewire.extract import SUPPORTED_MEDIA_TYPES, sniff_media_type
+from pagewire.kernel.aio import first, freeze_startup_objects
 from pagewire.models import Job, JobStatus, Lease, LeaseState
 from pagewire.netguard import guarded_connector
 from pagewire.settings import Settings
 from pagewire.store import Store
 from pagewire.worker import inputs as fetch
 from pagewire.worker import retention
-from pagewire.worker.aio import first, freeze_startup_objects
 from pagewire.worker.runner import INLINE_PIPE_LIMIT, Outcome, ProcessRunner, Runner, Task
 
 log = logging.getLogger("pagewire.worker")

@@ -1,4 +1,7 @@
-"""Small asyncio helpers the background loops (worker, dispatcher) share."""
+"""Small asyncio helpers the background loops (worker, dispatcher) share.
+
+Here rather than in ``worker/`` so that the dispatcher needs nothing of the worker.
+"""
 
 from __future__ import annotations
 
