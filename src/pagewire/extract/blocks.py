@@ -15,6 +15,7 @@ from statistics import median
 
 from pagewire.extract.base import BBox
 from pagewire.extract.columns import Line
+from pagewire.extract.lines import Span
 from pagewire.extract.profile import Profile, norm_title, numbering_depth
 
 # \uf0b7 and \uf0a7: the Symbol and Wingdings bullets Word leaves in PDFs' private use area
@@ -29,14 +30,11 @@ _SENTENCE_END = re.compile(r"[.!?:;\"\u201d\u2019)]$")
 
 
 @dataclass(slots=True)
-class TextLine:
+class TextLine(Span):
+    """One line of a column, from its segments: their text and box, the longest one's
+    size, bold if all are."""
+
     text: str
-    x0: float
-    y0: float
-    x1: float
-    y1: float
-    size: float
-    bold: bool
     hyphen: bool
 
 

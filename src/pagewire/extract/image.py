@@ -18,7 +18,6 @@ from pagewire.extract.base import ExtractError, ExtractOptions, Page
 from pagewire.extract.formats import IMAGE_TYPES
 from pagewire.extract.layout import lay_out, segment_rows
 from pagewire.extract.profile import Profile
-from pagewire.extract.render import page_markdown
 from pagewire.extract.words import Word
 
 DEFAULT_DPI = 200.0  # what a scan without a resolution tag most likely is
@@ -70,17 +69,9 @@ class ImageDocument:
             if angle in (90, 270):
                 width, height = height, width
         layout = lay_out(segment_rows(words), _profile(words), width, height)
-        return Page(
-            number=number,
-            width=round(width, 2),
-            height=round(height, 2),
-            markdown=page_markdown(layout.blocks),
-            blocks=tuple(layout.blocks),
-            tables=tuple(layout.tables),
-            warnings=warnings if layout.blocks else (*warnings, "no text found by OCR"),
-            ocr=True,
-            furniture=tuple(layout.furniture),
-        )
+        if not layout.blocks:
+            warnings = (*warnings, "no text found by OCR")
+        return layout.page(number, width, height, warnings=warnings, ocr=True)
 
     def close(self) -> None:
         self._image.close()

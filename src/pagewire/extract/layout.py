@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pagewire.extract.base import BBox, Block, Table
+from pagewire.extract.base import BBox, Block, Page, Table
 from pagewire.extract.blocks import TextLine, build_blocks, text_line
 from pagewire.extract.columns import Line, reading_order
 from pagewire.extract.furniture import split_furniture
 from pagewire.extract.lines import Segment, rows_of, split_row
 from pagewire.extract.profile import Profile
-from pagewire.extract.render import heading_md, list_item_md, paragraph_md
+from pagewire.extract.render import heading_md, list_item_md, page_markdown, paragraph_md
 from pagewire.extract.table_detection import TableRegion, find_tables, table_markdown
 from pagewire.extract.words import Word
 
@@ -28,6 +28,22 @@ class PageLayout:
     tables: list[Table]
     furniture: list[Block]
     two_columns: bool
+
+    def page(
+        self, number: int, width: float, height: float, *, warnings: Sequence[str], ocr: bool
+    ) -> Page:
+        """The page as every engine returns it: markdown from the blocks, sizes rounded."""
+        return Page(
+            number=number,
+            width=round(width, 2),
+            height=round(height, 2),
+            markdown=page_markdown(self.blocks),
+            blocks=tuple(self.blocks),
+            tables=tuple(self.tables),
+            warnings=tuple(warnings),
+            ocr=ocr,
+            furniture=tuple(self.furniture),
+        )
 
 
 def segment_rows(words: list[Word], rules: Sequence[Rule] = ()) -> list[list[Segment]]:

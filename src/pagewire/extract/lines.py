@@ -22,18 +22,15 @@ SEGMENT_GAP_EM = 1.0
 
 
 @dataclass(slots=True)
-class Segment:
-    words: list[Word]
+class Span:
+    """Text set on one line: its box in PDF points (origin top-left), size and weight."""
+
     x0: float
     y0: float
     x1: float
     y1: float
     size: float
     bold: bool
-    italic: bool
-    text: str = ""
-    hyphen: bool = False  # ends with a soft line-end hyphen
-    extra: dict[str, object] = field(default_factory=dict)
 
     @property
     def width(self) -> float:
@@ -42,6 +39,15 @@ class Segment:
     @property
     def height(self) -> float:
         return self.y1 - self.y0
+
+
+@dataclass(slots=True)
+class Segment(Span):
+    words: list[Word]
+    italic: bool
+    text: str = ""
+    hyphen: bool = False  # ends with a soft line-end hyphen
+    extra: dict[str, object] = field(default_factory=dict)
 
 
 def make_segment(words: list[Word]) -> Segment:

@@ -19,7 +19,6 @@ from pagewire.extract.formats import PDF_TYPES
 from pagewire.extract.layout import Rule, lay_out, segment_rows
 from pagewire.extract.pdf_text import page_words
 from pagewire.extract.profile import SAMPLE_PAGES, Profile, ProfileBuilder, norm_title
-from pagewire.extract.render import page_markdown
 from pagewire.extract.words import Word
 
 MAX_OUTLINE = 2000
@@ -141,22 +140,11 @@ class PdfDocument:
             warnings.append("page has no usable text layer and OCR is off")
         rows = segment_rows(words, [] if used_ocr else src.rules)
         layout = lay_out(rows, self.profile, width, height, tables=self._options.tables)
-        furniture = list(layout.furniture)
         if src.rotated and not used_ocr:
-            furniture.append(_rotated_block(src.rotated))
-        if not layout.blocks and not warnings and not furniture:
+            layout.furniture.append(_rotated_block(src.rotated))
+        if not layout.blocks and not warnings and not layout.furniture:
             warnings.append("page has no text")
-        return Page(
-            number=number,
-            width=round(width, 2),
-            height=round(height, 2),
-            markdown=page_markdown(layout.blocks),
-            blocks=tuple(layout.blocks),
-            tables=tuple(layout.tables),
-            warnings=tuple(warnings),
-            ocr=used_ocr,
-            furniture=tuple(furniture),
-        )
+        return layout.page(number, width, height, warnings=warnings, ocr=used_ocr)
 
     def _source(self, number: int) -> _PageSource:
         page = self._pdf[number - 1]
