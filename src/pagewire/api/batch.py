@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from pagewire.api import submit
 from pagewire.api.auth import principal
 from pagewire.api.deps import ServicesDep
+from pagewire.api.schemas import form_or_json_body
 from pagewire.errors import InvalidRequest
 from pagewire.events import job_url
 from pagewire.models import Principal
@@ -37,30 +38,13 @@ class BatchSubmitted(BaseModel):
     status_code=202,
     response_model=BatchSubmitted,
     summary="Submit many documents: multipart `file` parts or JSON `file_urls`",
-    openapi_extra={
-        "requestBody": {
-            "content": {
-                "multipart/form-data": {
-                    "schema": {
-                        "type": "object",
-                        "properties": {
-                            "file": {
-                                "type": "array",
-                                "items": {"type": "string", "format": "binary"},
-                            }
-                        },
-                    }
-                },
-                "application/json": {
-                    "schema": {
-                        "type": "object",
-                        "properties": {"file_urls": {"type": "array", "items": {"type": "string"}}},
-                    }
-                },
-            },
-            "required": True,
-        }
-    },
+    openapi_extra=form_or_json_body(
+        {"file": {"type": "array", "items": {"type": "string", "format": "binary"}}},
+        {
+            "type": "object",
+            "properties": {"file_urls": {"type": "array", "items": {"type": "string"}}},
+        },
+    ),
 )
 async def batch_extract(request: Request, caller: Caller, services: ServicesDep) -> JSONResponse:
     """Always asynchronous. Every document is checked before any job is created: one bad
@@ -76,8 +60,7 @@ async def batch_extract(request: Request, caller: Caller, services: ServicesDep)
             raise InvalidRequest(
                 f"a batch holds at most {MAX_DOCUMENTS} documents", code="batch_too_large"
             )
-        options = submit.job_options(submission.body, settings.max_pages)
-        metadata = submit.checked_metadata(submission.body)
+        spec = submit.job_spec(submission.body, settings.max_pages)
         key = submit.idempotency_key(request)
         documents = await submit.prepare_documents(services, submission.uploads, file_urls)
     finally:
@@ -88,9 +71,7 @@ async def batch_extract(request: Request, caller: Caller, services: ServicesDep)
             request,
             caller,
             document,
-            options=options,
-            metadata=metadata,
-            priority=submission.body.priority,
+            spec,
             idempotency_key=f"{key}#{index}" if key is not None else None,
         )
         job, _ = await submit.enqueue(services, new, document)

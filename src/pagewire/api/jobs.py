@@ -13,7 +13,14 @@ from pagewire.api import submit
 from pagewire.api.auth import principal
 from pagewire.api.deps import ServicesDep
 from pagewire.api.idempotency import document_idempotency_keys, honours_idempotency_key
-from pagewire.api.schemas import ExtractRequest, JobList, JobOut, JobSubmitted, parse_time_param
+from pagewire.api.schemas import (
+    ExtractRequest,
+    JobList,
+    JobOut,
+    JobSubmitted,
+    form_or_json_body,
+    parse_time_param,
+)
 from pagewire.api.views import job_out
 from pagewire.errors import Conflict, InvalidRequest
 from pagewire.events import job_url
@@ -23,25 +30,15 @@ from pagewire.runtime import Services
 router = APIRouter(tags=["jobs"])
 Caller = Annotated[Principal, Depends(principal)]
 
-_EXTRACT_BODY = {
-    "requestBody": {
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "properties": {
-                        "file": {"type": "string", "format": "binary"},
-                        "async": {"type": "boolean"},
-                        "pages": {"type": "string", "example": "1-3,7"},
-                        "metadata": {"type": "string", "description": "a JSON object"},
-                    },
-                }
-            },
-            "application/json": {"schema": ExtractRequest.model_json_schema(by_alias=True)},
-        },
-        "required": True,
-    }
-}
+_EXTRACT_BODY = form_or_json_body(
+    {
+        "file": {"type": "string", "format": "binary"},
+        "async": {"type": "boolean"},
+        "pages": {"type": "string", "example": "1-3,7"},
+        "metadata": {"type": "string", "description": "a JSON object"},
+    },
+    ExtractRequest.model_json_schema(by_alias=True),
+)
 
 
 @router.post(
@@ -59,23 +56,14 @@ async def extract(request: Request, caller: Caller, services: ServicesDep) -> JS
         body = submission.body
         if len(submission.uploads) + len(submission.file_urls) != 1:
             raise InvalidRequest("send exactly one of a file or a file_url", code="missing_file")
-        options = submit.job_options(body, settings.max_pages)
-        metadata = submit.checked_metadata(body)
+        spec = submit.job_spec(body, settings.max_pages)
         key = submit.idempotency_key(request)
         [document] = await submit.prepare_documents(
             services, submission.uploads, submission.file_urls
         )
     finally:
         await submit.close_form(request)
-    new = submit.new_job(
-        request,
-        caller,
-        document,
-        options=options,
-        metadata=metadata,
-        priority=body.priority,
-        idempotency_key=key,
-    )
+    new = submit.new_job(request, caller, document, spec, idempotency_key=key)
     job, created = await submit.enqueue(services, new, document)
     headers = {"Location": job_url(settings.public_url, job.id)}
     if not created:

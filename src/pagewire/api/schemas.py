@@ -131,3 +131,21 @@ class JobSubmitted(BaseModel):
 class JobList(BaseModel):
     data: list[JobOut]
     next_cursor: str | None
+
+
+def form_or_json_body(form: dict[str, Any], json_schema: dict[str, Any]) -> dict[str, Any]:
+    """The ``openapi_extra`` of a route that takes a multipart form or a JSON object.
+
+    Such a route reads its body itself (:func:`pagewire.api.submit.read_submission`),
+    so FastAPI cannot describe it: ``form`` names the form's fields, ``json_schema``
+    is the JSON body's schema.
+    """
+    return {
+        "requestBody": {
+            "content": {
+                "multipart/form-data": {"schema": {"type": "object", "properties": form}},
+                "application/json": {"schema": json_schema},
+            },
+            "required": True,
+        }
+    }

@@ -86,6 +86,20 @@ async def close_form(request: Request) -> None:
         await form.close()
 
 
+@dataclass(frozen=True)
+class JobSpec:
+    """What a request asks of each of its jobs: extraction options, metadata, priority."""
+
+    options: dict[str, Any]
+    metadata: dict[str, Any]
+    priority: int
+
+
+def job_spec(body: ExtractRequest, max_pages: int) -> JobSpec:
+    """Checked before any upload is stored: bad pages or metadata refuse the request."""
+    return JobSpec(job_options(body, max_pages), checked_metadata(body), body.priority)
+
+
 def job_options(body: ExtractRequest, max_pages: int) -> dict[str, Any]:
     return {
         "pages": parse_pages(body.pages, max_pages),
@@ -159,21 +173,19 @@ def new_job(
     request: Request,
     caller: Principal,
     document: Document,
+    spec: JobSpec,
     *,
-    options: dict[str, Any],
-    metadata: dict[str, Any],
-    priority: int,
     idempotency_key: str | None,
 ) -> NewJob:
     fingerprint = None
     if idempotency_key is not None:
-        fingerprint = _fingerprint(document, options, metadata, priority)
+        fingerprint = _fingerprint(document, spec.options, spec.metadata, spec.priority)
     return NewJob(
         org_id=caller.org_id,
         input=document.input,
-        options=options,
-        metadata=metadata,
-        priority=priority,
+        options=spec.options,
+        metadata=spec.metadata,
+        priority=spec.priority,
         request={
             "ip": request.client.host if request.client else None,
             "user_agent": request.headers.get("user-agent"),
