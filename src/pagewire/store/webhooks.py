@@ -146,6 +146,18 @@ class WebhookStore(MessageStore):
             raise NotFound(f"no webhook endpoint {endpoint_id}")
         return endpoint_from_row(row)
 
+    async def _updated(self, conn: AsyncConnection, endpoint_id: str, **values: Any) -> Endpoint:
+        """Set ``values`` on the endpoint (checked by the caller) and return it as now stored."""
+        row = (
+            await conn.execute(
+                t.endpoints.update()
+                .where(E.id == endpoint_id)
+                .values(**values)
+                .returning(t.endpoints)
+            )
+        ).one()
+        return endpoint_from_row(row)
+
     async def list_endpoints(
         self, org_id: str, *, cursor: str | None = None, limit: int = 50
     ) -> ListPage[Endpoint]:
@@ -168,15 +180,7 @@ class WebhookStore(MessageStore):
             changes["headers"] = {}
         async with self.db.write() as conn:
             await self._endpoint(conn, org_id, endpoint_id)
-            row = (
-                await conn.execute(
-                    t.endpoints.update()
-                    .where(E.id == endpoint_id)
-                    .values(**changes, updated_at=self.db.now())
-                    .returning(t.endpoints)
-                )
-            ).one()
-        return endpoint_from_row(row)
+            return await self._updated(conn, endpoint_id, **changes, updated_at=self.db.now())
 
     async def delete_endpoint(self, org_id: str, endpoint_id: str) -> None:
         """Deletes the endpoint with its deliveries and attempts (the events stay)."""
@@ -195,20 +199,14 @@ class WebhookStore(MessageStore):
         now = self.db.now()
         async with self.db.write() as conn:
             await self._endpoint(conn, org_id, endpoint_id)
-            row = (
-                await conn.execute(
-                    t.endpoints.update()
-                    .where(E.id == endpoint_id)
-                    .values(
-                        previous_secret=E.secret,
-                        previous_secret_expires_at=now + grace_seconds,
-                        secret=generate_secret(),
-                        updated_at=now,
-                    )
-                    .returning(t.endpoints)
-                )
-            ).one()
-        return endpoint_from_row(row)
+            return await self._updated(
+                conn,
+                endpoint_id,
+                previous_secret=E.secret,
+                previous_secret_expires_at=now + grace_seconds,
+                secret=generate_secret(),
+                updated_at=now,
+            )
 
     async def set_enabled(self, org_id: str, endpoint_id: str, enabled: bool) -> Endpoint:
         """Enable (clears the reason and the failure streak) or disable by hand.
