@@ -12,7 +12,7 @@ this is for a statement that is built once and runs all the time.
 A statement runs alone, outside any transaction (atomic by itself). Losing the
 connection, or a server that refuses it, is :class:`StoreUnavailable`, as in
 ``Database.write``; the broken connection is dropped and the next call opens
-another.
+another. No error leaves here quoting a row's values (:func:`hide_values`).
 """
 
 from __future__ import annotations
@@ -40,6 +40,23 @@ _UNAVAILABLE = (
     asyncpg.exceptions.InsufficientResourcesError,
     asyncpg.exceptions.TransactionRollbackError,
 )
+
+
+def hide_values(error: BaseException) -> None:
+    """Drop PostgreSQL's DETAIL from ``error`` and the errors it was raised from.
+
+    The server's DETAIL quotes the values of the row at fault ("Failing row
+    contains (...)", "Key (id)=(...) already exists"), and asyncpg puts it in the
+    error's text: a traceback in the log would then show an endpoint's secret or a
+    customer's header value. The message and the SQLSTATE say what went wrong.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, asyncpg.PostgresError):
+            current.detail = None
+        current = current.__cause__ or current.__context__
 
 
 class HotStatement:
@@ -106,14 +123,17 @@ class DriverConnections:
         try:
             connection = self._idle_connection() or await asyncpg.connect(**self._options)
         except (*_UNAVAILABLE, asyncpg.PostgresError) as error:
+            hide_values(error)
             raise StoreUnavailable(f"the database is unavailable: {error}") from error
         try:
             rows: list[Any] = await connection.fetch(statement.sql, *arguments)
         except _UNAVAILABLE as error:
             connection.terminate()
+            hide_values(error)
             raise StoreUnavailable(f"the database is unavailable: {error}") from error
-        except asyncpg.PostgresError:
+        except asyncpg.PostgresError as error:
             self._give_back(connection)  # the statement failed, the connection is fine
+            hide_values(error)
             raise
         except BaseException:
             # Cancelled mid-statement (or a surprise): the connection's state is unknown.
