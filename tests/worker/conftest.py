@@ -1,4 +1,5 @@
-"""A real worker (real child processes) beside the in-process API."""
+"""A real worker (real child processes) beside the in-process API, and workers with a
+scripted runner (tests/fakes) in this loop."""
 
 from __future__ import annotations
 
@@ -6,13 +7,16 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 import hostile_child
+from fakes import ScriptedRunner
 from pagewire.app import create_app
+from pagewire.blobs import LocalBlobStore
 from pagewire.worker.loop import Worker
 from pagewire.worker.runner import ProcessRunner
 
@@ -93,3 +97,38 @@ def harness_factory(store: Any, tenant: Any, settings_factory: Any) -> Any:
 async def harness(harness_factory: Any) -> AsyncIterator[Harness]:
     async with harness_factory() as h:
         yield h
+
+
+@pytest.fixture
+def blobs(tmp_path: Path) -> LocalBlobStore:
+    return LocalBlobStore(tmp_path / "blobs")
+
+
+@pytest.fixture
+async def run_worker(
+    store: Any, settings: Any, blobs: LocalBlobStore
+) -> AsyncIterator[Callable[..., Worker]]:
+    """Start a worker with this runner in this loop (stopped at the end); ``on_store``
+    replaces the store, ``backoff`` goes to the Worker, the rest are settings."""
+    workers: list[Worker] = []
+    tasks: list[asyncio.Task[None]] = []
+
+    def start(
+        runner: ScriptedRunner, *, on_store: Any = None, backoff: Any = None, **overrides: Any
+    ) -> Worker:
+        values = {"drain_seconds": 1.0, **overrides}
+        worker = Worker(
+            on_store or store,
+            blobs,
+            settings.model_copy(update=values),
+            runner=runner,
+            backoff=backoff,
+        )
+        workers.append(worker)
+        tasks.append(asyncio.create_task(worker.run()))
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.stop()
+    await asyncio.wait_for(asyncio.gather(*tasks), 10)
