@@ -34,7 +34,12 @@ from sqlalchemy.sql.expression import ColumnElement
 
 from pagewire.errors import StoreUnavailable
 from pagewire.store.dialect import Dialect, db_now, dialect_for
-from pagewire.store.driver import DriverConnections, HotStatement, hide_values
+from pagewire.store.driver import (
+    DriverConnections,
+    HotStatement,
+    connection_failed,
+    hide_values,
+)
 
 T = TypeVar("T")
 
@@ -51,8 +56,10 @@ def _raise_if_unavailable(error: BaseException) -> None:
     message is the driver's, without the statement (it reaches API clients in a 503).
     """
     hide_values(error)
-    if isinstance(error, OSError | exc.OperationalError | exc.InterfaceError) or (
-        isinstance(error, exc.DBAPIError) and error.connection_invalidated
+    if (
+        isinstance(error, OSError | exc.OperationalError | exc.InterfaceError)
+        or (isinstance(error, exc.DBAPIError) and error.connection_invalidated)
+        or connection_failed(error)
     ):
         raise StoreUnavailable(f"the database is unavailable: {_reason(error)}") from error
 

@@ -32,14 +32,24 @@ from pagewire.errors import StoreUnavailable
 
 # Errors after which the database may answer again: the connection went away, the
 # server is shutting down or out of resources, or the statement lost a deadlock.
+# InternalClientError ("cannot switch to state ...") is a connection the server
+# ended while it sat idle, used before asyncpg noticed: the connection is done for.
 _UNAVAILABLE = (
     OSError,
     asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
     asyncpg.PostgresConnectionError,
     asyncpg.exceptions.OperatorInterventionError,
     asyncpg.exceptions.InsufficientResourcesError,
     asyncpg.exceptions.TransactionRollbackError,
 )
+
+
+def connection_failed(error: BaseException) -> bool:
+    """Whether ``error``, or one it was raised from, is the driver saying the
+    connection failed rather than the statement (SQLAlchemy wraps such errors, and
+    marks them as a disconnect only when the socket already said so)."""
+    return any(isinstance(e, _UNAVAILABLE) for e in _chain(error))
 
 
 def hide_values(error: BaseException) -> None:
@@ -50,13 +60,19 @@ def hide_values(error: BaseException) -> None:
     error's text: a traceback in the log would then show an endpoint's secret or a
     customer's header value. The message and the SQLSTATE say what went wrong.
     """
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
+    for current in _chain(error):
         if isinstance(current, asyncpg.PostgresError):
             current.detail = None
+
+
+def _chain(error: BaseException) -> list[BaseException]:
+    """``error`` and the errors it was raised from, or raised while handling."""
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and all(current is not e for e in chain):
+        chain.append(current)
         current = current.__cause__ or current.__context__
+    return chain
 
 
 class HotStatement:
