@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 from collections import Counter
 from typing import Any
@@ -56,6 +57,31 @@ async def settled(store: Any, count: int, timeout: float = 20.0) -> dict[str, tu
         await asyncio.sleep(0.05)
 
 
+async def one_endpoint(
+    store: Any, tenant: Any, events: int, failing: str, times: float = math.inf
+) -> tuple[Any, FakeSender, FaultyStore]:
+    """An endpoint with ``events`` due to it, a sender for it, and the store whose
+    ``failing`` operation fails (its next ``times`` calls)."""
+    endpoint = await store.webhooks.create_endpoint(tenant.org_id, "https://one.example/hook")
+    for _ in range(events):
+        await emit(store, tenant.org_id)
+    faulty = FaultyStore(store)
+    faulty.fail(failing, times)
+    return endpoint, FakeSender(), faulty
+
+
+async def beside_a_fine_one(store: Any, tenant: Any, events: int, *answers: Answer) -> FakeSender:
+    """Two endpoints with ``events`` due to each; a sender whose first ``answers`` are
+    the first endpoint's (then 200, as for the other)."""
+    odd = await store.webhooks.create_endpoint(tenant.org_id, "https://odd.example/hook")
+    await store.webhooks.create_endpoint(tenant.org_id, "https://fine.example/hook")
+    sender = FakeSender()
+    sender.script(odd.url, *answers)
+    for _ in range(events):
+        await emit(store, tenant.org_id)
+    return sender
+
+
 def sends(*senders: FakeSender) -> Counter[str]:
     """Attempts sent, per delivery."""
     return Counter(d.id for sender in senders for d in sender.sent)
@@ -68,14 +94,10 @@ def logged(found: dict[str, tuple[str, int, int]]) -> Counter[str]:
 async def test_attempts_the_database_fails_to_record_are_kept_and_logged_once_each(
     store: Any, tenant: Any, run_dispatcher: Any
 ) -> None:
-    flaky = await store.webhooks.create_endpoint(tenant.org_id, "https://flaky.example/hook")
-    await store.webhooks.create_endpoint(tenant.org_id, "https://fine.example/hook")
-    sender = FakeSender()
-    sender.script(flaky.url, *[Answer(503)] * 5)  # retried: recorded outside the hot path
+    # Retried ones are recorded outside the hot path, the others on it.
+    sender = await beside_a_fine_one(store, tenant, 10, *[Answer(503)] * 5)
     faulty = FaultyStore(store)
     faulty.fail("deliveries.record_attempts", times=4)
-    for _ in range(10):
-        await emit(store, tenant.org_id)
     await run_dispatcher(on_store=faulty, sender=sender)
 
     found = await settled(store, 20)
@@ -88,12 +110,7 @@ async def test_attempts_the_database_fails_to_record_are_kept_and_logged_once_ea
 async def test_attempts_still_unrecorded_when_the_dispatcher_stops_are_logged_before_it_ends(
     store: Any, tenant: Any, run_dispatcher: Any
 ) -> None:
-    await store.webhooks.create_endpoint(tenant.org_id, "https://fine.example/hook")
-    sender = FakeSender()
-    faulty = FaultyStore(store)
-    faulty.fail("deliveries.record_attempts")
-    for _ in range(3):
-        await emit(store, tenant.org_id)
+    _, sender, faulty = await one_endpoint(store, tenant, 3, "deliveries.record_attempts")
     dispatcher = await run_dispatcher(on_store=faulty, sender=sender, drain_seconds=5.0)
     await until("all three are sent", lambda: len(sender.sent) == 3)
     await until("recording fails", lambda: faulty.failures["deliveries.record_attempts"])
@@ -113,14 +130,9 @@ async def test_attempts_still_unrecorded_when_the_dispatcher_stops_are_logged_be
 async def test_a_hand_back_the_database_fails_is_kept_and_its_attempt_never_counted(
     store: Any, tenant: Any, run_dispatcher: Any
 ) -> None:
-    endpoint = await store.webhooks.create_endpoint(tenant.org_id, "https://slow.example/hook")
+    endpoint, sender, faulty = await one_endpoint(store, tenant, 3, "deliveries.release", 3)
     held = asyncio.Event()
-    sender = FakeSender()
     sender.script(endpoint.url, Answer(until=held))
-    faulty = FaultyStore(store)
-    faulty.fail("deliveries.release", times=3)
-    for _ in range(3):
-        await emit(store, tenant.org_id)
     # The clock the lanes judge a held delivery by: moved on, the two waiting behind
     # the slow first request are past what their lease can cover, and handed back.
     ahead = [0.0]
@@ -146,12 +158,7 @@ async def test_a_hand_back_the_database_fails_is_kept_and_its_attempt_never_coun
 async def test_claims_pause_while_attempts_cannot_be_recorded_and_resume_after(
     store: Any, tenant: Any, run_dispatcher: Any
 ) -> None:
-    await store.webhooks.create_endpoint(tenant.org_id, "https://fine.example/hook")
-    sender = FakeSender()
-    faulty = FaultyStore(store)
-    faulty.fail("deliveries.record_attempts")
-    for _ in range(60):
-        await emit(store, tenant.org_id)
+    _, sender, faulty = await one_endpoint(store, tenant, 60, "deliveries.record_attempts")
     dispatcher = await run_dispatcher(on_store=faulty, sender=sender, webhook_concurrency=2)
     await until("claims pause", lambda: dispatcher.claims.paused)
     claimed = faulty.calls["deliveries.claim_deliveries"]
@@ -171,13 +178,8 @@ async def test_claims_pause_while_attempts_cannot_be_recorded_and_resume_after(
 async def test_a_response_the_database_cannot_store_is_logged_without_what_it_refuses(
     store: Any, tenant: Any, run_dispatcher: Any
 ) -> None:
-    odd = await store.webhooks.create_endpoint(tenant.org_id, "https://odd.example/hook")
-    await store.webhooks.create_endpoint(tenant.org_id, "https://fine.example/hook")
-    sender = FakeSender()
     # PostgreSQL's text refuses NUL: the whole batch with it was refused, then dropped.
-    sender.script(odd.url, Answer(200, body="ok\x00then more"))
-    for _ in range(3):
-        await emit(store, tenant.org_id)
+    sender = await beside_a_fine_one(store, tenant, 3, Answer(200, body="ok\x00then more"))
     await run_dispatcher(sender=sender)
 
     found = await settled(store, 6)

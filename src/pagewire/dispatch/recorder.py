@@ -163,6 +163,10 @@ class Recorder:
             except PagewireError:
                 self._unsent[:0] = unsent
                 raise
+            except Exception:
+                # Not the database being away: their leases run out instead (the
+                # claim that comes then counts one attempt more than were sent).
+                log.exception("handing back failed", extra={"fields": {"count": len(unsent)}})
         if not self._records:
             return
         batch, self._records = self._records, []

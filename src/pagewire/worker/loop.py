@@ -375,7 +375,9 @@ class Worker:
             },
         )
         try:
-            await retried(lambda: self.store.leases.release(lease), self.backoff, "hand a job back")
+            released = await retried(
+                lambda: self.store.leases.release(lease), self.backoff, "hand a job back"
+            )
         except StoreUnavailable:
             # Its lease runs out instead, and a live worker rescues it (that one counts).
             log.error(
@@ -383,7 +385,9 @@ class Worker:
                 extra={"fields": {"job_id": job.id, "worker_id": self.worker_id}},
             )
             return
-        _log_transition(job, "handed back", worker_id=self.worker_id)
+        _log_transition(
+            job, "handed back" if released else "rescued meanwhile", worker_id=self.worker_id
+        )
 
 
 def _log_transition(job: Job, what: str, **fields: Any) -> None:
