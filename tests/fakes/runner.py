@@ -14,10 +14,13 @@ class Script:
     (0 of N once the document is open, then each page), then ``outcome`` (by
     default completed, with a small result), or ``error`` raised (a runner that
     breaks). With ``pause_before``, the run stops at that boundary, sets
-    ``reached``, and goes on once the test sets ``resume``."""
+    ``reached``, and goes on once the test sets ``resume``. With ``result_file``,
+    the result is written to the task's output file, as the child writes one too
+    large for the pipe."""
 
     pages: int = 1
     outcome: Outcome | None = None
+    result_file: bytes | None = None
     error: Exception | None = None
     pause_before: int | None = None
     reached: asyncio.Event = field(default_factory=asyncio.Event)
@@ -56,4 +59,7 @@ class ScriptedRunner:
             raise script.error
         if script.outcome is not None:
             return script.outcome
+        if script.result_file is not None:
+            task.output_path.write_bytes(script.result_file)
+            return Outcome("completed", page_count=script.pages)
         return Outcome("completed", page_count=script.pages, result={"pages": script.pages})

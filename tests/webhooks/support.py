@@ -7,6 +7,7 @@ Every request a receiver gets can be checked with the independent
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -154,3 +155,17 @@ def new_job(org_id: str) -> NewJob:
         options={},
         metadata={"user_id": "u1"},
     )
+
+
+async def until(what: str, check: Callable[[], Any], timeout: float = 10.0) -> Any:
+    """``check()``'s first true answer (awaited if it is a coroutine), asked again
+    every few milliseconds; fails after ``timeout``, saying ``what`` it waited for."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = check()
+        if inspect.isawaitable(found):
+            found = await found
+        if found:
+            return found
+        assert time.monotonic() < deadline, f"never happened: {what}"
+        await asyncio.sleep(0.02)

@@ -11,9 +11,8 @@ suite's.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ from fakes import Answer, FakeSender
 from pagewire.dispatch.retry_policy import DeliveryRetryPolicy
 from pagewire.store import Store
 from pagewire.store.migrate import upgrade
-from webhooks.support import emit
+from webhooks.support import emit, until
 
 
 @pytest.fixture
@@ -42,20 +41,6 @@ async def clocked(settings: Any) -> AsyncIterator[tuple[Store, list[float]]]:
     await upgrade(store.db)
     yield store, now
     await store.close()
-
-
-async def until(what: str, check: Callable[[], Any], timeout: float = 10.0) -> Any:
-    """``check()``'s first true answer (awaited if it is a coroutine), asked again
-    every few milliseconds; fails after ``timeout``, saying ``what`` it waited for."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = check()
-        if inspect.isawaitable(found):
-            found = await found
-        if found:
-            return found
-        assert time.monotonic() < deadline, f"never happened: {what}"
-        await asyncio.sleep(0.02)
 
 
 async def delivery(store: Store, org_id: str, event_id: str) -> Any:

@@ -1,4 +1,5 @@
-"""A real worker (real child processes) beside the in-process API."""
+"""A real worker (real child processes) beside the in-process API, and workers with a
+scripted runner (tests/fakes) in this loop."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,8 +16,10 @@ import pytest
 from fastapi import FastAPI
 
 import hostile_child
+from fakes import ScriptedRunner
 from pagewire.api.deps import services_of
 from pagewire.app import create_app
+from pagewire.blobs import LocalBlobStore
 from pagewire.runtime import Services
 from pagewire.settings import Settings
 from pagewire.store import Store
@@ -104,3 +108,38 @@ def harness_factory(
 async def harness(harness_factory: HarnessFactory) -> AsyncIterator[Harness]:
     async with harness_factory() as h:
         yield h
+
+
+@pytest.fixture
+def blobs(tmp_path: Path) -> LocalBlobStore:
+    return LocalBlobStore(tmp_path / "blobs")
+
+
+@pytest.fixture
+async def run_worker(
+    store: Any, settings: Any, blobs: LocalBlobStore
+) -> AsyncIterator[Callable[..., Worker]]:
+    """Start a worker with this runner in this loop (stopped at the end); ``on_store``
+    replaces the store, ``backoff`` goes to the Worker, the rest are settings."""
+    workers: list[Worker] = []
+    tasks: list[asyncio.Task[None]] = []
+
+    def start(
+        runner: ScriptedRunner, *, on_store: Any = None, backoff: Any = None, **overrides: Any
+    ) -> Worker:
+        values = {"drain_seconds": 1.0, **overrides}
+        worker = Worker(
+            on_store or store,
+            blobs,
+            settings.model_copy(update=values),
+            runner=runner,
+            backoff=backoff,
+        )
+        workers.append(worker)
+        tasks.append(asyncio.create_task(worker.run()))
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.stop()
+    await asyncio.wait_for(asyncio.gather(*tasks), 10)

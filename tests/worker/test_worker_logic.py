@@ -10,18 +10,16 @@ suite's.
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from fakes import Script, ScriptedRunner
-from pagewire.blobs import LocalBlobStore
-from pagewire.models import JobInput, JobStatus, NewJob
-from pagewire.worker.loop import PROGRESS_INTERVAL, Worker
+from pagewire.models import JobStatus
+from pagewire.worker.progress import PROGRESS_INTERVAL
 from pagewire.worker.runner import Outcome
+from worker.support import finished, submit
 
 
 @pytest.fixture
@@ -31,39 +29,6 @@ def backend(tmp_path: Path) -> Any:
     return Backend("sqlite", f"sqlite:///{tmp_path / 'pagewire.db'}")
 
 
-@pytest.fixture
-async def run_worker(
-    store: Any, settings: Any, tmp_path: Path
-) -> AsyncIterator[Callable[[ScriptedRunner], Worker]]:
-    """Start a worker with this runner in this loop (stopped at the end)."""
-    workers: list[Worker] = []
-    tasks: list[asyncio.Task[None]] = []
-    blobs = LocalBlobStore(tmp_path / "blobs")
-    fast_drain = settings.model_copy(update={"drain_seconds": 1.0})
-
-    def start(runner: ScriptedRunner) -> Worker:
-        workers.append(Worker(store, blobs, fast_drain, runner=runner))
-        tasks.append(asyncio.create_task(workers[-1].run()))
-        return workers[-1]
-
-    yield start
-    for worker in workers:
-        worker.stop()
-    await asyncio.wait_for(asyncio.gather(*tasks), 10)
-
-
-async def submit(store: Any, org_id: str) -> str:
-    job, _ = await store.jobs.enqueue(
-        NewJob(
-            org_id=org_id,
-            input=JobInput("a.pdf", None, "application/pdf", "0" * 64, 10, "uploads/a"),
-            options={},
-            metadata={},
-        )
-    )
-    return str(job.id)
-
-
 async def paused(store: Any, org_id: str, run_worker: Any, script: Script) -> tuple[Any, str]:
     """A worker's runner, and the job it runs, paused where ``script`` says."""
     runner = ScriptedRunner(script)
@@ -71,14 +36,6 @@ async def paused(store: Any, org_id: str, run_worker: Any, script: Script) -> tu
     job_id = await submit(store, org_id)
     await asyncio.wait_for(script.reached.wait(), 10)
     return runner, job_id
-
-
-async def finished(store: Any, org_id: str, job_id: str, timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (job := await store.jobs.get(org_id, job_id)).status.is_final:
-        assert time.monotonic() < deadline, job
-        await asyncio.sleep(0.02)
-    return job
 
 
 async def test_progress_is_recorded_as_pages_are_reported_and_the_result_at_the_end(

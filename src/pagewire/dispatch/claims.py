@@ -11,6 +11,11 @@ Between claims it sleeps on one future that whatever may give it work resolves
 (:meth:`ClaimLoop.poke`: room to claim, a batch recorded, a notification from
 the database, stop) or its own timer: the poll, the soonest retry this
 dispatcher scheduled, or a rate-limited endpoint's next token.
+
+While the recorder cannot write what was sent (the database fails it) and too
+much waits, it pauses the claims (:meth:`ClaimLoop.pause`): nothing more is
+sent until the attempts already made are logged. A claim that fails waits out
+the poll.
 """
 
 from __future__ import annotations
@@ -59,6 +64,7 @@ class ClaimLoop:
         self.poll_seconds = poll_seconds
         self.clock = clock  # monotonic seconds, the clock of ClaimedDelivery.claimed_at
         self.more_due = False
+        self.paused = False  # the recorder is behind: claim nothing until it catches up
         self._stopping = stopping
         # Waking up takes one event-loop turn this way; waiting on several tasks at
         # once cost the loop several turns, each milliseconds long under load, while
@@ -77,8 +83,16 @@ class ClaimLoop:
         elif not sleeper.done():
             sleeper.set_result(None)
 
+    def pause(self, paused: bool) -> None:
+        """Claim nothing while ``paused`` (attempts wait to be recorded); then go on."""
+        self.paused = paused
+        if not paused:
+            self.poke()
+
     def room(self) -> bool:
         """Room for a claim: with a backlog, a whole round's worth, to claim at once."""
+        if self.paused:
+            return False
         threshold = self.concurrency if self.more_due else 1
         return self.hold_limit - len(self.held) >= threshold
 

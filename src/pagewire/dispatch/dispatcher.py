@@ -120,9 +120,11 @@ class Dispatcher:
             store.deliveries,
             batch=self.concurrency // 2,
             disable_failing_for=self.policy.disable_after,
-            poll_seconds=settings.poll_seconds,
+            max_held=self.claims.hold_limit,
+            closing_seconds=settings.drain_seconds,
             stopping=self._stopping,
             on_written=self.claims.written,
+            on_backlog=self.claims.pause,
         )
         self.metrics = DispatchMetrics(registry) if registry is not None else None
         if self.metrics is not None:

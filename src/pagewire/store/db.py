@@ -34,7 +34,12 @@ from sqlalchemy.sql.expression import ColumnElement
 
 from pagewire.errors import StoreUnavailable
 from pagewire.store.dialect import Dialect, db_now, dialect_for
-from pagewire.store.driver import DriverConnections, HotStatement
+from pagewire.store.driver import (
+    DriverConnections,
+    HotStatement,
+    connection_failed,
+    hide_values,
+)
 
 T = TypeVar("T")
 
@@ -44,11 +49,26 @@ CHANNELS = ("pagewire_jobs", "pagewire_deliveries")
 def _raise_if_unavailable(error: BaseException) -> None:
     """StoreUnavailable for a failure of the connection, not of the statement: the
     caller may try again. That includes a pooled connection the server closed that
-    was used before its socket said so (SQLAlchemy then invalidates it)."""
-    if isinstance(error, OSError | exc.OperationalError | exc.InterfaceError) or (
-        isinstance(error, exc.DBAPIError) and error.connection_invalidated
+    was used before its socket said so (SQLAlchemy then invalidates it).
+
+    Either way the error leaves quoting no values: the engines hide bound
+    parameters (``hide_parameters``), and the server's DETAIL is dropped here. The
+    message is the driver's, without the statement (it reaches API clients in a 503).
+    """
+    hide_values(error)
+    if (
+        isinstance(error, OSError | exc.OperationalError | exc.InterfaceError)
+        or (isinstance(error, exc.DBAPIError) and error.connection_invalidated)
+        or connection_failed(error)
     ):
-        raise StoreUnavailable(f"the database is unavailable: {error}") from error
+        raise StoreUnavailable(f"the database is unavailable: {_reason(error)}") from error
+
+
+def _reason(error: BaseException) -> str:
+    """The driver's own words for ``error`` (SQLAlchemy's text adds the statement)."""
+    if isinstance(error, exc.DBAPIError) and error.orig is not None:
+        return str(error.orig)
+    return str(error)
 
 
 class Database:
@@ -194,11 +214,9 @@ class Database:
         try:
             async with self.engine.connect() as conn:
                 await conn.execute(sa.text("SELECT 1"))
-        except exc.DBAPIError as error:
-            reason = str(error.orig) if error.orig is not None else str(error)
-            raise StoreUnavailable(f"the database is unavailable: {reason}") from error
-        except OSError as error:
-            raise StoreUnavailable(f"the database is unavailable: {error}") from error
+        except (exc.DBAPIError, OSError) as error:
+            hide_values(error)
+            raise StoreUnavailable(f"the database is unavailable: {_reason(error)}") from error
 
     async def autovacuum_on(self) -> bool:
         """Whether the database vacuums on its own (SQLite has nothing to vacuum)."""

@@ -165,6 +165,7 @@ class SqliteDialect(Dialect):
             # of connections may be open (five are kept).
             pool_size=5,
             max_overflow=-1,
+            hide_parameters=True,  # error text would carry secrets and header values
         )
 
         @event.listens_for(in_loop.sync_engine, "connect")
@@ -274,7 +275,12 @@ class PostgresDialect(Dialect):
     listens = True
 
     def create_engine(self, url: str, pool_size: int) -> AsyncEngine:
-        engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
+        engine = create_async_engine(
+            url,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            hide_parameters=True,  # error text would carry secrets and header values
+        )
 
         @event.listens_for(engine.sync_engine, "checkout")
         def _on_checkout(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:

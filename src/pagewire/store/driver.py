@@ -12,7 +12,7 @@ this is for a statement that is built once and runs all the time.
 A statement runs alone, outside any transaction (atomic by itself). Losing the
 connection, or a server that refuses it, is :class:`StoreUnavailable`, as in
 ``Database.write``; the broken connection is dropped and the next call opens
-another.
+another. No error leaves here quoting a row's values (:func:`hide_values`).
 """
 
 from __future__ import annotations
@@ -32,14 +32,47 @@ from pagewire.errors import StoreUnavailable
 
 # Errors after which the database may answer again: the connection went away, the
 # server is shutting down or out of resources, or the statement lost a deadlock.
+# InternalClientError ("cannot switch to state ...") is a connection the server
+# ended while it sat idle, used before asyncpg noticed: the connection is done for.
 _UNAVAILABLE = (
     OSError,
     asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
     asyncpg.PostgresConnectionError,
     asyncpg.exceptions.OperatorInterventionError,
     asyncpg.exceptions.InsufficientResourcesError,
     asyncpg.exceptions.TransactionRollbackError,
 )
+
+
+def connection_failed(error: BaseException) -> bool:
+    """Whether ``error``, or one it was raised from, is the driver saying the
+    connection failed rather than the statement (SQLAlchemy wraps such errors, and
+    marks them as a disconnect only when the socket already said so)."""
+    return any(isinstance(e, _UNAVAILABLE) for e in _chain(error))
+
+
+def hide_values(error: BaseException) -> None:
+    """Drop PostgreSQL's DETAIL from ``error`` and the errors it was raised from.
+
+    The server's DETAIL quotes the values of the row at fault ("Failing row
+    contains (...)", "Key (id)=(...) already exists"), and asyncpg puts it in the
+    error's text: a traceback in the log would then show an endpoint's secret or a
+    customer's header value. The message and the SQLSTATE say what went wrong.
+    """
+    for current in _chain(error):
+        if isinstance(current, asyncpg.PostgresError):
+            current.detail = None
+
+
+def _chain(error: BaseException) -> list[BaseException]:
+    """``error`` and the errors it was raised from, or raised while handling."""
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and all(current is not e for e in chain):
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
 
 
 class HotStatement:
@@ -106,14 +139,17 @@ class DriverConnections:
         try:
             connection = self._idle_connection() or await asyncpg.connect(**self._options)
         except (*_UNAVAILABLE, asyncpg.PostgresError) as error:
+            hide_values(error)
             raise StoreUnavailable(f"the database is unavailable: {error}") from error
         try:
             rows: list[Any] = await connection.fetch(statement.sql, *arguments)
         except _UNAVAILABLE as error:
             connection.terminate()
+            hide_values(error)
             raise StoreUnavailable(f"the database is unavailable: {error}") from error
-        except asyncpg.PostgresError:
+        except asyncpg.PostgresError as error:
             self._give_back(connection)  # the statement failed, the connection is fine
+            hide_values(error)
             raise
         except BaseException:
             # Cancelled mid-statement (or a surprise): the connection's state is unknown.

@@ -4,6 +4,12 @@ Leases are kept alive by heartbeats; a worker that dies stops heartbeating and
 its jobs are rescued by any live worker (``rescue_expired``), judged by the
 database's clock. On SIGTERM it stops claiming, lets running jobs finish for
 ``drain_seconds``, then stops the rest and hands their leases back.
+
+Only the document and its limits fail a job. When the database fails the worker
+instead (unreachable, or the connection dropped), a progress write is skipped
+and tried again at a later page, and the outcome's write is tried again with
+:class:`~pagewire.backoff.Backoff`; if it still cannot be written, the job is
+handed back (pending again, this attempt not counted) for any worker to run.
 """
 
 from __future__ import annotations
@@ -20,23 +26,22 @@ from typing import Any
 
 import aiohttp
 
+from pagewire.backoff import Backoff, retried
 from pagewire.blobs import LocalBlobStore
-from pagewire.errors import FetchFailed, PagewireError
+from pagewire.errors import FetchFailed, PagewireError, StoreUnavailable
 from pagewire.extract import SUPPORTED_MEDIA_TYPES, sniff_media_type
 from pagewire.kernel.aio import first, freeze_startup_objects
-from pagewire.models import Job, JobStatus, Lease, LeaseState
+from pagewire.models import Job, JobStatus, Lease
 from pagewire.netguard import guarded_connector
 from pagewire.settings import Settings
 from pagewire.store import Store
 from pagewire.worker import inputs as fetch
 from pagewire.worker import retention
+from pagewire.worker.progress import Progress
 from pagewire.worker.runner import INLINE_PIPE_LIMIT, Outcome, ProcessRunner, Runner, Task
 
 log = logging.getLogger("pagewire.worker")
 
-# Progress is written at most this often, so a 500-pages/s document does not
-# become 500 writes/s; cancellation is still seen within this time of a page end.
-PROGRESS_INTERVAL = 0.25
 RESCUE_INTERVAL = 5.0
 
 
@@ -50,6 +55,7 @@ class Worker:
         runner: Runner | None = None,
         worker_id: str | None = None,
         concurrency: int | None = None,
+        backoff: Backoff | None = None,
     ) -> None:
         self.store = store
         self.blobs = blobs
@@ -57,6 +63,9 @@ class Worker:
         self.runner = runner or ProcessRunner()
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
         self.concurrency = concurrency or settings.worker_concurrency
+        # How long an outcome's write (then a hand-back) is tried while the database
+        # fails: about a lease, past which another worker may have rescued the job.
+        self.backoff = backoff or Backoff(budget=settings.lease_seconds)
         self._running: dict[str, asyncio.Task[None]] = {}
         # Jobs whose runner has not returned yet: what ``concurrency`` limits. A job
         # whose outcome is being written no longer holds a slot, so the next claim
@@ -65,7 +74,7 @@ class Worker:
         self._stopping = asyncio.Event()
         self._slot_free = asyncio.Event()
         # The running jobs' leases, kept alive together by one heartbeat loop.
-        self._held: dict[str, _Progress] = {}
+        self._held: dict[str, Progress] = {}
         self._http: aiohttp.ClientSession | None = None
 
     # -- the loop -----------------------------------------------------------
@@ -198,7 +207,7 @@ class Worker:
         scratch = f"{job.id}-{lease.token[:12]}"
         input_path = self.blobs.scratch_path(f"{scratch}.input")
         result_path = self.blobs.scratch_path(f"{scratch}.result.json")
-        progress = _Progress(self, lease)
+        progress = Progress(self.store, lease, self.settings.lease_seconds)
         self._held[job.id] = progress
         files_left = True
         try:
@@ -217,6 +226,8 @@ class Worker:
                 await asyncio.shield(self.store.leases.release(lease))
             _log_transition(job, "released", worker_id=self.worker_id)
             raise
+        except StoreUnavailable as error:
+            await self._hand_back(lease, error)
         except Exception:
             log.exception("job crashed the worker's handler", extra={"fields": {"job_id": job.id}})
             with contextlib.suppress(Exception):
@@ -232,7 +243,7 @@ class Worker:
                 await asyncio.to_thread(_remove, input_path, result_path)
 
     async def _execute(
-        self, lease: Lease, download_path: Path, result_path: Path, progress: _Progress
+        self, lease: Lease, download_path: Path, result_path: Path, progress: Progress
     ) -> Outcome:
         job = lease.job
         try:
@@ -296,7 +307,8 @@ class Worker:
             if inline:
                 fields = {"result": result, "result_size": size}
             else:
-                key = f"results/{job.id}.json"
+                # This run's own key: a run that lost its lease deletes only its own.
+                key = f"results/{job.id}-{lease.token[:12]}.json"
                 await self.blobs.put_file(key, result_path)
                 fields = {"result_blob_key": key, "result_size": size}
             status = JobStatus.COMPLETED
@@ -305,9 +317,37 @@ class Worker:
         else:
             status = JobStatus.FAILED
             fields = {"error": outcome.error}
-        finished = await self.store.leases.finish(
-            lease, status, page_count=outcome.page_count, **fields
-        )
+        tries = 0
+
+        async def finish() -> Job | None:
+            nonlocal tries
+            tries += 1
+            return await self.store.leases.finish(
+                lease, status, page_count=outcome.page_count, **fields
+            )
+
+        try:
+            finished = await retried(finish, self.backoff, "record a job's outcome")
+        except StoreUnavailable:
+            if "result_blob_key" in fields:
+                with contextlib.suppress(Exception):
+                    await self.blobs.delete(fields["result_blob_key"])
+            raise  # handed back by _process
+        if finished is None and tries > 1 and "result_blob_key" in fields:
+            # An earlier try may have committed and lost only its answer with the
+            # connection; the guard then refused the next. The job holds this run's
+            # own result key if so, and the file must stay. (An inline result leaves
+            # nothing behind to clean up.)
+            try:
+                current = await retried(
+                    lambda: self.store.jobs.get(job.org_id, job.id),
+                    self.backoff,
+                    "read a job's outcome",
+                )
+            except PagewireError:
+                return  # cannot tell: keep the file rather than risk a stored result
+            if current.result_blob_key == fields["result_blob_key"]:
+                finished = current
         if finished is None:
             log.warning(
                 "lease lost before the outcome was recorded; the job was rescued",
@@ -324,36 +364,30 @@ class Worker:
             error_code=(finished.error or {}).get("code"),
         )
 
-
-class _Progress:
-    """Progress writes for one lease (each also a heartbeat); learns cancel and lease loss."""
-
-    def __init__(self, worker: Worker, lease: Lease) -> None:
-        self.worker = worker
-        self.lease = lease
-        self.lost = False
-        self.cancel = False
-        self._last_write = 0.0
-        self._total: int | None = None
-
-    def learn(self, state: LeaseState) -> None:
-        self.lost = not state.owned
-        self.cancel = state.cancel_requested
-
-    async def _beat(self, done: int | None = None, total: int | None = None) -> None:
-        self.learn(
-            await self.worker.store.leases.heartbeat(
-                self.lease, self.worker.settings.lease_seconds, pages_done=done, pages_total=total
-            )
+    async def _hand_back(self, lease: Lease, error: StoreUnavailable) -> None:
+        """The database failed this run, not the document: the job goes back to the
+        queue, this attempt not counted, for any worker to run again."""
+        job = lease.job
+        log.warning(
+            "the database failed this job's run; handing it back",
+            extra={
+                "fields": {"job_id": job.id, "worker_id": self.worker_id, "error": error.message}
+            },
         )
-
-    async def on_page(self, done: int, total: int) -> bool:
-        now = time.monotonic()
-        if total != self._total or now - self._last_write >= PROGRESS_INTERVAL:
-            self._total = total
-            self._last_write = now
-            await self._beat(done, total)
-        return not (self.lost or self.cancel)
+        try:
+            released = await retried(
+                lambda: self.store.leases.release(lease), self.backoff, "hand a job back"
+            )
+        except StoreUnavailable:
+            # Its lease runs out instead, and a live worker rescues it (that one counts).
+            log.error(
+                "could not hand the job back; it is rescued when its lease runs out",
+                extra={"fields": {"job_id": job.id, "worker_id": self.worker_id}},
+            )
+            return
+        _log_transition(
+            job, "handed back" if released else "rescued meanwhile", worker_id=self.worker_id
+        )
 
 
 def _log_transition(job: Job, what: str, **fields: Any) -> None:
