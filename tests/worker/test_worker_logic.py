@@ -20,6 +20,7 @@ import pytest
 from fakes import Script, ScriptedRunner
 from pagewire.blobs import LocalBlobStore
 from pagewire.models import JobInput, JobStatus, NewJob
+from pagewire.worker import loop
 from pagewire.worker.loop import PROGRESS_INTERVAL, Worker
 from pagewire.worker.runner import Outcome
 
@@ -39,6 +40,7 @@ async def run_worker(
     workers: list[Worker] = []
     tasks: list[asyncio.Task[None]] = []
     blobs = LocalBlobStore(tmp_path / "blobs")
+    await blobs.put_stream("uploads/a", aiter_of(b"%PDF-1.7"), max_bytes=100)  # every job's input
     fast_drain = settings.model_copy(update={"drain_seconds": 1.0})
 
     def start(runner: ScriptedRunner) -> Worker:
@@ -50,6 +52,11 @@ async def run_worker(
     for worker in workers:
         worker.stop()
     await asyncio.wait_for(asyncio.gather(*tasks), 10)
+
+
+async def aiter_of(*chunks: bytes) -> AsyncIterator[bytes]:
+    for chunk in chunks:
+        yield chunk
 
 
 async def submit(store: Any, org_id: str) -> str:
@@ -145,3 +152,57 @@ async def test_a_cancel_stops_a_processing_job_at_the_next_page_boundary(
     assert job.status is JobStatus.CANCELED
     [run] = runner.runs
     assert run.boundaries == [(0, True), (1, True), (2, False)]  # pages 3-5 never ran
+
+
+async def test_a_blob_store_outage_hands_the_job_back_and_it_runs_once_the_store_is_back(
+    store: Any,
+    tenant: Any,
+    settings: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(loop, "HANDBACK_PAUSE", 0.05)
+    volume = tmp_path / "volume"
+    volume.mkdir()
+    blobs = LocalBlobStore(volume, create=False)
+    await blobs.put_stream("uploads/a", aiter_of(b"%PDF-1.7"), max_bytes=100)
+    volume.rename(tmp_path / "unmounted")  # the store's volume goes away
+    runner = ScriptedRunner()
+    worker = Worker(store, blobs, settings.model_copy(update={"drain_seconds": 1.0}), runner=runner)
+    task = asyncio.create_task(worker.run())
+    try:
+        job_id = await submit(store, tenant.org_id)
+        deadline = time.monotonic() + 10
+        while not any("goes back to the queue" in r.getMessage() for r in caplog.records):
+            assert time.monotonic() < deadline, "the worker never met the outage"
+            await asyncio.sleep(0.02)
+        (tmp_path / "unmounted").rename(volume)  # and comes back
+        job = await finished(store, tenant.org_id, job_id)
+    finally:
+        worker.stop()
+        await asyncio.wait_for(task, 10)
+
+    assert job.status is JobStatus.COMPLETED and job.attempts == 1  # the outage cost no attempt
+    assert len(runner.runs) == 1
+
+
+async def test_a_job_whose_uploaded_file_is_gone_fails_with_a_clear_error(
+    store: Any, tenant: Any, run_worker: Any
+) -> None:
+    run_worker(ScriptedRunner())
+    job, _ = await store.jobs.enqueue(
+        NewJob(
+            org_id=tenant.org_id,
+            input=JobInput("a.pdf", None, "application/pdf", "0" * 64, 10, "uploads/gone"),
+            options={},
+            metadata={},
+        )
+    )
+    failed = await finished(store, tenant.org_id, job.id)
+
+    assert failed.status is JobStatus.FAILED
+    assert failed.error == {
+        "code": "input_missing",
+        "message": "the uploaded file is no longer in the blob store",
+    }
