@@ -206,3 +206,38 @@ async def test_a_job_whose_uploaded_file_is_gone_fails_with_a_clear_error(
         "code": "input_missing",
         "message": "the uploaded file is no longer in the blob store",
     }
+
+
+def test_a_worker_removes_the_scratch_directories_of_dead_workers_on_its_host(
+    tmp_path: Path,
+) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    from pagewire.worker.scratch import ScratchDir
+
+    host = socket.gethostname()
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        dead_dir = tmp_path / f"worker-{host}-{ended.stdout.strip()}-abc"
+        live_dir = tmp_path / f"worker-{host}-{alive.pid}-abc"
+        elsewhere = tmp_path / f"worker-another-host-{ended.stdout.strip()}-abc"
+        for directory in (dead_dir, live_dir, elsewhere):
+            directory.mkdir()
+            (directory / "job.input").write_bytes(b"%PDF-1.7 a customer's document")
+
+        mine = ScratchDir(tmp_path).prepare()
+    finally:
+        alive.kill()
+        alive.wait()
+
+    assert not dead_dir.exists()  # its worker is gone: so is the document it left
+    assert live_dir.exists() and elsewhere.exists()
+    assert mine.exists() and mine.stat().st_mode & 0o777 == 0o700

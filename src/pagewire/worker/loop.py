@@ -87,6 +87,7 @@ class Worker:
             extra={"fields": {"worker_id": self.worker_id, "concurrency": self.concurrency}},
         )
         await self._check_database()
+        await asyncio.to_thread(self.scratch.prepare)
         freeze_startup_objects()
         rescuer = asyncio.create_task(self._rescue_loop())
         heartbeats = asyncio.create_task(self._heartbeat_loop())
