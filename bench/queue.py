@@ -161,14 +161,22 @@ async def _enqueue_many(store: Store, org_id: str, seqs: range) -> float:
     return time.perf_counter() - started
 
 
+async def _chunks(*chunks: bytes) -> AsyncIterator[bytes]:
+    for chunk in chunks:
+        yield chunk
+
+
 @contextlib.asynccontextmanager
 async def _running_worker(
     store: Store, backend: Backend, concurrency: int, runner: NoopRunner
 ) -> AsyncIterator[Worker]:
     settings = _settings(backend, concurrency)
+    blobs = LocalBlobStore(backend.data_dir / "blobs")
+    # Every no-op job's input: the worker fetches it into its scratch directory.
+    await blobs.put_stream("uploads/noop", _chunks(b"%PDF-1.7"), max_bytes=100)
     worker = Worker(
         store,
-        LocalBlobStore(backend.data_dir / "blobs"),
+        blobs,
         settings,
         runner=runner,
         worker_id="bench",

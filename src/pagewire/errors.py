@@ -14,7 +14,7 @@
     ├── ExtractionFailed                    a job's document could not be read (the job's error)
     ├── FetchFailed                         a file_url download that failed (the job's error)
     ├── StoreUnavailable               503  the database cannot be reached
-    └── BlobStoreUnavailable                the blob directory or bucket cannot be reached
+    └── BlobStoreUnavailable           503  the blob directory or bucket cannot be reached
 
 The HTTP status of each family is decided in one place, ``pagewire.api.errors``.
 Foreign exceptions (driver, HTTP client, pdfium) are translated at the edge

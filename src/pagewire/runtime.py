@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 from prometheus_client import CollectorRegistry
 
 from pagewire.api.ratelimit import RateLimiter
-from pagewire.blobs import LocalBlobStore
+from pagewire.blobs import BlobStore, open_blob_store
 from pagewire.settings import Settings
 from pagewire.store import Store
 from pagewire.store.migrate import is_current, upgrade
@@ -74,10 +74,10 @@ class Services:
     background: list[BackgroundLoop] = field(default_factory=list)
 
     @functools.cached_property
-    def blobs(self) -> LocalBlobStore:
-        """Uploads and large results, made on first use: only the API and the worker store
-        files, and making it creates its directory."""
-        return LocalBlobStore(self.settings.data_dir / "blobs")
+    def blobs(self) -> BlobStore:
+        """Uploads and large results (``PAGEWIRE_BLOB_URL``), made on first use: only the
+        API and the worker store files, and the default store creates its directory."""
+        return open_blob_store(self.settings)
 
     @functools.cached_property
     def signing_key(self) -> bytes:
@@ -143,10 +143,26 @@ async def open_services(
         for collector in (services.queue_stats, services.backlog_stats):
             if collector is not None:
                 registry.register(collector)
-        yield services
+        try:
+            yield services
+        finally:
+            if "blobs" in services.__dict__:  # made on first use (the cached property)
+                await services.blobs.close()
     finally:
         if own_store:
             await opened.close()
+
+
+async def check_blob_store(settings: Settings) -> None:
+    """The start-up check of ``pagewire serve`` and ``pagewire worker``: the blob store
+    exists and takes a write, or :class:`~pagewire.errors.BlobStoreUnavailable` naming
+    the setting to fix. Run before the process starts serving or claiming, so that a
+    missing bucket stops it at once instead of failing every upload and job."""
+    blobs = open_blob_store(settings)
+    try:
+        await blobs.check()
+    finally:
+        await blobs.close()
 
 
 def new_worker(services: Services, *, concurrency: int | None = None) -> Worker:

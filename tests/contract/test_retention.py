@@ -30,10 +30,13 @@ async def test_finished_jobs_expire_losing_result_and_files_but_keeping_the_reco
 ) -> None:
     from pagewire.blobs import LocalBlobStore
 
+    async def pdf() -> Any:
+        yield b"%PDF-"
+
     blobs = LocalBlobStore(tmp_path / "blobs")
-    upload = blobs.local_path("uploads/u1")
-    upload.parent.mkdir(parents=True)
-    upload.write_bytes(b"%PDF-")
+    await blobs.put_stream("uploads/u1", pdf(), max_bytes=100)
+    upload = tmp_path / "blobs" / "uploads" / "u1"
+    assert upload.exists()
     old = await finished_job(store, tenant.org_id, blob_key="uploads/u1")
     await store.jobs.enqueue(
         NewJob(

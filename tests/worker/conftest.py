@@ -26,6 +26,7 @@ from pagewire.store import Store
 from pagewire.worker.loop import Worker
 from pagewire.worker.runner import ProcessRunner
 from support import Tenant
+from worker.support import aiter_of
 
 HarnessFactory = Callable[..., AbstractAsyncContextManager["Harness"]]
 
@@ -111,8 +112,11 @@ async def harness(harness_factory: HarnessFactory) -> AsyncIterator[Harness]:
 
 
 @pytest.fixture
-def blobs(tmp_path: Path) -> LocalBlobStore:
-    return LocalBlobStore(tmp_path / "blobs")
+async def blobs(tmp_path: Path) -> LocalBlobStore:
+    """A blob store holding ``uploads/a``, the input of every job ``support.submit`` makes."""
+    store = LocalBlobStore(tmp_path / "blobs")
+    await store.put_stream("uploads/a", aiter_of(b"%PDF-1.7"), max_bytes=100)
+    return store
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 from pagewire.models import JobInput, NewJob
@@ -33,3 +34,9 @@ async def events_of(store: Any, org_id: str, job_id: str) -> list[str]:
     """The types of the job's events, sorted."""
     page = await store.webhooks.list_messages(org_id, job_id=job_id, limit=100)
     return sorted(event.type for event in page.data)
+
+
+async def aiter_of(*chunks: bytes) -> AsyncIterator[bytes]:
+    """Chunks as the async iterator a blob store's ``put_stream`` reads."""
+    for chunk in chunks:
+        yield chunk

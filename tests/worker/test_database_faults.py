@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Any
 
 from fakes import FaultyStore, Script, ScriptedRunner
@@ -74,7 +75,7 @@ async def test_an_outcome_the_database_fails_to_take_is_written_on_a_later_try(
 
 
 async def test_an_outcome_written_whose_answer_was_lost_keeps_its_result(
-    store: Any, tenant: Any, run_worker: Any, settings: Any, blobs: Any
+    store: Any, tenant: Any, run_worker: Any, settings: Any, blobs: Any, tmp_path: Path
 ) -> None:
     # Too large to store inline: the result is a file, which a run that lost its
     # lease deletes. Here the write committed and only its answer was lost.
@@ -94,7 +95,9 @@ async def test_an_outcome_written_whose_answer_was_lost_keeps_its_result(
 
     assert faulty.calls["leases.finish"] == 2
     assert job.status is JobStatus.COMPLETED and job.result_blob_key is not None
-    assert blobs.local_path(job.result_blob_key).read_bytes() == big
+    kept = tmp_path / "kept-result"
+    await blobs.get_to_file(job.result_blob_key, kept)
+    assert kept.read_bytes() == big
     assert (await events_of(store, tenant.org_id, job_id)).count("job.completed") == 1
 
 

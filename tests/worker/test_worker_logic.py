@@ -10,16 +10,20 @@ suite's.
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from fakes import Script, ScriptedRunner
-from pagewire.models import JobStatus
+from pagewire.blobs import LocalBlobStore
+from pagewire.models import JobInput, JobStatus, NewJob
+from pagewire.worker import loop
+from pagewire.worker.loop import Worker
 from pagewire.worker.progress import PROGRESS_INTERVAL
 from pagewire.worker.runner import Outcome
-from worker.support import finished, submit
+from worker.support import aiter_of, finished, submit
 
 
 @pytest.fixture
@@ -102,3 +106,92 @@ async def test_a_cancel_stops_a_processing_job_at_the_next_page_boundary(
     assert job.status is JobStatus.CANCELED
     [run] = runner.runs
     assert run.boundaries == [(0, True), (1, True), (2, False)]  # pages 3-5 never ran
+
+
+async def test_a_blob_store_outage_hands_the_job_back_and_it_runs_once_the_store_is_back(
+    store: Any,
+    tenant: Any,
+    settings: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(loop, "HANDBACK_PAUSE", 0.05)
+    volume = tmp_path / "volume"
+    volume.mkdir()
+    blobs = LocalBlobStore(volume, create=False)
+    await blobs.put_stream("uploads/a", aiter_of(b"%PDF-1.7"), max_bytes=100)
+    volume.rename(tmp_path / "unmounted")  # the store's volume goes away
+    runner = ScriptedRunner()
+    worker = Worker(store, blobs, settings.model_copy(update={"drain_seconds": 1.0}), runner=runner)
+    task = asyncio.create_task(worker.run())
+    try:
+        job_id = await submit(store, tenant.org_id)
+        deadline = time.monotonic() + 10
+        while not any("handing it back" in r.getMessage() for r in caplog.records):
+            assert time.monotonic() < deadline, "the worker never met the outage"
+            await asyncio.sleep(0.02)
+        (tmp_path / "unmounted").rename(volume)  # and comes back
+        job = await finished(store, tenant.org_id, job_id)
+    finally:
+        worker.stop()
+        await asyncio.wait_for(task, 10)
+
+    assert job.status is JobStatus.COMPLETED and job.attempts == 1  # the outage cost no attempt
+    assert len(runner.runs) == 1
+
+
+async def test_a_job_whose_uploaded_file_is_gone_fails_with_a_clear_error(
+    store: Any, tenant: Any, run_worker: Any
+) -> None:
+    run_worker(ScriptedRunner())
+    job, _ = await store.jobs.enqueue(
+        NewJob(
+            org_id=tenant.org_id,
+            input=JobInput("a.pdf", None, "application/pdf", "0" * 64, 10, "uploads/gone"),
+            options={},
+            metadata={},
+        )
+    )
+    failed = await finished(store, tenant.org_id, job.id)
+
+    assert failed.status is JobStatus.FAILED
+    assert failed.error == {
+        "code": "input_missing",
+        "message": "the uploaded file is no longer in the blob store",
+    }
+
+
+def test_a_worker_removes_the_scratch_directories_of_dead_workers_on_its_host(
+    tmp_path: Path,
+) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    from pagewire.worker.scratch import ScratchDir
+
+    host = socket.gethostname()
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        dead_dir = tmp_path / f"worker-{host}-{ended.stdout.strip()}-abc"
+        live_dir = tmp_path / f"worker-{host}-{alive.pid}-abc"
+        elsewhere = tmp_path / f"worker-another-host-{ended.stdout.strip()}-abc"
+        for directory in (dead_dir, live_dir, elsewhere):
+            directory.mkdir()
+            (directory / "job.input").write_bytes(b"%PDF-1.7 a customer's document")
+
+        mine = ScratchDir(tmp_path).prepare()
+    finally:
+        alive.kill()
+        alive.wait()
+
+    assert not dead_dir.exists()  # its worker is gone: so is the document it left
+    assert live_dir.exists() and elsewhere.exists()
+    assert mine.exists() and mine.stat().st_mode & 0o777 == 0o700

@@ -24,7 +24,10 @@ STATUS: dict[type[errors.PagewireError], int] = {
     errors.UnsupportedMediaType: 415,
     errors.RateLimited: 429,
     errors.StoreUnavailable: 503,
+    errors.BlobStoreUnavailable: 503,
 }
+# What a client is told to wait before retrying while the blob store is unreachable.
+BLOB_STORE_RETRY_AFTER = 5
 
 
 def status_for(error: errors.PagewireError) -> int:
@@ -47,6 +50,11 @@ def error_response(error: errors.PagewireError) -> JSONResponse:
         headers["WWW-Authenticate"] = 'Bearer realm="pagewire"'
     if status >= 500:
         log.error("request failed", extra={"fields": {"code": error.code, "error": error.message}})
+    if isinstance(error, errors.BlobStoreUnavailable):
+        # The message names buckets, endpoints and settings: for the operator's log only.
+        headers["Retry-After"] = str(BLOB_STORE_RETRY_AFTER)
+        message = "the file store is unavailable; try again shortly"
+        return JSONResponse(error_body(error.code, message), status, headers)
     return JSONResponse(error_body(error.code, error.message, error.details), status, headers)
 
 

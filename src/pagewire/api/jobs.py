@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from pagewire.api import submit
 from pagewire.api.auth import principal
@@ -22,12 +23,16 @@ from pagewire.api.schemas import (
     parse_time_param,
 )
 from pagewire.api.views import job_out
-from pagewire.errors import Conflict, InvalidRequest
+from pagewire.errors import BlobNotFound, BlobStoreUnavailable, Conflict, InvalidRequest
 from pagewire.events import job_url
+from pagewire.kernel.timefmt import iso
 from pagewire.models import Job, JobStatus, Principal
 from pagewire.runtime import Services
 
 router = APIRouter(tags=["jobs"])
+# How long a presigned link to a large result works (docs/api.md). Short: anyone who
+# holds the link reads the result, and a client asks GET /job again for a fresh one.
+RESULT_URL_LIFETIME = timedelta(minutes=15)
 Caller = Annotated[Principal, Depends(principal)]
 
 _EXTRACT_BODY = form_or_json_body(
@@ -71,7 +76,7 @@ async def extract(request: Request, caller: Caller, services: ServicesDep) -> JS
     if not body.async_ and created:
         job = await _wait_for_finish(services, caller.org_id, job.id, settings.sync_wait_seconds)
         if job.status.is_final:
-            return JSONResponse(job_out(job, settings.public_url).model_dump(), 200, headers)
+            return JSONResponse((await _job_view(services, job)).model_dump(), 200, headers)
     submitted = JobSubmitted(
         job_id=job.id, status=job.status.value, url=job_url(settings.public_url, job.id)
     )
@@ -93,7 +98,23 @@ async def _wait_for_finish(services: Services, org_id: str, job_id: str, limit: 
 @router.get("/job/{job_id}", response_model=JobOut, summary="The job: status, progress, result")
 async def get_job(job_id: str, caller: Caller, services: ServicesDep) -> JobOut:
     job = await services.store.jobs.get(caller.org_id, job_id)
-    return job_out(job, services.settings.public_url)
+    return await _job_view(services, job)
+
+
+async def _job_view(services: Services, job: Job) -> JobOut:
+    """The job as a client sees it; a result stored as an object links to it directly
+    when the store can sign a link (a bucket), else to ``GET /job/{id}/result``."""
+    out = job_out(job, services.settings.public_url)
+    if job.result_blob_key is None or not isinstance(out.result, dict):
+        return out
+    try:
+        url = await services.blobs.presigned_url(job.result_blob_key, RESULT_URL_LIFETIME)
+    except BlobStoreUnavailable:
+        url = None  # the API's own link still works, and the job's status must not fail
+    if url is not None:
+        expires = time.time() + RESULT_URL_LIFETIME.total_seconds()
+        out.result = {**out.result, "url": url, "expires_at": iso(expires)}
+    return out
 
 
 @router.delete("/job/{job_id}", response_model=JobOut, summary="Cancel a job (idempotent)")
@@ -110,9 +131,19 @@ async def get_result(job_id: str, caller: Caller, services: ServicesDep) -> Resp
             f"job {job_id} is {job.status.value}, not completed", code="job_not_completed"
         )
     if job.result_blob_key is not None:
-        return FileResponse(
-            services.blobs.local_path(job.result_blob_key), media_type="application/json"
-        )
+        try:
+            chunks = await services.blobs.open_stream(job.result_blob_key)
+        except BlobNotFound:
+            # Expired since it was read: answer as for any expired job.
+            job = await services.store.jobs.get(caller.org_id, job_id)
+            if job.status is not JobStatus.COMPLETED:
+                raise Conflict(
+                    f"job {job_id} is {job.status.value}, not completed",
+                    code="job_not_completed",
+                ) from None
+            raise
+        headers = {"Content-Length": str(job.result_size)} if job.result_size else None
+        return StreamingResponse(chunks, media_type="application/json", headers=headers)
     return JSONResponse(job.result)
 
 

@@ -117,7 +117,9 @@ class JobOut(BaseModel):
     options: dict[str, Any]
     input: JobInputOut
     result: dict[str, Any] | None = Field(
-        None, description='the result, or {"is_url": true, "url": ...} when too large to inline'
+        None,
+        description='the result, or {"is_url": true, "url": ..., "size": N} when too large '
+        "to inline (on an S3 store the url is presigned and has an expires_at)",
     )
     error: JobError | None = None
 

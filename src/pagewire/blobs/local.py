@@ -36,20 +36,12 @@ class LocalBlobStore:
         if create or self.root.is_dir():
             self._tmp.mkdir(parents=True, exist_ok=True)
 
-    # -- local paths: the callers that still use them move to the calls below ----------
+    # -- paths inside the directory: this class's own business, never handed out -------
 
-    def local_path(self, key: str) -> Path:
+    def _path(self, key: str) -> Path:
         return self.root.joinpath(*key_parts(key))
 
-    def scratch_path(self, name: str) -> Path:
-        """A path for one job attempt's transient file (input download, result).
-
-        A plain file named after the attempt rather than a directory per job: making
-        and removing a directory per job cost more than the whole queue round trip.
-        """
-        return self._tmp / name
-
-    def temp_path(self, suffix: str = "") -> Path:
+    def _temp_path(self, suffix: str = "") -> Path:
         """A fresh path in the blob volume, so moving it into place is a rename."""
         fd, name = tempfile.mkstemp(dir=self._tmp, suffix=suffix)
         os.close(fd)
@@ -63,7 +55,7 @@ class LocalBlobStore:
         key_parts(key)
         meter = Meter(max_bytes)
         with self._unavailable_on_oserror():
-            tmp = self.temp_path()
+            tmp = self._temp_path()
         try:
             with self._unavailable_on_oserror(), tmp.open("wb") as out:
                 async for chunk in meter.metered(chunks):
@@ -74,7 +66,7 @@ class LocalBlobStore:
         return meter.stored(key)
 
     async def put_file(self, key: str, source: Path) -> None:
-        target = self.local_path(key)
+        target = self._path(key)
         source.stat()  # a missing source is the caller's mistake, not the store's
         if not self.root.is_dir():  # never recreated here: it may be an unmounted volume
             raise self._unavailable(None)
@@ -83,16 +75,16 @@ class LocalBlobStore:
             await asyncio.to_thread(shutil.move, source, target)
 
     async def get_to_file(self, key: str, target: Path) -> None:
-        source = self.local_path(key)
+        source = self._path(key)
         try:
             with self._reading(key, source):
-                await asyncio.to_thread(shutil.copyfile, source, target)
+                await asyncio.to_thread(_link_or_copy, source, target)
         except BaseException:
             target.unlink(missing_ok=True)
             raise
 
     async def open_stream(self, key: str) -> AsyncIterator[bytes]:
-        path = self.local_path(key)
+        path = self._path(key)
         with self._reading(key, path):
             await asyncio.to_thread(path.stat)
         # Opened on the first read: a stream never read holds no open file.
@@ -114,7 +106,7 @@ class LocalBlobStore:
         return None
 
     async def delete(self, key: str) -> None:
-        path = self.local_path(key)
+        path = self._path(key)
         try:
             path.unlink()
         except FileNotFoundError:
@@ -132,7 +124,7 @@ class LocalBlobStore:
             )
         try:
             self._tmp.mkdir(exist_ok=True)
-            self.temp_path(".check").unlink()
+            self._temp_path(".check").unlink()
         except OSError as error:
             raise BlobStoreUnavailable(
                 f"the blob directory {self.root} is not writable ({error.strerror}): "
@@ -171,3 +163,16 @@ class LocalBlobStore:
             f"the blob directory {self.root} cannot be used ({reason}); check {self.setting}",
             details={"setting": self.setting},
         )
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    """A second name for the blob where the target is on its filesystem, else a copy.
+
+    Safe because a blob is never changed in place (it is written aside and renamed),
+    and removing the target's name leaves the blob as it was. It spares a worker a
+    copy of every input it runs.
+    """
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)  # another filesystem; or the precise error

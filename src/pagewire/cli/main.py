@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import signal
 import sys
@@ -39,12 +40,30 @@ def _settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
+def _require_blob_store(settings: Settings) -> None:
+    """Stop at start-up (exit 1, the reason, no traceback) when the blob store is missing
+    or unreachable: better than a process that fails every upload or job it takes."""
+    from pagewire.errors import BlobStoreUnavailable
+    from pagewire.runtime import check_blob_store
+
+    try:
+        asyncio.run(check_blob_store(settings))
+        return
+    except BlobStoreUnavailable as error:
+        message = error.message
+    # The error's traceback keeps the store's client alive in reference cycles; a client
+    # still alive when the interpreter exits aborts the process (SIGABRT, not exit 1).
+    gc.collect()
+    raise SystemExit(f"pagewire cannot use its blob store: {message}")
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from pagewire.app import create_app
 
     settings = _settings(args)
+    _require_blob_store(settings)
     if args.public_url:
         settings = settings.model_copy(update={"public_url": args.public_url})
     elif "PAGEWIRE_PUBLIC_URL" not in __import__("os").environ:
@@ -151,6 +170,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     """Run jobs; its /metrics reports the job queue, read from the database at each scrape."""
     from pagewire.runtime import new_worker
 
+    _require_blob_store(_settings(args))
     return _run_loop(
         args,
         lambda services, registry: new_worker(services, concurrency=args.concurrency),

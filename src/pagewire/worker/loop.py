@@ -27,8 +27,14 @@ from typing import Any
 import aiohttp
 
 from pagewire.backoff import Backoff, retried
-from pagewire.blobs import LocalBlobStore
-from pagewire.errors import FetchFailed, PagewireError, StoreUnavailable
+from pagewire.blobs import BlobStore
+from pagewire.errors import (
+    BlobNotFound,
+    BlobStoreUnavailable,
+    FetchFailed,
+    PagewireError,
+    StoreUnavailable,
+)
 from pagewire.extract import SUPPORTED_MEDIA_TYPES, sniff_media_type
 from pagewire.kernel.aio import first, freeze_startup_objects
 from pagewire.models import Job, JobStatus, Lease
@@ -39,17 +45,21 @@ from pagewire.worker import inputs as fetch
 from pagewire.worker import retention
 from pagewire.worker.progress import Progress
 from pagewire.worker.runner import INLINE_PIPE_LIMIT, Outcome, ProcessRunner, Runner, Task
+from pagewire.worker.scratch import ScratchDir
 
 log = logging.getLogger("pagewire.worker")
 
 RESCUE_INTERVAL = 5.0
+# How long a job that met an unavailable blob store or database is held before it is
+# handed back to the queue.
+HANDBACK_PAUSE = 2.0
 
 
 class Worker:
     def __init__(
         self,
         store: Store,
-        blobs: LocalBlobStore,
+        blobs: BlobStore,
         settings: Settings,
         *,
         runner: Runner | None = None,
@@ -59,6 +69,7 @@ class Worker:
     ) -> None:
         self.store = store
         self.blobs = blobs
+        self.scratch = ScratchDir(settings.data_dir / "tmp")
         self.settings = settings
         self.runner = runner or ProcessRunner()
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
@@ -85,6 +96,7 @@ class Worker:
             extra={"fields": {"worker_id": self.worker_id, "concurrency": self.concurrency}},
         )
         await self._check_database()
+        await asyncio.to_thread(self.scratch.prepare)
         freeze_startup_objects()
         rescuer = asyncio.create_task(self._rescue_loop())
         heartbeats = asyncio.create_task(self._heartbeat_loop())
@@ -116,6 +128,7 @@ class Worker:
             heartbeats.cancel()
             if self._http is not None:
                 await self._http.close()
+            await asyncio.to_thread(self.scratch.remove)
             log.info("worker stopped", extra={"fields": {"worker_id": self.worker_id}})
 
     async def _check_database(self) -> None:
@@ -205,20 +218,16 @@ class Worker:
         # This attempt's transient files; the lease token keeps a rescued job's new run
         # apart from its old worker's, should both be alive on one machine.
         scratch = f"{job.id}-{lease.token[:12]}"
-        input_path = self.blobs.scratch_path(f"{scratch}.input")
-        result_path = self.blobs.scratch_path(f"{scratch}.result.json")
+        input_path = self.scratch.file(f"{scratch}.input")
+        result_path = self.scratch.file(f"{scratch}.result.json")
         progress = Progress(self.store, lease, self.settings.lease_seconds)
         self._held[job.id] = progress
-        files_left = True
         try:
             try:
                 outcome = await self._execute(lease, input_path, result_path, progress)
             finally:
                 self._executing -= 1
                 self._slot_free.set()
-            # A small result came back in memory and an uploaded input is a blob: then
-            # no scratch file was made, and there is nothing to remove.
-            files_left = outcome.result is None or job.input.file_url is not None
             await self._record(lease, outcome, result_path, started)
         except asyncio.CancelledError:
             # Shutdown past the drain deadline: the job goes back to the queue untouched.
@@ -226,8 +235,13 @@ class Worker:
                 await asyncio.shield(self.store.leases.release(lease))
             _log_transition(job, "released", worker_id=self.worker_id)
             raise
-        except StoreUnavailable as error:
-            await self._hand_back(lease, error)
+        except (BlobStoreUnavailable, StoreUnavailable) as error:
+            # A pause first (the lease kept alive meanwhile): an outage that fails
+            # every job at once must not become a tight claim-and-release loop.
+            try:
+                await asyncio.sleep(HANDBACK_PAUSE)
+            finally:
+                await asyncio.shield(self._hand_back(lease, error))
         except Exception:
             log.exception("job crashed the worker's handler", extra={"fields": {"job_id": job.id}})
             with contextlib.suppress(Exception):
@@ -238,9 +252,8 @@ class Worker:
                 )
         finally:
             self._held.pop(job.id, None)
-            if files_left:
-                # Off the event loop: a slow disk must not stall claims or heartbeats.
-                await asyncio.to_thread(_remove, input_path, result_path)
+            # Off the event loop: a slow disk must not stall claims or heartbeats.
+            await asyncio.to_thread(_remove, input_path, result_path)
 
     async def _execute(
         self, lease: Lease, download_path: Path, result_path: Path, progress: Progress
@@ -250,6 +263,9 @@ class Worker:
             input_path, media_type = await self._input(job, download_path)
         except FetchFailed as error:
             return Outcome("failed", error={"code": error.code, "message": error.message})
+        except BlobNotFound:
+            message = "the uploaded file is no longer in the blob store"
+            return Outcome("failed", error={"code": "input_missing", "message": message})
         task = Task(
             input_path=input_path,
             media_type=media_type,
@@ -264,7 +280,9 @@ class Worker:
 
     async def _input(self, job: Job, download_path: Path) -> tuple[Path, str]:
         if job.input.blob_key is not None:
-            return self.blobs.local_path(job.input.blob_key), job.input.media_type or ""
+            # A copy of its own: the store may be a bucket, and the child reads a file.
+            await self.blobs.get_to_file(job.input.blob_key, download_path)
+            return download_path, job.input.media_type or ""
         assert job.input.file_url is not None
         if self._http is None:
             self._http = aiohttp.ClientSession(
@@ -364,12 +382,14 @@ class Worker:
             error_code=(finished.error or {}).get("code"),
         )
 
-    async def _hand_back(self, lease: Lease, error: StoreUnavailable) -> None:
-        """The database failed this run, not the document: the job goes back to the
+    async def _hand_back(
+        self, lease: Lease, error: StoreUnavailable | BlobStoreUnavailable
+    ) -> None:
+        """The database or the blob store failed this run, not the document: the job goes back to the
         queue, this attempt not counted, for any worker to run again."""
         job = lease.job
         log.warning(
-            "the database failed this job's run; handing it back",
+            "the database or the blob store failed this job's run; handing it back",
             extra={
                 "fields": {"job_id": job.id, "worker_id": self.worker_id, "error": error.message}
             },
