@@ -16,6 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from pagewire.settings import Settings
 from pagewire.store import tables as t
 from pagewire.store.db import Database
+from support import POSTGRES_ONLY
 
 from .conftest import free_port
 
@@ -126,11 +127,10 @@ def test_sigterm_drains_running_jobs_before_exiting(service_factory: Any, sample
     assert job["status"] == "completed" and job["attempts"] == 1
 
 
+@POSTGRES_ONLY
 def test_api_and_separate_worker_processes_share_the_queue(
     service_factory: Any, sample_pdf: Path, backend: Any
 ) -> None:
-    if backend.name == "sqlite":
-        pytest.skip("scale-out across processes is the PostgreSQL deployment")
     service = service_factory(PAGEWIRE_WORKER_CONCURRENCY="2")
     headers = new_key(service)
     service.serve("--no-worker", "--no-dispatch")

@@ -316,25 +316,24 @@ async def test_serve_delivers_a_submitted_jobs_event_and_reports_it_in_metrics(
 
 
 async def test_a_name_that_resolves_to_a_private_address_is_refused(
-    strict_api: httpx.AsyncClient, tenant: Any
+    strict_api: httpx.AsyncClient, tenant: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import ipaddress
     import socket
 
-    # This machine's own name resolves (through /etc/hosts) to one of its addresses.
-    name = socket.gethostname()
-    try:
-        address = socket.getaddrinfo(name, 443)[0][4][0]
-    except OSError:
-        pytest.skip("this machine's name does not resolve")
-    if ipaddress.ip_address(address).is_global:
-        pytest.skip(f"{name} resolves to a public address here")
+    # The system resolver (the loop's getaddrinfo) answers as an /etc/hosts line
+    # mapping an intranet name to one of the network's own addresses would.
+    loop = asyncio.get_running_loop()
+
+    async def hosts_file(host: str, port: int, **_: Any) -> list[Any]:
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("192.168.7.9", port))]
+
+    monkeypatch.setattr(loop, "getaddrinfo", hosts_file)
     response = await strict_api.post(
-        "/webhook/endpoints", json={"url": f"https://{name}/hook"}, headers=tenant.headers
+        "/webhook/endpoints", json={"url": "https://files.intranet/hook"}, headers=tenant.headers
     )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "url_not_allowed"
-    assert address in response.json()["error"]["message"]
+    assert "192.168.7.9" in response.json()["error"]["message"]
 
 
 async def test_an_api_node_without_a_dispatcher_reports_the_webhook_backlog(
