@@ -50,6 +50,14 @@ def wait_all(
         time.sleep(0.1)
 
 
+def wait_logged(service: Any, message: str, count: int, timeout: float = 60) -> None:
+    """Until ``count`` log lines of the service's processes say ``message``."""
+    deadline = time.monotonic() + timeout
+    while sum(_json(line).get("msg") == message for line in service.logs().splitlines()) < count:
+        assert time.monotonic() < deadline, f"never logged {count} x {message!r}:\n{service.logs()}"
+        time.sleep(0.05)
+
+
 def completions(database_url: str) -> dict[str, int]:
     """How many job.completed events each job has: exactly-once, counted in the database."""
 
@@ -135,6 +143,7 @@ def test_api_and_separate_worker_processes_share_the_queue(
     headers = new_key(service)
     service.serve("--no-worker", "--no-dispatch")
     workers = [service.start("worker") for _ in range(2)]
+    wait_logged(service, "worker started", count=2)  # both listening before any job exists
     with httpx.Client(base_url=service.base_url, headers=headers, timeout=30) as client:
         job_ids = [submit(client, sample_pdf, pages="1-3") for _ in range(12)]
         jobs = wait_all(client, job_ids, {"completed", "failed"}, 90)

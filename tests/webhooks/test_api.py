@@ -283,6 +283,9 @@ async def test_messages_are_listed_with_filters_and_shown_with_every_attempt(
     assert resent.status_code == 202 and resent.json() == {"requeued": 1}
 
 
+SUCCEEDED_ONCE = 'pagewire_webhook_attempts_total{outcome="succeeded"} 1.0'
+
+
 async def test_serve_delivers_a_submitted_jobs_event_and_reports_it_in_metrics(
     settings_factory: Any, store: Any, tenant: Any, sample_pdf: Path
 ) -> None:
@@ -304,14 +307,18 @@ async def test_serve_delivers_a_submitted_jobs_event_and_reports_it_in_metrics(
                     headers=tenant.headers,
                 )
                 [received] = await receiver.wait_for(1)
-                await asyncio.sleep(0.1)
-                metrics = (await client.get("/metrics")).text
+                # counted once the answer is recorded: wait for the count, not a pause
+                for _ in range(500):
+                    metrics = (await client.get("/metrics")).text
+                    if SUCCEEDED_ONCE in metrics:
+                        break
+                    await asyncio.sleep(0.02)
     finally:
         await receiver.close()
     assert received.payload["type"] == "job.created"
     assert received.payload["data"]["job_id"] == submitted.json()["job_id"]
     receiver.assert_verified()
-    assert 'pagewire_webhook_attempts_total{outcome="succeeded"} 1.0' in metrics
+    assert SUCCEEDED_ONCE in metrics
     assert "pagewire_webhook_attempt_seconds_bucket" in metrics
 
 
