@@ -360,3 +360,55 @@ async def test_an_api_node_without_a_dispatcher_reports_the_webhook_backlog(
     assert samples["pagewire_webhook_due_deliveries"] == 3
     assert samples["pagewire_webhook_oldest_pending_delivery_age_seconds"] >= 0
     assert "pagewire_webhook_attempts_total" not in samples  # no dispatcher here
+
+
+async def test_up_to_20_custom_headers_are_kept_and_a_21st_is_refused(
+    api: httpx.AsyncClient, tenant: Any
+) -> None:
+    twenty = {f"X-Custom-{i}": str(i) for i in range(20)}
+    created = await api.post(
+        "/webhook/endpoints",
+        json={"url": "https://example.com/h", "headers": twenty},
+        headers=tenant.headers,
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["headers"] == twenty
+
+    too_many = {**twenty, "X-Custom-20": "20"}
+    for response in (
+        await api.post(
+            "/webhook/endpoints",
+            json={"url": "https://example.com/h", "headers": too_many},
+            headers=tenant.headers,
+        ),
+        await api.patch(
+            f"/webhook/endpoints/{created.json()['id']}",
+            json={"headers": too_many},
+            headers=tenant.headers,
+        ),
+    ):
+        assert response.status_code == 422, response.text
+        error = response.json()["error"]
+        assert error["code"] == "invalid_request"
+        assert "at most 20 custom headers" in error["message"], error
+    kept = await api.get(f"/webhook/endpoints/{created.json()['id']}", headers=tenant.headers)
+    assert kept.json()["headers"] == twenty  # the refused change lost nothing
+
+
+@pytest.mark.parametrize(
+    "name", ["Host", "user-agent", "Svix-Id", "svix-signature", "Webhook-Id", "webhook-timestamp"]
+)
+async def test_a_header_pagewire_sets_itself_cannot_be_a_custom_header(
+    api: httpx.AsyncClient, tenant: Any, name: str
+) -> None:
+    response = await api.post(
+        "/webhook/endpoints",
+        json={"url": "https://example.com/h", "headers": {name: "mine"}},
+        headers=tenant.headers,
+    )
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] == "invalid_request"
+    assert f"the {name} header is set by pagewire and cannot be changed" in error["message"]
+    listed = await api.get("/webhook/endpoints", headers=tenant.headers)
+    assert listed.json()["data"] == []  # nothing was created
