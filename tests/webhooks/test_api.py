@@ -7,6 +7,7 @@ runs on both), so these run on SQLite.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -344,13 +345,25 @@ async def test_a_name_that_resolves_to_a_private_address_is_refused(
 
 
 async def test_an_api_node_without_a_dispatcher_reports_the_webhook_backlog(
-    api: httpx.AsyncClient, store: Any, tenant: Any, receiver: Receiver
+    settings: Any, tenant: Any, receiver: Receiver
 ) -> None:
     """``pagewire serve --no-dispatch``: the backlog gauges come from the database."""
-    await store.webhooks.create_endpoint(tenant.org_id, receiver.url)
-    for _ in range(3):
-        await emit(store, tenant.org_id)
-    response = await api.get("/metrics")
+    from pagewire.store import Store
+
+    now = [time.time()]
+    store = Store.from_settings(settings, clock=lambda: now[0])  # a clock the test moves
+    app = create_app(settings, store=store)
+    try:
+        async with app.router.lifespan_context(app):
+            await store.webhooks.create_endpoint(tenant.org_id, receiver.url)
+            for _ in range(3):
+                await emit(store, tenant.org_id)
+            now[0] += 90  # a minute and a half later, nothing delivered
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                response = await client.get("/metrics")
+    finally:
+        await store.close()
     assert response.status_code == 200
     samples = {
         sample.name: sample.value
@@ -358,7 +371,7 @@ async def test_an_api_node_without_a_dispatcher_reports_the_webhook_backlog(
         for sample in family.samples
     }
     assert samples["pagewire_webhook_due_deliveries"] == 3
-    assert samples["pagewire_webhook_oldest_pending_delivery_age_seconds"] >= 0
+    assert samples["pagewire_webhook_oldest_pending_delivery_age_seconds"] == 90
     assert "pagewire_webhook_attempts_total" not in samples  # no dispatcher here
 
 
