@@ -96,16 +96,13 @@ def held_file(path: Path) -> Iterator[tuple[str, threading.Event, threading.Even
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Held)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/{path.name}", requested, release
-    finally:
-        release.set()
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with ThreadingHTTPServer(("127.0.0.1", 0), Held) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            yield f"http://127.0.0.1:{server.server_address[1]}/{path.name}", requested, release
+        finally:
+            release.set()  # a handler still holding lets go, so the shutdown is prompt
+            server.shutdown()
 
 
 def wait_finished(pagewire: Run, job_id: str) -> dict[str, Any]:
