@@ -1,6 +1,9 @@
 """Queue figures: no-op job throughput and enqueue→start latency, ours and procrastinate's.
 
-    .venv/bin/python bench/queue.py [--write-docs]
+    .venv/bin/python bench/queue.py [--quick]
+
+Every run writes bench/results/queue.json; bench/render_performance.py (``make bench``)
+renders docs/performance.md from it.
 
 What it measures, on this machine, in one run (loopback only, every loop bounded):
 
@@ -70,8 +73,6 @@ from pagewire.worker.runner import Outcome, PageCallback, Task  # noqa: E402
 PEERS_VENV = ROOT / "bench" / ".peers-venv"
 PEER_SCRIPT = ROOT / "bench" / "_queue_peer.py"
 PEER_PACKAGES = ("procrastinate", "psycopg[binary]")
-DOCS = ROOT / "docs" / "performance.md"
-RESULTS = ROOT / "bench" / "results"
 PRODUCERS = 8
 DEADLINE = 120.0  # no single measured phase may take longer than this
 
@@ -345,25 +346,65 @@ async def _check_events(store: Store) -> dict[str, int]:
 
 
 class Ours:
-    """One pagewire setup (a database and a data dir): its drain rounds and latency run."""
+    """One pagewire setup (a data dir, and a database per round): its drains and latency run.
 
-    def __init__(self, backend: Backend, args: argparse.Namespace, log: Any) -> None:
+    Every drain round, and the latency run, gets a fresh database with its own
+    warm-up, as every procrastinate run does (``measure_peer``): neither side
+    drains into a database the earlier rounds filled. ``admin_url`` names the
+    PostgreSQL server to create them on; without it they are SQLite files.
+    """
+
+    def __init__(
+        self, backend: Backend, args: argparse.Namespace, log: Any, admin_url: str = ""
+    ) -> None:
         self.backend, self.args, self.log = backend, args, log
+        self.admin_url = admin_url
         self.rounds: list[dict[str, float]] = []
         self.latency: dict[str, float] | None = None
         self.seq = 0
+        self.databases = 0
+        self.events: dict[str, int] = {}
+        self.completed = 0
+        self._database: contextlib.AbstractAsyncContextManager[str] | None = None
 
     async def __aenter__(self) -> Ours:
+        await self._fresh_database()
+        return self
+
+    async def __aexit__(self, *_: Any) -> None:
+        await self._close_database()
+
+    async def _fresh_database(self) -> None:
+        """Close the current database (its events checked and counted), open a new one."""
+        if self._database is not None or self.databases:
+            await self._close_database()
+        self.databases += 1
+        if self.admin_url:
+            self._database = scratch_database(self.admin_url, "pagewire_bench")
+            self.backend.url = await self._database.__aenter__()
+        else:
+            self.backend.url = f"sqlite:///{self.backend.data_dir / f'bench-{self.databases}.db'}"
         self.store = await _open_store(self.backend, self.args.concurrency, listen=True)
         await upgrade(self.store.db)
         self.org_id = (await self.store.keys.ensure_org("bench")).id
         self.counter = CompletionCounter(self.store)
         # warm-up: compiled-statement caches, connection pools, the OS page cache
         await self._drain(self.args.warmup)
-        return self
 
-    async def __aexit__(self, *_: Any) -> None:
+    async def _close_database(self) -> None:
+        if getattr(self, "store", None) is None:
+            return
+        for kind, count in (await _check_events(self.store)).items():
+            self.events[kind] = self.events.get(kind, 0) + count
+        completed = await _count(self.store, JobStatus.COMPLETED)
+        if completed != self.counter.completed:
+            raise AssertionError(f"{completed} completed, {self.counter.completed} seen")
+        self.completed += completed
         await self.store.close()
+        self.store = None  # type: ignore[assignment]
+        if self._database is not None:
+            await self._database.__aexit__(None, None, None)
+            self._database = None
 
     async def _drain(self, jobs: int) -> tuple[float, float]:
         first, self.seq = self.seq, self.seq + jobs
@@ -378,6 +419,8 @@ class Ours:
         )
 
     async def drain_round(self) -> None:
+        if self.rounds:
+            await self._fresh_database()
         jobs = self.args.jobs
         enqueue_s, drain_s = await self._drain(jobs)
         self.rounds.append({"enqueue_s": enqueue_s, "drain_s": drain_s})
@@ -389,16 +432,7 @@ class Ours:
     async def measure_latency(self) -> None:
         if self.args.seconds <= 0:
             return
-        if not self.backend.is_sqlite:
-            # The drains left tens of thousands of dead row versions behind. This
-            # machine's PostgreSQL runs with autovacuum off; a production server (and
-            # migration 0004's settings) vacuums these tables continuously, so the
-            # bench does what autovacuum would before measuring a steady state.
-            await _pg_admin(self.backend.url, "VACUUM ANALYZE jobs")
-            await _pg_admin(self.backend.url, "VACUUM ANALYZE events")
-            # ... and flush what the drains and the vacuum wrote, so the latency run
-            # does not measure the write-back of the bench's own burst.
-            await _pg_admin(self.backend.url, "CHECKPOINT")
+        await self._fresh_database()  # not the drains' dead rows: a steady state
         await _latency(self.store, self.counter, self.backend, self.org_id, 0, self.args, 0.5)
         lat = await _latency(
             self.store, self.counter, self.backend, self.org_id, 10**6, self.args, self.args.seconds
@@ -410,10 +444,8 @@ class Ours:
         )
 
     async def figures(self) -> dict[str, Any]:
-        events = await _check_events(self.store)
-        completed = await _count(self.store, JobStatus.COMPLETED)
-        if completed != self.counter.completed:
-            raise AssertionError(f"{completed} completed, {self.counter.completed} seen")
+        await self._close_database()
+        events, completed = self.events, self.completed
         drains = sorted(self.args.jobs / r["drain_s"] for r in self.rounds)
         enqueues = sorted(self.args.jobs / r["enqueue_s"] for r in self.rounds)
         return {
@@ -568,7 +600,7 @@ def render(results: dict[str, Any], args: argparse.Namespace, command: str) -> s
         f"Measured {results['when']} on {results['machine']}, with the machine's load "
         f"average {load['before']:.1f} before and {load['after']:.1f} after (other work was "
         "running: compare rows of one run, not runs). Reproduce with "
-        f"`{command}` (`--write-docs` rewrites this section; `bench/.peers-venv` is built "
+        f"`{command}` (`bench/.peers-venv` is built "
         "with uv on first use; a few minutes).",
         "",
         *rows,
@@ -597,7 +629,13 @@ def render(results: dict[str, Any], args: argparse.Namespace, command: str) -> s
         "written through the transactional outbox in those same transactions (the bench "
         "checks that all three events exist for every job). A `NoopRunner` stands in for "
         "the extractor child process. procrastinate runs its no-op `async` task "
-        f"in-process ({args.peer_jobs:,} jobs per run); it writes no events and no files.",
+        f"in-process ({args.peer_jobs:,} jobs per run); it writes no files, and no events "
+        "of its own, but its schema's triggers write a `procrastinate_events` row at each "
+        "of a job's status changes.",
+        "- **the same database treatment on both sides**: every drain round, ours and "
+        "procrastinate's, runs in a fresh database of its own (schema applied, then a "
+        "warm-up) that is dropped after it; the latency run gets a fresh one too. Neither "
+        "side drains into tables earlier rounds filled with dead rows.",
         "- **data dir on disk / on tmpfs**: where `PAGEWIRE_DATA_DIR` (the blob volume, "
         "of uploads and large results) lives: the system temp directory on this "
         "machine's ext4 disk, or `/dev/shm`. The database is the same PostgreSQL server "
@@ -614,35 +652,40 @@ def render(results: dict[str, Any], args: argparse.Namespace, command: str) -> s
         "with its own pool, as an API node is, so the only wake-up is LISTEN/NOTIFY.",
         "- Warm-up rounds are excluded. Python logging at WARNING on both sides (no per-job "
         "log lines). PostgreSQL runs on the same machine (loopback), `synchronous_commit` on.",
-        "- This machine's PostgreSQL runs with `autovacuum = off`, so the bench runs "
-        "`VACUUM ANALYZE` on the jobs and events tables after the drains and before the "
-        "latency run (then a `CHECKPOINT`, so that the write-back of the drains' burst "
-        "falls outside the run), as autovacuum would on a production server: without it "
-        "the tens of "
-        "thousands of dead row versions the drains leave make every claim walk past them "
-        "(p99 about 25 ms instead of 15-19 ms here). `pagewire worker` warns at start when "
-        "autovacuum is off (docs/operations.md).",
         "",
     ]
     return "\n".join(lines)
 
 
-def write_docs(section: str) -> None:
-    """Replace (or append) only the "## Queue" section of docs/performance.md."""
-    text = DOCS.read_text(encoding="utf-8") if DOCS.exists() else "# Performance\n"
-    lines = text.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.strip() == "## Queue"), None)
-    if start is None:
-        new = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = next(
-            (i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines)
+def summary(results: dict[str, Any], args: argparse.Namespace) -> list[dict[str, str]]:
+    """The page's summary rows, from this run's figures."""
+    rows = []
+    peer = results.get("peer")
+    on_pg = [f for f in results["ours"] if "SQLite" not in f["label"]]
+    if peer and on_pg:
+        base = peer["best"]["jobs_per_second"]
+        ratios = [f["drain_jobs_per_s"] / base for f in on_pg]
+        ours = ", ".join(f"{f['drain_jobs_per_s']:,.0f}" for f in on_pg)
+        rows.append(
+            {
+                "figure": "queue drain on PostgreSQL vs procrastinate (each round in a fresh "
+                "database, both sides)",
+                "target": "≥ 5x",
+                "measured": f"{min(ratios):.1f}-{max(ratios):.1f}x ({ours} vs {base:,.0f} jobs/s)",
+            }
         )
-        tail = "\n".join(lines[end:])
-        new = "\n".join(lines[:start]) + "\n" + section + ("\n" + tail if tail else "")
-        new = new.lstrip("\n")
-    DOCS.parent.mkdir(parents=True, exist_ok=True)
-    DOCS.write_text(new.rstrip("\n") + "\n", encoding="utf-8")
+    latency = [
+        f"{f['latency']['p99_ms']:.1f} ms ({f['label']})" for f in results["ours"] if f["latency"]
+    ]
+    if latency:
+        rows.append(
+            {
+                "figure": f"queue enqueue→start p99 at {args.rate:g} jobs/s",
+                "target": "≤ 20 ms",
+                "measured": ", ".join(latency),
+            }
+        )
+    return rows
 
 
 async def main(args: argparse.Namespace) -> int:
@@ -669,7 +712,8 @@ async def main(args: argparse.Namespace) -> int:
         async with contextlib.AsyncExitStack() as stack:
             tmp = Path(dirs.enter_context(tempfile.TemporaryDirectory(prefix="pagewire-bench-")))
             log("pagewire on SQLite (data dir on disk)")
-            sqlite = Backend("SQLite", f"sqlite:///{tmp / 'bench.db'}", tmp / "sqlite")
+            (tmp / "sqlite").mkdir()
+            sqlite = Backend("SQLite", "", tmp / "sqlite")
             async with Ours(sqlite, args, log) as ours:
                 for _ in range(args.rounds):
                     await ours.drain_round()
@@ -691,10 +735,7 @@ async def main(args: argparse.Namespace) -> int:
                 log("pagewire on PostgreSQL, rounds interleaved with procrastinate's")
                 pgs = []
                 for setup in setups:
-                    setup.url = await stack.enter_async_context(
-                        scratch_database(admin, "pagewire_bench")
-                    )
-                    pgs.append(await stack.enter_async_context(Ours(setup, args, log)))
+                    pgs.append(await stack.enter_async_context(Ours(setup, args, log, admin)))
                 python = None if args.no_peer else peer_python(log)
                 if python is None and not args.no_peer:
                     log("!! procrastinate not measured: its venv could not be built (see above)")
@@ -716,11 +757,20 @@ async def main(args: argparse.Namespace) -> int:
     section = render(results, args, ".venv/bin/python bench/queue.py")
     print()
     print(section)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "queue.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
-    if args.write_docs:
-        write_docs(section)
-        log(f"wrote the Queue section of {DOCS.relative_to(ROOT)}")
+    sys.path.append(str(ROOT / "bench"))  # last: its queue.py must not shadow the stdlib's
+    import _results
+
+    written = _results.write(
+        "queue",
+        title="Queue",
+        command=".venv/bin/python bench/queue.py",
+        section=section.removeprefix("## Queue").strip(),
+        figures=results,
+        summary=summary(results, args),
+        load_before=results["load"]["before"],
+        quick=args.quick,
+    )
+    log(f"wrote {written.relative_to(ROOT)}")
     log(f"done; load average {results['load']['after']:.2f}")
     return 0
 
@@ -742,9 +792,14 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--rate", type=float, default=200.0, help="jobs/s offered for latency")
     p.add_argument("--seconds", type=float, default=5.0, help="latency run length")
     p.add_argument("--no-peer", action="store_true", help="skip procrastinate")
-    p.add_argument("--write-docs", action="store_true", help="update docs/performance.md")
+    p.add_argument(
+        "--quick", action="store_true", help="a check that the bench works: a few jobs, 1 round"
+    )
     p.add_argument("--producer", nargs=5, help=argparse.SUPPRESS)  # the latency producer
-    return p.parse_args()
+    args = p.parse_args()
+    if args.quick:
+        args.jobs, args.peer_jobs, args.rounds, args.warmup, args.seconds = 200, 200, 1, 50, 1.0
+    return args
 
 
 if __name__ == "__main__":

@@ -33,6 +33,54 @@ for _name in list(os.environ):
 
 POSTGRES_ADMIN_URL = os.environ.get("PAGEWIRE_TEST_POSTGRES_URL", "")
 
+# Under CI=true every dependency a test needs is installed or started by .ci/run, so a
+# skip there can only mean one is missing: it fails the run, naming what was missing.
+# A test that does not apply to a backend is not generated for it (see
+# support.POSTGRES_ONLY), so no skip is ever expected in CI.
+IN_CI = os.environ.get("CI") == "true"
+
+
+def _skip_reason(report: pytest.TestReport | pytest.CollectReport) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    return str(longrepr)
+
+
+def _fail_skip_in_ci(report: pytest.TestReport | pytest.CollectReport) -> None:
+    if IN_CI and report.skipped and not hasattr(report, "wasxfail"):
+        reason = _skip_reason(report)
+        report.outcome = "failed"
+        report.longrepr = (
+            f"skipped under CI=true ({reason}): CI must run every test; install or start "
+            "what it needs (.ci/run does, through scripts/system-deps.sh)"
+        )
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    _fail_skip_in_ci(outcome.get_result())  # type: ignore[attr-defined]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Iterator[None]:
+    outcome = yield
+    _fail_skip_in_ci(outcome.get_result())  # type: ignore[attr-defined]
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Outside CI a skip is allowed, but never quiet: name each one, last."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    if not skipped:
+        return
+    terminalreporter.section("NOT RUN HERE (skipped)", sep="-", yellow=True, bold=True)
+    for report in skipped:
+        terminalreporter.write_line(f"{report.nodeid or report.fspath}: {_skip_reason(report)}")
+    terminalreporter.write_line(
+        f"{len(skipped)} test(s) did not run; under CI=true each would fail the run."
+    )
+
 
 def corpus_path() -> Path:
     """The shared real-document corpus (never copied into the repository)."""

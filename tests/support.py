@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import pytest
+
 if TYPE_CHECKING:
     from pagewire.store import Store
 
@@ -34,3 +36,11 @@ async def make_tenant(store: Store, name: str) -> Tenant:
     org = await store.keys.ensure_org(name)
     key, plaintext = await store.keys.create_key(org.id)
     return Tenant(org.id, plaintext, key.id)
+
+
+# For a test about what only the PostgreSQL deployment does (LISTEN/NOTIFY across
+# processes, scale-out): the ``backend`` fixture is generated for PostgreSQL alone,
+# so no SQLite variant exists to be skipped.
+POSTGRES_ONLY = pytest.mark.parametrize(
+    "backend", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)

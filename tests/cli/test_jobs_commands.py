@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -50,12 +54,20 @@ def test_a_job_that_fails_exits_non_zero_and_says_why(pagewire: Run, tmp_path: P
 def test_submit_without_wait_prints_the_job_then_jobs_cancel_and_get_follow_it(
     pagewire: Run, sample_pdf: Path
 ) -> None:
-    submitted = pagewire("submit", str(sample_pdf), "--json")
-    assert submitted.returncode == 0, submitted.stderr
-    job_id = json.loads(submitted.stdout)["job_id"]
+    # The document is a URL whose server holds its answer until the cancel is in:
+    # the job is then in the worker's hands, and the cancel must still end it.
+    with held_file(sample_pdf) as (url, requested, release):
+        submitted = pagewire("submit", url, "--json")
+        assert submitted.returncode == 0, submitted.stderr
+        job_id = json.loads(submitted.stdout)["job_id"]
+        assert requested.wait(30), "the worker never fetched the document"
 
-    canceled = pagewire("jobs", "cancel", job_id)
-    assert canceled.returncode == 0 and job_id in canceled.stdout
+        canceled = pagewire("jobs", "cancel", job_id)
+        assert canceled.returncode == 0, canceled.stderr
+        assert canceled.stdout.strip() == f"job {job_id} processing: cancels at its next page"
+        release.set()
+        job = wait_finished(pagewire, job_id)
+    assert job["status"] == "canceled" and job["cancel_requested"] is True
 
     shown = pagewire("jobs", "get", job_id)
     assert shown.returncode == 0
@@ -63,6 +75,42 @@ def test_submit_without_wait_prints_the_job_then_jobs_cancel_and_get_follow_it(
     listed = pagewire("jobs", "list", "--limit", "3")
     assert listed.returncode == 0 and job_id in listed.stdout
     assert len(listed.stdout.strip().splitlines()) <= 3
+
+
+@contextlib.contextmanager
+def held_file(path: Path) -> Iterator[tuple[str, threading.Event, threading.Event]]:
+    """A loopback URL serving ``path``, which answers only once ``release`` is set."""
+    requested, release = threading.Event(), threading.Event()
+
+    class Held(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            requested.set()
+            release.wait(60)
+            body = path.read_bytes()
+            self.send_response(200)
+            self.send_header("content-type", "application/pdf")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    with ThreadingHTTPServer(("127.0.0.1", 0), Held) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            yield f"http://127.0.0.1:{server.server_address[1]}/{path.name}", requested, release
+        finally:
+            release.set()  # a handler still holding lets go, so the shutdown is prompt
+            server.shutdown()
+
+
+def wait_finished(pagewire: Run, job_id: str) -> dict[str, Any]:
+    """The job once it has ended (``jobs get --json`` until then; pytest's timeout bounds it)."""
+    while True:
+        job: dict[str, Any] = json.loads(pagewire("jobs", "get", job_id, "--json").stdout)
+        if job["status"] not in {"pending", "processing"}:
+            return job
 
 
 def test_an_unknown_job_is_one_error_line_and_exit_code_1(pagewire: Run) -> None:

@@ -12,6 +12,7 @@ from pagewire.errors import Conflict, NotFound
 from pagewire.ids import new_id
 from pagewire.models import JobInput, JobStatus, NewJob
 from pagewire.store import tables as t
+from support import POSTGRES_ONLY
 
 
 def new_job(org_id: str, **overrides: Any) -> NewJob:
@@ -264,13 +265,12 @@ async def test_revoked_keys_no_longer_authenticate(store: Any, tenant: Any) -> N
     assert tenant.api_key not in repr(listed)
 
 
+@POSTGRES_ONLY
 async def test_a_worker_elsewhere_is_woken_by_notify_or_else_polls(
     store: Any, tenant: Any, settings: Any
 ) -> None:
     from pagewire.store import Store
 
-    if store.db.dialect.name == "sqlite":
-        pytest.skip("cross-process wake-ups are PostgreSQL's LISTEN/NOTIFY")
     listening = Store.from_settings(settings)
     pooled = Store.from_settings(settings.model_copy(update={"listen_notify": False}))
     try:

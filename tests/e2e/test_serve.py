@@ -16,6 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from pagewire.settings import Settings
 from pagewire.store import tables as t
 from pagewire.store.db import Database
+from support import POSTGRES_ONLY
 
 from .conftest import free_port
 
@@ -47,6 +48,14 @@ def wait_all(
             return jobs
         assert time.monotonic() < deadline, [(j["job_id"], j["status"]) for j in jobs]
         time.sleep(0.1)
+
+
+def wait_logged(service: Any, message: str, count: int, timeout: float = 60) -> None:
+    """Until ``count`` log lines of the service's processes say ``message``."""
+    deadline = time.monotonic() + timeout
+    while sum(_json(line).get("msg") == message for line in service.logs().splitlines()) < count:
+        assert time.monotonic() < deadline, f"never logged {count} x {message!r}:\n{service.logs()}"
+        time.sleep(0.05)
 
 
 def completions(database_url: str) -> dict[str, int]:
@@ -126,15 +135,15 @@ def test_sigterm_drains_running_jobs_before_exiting(service_factory: Any, sample
     assert job["status"] == "completed" and job["attempts"] == 1
 
 
+@POSTGRES_ONLY
 def test_api_and_separate_worker_processes_share_the_queue(
     service_factory: Any, sample_pdf: Path, backend: Any
 ) -> None:
-    if backend.name == "sqlite":
-        pytest.skip("scale-out across processes is the PostgreSQL deployment")
     service = service_factory(PAGEWIRE_WORKER_CONCURRENCY="2")
     headers = new_key(service)
     service.serve("--no-worker", "--no-dispatch")
     workers = [service.start("worker") for _ in range(2)]
+    wait_logged(service, "worker started", count=2)  # both listening before any job exists
     with httpx.Client(base_url=service.base_url, headers=headers, timeout=30) as client:
         job_ids = [submit(client, sample_pdf, pages="1-3") for _ in range(12)]
         jobs = wait_all(client, job_ids, {"completed", "failed"}, 90)

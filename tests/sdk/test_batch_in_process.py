@@ -4,18 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
 import pytest
 
 from pagewire import BadRequestError
 from sdk.twins import Twin
-
-
-@pytest.fixture(autouse=True)
-async def needs_the_batch_route(api: httpx.AsyncClient) -> None:
-    paths = (await api.get("/openapi.json")).json()["paths"]
-    if "/batch/extract" not in paths:
-        pytest.skip("POST /batch/extract is not in this build")
 
 
 async def test_a_batch_makes_one_job_per_document_in_order(client: Twin, sample_pdf: Path) -> None:

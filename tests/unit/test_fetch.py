@@ -96,7 +96,7 @@ async def server() -> AsyncIterator[FileServer]:
 
     @routes.get("/slow")
     async def slow(request: web.Request) -> web.Response:
-        await asyncio.sleep(10)
+        await asyncio.Event().wait()  # never answers
         return web.Response(text="too late")
 
     @routes.get("/trickle")

@@ -8,6 +8,7 @@ import re
 import socket
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import aiohttp
 import pytest
@@ -187,18 +188,22 @@ async def test_a_name_resolving_to_public_addresses_is_accepted() -> None:
     assert dns.asked == {"hooks.example.com": 1}
 
 
-async def test_check_url_resolves_through_the_system_resolver_by_default() -> None:
-    # This machine's own name usually resolves (hosts file) to a loopback or
-    # private address; when it does, check_url must refuse it.
-    host = socket.gethostname()
-    try:
-        infos = socket.getaddrinfo(host, 80, type=socket.SOCK_STREAM)
-    except OSError:
-        pytest.skip(f"{host} does not resolve here")
-    if all(is_public_address(str(info[4][0])) for info in infos):
-        pytest.skip(f"{host} resolves to public addresses only")
-    with pytest.raises(UnsafeURL, match="resolves to"):
-        await check_url(f"http://{host}/", allow_private=False)
+async def test_check_url_resolves_through_the_system_resolver_by_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The event loop's getaddrinfo is the system resolver; here it answers as an
+    # /etc/hosts line mapping an intranet name to a private address would.
+    loop = asyncio.get_running_loop()
+    asked: list[str] = []
+
+    async def hosts_file(host: str, port: int, **_: Any) -> list[Any]:
+        asked.append(host)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.1.2.3", port))]
+
+    monkeypatch.setattr(loop, "getaddrinfo", hosts_file)
+    with pytest.raises(UnsafeURL, match=re.escape("resolves to 10.1.2.3")):
+        await check_url("http://intranet.corp/", allow_private=False)
+    assert asked == ["intranet.corp"]
 
 
 async def test_a_name_that_does_not_resolve_is_an_invalid_request() -> None:

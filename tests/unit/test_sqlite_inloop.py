@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-import time
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -21,15 +20,19 @@ async def test_a_write_waits_for_another_writer_while_the_loop_keeps_running(
     async with db.write() as conn:
         await conn.execute(sa.text("CREATE TABLE t (x INTEGER)"))
 
-    # Another process's writer (a second connection in a thread) holds the write lock.
-    held = threading.Event()
+    # Another process's writer (a second connection in a thread) holds the write lock
+    # until this event loop lets it go: were our write to block the loop while it
+    # waits for the lock, the loop could never let it go, and our write would fail.
+    held, release = threading.Event(), threading.Event()
+    order: list[str] = []
 
     def other_writer() -> None:
         other = sqlite3.connect(path, isolation_level=None)
         other.execute("BEGIN IMMEDIATE")
         other.execute("INSERT INTO t VALUES (1)")
         held.set()
-        time.sleep(0.4)
+        release.wait(30)
+        order.append("theirs committed")
         other.execute("COMMIT")
         other.close()
 
@@ -37,28 +40,25 @@ async def test_a_write_waits_for_another_writer_while_the_loop_keeps_running(
     thread.start()
     await asyncio.to_thread(held.wait, 5)
 
-    ticks = 0
+    async def our_write() -> None:
+        async with db.write() as conn:
+            await conn.execute(sa.text("INSERT INTO t VALUES (2)"))
+        order.append("ours committed")
 
-    async def ticker() -> None:
-        nonlocal ticks
-        while True:
-            await asyncio.sleep(0.01)
-            ticks += 1
-
-    ticking = asyncio.create_task(ticker())
-    started = time.monotonic()
-    async with db.write() as conn:
-        await conn.execute(sa.text("INSERT INTO t VALUES (2)"))
-    waited = time.monotonic() - started
-    ticking.cancel()
+    writing = asyncio.create_task(our_write())
+    for _ in range(20):  # the loop runs on while our write waits for the lock
+        await asyncio.sleep(0)
+    assert not writing.done()
+    order.append("the loop ran meanwhile")
+    release.set()
+    await asyncio.wait_for(writing, 30)
     thread.join()
 
     async with db.read() as conn:
         rows = sorted(x for (x,) in await conn.execute(sa.text("SELECT x FROM t")))
     await db.close()
-    assert rows == [1, 2]  # both writes landed, ours after theirs
-    assert waited >= 0.2  # it did wait for the other transaction...
-    assert ticks >= 10  # ...and the event loop kept running meanwhile
+    assert rows == [1, 2]  # both writes landed
+    assert order == ["the loop ran meanwhile", "theirs committed", "ours committed"]
 
 
 async def test_a_failed_write_rolls_back_and_the_connection_is_usable_again(
@@ -119,7 +119,8 @@ async def test_many_transactions_open_at_once_never_wait_for_a_pooled_connection
             return int((await conn.execute(sa.text("SELECT 1"))).scalar_one())
 
     readers = [asyncio.create_task(reader()) for _ in range(40)]
-    await asyncio.sleep(0.05)
+    for _ in range(5):  # every reader now holds its connection, awaiting ``release``
+        await asyncio.sleep(0)
     release.set()
     results = await asyncio.wait_for(asyncio.gather(*readers), 10)
     await db.close()

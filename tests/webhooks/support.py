@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import itertools
 import json
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import standardwebhooks
@@ -24,12 +25,17 @@ from pagewire.store import outbox
 Behaviour = Callable[["Received"], Awaitable[web.StreamResponse]]
 
 
+_ARRIVALS = itertools.count()
+
+
 @dataclass(frozen=True)
 class Received:
     headers: dict[str, str]
     body: bytes
     at: float  # time.time() when it arrived
     path: str
+    # the arrival's rank across every receiver of the run: "before" without clocks
+    order: int = field(default_factory=lambda: next(_ARRIVALS))
 
     @property
     def webhook_id(self) -> str:

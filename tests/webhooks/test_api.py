@@ -7,6 +7,7 @@ runs on both), so these run on SQLite.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -283,6 +284,9 @@ async def test_messages_are_listed_with_filters_and_shown_with_every_attempt(
     assert resent.status_code == 202 and resent.json() == {"requeued": 1}
 
 
+SUCCEEDED_ONCE = 'pagewire_webhook_attempts_total{outcome="succeeded"} 1.0'
+
+
 async def test_serve_delivers_a_submitted_jobs_event_and_reports_it_in_metrics(
     settings_factory: Any, store: Any, tenant: Any, sample_pdf: Path
 ) -> None:
@@ -304,47 +308,62 @@ async def test_serve_delivers_a_submitted_jobs_event_and_reports_it_in_metrics(
                     headers=tenant.headers,
                 )
                 [received] = await receiver.wait_for(1)
-                await asyncio.sleep(0.1)
-                metrics = (await client.get("/metrics")).text
+                # counted once the answer is recorded: wait for the count, not a pause
+                for _ in range(500):
+                    metrics = (await client.get("/metrics")).text
+                    if SUCCEEDED_ONCE in metrics:
+                        break
+                    await asyncio.sleep(0.02)
     finally:
         await receiver.close()
     assert received.payload["type"] == "job.created"
     assert received.payload["data"]["job_id"] == submitted.json()["job_id"]
     receiver.assert_verified()
-    assert 'pagewire_webhook_attempts_total{outcome="succeeded"} 1.0' in metrics
+    assert SUCCEEDED_ONCE in metrics
     assert "pagewire_webhook_attempt_seconds_bucket" in metrics
 
 
 async def test_a_name_that_resolves_to_a_private_address_is_refused(
-    strict_api: httpx.AsyncClient, tenant: Any
+    strict_api: httpx.AsyncClient, tenant: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import ipaddress
     import socket
 
-    # This machine's own name resolves (through /etc/hosts) to one of its addresses.
-    name = socket.gethostname()
-    try:
-        address = socket.getaddrinfo(name, 443)[0][4][0]
-    except OSError:
-        pytest.skip("this machine's name does not resolve")
-    if ipaddress.ip_address(address).is_global:
-        pytest.skip(f"{name} resolves to a public address here")
+    # The system resolver (the loop's getaddrinfo) answers as an /etc/hosts line
+    # mapping an intranet name to one of the network's own addresses would.
+    loop = asyncio.get_running_loop()
+
+    async def hosts_file(host: str, port: int, **_: Any) -> list[Any]:
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("192.168.7.9", port))]
+
+    monkeypatch.setattr(loop, "getaddrinfo", hosts_file)
     response = await strict_api.post(
-        "/webhook/endpoints", json={"url": f"https://{name}/hook"}, headers=tenant.headers
+        "/webhook/endpoints", json={"url": "https://files.intranet/hook"}, headers=tenant.headers
     )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "url_not_allowed"
-    assert address in response.json()["error"]["message"]
+    assert "192.168.7.9" in response.json()["error"]["message"]
 
 
 async def test_an_api_node_without_a_dispatcher_reports_the_webhook_backlog(
-    api: httpx.AsyncClient, store: Any, tenant: Any, receiver: Receiver
+    settings: Any, tenant: Any, receiver: Receiver
 ) -> None:
     """``pagewire serve --no-dispatch``: the backlog gauges come from the database."""
-    await store.webhooks.create_endpoint(tenant.org_id, receiver.url)
-    for _ in range(3):
-        await emit(store, tenant.org_id)
-    response = await api.get("/metrics")
+    from pagewire.store import Store
+
+    now = [time.time()]
+    store = Store.from_settings(settings, clock=lambda: now[0])  # a clock the test moves
+    app = create_app(settings, store=store)
+    try:
+        async with app.router.lifespan_context(app):
+            await store.webhooks.create_endpoint(tenant.org_id, receiver.url)
+            for _ in range(3):
+                await emit(store, tenant.org_id)
+            now[0] += 90  # a minute and a half later, nothing delivered
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                response = await client.get("/metrics")
+    finally:
+        await store.close()
     assert response.status_code == 200
     samples = {
         sample.name: sample.value
@@ -352,5 +371,57 @@ async def test_an_api_node_without_a_dispatcher_reports_the_webhook_backlog(
         for sample in family.samples
     }
     assert samples["pagewire_webhook_due_deliveries"] == 3
-    assert samples["pagewire_webhook_oldest_pending_delivery_age_seconds"] >= 0
+    assert samples["pagewire_webhook_oldest_pending_delivery_age_seconds"] == 90
     assert "pagewire_webhook_attempts_total" not in samples  # no dispatcher here
+
+
+async def test_up_to_20_custom_headers_are_kept_and_a_21st_is_refused(
+    api: httpx.AsyncClient, tenant: Any
+) -> None:
+    twenty = {f"X-Custom-{i}": str(i) for i in range(20)}
+    created = await api.post(
+        "/webhook/endpoints",
+        json={"url": "https://example.com/h", "headers": twenty},
+        headers=tenant.headers,
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["headers"] == twenty
+
+    too_many = {**twenty, "X-Custom-20": "20"}
+    for response in (
+        await api.post(
+            "/webhook/endpoints",
+            json={"url": "https://example.com/h", "headers": too_many},
+            headers=tenant.headers,
+        ),
+        await api.patch(
+            f"/webhook/endpoints/{created.json()['id']}",
+            json={"headers": too_many},
+            headers=tenant.headers,
+        ),
+    ):
+        assert response.status_code == 422, response.text
+        error = response.json()["error"]
+        assert error["code"] == "invalid_request"
+        assert "at most 20 custom headers" in error["message"], error
+    kept = await api.get(f"/webhook/endpoints/{created.json()['id']}", headers=tenant.headers)
+    assert kept.json()["headers"] == twenty  # the refused change lost nothing
+
+
+@pytest.mark.parametrize(
+    "name", ["Host", "user-agent", "Svix-Id", "svix-signature", "Webhook-Id", "webhook-timestamp"]
+)
+async def test_a_header_pagewire_sets_itself_cannot_be_a_custom_header(
+    api: httpx.AsyncClient, tenant: Any, name: str
+) -> None:
+    response = await api.post(
+        "/webhook/endpoints",
+        json={"url": "https://example.com/h", "headers": {name: "mine"}},
+        headers=tenant.headers,
+    )
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] == "invalid_request"
+    assert f"the {name} header is set by pagewire and cannot be changed" in error["message"]
+    listed = await api.get("/webhook/endpoints", headers=tenant.headers)
+    assert listed.json()["data"] == []  # nothing was created

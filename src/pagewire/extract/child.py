@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import json
+import os
 import resource
 import signal
 import sys
@@ -20,14 +21,21 @@ from pagewire.extract.base import ExtractError, ExtractOptions, iter_selected
 from pagewire.extract.pages import PageSelection
 
 
-def _die_with_parent() -> None:
-    """Linux: be killed if the worker dies, so a SIGKILLed service leaves no orphans."""
+def _die_with_parent(parent_pid: int | None) -> None:
+    """Linux: be killed if the worker dies, so a SIGKILLed service leaves no orphans.
+
+    The death signal only covers a parent that dies after it is set: a worker killed
+    while this interpreter was still starting has already left us to init, so we
+    then check that the worker that spawned us (``parent_pid``) is still our parent.
+    """
     try:
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
+        libc.prctl(pr_set_pdeathsig, int(signal.SIGKILL))
     except OSError:
         pass
+    if parent_pid is not None and os.getppid() != parent_pid:
+        os._exit(1)  # orphaned before the signal was set: nobody is waiting for us
 
 
 def _limit_memory(megabytes: int) -> None:
@@ -98,8 +106,8 @@ def run(task: dict[str, Any]) -> None:
 
 
 def main() -> int:
-    _die_with_parent()
     task = json.loads(sys.stdin.read())
+    _die_with_parent(task.get("parent_pid"))
     _limit_memory(int(task.get("memory_limit_mb", 0)))
     try:
         run(task)

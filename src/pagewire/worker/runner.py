@@ -90,6 +90,8 @@ class ProcessRunner:
             "max_pages": task.max_pages,
             "memory_limit_mb": task.memory_limit_mb,
             "inline_limit": task.inline_limit,
+            # the child checks it is still ours once it has asked to die with us
+            "parent_pid": os.getpid(),
         }
         proc = await asyncio.create_subprocess_exec(
             *self.command,
