@@ -28,6 +28,7 @@ from prometheus_client import CollectorRegistry
 
 from pagewire.api.ratelimit import RateLimiter
 from pagewire.blobs import LocalBlobStore
+from pagewire.data_dir import private_data_dir
 from pagewire.settings import Settings
 from pagewire.store import Store
 from pagewire.store.migrate import is_current, upgrade
@@ -114,7 +115,7 @@ async def open_services(
     ``queue_metrics``/``backlog_metrics``: which gauges the registry reports.
     """
     if migrate != "require_current":
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_data_dir(settings)
     own_store = store is None
     opened = store or Store.from_settings(settings, clock=clock)
     try:
@@ -124,6 +125,10 @@ async def open_services(
             await opened.db.ping()
             if not await is_current(opened.db):
                 raise SchemaNotCurrent()
+        # Secrets at rest: a wrong or missing key stops the start here (EncryptionKeyError).
+        await opened.at_rest.verify(may_create_key=migrate != "require_current")
+        if migrate == "upgrade":
+            await opened.at_rest.seal_legacy()
         if listen:
             await opened.db.start_listening()
         registry = CollectorRegistry()

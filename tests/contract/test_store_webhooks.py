@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from pagewire.encryption import SecretBox
 from pagewire.errors import InvalidRequest, NotFound
 from pagewire.models import AttemptRecord, ClaimedDelivery, NewEvent
 from pagewire.store import Store, outbox
@@ -273,7 +274,9 @@ async def test_an_endpoint_that_only_failed_for_the_limit_is_disabled(
 ) -> None:
     now = [1_800_000_000.0]
     store = Store(
-        Database(settings.resolved_database_url, clock=lambda: now[0]), public_url="http://x"
+        Database(settings.resolved_database_url, clock=lambda: now[0]),
+        public_url="http://x",
+        box=SecretBox.from_settings(settings),
     )
     limit = 5 * 86400.0
     try:
@@ -305,7 +308,9 @@ async def test_an_endpoint_that_only_failed_for_the_limit_is_disabled(
 async def test_a_success_resets_the_failure_streak(settings: Any, tenant: Any) -> None:
     now = [1_800_000_000.0]
     store = Store(
-        Database(settings.resolved_database_url, clock=lambda: now[0]), public_url="http://x"
+        Database(settings.resolved_database_url, clock=lambda: now[0]),
+        public_url="http://x",
+        box=SecretBox.from_settings(settings),
     )
     try:
         await store.webhooks.create_endpoint(tenant.org_id, "https://example.com/a")
