@@ -31,15 +31,15 @@ def private_data_dir(settings: Settings) -> None:
     for name in KEY_FILES:
         _tighten(data_dir / name, PRIVATE_FILE)
     scheme, _, rest = settings.resolved_database_url.partition(":///")
-    path = rest.split("?", 1)[0]
-    if not scheme.startswith("sqlite") or not path or path == ":memory:":
+    location = rest.split("?", 1)[0]
+    if not scheme.startswith("sqlite") or not location or location == ":memory:":
         return
-    database = Path(path)
+    database = Path(location)
     if not database.parent.is_dir():
         return  # SQLite reports the missing directory itself
     os.close(os.open(database, os.O_CREAT | os.O_WRONLY, PRIVATE_FILE))
-    for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
-        _tighten(path, PRIVATE_FILE)
+    for file in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
+        _tighten(file, PRIVATE_FILE)
 
 
 def _tighten(path: Path, mode: int) -> None:

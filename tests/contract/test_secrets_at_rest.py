@@ -43,6 +43,18 @@ async def raw_responses(store: Any) -> list[str]:
         return [b for (b,) in await conn.execute(sa.select(K.response_body)) if b is not None]
 
 
+def encryption_rotate(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``pagewire encryption rotate``, as an operator runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "pagewire.cli", "encryption", "rotate"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+
+
 def sealed_with(value: str, key_id: str) -> bool:
     return value.startswith(f"pw1:{key_id}:")
 
@@ -154,24 +166,10 @@ async def test_rotation_moves_every_value_to_the_new_key_and_then_the_old_may_go
         "PAGEWIRE_DATA_DIR": str(tmp_path / "data"),
         "PAGEWIRE_ENCRYPTION_KEYS": f"{second},{first}",
     }
-    rotate = subprocess.run(
-        [sys.executable, "-m", "pagewire.cli", "encryption", "rotate"],
-        env=both,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    rotate = encryption_rotate(both)
     assert "sealed with key k2: 4 values in 1 endpoints, 1 stored responses" in rotate.stdout
     assert "may leave the list now): k1" in rotate.stdout
-    again = subprocess.run(
-        [sys.executable, "-m", "pagewire.cli", "encryption", "rotate"],
-        env=both,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    again = encryption_rotate(both)
     assert "0 values in 0 endpoints, 0 stored responses" in again.stdout  # idempotent
 
     async with open_services(settings_factory(encryption_keys=second), listen=False) as s:

@@ -84,6 +84,18 @@ async def completed(receiver: Receiver) -> Received:
         count = len(arrived) + 1
 
 
+def pagewire(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """A ``pagewire`` command that may fail: its exit code and output."""
+    return subprocess.run(
+        [sys.executable, "-m", "pagewire.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
 def private(path: Path) -> bool:
     """Nobody but the owner may read it."""
     return stat.S_IMODE(path.stat().st_mode) & 0o077 == 0
@@ -174,26 +186,12 @@ def test_a_wrong_encryption_key_stops_the_start_with_a_clear_message(
         (impostor, "is not the key this database's secrets were sealed with"),
     ):
         for command in (["migrate"], ["serve", "--port", "0"]):
-            result = subprocess.run(
-                [sys.executable, "-m", "pagewire.cli", *command],
-                env={**service.env, **env},
-                capture_output=True,
-                text=True,
-                timeout=60,
-                check=False,
-            )
+            result = pagewire(*command, env={**service.env, **env})
             assert result.returncode != 0, command
             assert words in result.stderr, (command, result.stderr[-2000:])
     if backend.name == "postgres":
         missing = {k: v for k, v in service.env.items() if k != "PAGEWIRE_ENCRYPTION_KEYS"}
-        result = subprocess.run(
-            [sys.executable, "-m", "pagewire.cli", "migrate"],
-            env=missing,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        result = pagewire("migrate", env=missing)
         assert result.returncode == 2 and "PAGEWIRE_ENCRYPTION_KEYS is not set" in result.stderr
 
 
@@ -203,14 +201,7 @@ def test_a_lost_key_file_is_an_error_not_a_new_key(service_factory: Any, backend
     service = service_factory()
     service.cli("keys", "create", "--org", "e2e", "--json")
     (service.data_dir / KEY_FILE).unlink()
-    result = subprocess.run(
-        [sys.executable, "-m", "pagewire.cli", "migrate"],
-        env=service.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = pagewire("migrate", env=service.env)
     assert result.returncode == 2
     assert "is missing and PAGEWIRE_ENCRYPTION_KEYS is not set" in result.stderr
     assert not (service.data_dir / KEY_FILE).exists()
