@@ -64,6 +64,7 @@ from pagewire.dispatch.dispatcher import Dispatcher  # noqa: E402
 from pagewire.dispatch.sender import USER_AGENT  # noqa: E402
 from pagewire.ids import new_id  # noqa: E402
 from pagewire.models import NewEvent  # noqa: E402
+from pagewire.security.encryption import new_key_entry  # noqa: E402
 from pagewire.settings import Settings  # noqa: E402
 from pagewire.store import Store, outbox  # noqa: E402
 from pagewire.store import tables as t  # noqa: E402
@@ -165,9 +166,14 @@ async def database(kind: str, admin_url: str) -> AsyncIterator[str]:
         await admin.close()
 
 
+# Seals the endpoints' secrets (docs/security.md), shared by the bench and its dispatchers.
+ENCRYPTION_KEYS = new_key_entry()
+
+
 def bench_settings(url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "database_url": url,
+        "encryption_keys": ENCRYPTION_KEYS,
         "allow_private_urls": True,
         "webhook_retry_schedule": "0,5,300",
         "drain_seconds": 1.0,
@@ -382,6 +388,7 @@ async def drain_processes(
         env = {
             **os.environ,
             "PAGEWIRE_DATABASE_URL": url,
+            "PAGEWIRE_ENCRYPTION_KEYS": ENCRYPTION_KEYS,
             "PAGEWIRE_ALLOW_PRIVATE_URLS": "true",
             "PAGEWIRE_WEBHOOK_CONCURRENCY": str(concurrency),
             "PAGEWIRE_WEBHOOK_PER_ENDPOINT_CONCURRENCY": str(concurrency),

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from support import Backend, Tenant, make_tenant
+from support import Backend, Tenant, encryption_env, make_tenant
 
 if TYPE_CHECKING:  # pagewire is imported by the fixtures, after the environment is cleaned
     from pagewire.runtime import Services
@@ -174,6 +174,9 @@ def settings_factory(tmp_path: Path, backend: Backend) -> Callable[..., Settings
             "worker_concurrency": 2,
             "sync_wait_seconds": 10.0,
         }
+        values.update(
+            {k.removeprefix("PAGEWIRE_").lower(): v for k, v in encryption_env(backend.url).items()}
+        )
         values.update(overrides)
         return Settings(**values)
 

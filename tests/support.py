@@ -15,6 +15,18 @@ if TYPE_CHECKING:
     from pagewire.store import Store
 
 
+# PostgreSQL requires PAGEWIRE_ENCRYPTION_KEYS (SQLite makes its own key file): the
+# tests' key, for every process of a test on PostgreSQL.
+POSTGRES_ENCRYPTION_KEYS = "test1:" + "dGVzdC1rZXktMzItYnl0ZXMtbG9uZy0wMTIzNDU2Nzg="
+
+
+def encryption_env(database_url: str) -> dict[str, str]:
+    """The encryption keys setting a ``pagewire`` process on this database needs."""
+    if database_url.startswith("postgres"):
+        return {"PAGEWIRE_ENCRYPTION_KEYS": POSTGRES_ENCRYPTION_KEYS}
+    return {}
+
+
 @dataclass(frozen=True)
 class Backend:
     name: str
@@ -44,3 +56,5 @@ async def make_tenant(store: Store, name: str) -> Tenant:
 POSTGRES_ONLY = pytest.mark.parametrize(
     "backend", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
 )
+# A test of the embedded default only (its data directory holds what a server keeps).
+SQLITE_ONLY = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)

@@ -28,8 +28,10 @@ from prometheus_client import CollectorRegistry
 
 from pagewire.api.ratelimit import RateLimiter
 from pagewire.blobs import BlobStore, open_blob_store
+from pagewire.security.data_dir import private_data_dir
 from pagewire.settings import Settings
 from pagewire.store import Store
+from pagewire.store.dialect import dialect_for
 from pagewire.store.migrate import is_current, upgrade
 from pagewire.telemetry.queue_metrics import QueueStats
 
@@ -114,7 +116,8 @@ async def open_services(
     ``queue_metrics``/``backlog_metrics``: which gauges the registry reports.
     """
     if migrate != "require_current":
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        url = settings.resolved_database_url
+        private_data_dir(settings, dialect_for(url).database_file(url))
     own_store = store is None
     opened = store or Store.from_settings(settings, clock=clock)
     try:
@@ -124,6 +127,13 @@ async def open_services(
             await opened.db.ping()
             if not await is_current(opened.db):
                 raise SchemaNotCurrent()
+        # Secrets at rest: a wrong or missing key stops the start here (EncryptionKeyError).
+        # The check reads a table of the schema: a node started before `pagewire migrate`
+        # (migrate="skip", /readyz says so) opens its keys on first use instead.
+        if migrate != "skip" or await is_current(opened.db):
+            await opened.at_rest.verify(may_create_key=migrate != "require_current")
+        if migrate == "upgrade":
+            await opened.at_rest.seal_legacy()
         if listen:
             await opened.db.start_listening()
         registry = CollectorRegistry()

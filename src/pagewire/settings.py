@@ -86,6 +86,12 @@ class Settings(BaseSettings):
     # kept in DATA_DIR/secret_key, so links survive restarts and every process sharing
     # the data directory accepts them (set it explicitly when they share only a database).
     secret_key: SecretStr = SecretStr("")
+    # Seal webhook secrets, custom header values and replayable responses at rest
+    # (AES-256-GCM): "id:base64-of-32-bytes", several separated by commas; the first
+    # seals, every one opens (rotation: put a new key first, then `pagewire encryption
+    # rotate`). Empty on SQLite: generated once into DATA_DIR/encryption_keys.
+    # Required with PostgreSQL: every process must share it. See docs/security.md.
+    encryption_keys: SecretStr = SecretStr("")
 
     # /metrics of `pagewire dispatch` and `pagewire worker` (they have no API): off unless set
     metrics_port: int | None = None

@@ -87,7 +87,7 @@ async def test_a_url_without_named_statements_is_honoured_for_a_transaction_pool
     store: Any, tenant: Any, settings: Any
 ) -> None:
     pooled = Database(settings.resolved_database_url + "?prepared_statement_cache_size=0")
-    pooled_store = Store(pooled, public_url="http://testserver")
+    pooled_store = Store(pooled, public_url="http://testserver", box=store.box)
     try:
         await store.webhooks.create_endpoint(tenant.org_id, "https://example.com/a")
         event_id = await emit(store, tenant.org_id)

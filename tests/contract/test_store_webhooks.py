@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from pagewire.errors import InvalidRequest, NotFound
 from pagewire.models import AttemptRecord, ClaimedDelivery, NewEvent
+from pagewire.security.encryption import SecretBox
 from pagewire.store import Store, outbox
 from pagewire.store import tables as t
 from pagewire.store.db import Database
@@ -273,7 +274,11 @@ async def test_an_endpoint_that_only_failed_for_the_limit_is_disabled(
 ) -> None:
     now = [1_800_000_000.0]
     store = Store(
-        Database(settings.resolved_database_url, clock=lambda: now[0]), public_url="http://x"
+        Database(settings.resolved_database_url, clock=lambda: now[0]),
+        public_url="http://x",
+        box=SecretBox.from_settings(
+            settings, embedded=settings.resolved_database_url.startswith("sqlite")
+        ),
     )
     limit = 5 * 86400.0
     try:
@@ -305,7 +310,11 @@ async def test_an_endpoint_that_only_failed_for_the_limit_is_disabled(
 async def test_a_success_resets_the_failure_streak(settings: Any, tenant: Any) -> None:
     now = [1_800_000_000.0]
     store = Store(
-        Database(settings.resolved_database_url, clock=lambda: now[0]), public_url="http://x"
+        Database(settings.resolved_database_url, clock=lambda: now[0]),
+        public_url="http://x",
+        box=SecretBox.from_settings(
+            settings, embedded=settings.resolved_database_url.startswith("sqlite")
+        ),
     )
     try:
         await store.webhooks.create_endpoint(tenant.org_id, "https://example.com/a")

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from support import Backend
+from support import Backend, encryption_env
 
 HOSTILE_SERVICE = Path(__file__).resolve().parents[1] / "hostile_service.py"
 
@@ -37,6 +37,7 @@ class Service:
             "PAGEWIRE_DATABASE_URL": database_url,
             "PAGEWIRE_ALLOW_PRIVATE_URLS": "true",
             "PAGEWIRE_LOG_FORMAT": "json",
+            **encryption_env(database_url),
             **env,
         }
         self.procs: list[subprocess.Popen[bytes]] = []

@@ -23,7 +23,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.typedefs import Handler
 
 from pagewire.errors import FetchFailed
-from pagewire.netguard import guarded_connector
+from pagewire.security.netguard import guarded_connector
 from pagewire.worker.inputs import Downloaded, download
 
 DOCUMENT = os.urandom(300_000)

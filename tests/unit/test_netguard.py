@@ -14,9 +14,9 @@ import aiohttp
 import pytest
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from pagewire import netguard
 from pagewire.errors import InvalidRequest, UnsafeURL
-from pagewire.netguard import (
+from pagewire.security import netguard
+from pagewire.security.netguard import (
     GuardedResolver,
     RefusedAddress,
     check_url,
@@ -228,7 +228,7 @@ async def test_check_url_still_refuses_literal_private_ips() -> None:
 
 
 def test_allowing_private_urls_warns_once_per_process(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="pagewire.netguard"):
+    with caplog.at_level(logging.WARNING, logger="pagewire.security.netguard"):
         validate_url("http://127.0.0.1/", allow_private=True)
         validate_url("http://10.0.0.1/", allow_private=True)
         validate_url("https://example.com/", allow_private=False)
@@ -238,7 +238,7 @@ def test_allowing_private_urls_warns_once_per_process(caplog: pytest.LogCaptureF
 
 
 def test_refusing_private_urls_logs_nothing(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.DEBUG, logger="pagewire.netguard"):
+    with caplog.at_level(logging.DEBUG, logger="pagewire.security.netguard"):
         validate_url("https://example.com/", allow_private=False)
     assert caplog.records == []
 

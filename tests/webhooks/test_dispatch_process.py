@@ -36,6 +36,7 @@ def dispatch_process(backend: Any, settings: Any, tmp_path: Path) -> Iterator[An
         "PAGEWIRE_WEBHOOK_LEASE_SECONDS": str(LEASE_SECONDS),
         "PAGEWIRE_WEBHOOK_RETRY_SCHEDULE": "0,0.05,0.05",
         "PAGEWIRE_LOG_FORMAT": "json",
+        "PAGEWIRE_ENCRYPTION_KEYS": settings.encryption_keys.get_secret_value(),
     }
 
     def start(*args: str) -> subprocess.Popen[bytes]:

@@ -16,8 +16,8 @@ A request refused before the route runs (authentication, rate limit, a body that
 fails validation) records nothing: the retry is refused the same way anyway.
 
 The key is checked as ``POST /extract`` checks it; ``/extract`` keeps its own
-mechanism (its job rows carry the key). Recorded responses may hold a secret: they
-are stored as sent and never logged.
+mechanism (its job rows carry the key). Recorded responses may hold a secret: the
+store seals them at rest (replayed exactly as sent), and they are never logged.
 """
 
 from __future__ import annotations

@@ -17,7 +17,6 @@ from fastapi import Request
 from pydantic import ValidationError
 from starlette.datastructures import FormData, UploadFile
 
-from pagewire import netguard
 from pagewire.api.schemas import MAX_METADATA_BYTES, ExtractRequest, parse_pages
 from pagewire.api.text_rules import check_text
 from pagewire.blobs import StoredBlob
@@ -27,6 +26,7 @@ from pagewire.extract.sniff import sniff_media_type
 from pagewire.ids import new_id
 from pagewire.models import Job, JobInput, NewJob, Principal
 from pagewire.runtime import Services
+from pagewire.security import netguard
 
 MAX_FILE_NAME = 512  # what the jobs table holds
 

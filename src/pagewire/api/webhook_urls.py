@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pagewire import netguard
+from pagewire.security import netguard
 from pagewire.settings import Settings
 
 

@@ -26,7 +26,13 @@ T = TypeVar("T")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
+    """The settings of a command that runs the service or uses its database: such a
+    process writes only pagewire's own files, none for other users (umask 077)."""
+    import os
+
     from pagewire.settings import Settings
+
+    os.umask(0o077)
 
     overrides = {}
     if getattr(args, "database_url", None):
@@ -269,6 +275,30 @@ def cmd_keys_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_encryption_rotate(args: argparse.Namespace) -> int:
+    """Seal every stored secret again with the first key of PAGEWIRE_ENCRYPTION_KEYS."""
+    from pagewire.store.at_rest import Resealed
+
+    async def action(store: Store) -> Resealed:
+        return await store.at_rest.reseal(rotate=True)
+
+    done = _with_store(args, action)
+    print(
+        f"sealed with key {done.key_id}: {done.values} values in {done.endpoints} endpoints, "
+        f"{done.responses} stored responses"
+    )
+    retired = ", ".join(done.retired_keys) or "none"
+    print(f"keys no longer used by this database (may leave the list now): {retired}")
+    return 0
+
+
+def cmd_encryption_new_key(args: argparse.Namespace) -> int:
+    from pagewire.security.encryption import new_key_entry
+
+    print(new_key_entry())
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -326,6 +356,19 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = keys.add_parser("revoke", parents=[common], help="revoke a key")
     revoke.add_argument("key_id")
     revoke.set_defaults(func=cmd_keys_revoke)
+    encryption = sub.add_parser(
+        "encryption", help="the keys that seal webhook secrets at rest"
+    ).add_subparsers(dest="encryption", required=True)
+    rotate = encryption.add_parser(
+        "rotate",
+        parents=[common],
+        help="seal every stored secret again with the first key of PAGEWIRE_ENCRYPTION_KEYS",
+    )
+    rotate.set_defaults(func=cmd_encryption_rotate)
+    new_key = encryption.add_parser(
+        "new-key", help="print a new key entry (id:base64) for PAGEWIRE_ENCRYPTION_KEYS"
+    )
+    new_key.set_defaults(func=cmd_encryption_new_key)
     from pagewire.cli import client_commands as cli_client
 
     cli_client.register(sub)
@@ -336,11 +379,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from pagewire.security.encryption import EncryptionKeyError
+
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         return 130
+    except EncryptionKeyError as error:
+        print(f"pagewire: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

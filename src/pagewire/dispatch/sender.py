@@ -19,11 +19,11 @@ from typing import Protocol
 
 import aiohttp
 
-from pagewire import netguard
 from pagewire.dispatch.retry_policy import AttemptOutcome
 from pagewire.errors import UnsafeURL
 from pagewire.kernel import signing
 from pagewire.models import ClaimedDelivery
+from pagewire.security import netguard
 from pagewire.settings import Settings
 from pagewire.store.deliveries import RESPONSE_BODY_LIMIT
 

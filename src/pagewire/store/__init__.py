@@ -10,7 +10,11 @@
 * ``store.portal``: portal links and sessions;
 * ``store.idempotency``: the webhook API's Idempotency-Keys and the responses they replay;
 * ``store.retention``: what the retention sweep expires and prunes;
-* ``store.stats``: read-only figures for metrics and the portal.
+* ``store.stats``: read-only figures for metrics and the portal;
+* ``store.at_rest``: the encryption keys' checks, and re-sealing stored secrets.
+
+Secrets and custom header values are sealed with ``store.box``
+(:mod:`pagewire.security.encryption`) wherever they are written, and opened where read.
 
 Every SQL statement of pagewire is in this package, and every difference between
 SQLite and PostgreSQL is in :mod:`pagewire.store.dialect` (``store.db.dialect``).
@@ -21,7 +25,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from pagewire.security.encryption import EncryptionKeyError, SecretBox
 from pagewire.settings import Settings
+from pagewire.store.at_rest import AtRestStore
 from pagewire.store.db import Database
 from pagewire.store.deliveries import DeliveryStore
 from pagewire.store.idempotency import IdempotencyStore
@@ -41,28 +47,40 @@ class Store:
         *,
         public_url: str,
         max_attempts: int = 3,
+        box: SecretBox | None = None,
     ) -> None:
         self.db = db
+        self.box = box or SecretBox(_no_keys)
         self.jobs = JobStore(db, public_url=public_url, max_attempts=max_attempts)
         self.leases = LeaseStore(db, public_url=public_url)
         self.keys = KeyStore(db)
         # Endpoints and messages (the API's side), deliveries (the dispatcher's side).
-        self.webhooks = WebhookStore(db)
-        self.deliveries = DeliveryStore(db)
+        self.webhooks = WebhookStore(db, self.box)
+        self.deliveries = DeliveryStore(db, self.box)
         self.portal = PortalStore(db)
-        self.idempotency = IdempotencyStore(db)
+        self.idempotency = IdempotencyStore(db, self.box)
         self.retention = RetentionStore(db, public_url=public_url)
         self.stats = StatsStore(db)
+        self.at_rest = AtRestStore(db, self.box)
 
     @classmethod
     def from_settings(
         cls, settings: Settings, *, clock: Callable[[], float] | None = None
     ) -> Store:
         db = Database(settings.resolved_database_url, clock=clock, listen=settings.listen_notify)
-        return cls(db, public_url=settings.public_url, max_attempts=settings.max_attempts)
+        return cls(
+            db,
+            public_url=settings.public_url,
+            max_attempts=settings.max_attempts,
+            box=SecretBox.from_settings(settings, embedded=db.dialect.embedded),
+        )
 
     async def close(self) -> None:
         await self.db.close()
+
+
+def _no_keys(_create: bool) -> tuple[tuple[()], str]:
+    raise EncryptionKeyError("this Store was given no encryption keys (Store(..., box=...))")
 
 
 __all__ = ["Database", "Store"]

@@ -18,6 +18,10 @@ Fairness: each claim takes at most ``per_endpoint`` deliveries per endpoint
 (PostgreSQL: a LATERAL probe per endpoint with ``FOR UPDATE SKIP LOCKED``;
 SQLite: a window over the due rows, under the write lock), so one endpoint's
 backlog never fills a claim.
+
+Secrets and custom header values come out of the claim sealed; they are opened
+here, in memory (:class:`~pagewire.encryption.SecretBox` keeps what it opened, so
+an endpoint's values are decrypted once, not once per delivery).
 """
 
 from __future__ import annotations
@@ -35,10 +39,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pagewire.ids import new_id
 from pagewire.models import AttemptRecord, Backlog, ClaimedDelivery, Verdict
+from pagewire.security.encryption import SecretBox, secret_context
 from pagewire.store import tables as t
 from pagewire.store.db import Database
 from pagewire.store.delivery_sql import DeliverySQL, due_now, pick
-from pagewire.store.webhooks import disable_endpoint, endpoint_from_row
+from pagewire.store.webhooks import disable_endpoint, endpoint_from_row, opened_headers
 
 E = t.endpoints.c
 D = t.deliveries.c
@@ -68,10 +73,10 @@ _NEXT_STATUS: dict[Verdict, str] = {
 
 
 @functools.lru_cache(maxsize=1024)
-def endpoint_headers(text: str | None) -> Mapping[str, str]:
-    """An endpoint's custom headers from their JSON text; one shared, read-only
+def endpoint_headers(box: SecretBox, endpoint_id: str, text: str | None) -> Mapping[str, str]:
+    """An endpoint's custom headers, opened, from their JSON text; one shared, read-only
     mapping per distinct value (the dispatcher copies them into each request)."""
-    return MappingProxyType(json.loads(text) if text else {})
+    return MappingProxyType(opened_headers(box, endpoint_id, json.loads(text) if text else {}))
 
 
 def _last_error(record: AttemptRecord) -> str | None:
@@ -82,8 +87,9 @@ def _last_error(record: AttemptRecord) -> str | None:
 
 
 class DeliveryStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, box: SecretBox) -> None:
         self.db = db
+        self.box = box
         self.sql = DeliverySQL(db.dialect, now=db.now())
         self._recording = self._record_statements()
         # PostgreSQL runs the claim, and the record of a batch that all succeeded, on
@@ -198,6 +204,7 @@ class DeliveryStore:
             async with self.db.write() as conn:
                 rows, now = await self._claim_sqlite(conn, choice)
         claimed = []
+        open_secret = self.box.open
         # Just after the statement: the lease began up to its latency earlier (the
         # dispatcher's margin covers that).
         claimed_at = time.monotonic()
@@ -223,6 +230,8 @@ class DeliveryStore:
             *_,
         ) in rows:
             in_grace = previous_secret and (previous_secret_expires_at or 0) > now
+            context = secret_context(endpoint_id)
+            current = open_secret(secret, context)
             claimed.append(
                 ClaimedDelivery(
                     id=delivery_id,
@@ -235,8 +244,10 @@ class DeliveryStore:
                     sequence=sequence,
                     attempt=attempts,
                     url=url,
-                    headers=endpoint_headers(headers),
-                    secrets=(secret, previous_secret) if in_grace else (secret,),
+                    headers=endpoint_headers(self.box, endpoint_id, headers),
+                    secrets=(current, open_secret(previous_secret, context))
+                    if in_grace
+                    else (current,),
                     rate_limit=rate_limit,
                     body=body.encode(),
                     event_created_at=created_at,
@@ -354,7 +365,7 @@ class DeliveryStore:
                 )
             ).first()
             if found is not None:
-                endpoint = endpoint_from_row(found)
+                endpoint = endpoint_from_row(found, self.box)
                 await disable_endpoint(self.db, conn, endpoint, reason, announce=True)
                 disabled.append(endpoint_id)
         return disabled

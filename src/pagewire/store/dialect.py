@@ -28,8 +28,10 @@ import contextlib
 import functools
 import json
 import logging
+import sqlite3
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
+from pathlib import Path
 from typing import Any, ClassVar, cast
 
 import sqlalchemy as sa
@@ -77,6 +79,21 @@ class Dialect(abc.ABC):
     hot_statements: ClassVar[bool]
     # Another process can be woken (LISTEN/NOTIFY); without it, wake-ups stay in-process.
     listens: ClassVar[bool]
+    # The database is a file in one machine's data directory (the embedded default), so
+    # what every process must share (an encryption key) may be kept beside it.
+    embedded: ClassVar[bool]
+
+    def database_file(self, url: str) -> Path | None:
+        """The file that holds the database, if it is one (to create it private)."""
+        return None
+
+    @abc.abstractmethod
+    async def scrub_log(self, engine: AsyncEngine) -> None:
+        """Drop the log's copies of rows just rewritten (after secrets were resealed)."""
+
+    @abc.abstractmethod
+    async def secure_delete(self, conn: AsyncConnection) -> None:
+        """Have this connection overwrite what its writes free, not only unlink it."""
 
     @abc.abstractmethod
     def create_engine(self, url: str, pool_size: int) -> AsyncEngine: ...
@@ -148,6 +165,29 @@ class SqliteDialect(Dialect):
     writes_in_ctes = False
     hot_statements = False
     listens = False
+    embedded = True
+
+    def database_file(self, url: str) -> Path | None:
+        location = url.partition(":///")[2].split("?", 1)[0]
+        return Path(location) if location and location != ":memory:" else None
+
+    async def scrub_log(self, engine: AsyncEngine) -> None:
+        # The WAL's older frames still hold the replaced values. Best effort: a reader
+        # that keeps it busy leaves it for the next checkpoint.
+        path = engine.url.database
+        if not path or path == ":memory:":
+            return
+
+        def truncate() -> None:
+            with contextlib.closing(sqlite3.connect(path, timeout=1)) as conn:
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+
+        with contextlib.suppress(sqlite3.Error):
+            await asyncio.to_thread(truncate)
+
+    async def secure_delete(self, conn: AsyncConnection) -> None:
+        # Zero the space a replaced value leaves in its page, so it does not linger.
+        await conn.exec_driver_sql("PRAGMA secure_delete=ON")
 
     def __init__(self) -> None:
         self._lock = asyncio.Lock()
@@ -273,6 +313,13 @@ class PostgresDialect(Dialect):
     writes_in_ctes = True
     hot_statements = True
     listens = True
+    embedded = False
+
+    async def scrub_log(self, engine: AsyncEngine) -> None:
+        pass  # the server recycles its WAL itself; nothing of it lies in our data dir
+
+    async def secure_delete(self, conn: AsyncConnection) -> None:
+        pass  # a rewritten row's old version goes with VACUUM, out of our hands here
 
     def create_engine(self, url: str, pool_size: int) -> AsyncEngine:
         engine = create_async_engine(

@@ -8,7 +8,9 @@ sent, or *releases* it (deletes it) so that a retry can run the work again. A ke
 is live for ``ttl_seconds`` after its first use, judged by the database's clock;
 an older row counts as absent, and the retention sweep prunes it.
 
-A stored response may hold an endpoint's secret; see ``tables.idempotency_keys``.
+A stored response may hold an endpoint's secret (create, rotate-secret), so every
+response is sealed (:mod:`pagewire.security.encryption`, bound to its organization and key)
+before it is written, and opened only to be replayed to the same organization.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlalchemy import exc
 
 from pagewire.errors import Conflict
 from pagewire.models import StoredResponse
+from pagewire.security.encryption import SecretBox, response_context
 from pagewire.store import tables as t
 from pagewire.store.db import Database
 
@@ -38,8 +41,11 @@ def in_progress() -> Conflict:
 
 
 class IdempotencyStore:
-    def __init__(self, db: Database, *, ttl_seconds: float = KEY_TTL_SECONDS) -> None:
+    def __init__(
+        self, db: Database, box: SecretBox, *, ttl_seconds: float = KEY_TTL_SECONDS
+    ) -> None:
         self.db = db
+        self.box = box
         self.ttl_seconds = ttl_seconds
 
     async def claim(self, org_id: str, key: str, fingerprint: str) -> StoredResponse | None:
@@ -81,7 +87,8 @@ class IdempotencyStore:
                         code="idempotency_conflict",
                     )
                 if row.status_code is not None:
-                    return StoredResponse(row.status_code, row.response_body)
+                    body = self.box.open(row.response_body, response_context(org_id, key))
+                    return StoredResponse(row.status_code, body)
                 if not row.abandoned:
                     raise in_progress()
             if row is not None:  # expired, or an abandoned claim: the key is free again
@@ -104,7 +111,10 @@ class IdempotencyStore:
             await conn.execute(
                 t.idempotency_keys.update()
                 .where(K.org_id == org_id, K.key == key, K.status_code.is_(None))
-                .values(status_code=status_code, response_body=body)
+                .values(
+                    status_code=status_code,
+                    response_body=self.box.seal(body, response_context(org_id, key)),
+                )
             )
 
     async def release(self, org_id: str, key: str) -> None:

@@ -111,6 +111,8 @@ endpoints = sa.Table(
     sa.Column("rate_refilled_at", Time),
     sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.text("true")),
     sa.Column("disabled_reason", sa.Text),
+    # Sealed (pagewire.security.encryption): "pw1:<key id>:<base64url>", never the whsec_ secret;
+    # in headers, each value is sealed and the names stay readable.
     sa.Column("secret", sa.String(200), nullable=False),
     sa.Column("previous_secret", sa.String(200)),
     sa.Column("previous_secret_expires_at", Time),
@@ -233,8 +235,8 @@ portal_sessions = sa.Table(
 # One row per organization and key: in progress while status_code is null, then the
 # response as it was sent, replayed to a retry of the same request for 24 h; the
 # retention sweep deletes older rows. A stored response may hold an endpoint's secret
-# (create, rotate-secret). It is kept as sent, because it only ever goes back to the
-# organization it was already shown to; never log it.
+# (create, rotate-secret): it is sealed (pagewire.security.encryption), and only ever goes back
+# to the organization it was already shown to; never log it.
 idempotency_keys = sa.Table(
     "idempotency_keys",
     metadata,
@@ -248,4 +250,16 @@ idempotency_keys = sa.Table(
     sa.Column("created_at", Time, nullable=False),
     sa.PrimaryKeyConstraint("org_id", "key", name="pk_idempotency_keys"),
     sa.Index("ix_idempotency_keys_created_at", "created_at"),
+)
+
+# 0008: facts about the database itself, by name: each encryption key's check value
+# ("encryption_key_check.<key id>": a constant sealed with that key, so a start with a
+# wrong key fails instead of misreading secrets), and "encryption_legacy_sealed" once
+# the values stored before encryption at rest have been sealed.
+settings = sa.Table(
+    "settings",
+    metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("updated_at", Time, nullable=False),
 )

@@ -1,7 +1,9 @@
 """Webhook endpoints: the API's and the portal's side of the outbox.
 
 Endpoints are scoped by organization (another organization's endpoint is a
-NotFound). ``WebhookStore`` also reads and resends messages (inherited from
+NotFound). Their secrets and custom header values are sealed
+(:mod:`pagewire.security.encryption`) before they are written and opened when read: the
+database never holds them in plaintext. ``WebhookStore`` also reads and resends messages (inherited from
 :class:`~pagewire.store.messages.MessageStore`); the dispatcher's side
 (claiming and recording attempts) is :mod:`pagewire.store.deliveries`.
 """
@@ -19,6 +21,7 @@ from pagewire.ids import new_id
 from pagewire.kernel.signing import generate_secret
 from pagewire.kernel.timefmt import iso
 from pagewire.models import Endpoint, ListPage, NewEvent
+from pagewire.security.encryption import SecretBox, header_context, secret_context
 from pagewire.store import outbox
 from pagewire.store import tables as t
 from pagewire.store.db import Database
@@ -33,20 +36,34 @@ A = t.attempts.c
 UPDATABLE = frozenset({"url", "description", "event_types", "headers", "rate_limit"})
 
 
-def endpoint_from_row(row: Any) -> Endpoint:
+def sealed_headers(box: SecretBox, endpoint_id: str, headers: dict[str, str]) -> dict[str, str]:
+    """Header names stay readable; each value is sealed, bound to its endpoint and name."""
+    return {
+        name: box.seal(value, header_context(endpoint_id, name)) for name, value in headers.items()
+    }
+
+
+def opened_headers(box: SecretBox, endpoint_id: str, headers: dict[str, str]) -> dict[str, str]:
+    return {
+        name: box.open(value, header_context(endpoint_id, name)) for name, value in headers.items()
+    }
+
+
+def endpoint_from_row(row: Any, box: SecretBox) -> Endpoint:
     m = row._mapping
+    context = secret_context(m["id"])
     return Endpoint(
         id=m["id"],
         org_id=m["org_id"],
         url=m["url"],
         description=m["description"],
         event_types=tuple(m["event_types"]) if m["event_types"] is not None else None,
-        headers=dict(m["headers"] or {}),
+        headers=opened_headers(box, m["id"], dict(m["headers"] or {})),
         rate_limit=m["rate_limit"],
         enabled=bool(m["enabled"]),
         disabled_reason=m["disabled_reason"],
-        secret=m["secret"],
-        previous_secret=m["previous_secret"],
+        secret=box.open(m["secret"], context),
+        previous_secret=box.open_optional(m["previous_secret"], context),
         previous_secret_expires_at=m["previous_secret_expires_at"],
         created_at=m["created_at"],
         updated_at=m["updated_at"],
@@ -97,6 +114,10 @@ async def disable_endpoint(
 class WebhookStore(MessageStore):
     """Endpoints (this class) and messages (:class:`MessageStore`) of each organization."""
 
+    def __init__(self, db: Database, box: SecretBox) -> None:
+        super().__init__(db)
+        self.box = box
+
     # -- endpoints ----------------------------------------------------------
 
     async def create_endpoint(
@@ -110,27 +131,28 @@ class WebhookStore(MessageStore):
         rate_limit: int | None = None,
     ) -> Endpoint:
         now = self.db.now()
+        endpoint_id = new_id("ep")
         async with self.db.write() as conn:
             row = (
                 await conn.execute(
                     t.endpoints.insert()
                     .values(
-                        id=new_id("ep"),
+                        id=endpoint_id,
                         org_id=org_id,
                         url=url,
                         description=description,
                         event_types=list(event_types) if event_types is not None else None,
-                        headers=headers or {},
+                        headers=sealed_headers(self.box, endpoint_id, headers or {}),
                         rate_limit=rate_limit,
                         enabled=True,
-                        secret=generate_secret(),
+                        secret=self.box.seal(generate_secret(), secret_context(endpoint_id)),
                         created_at=now,
                         updated_at=now,
                     )
                     .returning(t.endpoints)
                 )
             ).one()
-        return endpoint_from_row(row)
+        return endpoint_from_row(row, self.box)
 
     async def get_endpoint(self, org_id: str, endpoint_id: str) -> Endpoint:
         async with self.db.read() as conn:
@@ -144,7 +166,7 @@ class WebhookStore(MessageStore):
         ).first()
         if row is None:
             raise NotFound(f"no webhook endpoint {endpoint_id}")
-        return endpoint_from_row(row)
+        return endpoint_from_row(row, self.box)
 
     async def _updated(self, conn: AsyncConnection, endpoint_id: str, **values: Any) -> Endpoint:
         """Set ``values`` on the endpoint (checked by the caller) and return it as now stored."""
@@ -156,7 +178,7 @@ class WebhookStore(MessageStore):
                 .returning(t.endpoints)
             )
         ).one()
-        return endpoint_from_row(row)
+        return endpoint_from_row(row, self.box)
 
     async def list_endpoints(
         self, org_id: str, *, cursor: str | None = None, limit: int = 50
@@ -167,7 +189,7 @@ class WebhookStore(MessageStore):
             query = query.where(E.id < after)
         async with self.db.read() as conn:
             rows = (await conn.execute(query.order_by(E.id.desc()).limit(limit + 1))).all()
-        found = [endpoint_from_row(r) for r in rows[:limit]]
+        found = [endpoint_from_row(r, self.box) for r in rows[:limit]]
         return ListPage(found, found[-1].id if len(rows) > limit else None)
 
     async def update_endpoint(self, org_id: str, endpoint_id: str, **changes: Any) -> Endpoint:
@@ -176,8 +198,8 @@ class WebhookStore(MessageStore):
             raise ValueError(f"not updatable: {', '.join(sorted(unknown))}")
         if "event_types" in changes and changes["event_types"] is not None:
             changes["event_types"] = list(changes["event_types"])
-        if "headers" in changes and changes["headers"] is None:
-            changes["headers"] = {}
+        if "headers" in changes:
+            changes["headers"] = sealed_headers(self.box, endpoint_id, changes["headers"] or {})
         async with self.db.write() as conn:
             await self._endpoint(conn, org_id, endpoint_id)
             return await self._updated(conn, endpoint_id, **changes, updated_at=self.db.now())
@@ -204,7 +226,7 @@ class WebhookStore(MessageStore):
                 endpoint_id,
                 previous_secret=E.secret,
                 previous_secret_expires_at=now + grace_seconds,
-                secret=generate_secret(),
+                secret=self.box.seal(generate_secret(), secret_context(endpoint_id)),
                 updated_at=now,
             )
 
@@ -287,4 +309,4 @@ class WebhookStore(MessageStore):
             return int(result.rowcount)
 
 
-__all__ = ["WebhookStore", "disable_endpoint"]
+__all__ = ["WebhookStore", "disable_endpoint", "opened_headers", "sealed_headers"]

@@ -21,7 +21,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 import aiohttp
 
 from pagewire.errors import FetchFailed, UnsafeURL
-from pagewire.netguard import Networks, refused_address, validate_url
+from pagewire.security.netguard import Networks, refused_address, validate_url
 
 __all__ = ["Downloaded", "download"]
 

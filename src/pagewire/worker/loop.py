@@ -38,7 +38,7 @@ from pagewire.errors import (
 from pagewire.extract import SUPPORTED_MEDIA_TYPES, sniff_media_type
 from pagewire.kernel.aio import first, freeze_startup_objects
 from pagewire.models import Job, JobStatus, Lease
-from pagewire.netguard import guarded_connector
+from pagewire.security.netguard import guarded_connector
 from pagewire.settings import Settings
 from pagewire.store import Store
 from pagewire.worker import inputs as fetch

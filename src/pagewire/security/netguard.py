@@ -43,7 +43,7 @@ __all__ = [
     "validate_url",
 ]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("pagewire.netguard")
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
