@@ -61,13 +61,16 @@ class Receiver:
             await self._runner.cleanup()
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        # When and who sent it, first: a dispatcher SIGKILLed while its request is read
+        # takes its socket with it.
+        arrived = time.time()
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        sender = sender_of(peer[1], self.port, self.senders()) if peer else None
         body = await request.read()
         headers = {k.lower(): v for k, v in request.headers.items()}
         webhook_id = headers.get("webhook-id", "")
-        peer = request.transport.get_extra_info("peername") if request.transport else None
-        sender = sender_of(peer[1], self.port, self.senders()) if peer else None
         if not self.up:
-            self.arrivals.append(Arrival(webhook_id, time.time(), False, sender))
+            self.arrivals.append(Arrival(webhook_id, arrived, False, sender))
             if request.transport is not None:
                 request.transport.abort()
             raise ConnectionResetError("the receiver is down")
@@ -81,7 +84,7 @@ class Receiver:
         self.arrivals.append(
             Arrival(
                 webhook_id,
-                time.time(),
+                arrived,
                 acknowledged=True,
                 sender=sender,
                 event_type=payload.get("type", ""),

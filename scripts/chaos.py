@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import io
 import json
 import logging
@@ -214,11 +215,12 @@ class Run:
         kind = fault["fault"]
         if kind == "kill":
             name = fault["process"]
+            killed_at = time.time()  # before: a request read during the kill is after it
             if not self.fleet.kill(name):
                 self.log(f"{name} is not running: nothing to kill")
                 return
             if name.startswith("dispatch"):
-                self.dispatcher_kills.append((name, time.time()))
+                self.dispatcher_kills.append((name, killed_at))
             self.log(f"SIGKILL {name}")
             asyncio.get_running_loop().call_later(
                 fault["restart_after"], lambda: self.fleet.alive(name) or self.fleet.start(name)
@@ -323,6 +325,7 @@ class Run:
                 1 for a in self.receiver.arrivals if a.sender is None
             ),
             "unsettled at the end (jobs, deliveries)": list(left),
+            "dispatcher kills (name, unix time)": self.dispatcher_kills,
         }
         print()
         print(render(table, bad, bound))
@@ -350,6 +353,8 @@ class Run:
             "run_dir": str(self.run_dir),
         }
         path.write_text(json.dumps(record, indent=1) + "\n")
+        arrivals = [dataclasses.asdict(a) for a in self.receiver.arrivals]
+        (self.run_dir / "arrivals.json").write_text(json.dumps(arrivals))
         print(f"seed {self.plan['seed']}; plan, faults and table in {path}")
         print(f"replay: python scripts/chaos.py --replay {path}")
 
