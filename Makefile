@@ -1,4 +1,4 @@
-# One command each: `make demo`, `make test`, `make serve`, `make lint`.
+# One command each: `make demo`, `make test`, `make serve`, `make lint`, `make chaos`.
 # Everything lives in .venv/ (the CLI is .venv/bin/pagewire), installed from requirements.lock.
 
 PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
@@ -8,8 +8,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 UV_VERSION := 0.13.9
 FILE ?=
+# `make chaos`: DB=postgres|sqlite, JOBS=N, SEED=S, REPLAY=bench/results/chaos-....json
+DB ?= postgres
+JOBS ?= 300
+SEED ?=
+REPLAY ?=
 
-.PHONY: install system-deps demo test serve lint format lock bench clean
+.PHONY: install system-deps demo test serve lint format lock bench chaos clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -n "$(PYTHON)" || { echo "pagewire needs Python 3.11 or newer on PATH"; exit 1; }
@@ -60,6 +65,13 @@ bench: install
 	@$(BIN)/python bench/webhooks.py
 	@$(BIN)/python -P bench/extract.py
 	@$(BIN)/python bench/render_performance.py
+
+# Real processes SIGKILLed at random, database connections killed in bursts, the webhook
+# receiver down for a while; then the count (docs/reliability.md, "Chaos runs"). Minutes,
+# loopback only, not part of `make test`. PostgreSQL: PAGEWIRE_TEST_POSTGRES_URL (an admin
+# URL; default postgresql://postgres@127.0.0.1:5432/postgres).
+chaos: install
+	@$(BIN)/python scripts/chaos.py --db $(DB) --jobs $(JOBS) $(if $(SEED),--seed $(SEED)) $(if $(REPLAY),--replay $(REPLAY))
 
 clean:
 	rm -rf $(VENV) pagewire-data pagewire-demo .pytest_cache .mypy_cache .ruff_cache

@@ -99,7 +99,15 @@ class FetchFailed(PagewireError):
 
 
 class StoreUnavailable(PagewireError):
+    """The database cannot be reached. ``transient``: waiting may help (a refused, reset
+    or timed-out connection, a server starting up or shutting down); it does not for an
+    unknown role, a wrong password or a missing database, which an operator must fix."""
+
     code = "database_unavailable"
+
+    def __init__(self, message: str, *, transient: bool = True, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.transient = transient
 
 
 class BlobStoreUnavailable(PagewireError):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -11,22 +10,13 @@ from pathlib import Path
 import pytest
 
 
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])  # nothing listens once the socket is closed
-
-
+# A PostgreSQL server that refuses connections is waited for, and an unknown role or a
+# missing database stops the process: tests/e2e/test_database_down.py.
 @pytest.mark.parametrize("command", ["worker", "dispatch"])
-@pytest.mark.parametrize("database", ["sqlite-in-a-missing-directory", "postgres-refused"])
-def test_a_database_that_cannot_be_reached_stops_the_process_with_a_message(
-    command: str, database: str, tmp_path: Path
+def test_a_sqlite_file_that_cannot_be_opened_stops_the_process_with_a_message(
+    command: str, tmp_path: Path
 ) -> None:
-    url = (
-        f"sqlite:///{tmp_path}/missing/pagewire.db"
-        if database.startswith("sqlite")
-        else f"postgresql://postgres:s3cret-pw@127.0.0.1:{closed_port()}/pagewire"
-    )
+    url = f"sqlite:///{tmp_path}/missing/pagewire.db"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAGEWIRE_")}
     result = subprocess.run(
         [sys.executable, "-m", "pagewire.cli", command, "--database-url", url],
@@ -39,4 +29,3 @@ def test_a_database_that_cannot_be_reached_stops_the_process_with_a_message(
     assert "the database is unavailable" in result.stderr
     assert "PAGEWIRE_DATABASE_URL" in result.stderr
     assert "Traceback" not in result.stderr
-    assert "s3cret-pw" not in result.stderr + result.stdout

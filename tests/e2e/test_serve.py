@@ -122,8 +122,7 @@ def test_sigterm_drains_running_jobs_before_exiting(service_factory: Any, sample
         job_id = submit(client, sample_pdf)
         wait_all(client, [job_id], {"processing"}, 30)
         proc.terminate()
-        # uvicorn re-raises SIGTERM once its graceful shutdown is done
-        assert proc.wait(40) in (0, -15)
+        assert proc.wait(40) == 0  # drained: a clean stop, not death by the signal
         messages = [
             (line.get("msg"), line.get("job_id"))
             for line in map(_json, service.logs().splitlines())

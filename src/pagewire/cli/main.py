@@ -7,6 +7,8 @@ import asyncio
 import contextlib
 import gc
 import json
+import logging
+import random
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
@@ -23,6 +25,8 @@ if TYPE_CHECKING:  # the commands import what they use when they run: a quick --
     from pagewire.store import Store
 
 T = TypeVar("T")
+
+log = logging.getLogger("pagewire.cli")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -86,8 +90,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
         server_header=False,  # no "server: uvicorn" banner for scanners
         timeout_graceful_shutdown=int(settings.drain_seconds) + 5,
     )
+    # uvicorn drains on SIGTERM, then raises the signal again with the handler that was
+    # in place before it started; with the default one the process would die of the
+    # signal (-15) after a clean shutdown. A drained stop is a success: exit 0 (and a
+    # SIGTERM that comes before uvicorn listens ends the process with 0 too).
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     uvicorn.Server(config).run()
     return 0
+
+
+def _exit_cleanly(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
 
 
 def _run_until_signal(main: Callable[[asyncio.Event], Awaitable[None]]) -> int:
@@ -136,8 +149,12 @@ def _run_loop(
     async def main(stop: asyncio.Event) -> None:
         async with contextlib.AsyncExitStack() as stack:
             try:
-                services = await stack.enter_async_context(
-                    open_services(settings, migrate="require_current", queue_metrics=queue_metrics)
+                services = await _open_when_reachable(
+                    stack,
+                    lambda: open_services(
+                        settings, migrate="require_current", queue_metrics=queue_metrics
+                    ),
+                    stop,
                 )
             except StoreUnavailable as error:
                 raise SystemExit(
@@ -146,6 +163,8 @@ def _run_loop(
                 ) from None
             except SchemaNotCurrent as error:
                 raise SystemExit(str(error)) from None
+            if services is None:  # stopped while waiting for the database
+                return
             registry = None
             if settings.metrics_port is not None:
                 registry = services.registry
@@ -170,6 +189,64 @@ def _run_loop(
             await task
 
     return _run_until_signal(main)
+
+
+def _reconnect_delay(attempt: int) -> float:
+    """Seconds before attempt ``attempt + 1`` to reach the database: doubling from half a
+    second up to 15 s, with jitter so a fleet of processes does not knock at once."""
+    return min(0.5 * 2.0 ** (attempt - 1) * random.uniform(0.8, 1.2), 15.0)
+
+
+async def _open_when_reachable(
+    stack: contextlib.AsyncExitStack,
+    open_once: Callable[[], contextlib.AbstractAsyncContextManager[Services]],
+    stop: asyncio.Event,
+) -> Services | None:
+    """The services, once the database answers; None when ``stop`` is set first.
+
+    A database that is down (refused, starting up, a connection dropped) is waited for
+    with backoff, each attempt logged with the driver's words, so a restart of the
+    database is not an outage of the workers. An unknown role, a wrong password or a
+    missing database raise at once: waiting would not fix them.
+    """
+    from pagewire.errors import StoreUnavailable
+
+    attempt = 0
+    while True:
+        attempt += 1
+        opening = asyncio.ensure_future(stack.enter_async_context(open_once()))
+        stopping = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({opening, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if not opening.done():  # a connection attempt can hang; a SIGTERM need not wait
+            opening.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await opening
+            return None
+        try:
+            services = opening.result()
+        except StoreUnavailable as error:
+            if not error.transient:
+                raise
+            delay = _reconnect_delay(attempt)
+            log.warning(
+                "database unreachable, retrying",
+                extra={
+                    "fields": {
+                        "attempt": attempt,
+                        "retry_in_seconds": round(delay, 1),
+                        "error": error.message,
+                    }
+                },
+            )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+            if stop.is_set():
+                return None
+            continue
+        if attempt > 1:
+            log.info("database reachable", extra={"fields": {"attempts": attempt}})
+        return services
 
 
 def cmd_worker(args: argparse.Namespace) -> int:

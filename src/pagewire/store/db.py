@@ -71,6 +71,25 @@ def _reason(error: BaseException) -> str:
     return str(error)
 
 
+# SQLSTATEs of a server that may take us later: restarting or stopped by an
+# administrator (57P01, 57P02), starting up or shutting down (57P03), out of
+# connection slots (53300); and every connection exception (class 08).
+_TRANSIENT_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+
+
+def _is_transient(error: BaseException) -> bool:
+    """Whether connecting again later may succeed. A socket error (refused, reset, timed
+    out, a name not resolvable yet) may; so may a server that says it is starting up or
+    out of slots. An unknown role, a wrong password, a missing database (class 28, 3D)
+    or a SQLite file that cannot be opened will not, whatever the wait."""
+    if isinstance(error, OSError):
+        return True
+    if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
+        return True
+    state = getattr(getattr(error, "orig", None), "sqlstate", None)
+    return isinstance(state, str) and (state.startswith("08") or state in _TRANSIENT_SQLSTATES)
+
+
 class Database:
     def __init__(
         self,
@@ -210,12 +229,17 @@ class Database:
 
     async def ping(self) -> None:
         """Connect and run a query; any failure (refused, unknown role, no file) is
-        :class:`StoreUnavailable` with the driver's own words."""
+        :class:`StoreUnavailable` with the driver's own words, ``transient`` when
+        waiting may help."""
         try:
             async with self.engine.connect() as conn:
                 await conn.execute(sa.text("SELECT 1"))
-        except (exc.DBAPIError, OSError) as error:
+        except exc.DBAPIError as error:
             hide_values(error)
+            raise StoreUnavailable(
+                f"the database is unavailable: {_reason(error)}", transient=_is_transient(error)
+            ) from error
+        except OSError as error:
             raise StoreUnavailable(f"the database is unavailable: {_reason(error)}") from error
 
     async def autovacuum_on(self) -> bool:
