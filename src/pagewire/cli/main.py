@@ -8,7 +8,6 @@ import contextlib
 import gc
 import json
 import logging
-import random
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
@@ -136,6 +135,7 @@ def _run_loop(
     ``make_loop(services, registry)``: with a metrics port, ``registry`` is the one
     served on it (the services' database gauges read before each scrape); else None.
     """
+    from pagewire.cli.reachable import open_when_reachable
     from pagewire.errors import StoreUnavailable
     from pagewire.runtime import SchemaNotCurrent, open_services
     from pagewire.telemetry.metrics_server import serve_metrics
@@ -149,7 +149,7 @@ def _run_loop(
     async def main(stop: asyncio.Event) -> None:
         async with contextlib.AsyncExitStack() as stack:
             try:
-                services = await _open_when_reachable(
+                services = await open_when_reachable(
                     stack,
                     lambda: open_services(
                         settings, migrate="require_current", queue_metrics=queue_metrics
@@ -189,64 +189,6 @@ def _run_loop(
             await task
 
     return _run_until_signal(main)
-
-
-def _reconnect_delay(attempt: int) -> float:
-    """Seconds before attempt ``attempt + 1`` to reach the database: doubling from half a
-    second up to 15 s, with jitter so a fleet of processes does not knock at once."""
-    return min(0.5 * 2.0 ** (attempt - 1) * random.uniform(0.8, 1.2), 15.0)
-
-
-async def _open_when_reachable(
-    stack: contextlib.AsyncExitStack,
-    open_once: Callable[[], contextlib.AbstractAsyncContextManager[Services]],
-    stop: asyncio.Event,
-) -> Services | None:
-    """The services, once the database answers; None when ``stop`` is set first.
-
-    A database that is down (refused, starting up, a connection dropped) is waited for
-    with backoff, each attempt logged with the driver's words, so a restart of the
-    database is not an outage of the workers. An unknown role, a wrong password or a
-    missing database raise at once: waiting would not fix them.
-    """
-    from pagewire.errors import StoreUnavailable
-
-    attempt = 0
-    while True:
-        attempt += 1
-        opening = asyncio.ensure_future(stack.enter_async_context(open_once()))
-        stopping = asyncio.ensure_future(stop.wait())
-        await asyncio.wait({opening, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        stopping.cancel()
-        if not opening.done():  # a connection attempt can hang; a SIGTERM need not wait
-            opening.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await opening
-            return None
-        try:
-            services = opening.result()
-        except StoreUnavailable as error:
-            if not error.transient:
-                raise
-            delay = _reconnect_delay(attempt)
-            log.warning(
-                "database unreachable, retrying",
-                extra={
-                    "fields": {
-                        "attempt": attempt,
-                        "retry_in_seconds": round(delay, 1),
-                        "error": error.message,
-                    }
-                },
-            )
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), delay)
-            if stop.is_set():
-                return None
-            continue
-        if attempt > 1:
-            log.info("database reachable", extra={"fields": {"attempts": attempt}})
-        return services
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
