@@ -130,6 +130,23 @@ async def test_a_missing_key_is_blob_not_found(blobs: StoreUnderTest, tmp_path: 
     assert not copy.exists()
 
 
+async def test_a_local_copy_reads_the_object_and_leaves_no_scratch_file_behind(
+    blobs: StoreUnderTest, tmp_path: Path
+) -> None:
+    data = os.urandom(100_000)
+    await blobs.store.put_stream("uploads/upl_l", chunks_of(data), max_bytes=len(data))
+    scratch = tmp_path / "run.input"
+
+    async with blobs.store.local_copy("uploads/upl_l", scratch) as local:
+        assert local.read_bytes() == data
+    assert not scratch.exists()  # a bucket's download is gone with the block
+    assert stored_keys(blobs) == ["uploads/upl_l"]  # the object itself stays
+    with pytest.raises(BlobNotFound):
+        async with blobs.store.local_copy("uploads/upl_never", scratch):
+            pass
+    assert not scratch.exists()
+
+
 async def test_delete_is_idempotent(blobs: StoreUnderTest) -> None:
     await blobs.store.put_stream("uploads/upl_d", chunks_of(b"%PDF-1.7 tiny"), max_bytes=100)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import AsyncIterable, AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -53,6 +54,13 @@ class BlobStore(Protocol):
     async def get_to_file(self, key: str, target: Path) -> None:
         """Copy the object to a local file (a worker's scratch copy); on failure no
         partial ``target`` is left."""
+        ...
+
+    def local_copy(self, key: str, scratch: Path) -> AbstractAsyncContextManager[Path]:
+        """A local file with the object's bytes while the block runs, to read only
+        (the extractor child reads a file). A directory store lends the blob's own
+        file, at no cost per job; a bucket's object is downloaded to ``scratch``,
+        which is removed when the block ends."""
         ...
 
     async def open_stream(self, key: str) -> AsyncIterator[bytes]:

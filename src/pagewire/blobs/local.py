@@ -83,6 +83,15 @@ class LocalBlobStore:
             target.unlink(missing_ok=True)
             raise
 
+    @contextlib.asynccontextmanager
+    async def local_copy(self, key: str, scratch: Path) -> AsyncIterator[Path]:
+        # The blob's own file, lent: a blob is never changed in place, and the child
+        # only reads it. A link or a copy per job would cost more than the queue's work.
+        source = self._path(key)
+        with self._reading(key, source):
+            source.stat()  # a missing blob is BlobNotFound here, not a crash in the child
+        yield source
+
     async def open_stream(self, key: str) -> AsyncIterator[bytes]:
         path = self._path(key)
         with self._reading(key, path):

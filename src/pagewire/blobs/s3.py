@@ -169,6 +169,14 @@ class S3BlobStore:
             target.unlink(missing_ok=True)
             raise
 
+    @contextlib.asynccontextmanager
+    async def local_copy(self, key: str, scratch: Path) -> AsyncIterator[Path]:
+        await self.get_to_file(key, scratch)
+        try:
+            yield scratch
+        finally:
+            await asyncio.to_thread(scratch.unlink, missing_ok=True)
+
     async def open_stream(self, key: str) -> AsyncIterator[bytes]:
         path = "/".join(key_parts(key))
         with self._translated(key):

@@ -259,13 +259,19 @@ class Worker:
         self, lease: Lease, download_path: Path, result_path: Path, progress: Progress
     ) -> Outcome:
         job = lease.job
-        try:
-            input_path, media_type = await self._input(job, download_path)
-        except FetchFailed as error:
-            return Outcome("failed", error={"code": error.code, "message": error.message})
-        except BlobNotFound:
-            message = "the uploaded file is no longer in the blob store"
-            return Outcome("failed", error={"code": "input_missing", "message": message})
+        async with contextlib.AsyncExitStack() as inputs:
+            try:
+                input_path, media_type = await self._input(job, download_path, inputs)
+            except FetchFailed as error:
+                return Outcome("failed", error={"code": error.code, "message": error.message})
+            except BlobNotFound:
+                message = "the uploaded file is no longer in the blob store"
+                return Outcome("failed", error={"code": "input_missing", "message": message})
+            return await self._run(job, input_path, media_type, result_path, progress)
+
+    async def _run(
+        self, job: Job, input_path: Path, media_type: str, result_path: Path, progress: Progress
+    ) -> Outcome:
         task = Task(
             input_path=input_path,
             media_type=media_type,
@@ -278,11 +284,15 @@ class Worker:
         )
         return await self.runner.run(task, progress.on_page)
 
-    async def _input(self, job: Job, download_path: Path) -> tuple[Path, str]:
+    async def _input(
+        self, job: Job, download_path: Path, inputs: contextlib.AsyncExitStack
+    ) -> tuple[Path, str]:
+        """The file the child reads, held in ``inputs`` until the run ends."""
         if job.input.blob_key is not None:
-            # A copy of its own: the store may be a bucket, and the child reads a file.
-            await self.blobs.get_to_file(job.input.blob_key, download_path)
-            return download_path, job.input.media_type or ""
+            # The child reads a file: a directory store lends the blob's own (read
+            # only), a bucket's object is downloaded to this run's scratch file.
+            local = self.blobs.local_copy(job.input.blob_key, download_path)
+            return await inputs.enter_async_context(local), job.input.media_type or ""
         assert job.input.file_url is not None
         if self._http is None:
             self._http = aiohttp.ClientSession(
