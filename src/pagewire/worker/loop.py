@@ -222,12 +222,17 @@ class Worker:
         result_path = self.scratch.file(f"{scratch}.result.json")
         progress = Progress(self.store, lease, self.settings.lease_seconds)
         self._held[job.id] = progress
+        files_left = True
         try:
             try:
                 outcome = await self._execute(lease, input_path, result_path, progress)
             finally:
                 self._executing -= 1
                 self._slot_free.set()
+            # A small result came back in memory and an uploaded input was read where
+            # the blob store keeps it (or its local copy is already gone): then no
+            # scratch file was made, and there is nothing to remove.
+            files_left = outcome.result is None or job.input.file_url is not None
             await self._record(lease, outcome, result_path, started)
         except asyncio.CancelledError:
             # Shutdown past the drain deadline: the job goes back to the queue untouched.
@@ -252,8 +257,9 @@ class Worker:
                 )
         finally:
             self._held.pop(job.id, None)
-            # Off the event loop: a slow disk must not stall claims or heartbeats.
-            await asyncio.to_thread(_remove, input_path, result_path)
+            if files_left:
+                # Off the event loop: a slow disk must not stall claims or heartbeats.
+                await asyncio.to_thread(_remove, input_path, result_path)
 
     async def _execute(
         self, lease: Lease, download_path: Path, result_path: Path, progress: Progress
