@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import socket
@@ -45,7 +44,7 @@ from pagewire.worker import inputs as fetch
 from pagewire.worker import retention
 from pagewire.worker.progress import Progress
 from pagewire.worker.runner import INLINE_PIPE_LIMIT, Outcome, ProcessRunner, Runner, Task
-from pagewire.worker.scratch import ScratchDir
+from pagewire.worker.scratch import ScratchDir, read_result, remove_files
 
 log = logging.getLogger("pagewire.worker")
 
@@ -259,7 +258,7 @@ class Worker:
             self._held.pop(job.id, None)
             if files_left:
                 # Off the event loop: a slow disk must not stall claims or heartbeats.
-                await asyncio.to_thread(_remove, input_path, result_path)
+                await asyncio.to_thread(remove_files, input_path, result_path)
 
     async def _execute(
         self, lease: Lease, download_path: Path, result_path: Path, progress: Progress
@@ -336,7 +335,7 @@ class Worker:
             status = JobStatus.COMPLETED
         elif outcome.status == "completed":
             size, inline, result = await asyncio.to_thread(
-                _read_result, result_path, self.settings.inline_result_limit_bytes
+                read_result, result_path, self.settings.inline_result_limit_bytes
             )
             if inline:
                 fields = {"result": result, "result_size": size}
@@ -441,16 +440,3 @@ def _log_transition(job: Job, what: str, **fields: Any) -> None:
             }
         },
     )
-
-
-def _read_result(path: Path, inline_limit: int) -> tuple[int, bool, Any]:
-    """The result file's size, and its content when small enough to store inline."""
-    size = path.stat().st_size
-    if size > inline_limit:
-        return size, False, None
-    return size, True, json.loads(path.read_text(encoding="utf-8"))
-
-
-def _remove(*paths: Path) -> None:
-    for path in paths:
-        path.unlink(missing_ok=True)

@@ -12,11 +12,13 @@ worker on the same host removes the directories of processes that no longer run.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
 import tempfile
 from pathlib import Path
+from typing import Any
 
 
 class ScratchDir:
@@ -67,3 +69,17 @@ def _running(pid: int) -> bool:
     except PermissionError:  # alive, another user's
         return True
     return True
+
+
+def read_result(path: Path, inline_limit: int) -> tuple[int, bool, Any]:
+    """A run's result file: its size, and its content when small enough to store inline."""
+    size = path.stat().st_size
+    if size > inline_limit:
+        return size, False, None
+    return size, True, json.loads(path.read_text(encoding="utf-8"))
+
+
+def remove_files(*paths: Path) -> None:
+    """A run's scratch files, those that exist."""
+    for path in paths:
+        path.unlink(missing_ok=True)
