@@ -319,6 +319,41 @@ class RecentDelivery:
     updated_at: float
 
 
+# A message's state in the portal's log, from its deliveries (worst first): one gave up
+# ("failed"), one will retry after a failed attempt ("failing"), one waits for its first
+# attempt ("pending"), every one got a 2xx ("succeeded"). None: no endpoint was subscribed.
+MESSAGE_STATUSES = ("succeeded", "failing", "failed", "pending")
+
+
+@dataclass(frozen=True)
+class LoggedMessage:
+    """A line of the portal's message log: the event and its state (``MESSAGE_STATUSES``)."""
+
+    event: Event
+    status: str | None
+
+
+@dataclass(frozen=True)
+class HourOfAttempts:
+    """One hour's attempts to an endpoint (``start``: epoch seconds, on the hour, UTC)."""
+
+    start: float
+    succeeded: int
+    failed: int
+
+
+@dataclass(frozen=True)
+class DeliveryHealth:
+    """An endpoint's attempts per hour over a window, and its response times (ms)."""
+
+    since: float  # the first hour shown
+    until: float  # the end of the last hour shown
+    hours: tuple[HourOfAttempts, ...]  # only hours with attempts, oldest first
+    p50_ms: float | None
+    p99_ms: float | None
+    timed: int  # the attempts whose response time the percentiles cover
+
+
 @dataclass(frozen=True)
 class PortalLink:
     id: str

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import html
+import re
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -104,3 +106,51 @@ async def test_another_organizations_messages_stay_hidden(
 
     assert theirs not in listing and theirs not in by_job
     assert page.status_code == 404 and resend.status_code == 404
+
+
+async def test_the_log_shows_each_message_state_and_filters_to_failed_only(
+    browser: Browser, tenant: Tenant, store: Any, receiver: Receiver, dispatching: None
+) -> None:
+    endpoint = await store.webhooks.create_endpoint(tenant.org_id, receiver.url)
+    receiver.script = [410]  # Gone: the first message fails for good (and disables it)
+    gone, _ = await emit(store, tenant.org_id, type_="job.failed", job_id="job_gone")
+    await settled(store, tenant.org_id, gone, 1)
+    await store.webhooks.set_enabled(tenant.org_id, endpoint.id, True)
+    for job in ("job_1", "job_2", "job_3"):
+        await settled(store, tenant.org_id, (await emit(store, tenant.org_id, job_id=job))[0], 1)
+    client = await browser(tenant)
+
+    everything = (await client.get("/portal/messages")).text
+    failed_only = await client.get(
+        "/portal/messages", params={"status": "failed", "endpoint_id": endpoint.id}
+    )
+    refused = await client.get("/portal/messages", params={"status": "sideways"})
+
+    assert everything.count('class="badge status-succeeded') == 3
+    assert everything.count('class="badge status-failed') == 1
+    assert gone in failed_only.text and "job_1" not in failed_only.text
+    assert f'<option value="{endpoint.id}" selected>' in failed_only.text
+    assert '<option value="failed" selected>failed only</option>' in failed_only.text
+    assert refused.status_code == 400
+    assert "Status must be one of succeeded, failing, failed, pending" in refused.text
+
+
+async def test_the_next_page_keeps_the_status_and_endpoint_filters(
+    browser: Browser, tenant: Tenant, store: Any
+) -> None:
+    endpoint = await store.webhooks.create_endpoint(tenant.org_id, "https://a.example.com/h")
+    first_id, _ = await emit(store, tenant.org_id, job_id="job_first")
+    for n in range(50):  # nothing dispatches here: every one stays pending
+        await emit(store, tenant.org_id, job_id=f"job_{n}")
+    client = await browser(tenant)
+
+    page = await client.get(
+        "/portal/messages", params={"status": "pending", "endpoint_id": endpoint.id}
+    )
+    older = re.search(r'href="(/portal/messages\?[^"]+)">Older messages', page.text)
+    assert older, "a full page links to the next one"
+    next_page = await client.get(html.unescape(older.group(1)))
+
+    assert page.text.count('class="badge status-pending') == 50 and first_id not in page.text
+    assert "status=pending" in older.group(1) and f"endpoint_id={endpoint.id}" in older.group(1)
+    assert first_id in next_page.text and "Older messages" not in next_page.text

@@ -1,12 +1,13 @@
-"""Message pages: the event log (filter by type and job) and one message with every attempt."""
+"""Message pages: the event log (by type, job, endpoint, state) and one message in full."""
 
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Response
 
-from pagewire.models import EVENT_TYPES
+from pagewire.models import EVENT_TYPES, MESSAGE_STATUSES
 from pagewire.portal.context import PostedForm, SignedIn
 
 router = APIRouter()
@@ -14,19 +15,40 @@ router = APIRouter()
 
 @router.get("/messages", name="messages")
 async def list_messages(
-    portal: SignedIn, type: str = "", job_id: str = "", cursor: str | None = None
+    portal: SignedIn,
+    type: str = "",
+    job_id: str = "",
+    endpoint_id: str = "",
+    status: str = "",
+    cursor: str | None = None,
 ) -> Response:
-    types = [type] if type else []
-    page = await portal.webhooks.list_messages(
-        portal.org_id, types=types, job_id=job_id.strip() or None, cursor=cursor, limit=50
+    """The log, filtered by type, job, endpoint and state (each kept in the paging link)."""
+    chosen = {
+        "type": type,
+        "job_id": job_id.strip(),
+        "endpoint_id": endpoint_id.strip(),
+        "status": status,
+    }
+    page = await portal.store.portal.message_log(
+        portal.org_id,
+        types=[type] if type else [],
+        job_id=chosen["job_id"] or None,
+        endpoint_id=chosen["endpoint_id"] or None,
+        status=status or None,
+        cursor=cursor,
+        limit=50,
     )
+    endpoints = await portal.webhooks.list_endpoints(portal.org_id, limit=100)
+    filters = {name: value for name, value in chosen.items() if value}
     return portal.render(
         "messages.html",
         messages=page.data,
-        next_cursor=page.next_cursor,
+        next_page=urlencode({**filters, "cursor": page.next_cursor}) if page.next_cursor else "",
         event_types=EVENT_TYPES,
-        chosen_type=type,
-        job_id=job_id.strip(),
+        statuses=MESSAGE_STATUSES,
+        endpoints=endpoints.data,
+        chosen=chosen,
+        filtered=bool(filters),
     )
 
 

@@ -7,7 +7,7 @@
 * ``store.keys``: organizations and API keys;
 * ``store.webhooks``: endpoints and messages (the API's and the portal's side);
 * ``store.deliveries``: the dispatcher's claims and attempts;
-* ``store.portal``: portal links and sessions;
+* ``store.portal``: portal links and sessions, and the message log with each state;
 * ``store.idempotency``: the webhook API's Idempotency-Keys and the responses they replay;
 * ``store.retention``: what the retention sweep expires and prunes;
 * ``store.stats``: read-only figures for metrics and the portal;

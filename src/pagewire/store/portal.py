@@ -1,4 +1,4 @@
-"""The webhook portal's links and sessions.
+"""The webhook portal's links and sessions (and, from ``message_log``, its message log).
 
 A link (``POST /webhook``) is a row that one visit consumes: the consuming update
 is guarded by ``used_at IS NULL``, so two visits racing on two API nodes start one
@@ -16,12 +16,13 @@ from pagewire.ids import new_id
 from pagewire.models import PortalLink, PortalSession
 from pagewire.store import tables as t
 from pagewire.store.db import Database
+from pagewire.store.message_log import MessageLog
 
 L = t.portal_links.c
 S = t.portal_sessions.c
 
 
-class PortalStore:
+class PortalStore(MessageLog):
     def __init__(self, db: Database) -> None:
         self.db = db
 
