@@ -14,6 +14,7 @@ from pagewire.errors import InvalidRequest
 from pagewire.models import NO_ATTEMPTS
 from pagewire.portal.context import Portal, PostedForm, SignedIn, when
 from pagewire.portal.forms import SUBSCRIBABLE, EndpointForm, parse_since, since_default
+from pagewire.portal.health_chart import health_chart
 from pagewire.store.stats import HEALTH_WINDOW_SECONDS
 
 router = APIRouter()
@@ -108,6 +109,7 @@ async def _detail_page(portal: Portal, endpoint_id: str, *, reveal: bool = False
     endpoint = await portal.webhooks.get_endpoint(portal.org_id, endpoint_id)
     now = await portal.store.db.current_time()
     deliveries = await portal.webhooks.recent_deliveries(portal.org_id, endpoint_id)
+    health = await portal.store.stats.delivery_health(portal.org_id, endpoint_id)
     in_grace = bool(endpoint.previous_secret and (endpoint.previous_secret_expires_at or 0) > now)
     return portal.render(
         "endpoint.html",
@@ -116,6 +118,8 @@ async def _detail_page(portal: Portal, endpoint_id: str, *, reveal: bool = False
         reveal=reveal,
         previous_secret_until=endpoint.previous_secret_expires_at if in_grace else None,
         since_default=since_default(now),
+        chart=health_chart(health),
+        window_days=int(HEALTH_WINDOW_SECONDS // 86400),
     )
 
 

@@ -6,12 +6,21 @@ Nothing here is on a hot path: each read runs at a scrape or a page view.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from pagewire.models import EndpointHealth, JobCounts, JobStatus
+from pagewire.models import (
+    DeliveryHealth,
+    EndpointHealth,
+    HourOfAttempts,
+    JobCounts,
+    JobStatus,
+)
 from pagewire.store import tables as t
 from pagewire.store.db import Database
+from pagewire.store.dialect import epoch_hour
 
 A = t.attempts.c
 D = t.deliveries.c
@@ -20,6 +29,8 @@ J = t.jobs.c
 # Success rates cover this much recent history: long enough to be meaningful,
 # short enough that a fixed endpoint stops looking broken.
 HEALTH_WINDOW_SECONDS = 7 * 86400.0
+HOUR = 3600.0
+PERCENTILES = (50, 99)
 
 
 def _ok(status_code: sa.ColumnElement[int]) -> sa.ColumnElement[int]:
@@ -94,3 +105,71 @@ class StatsStore:
                 last_error=last.error,
             )
         return health
+
+    async def delivery_health(self, org_id: str, endpoint_id: str) -> DeliveryHealth:
+        """The endpoint's attempts per hour by outcome over the health window (whole
+        hours, the current one last), and the p50 and p99 of their response times.
+
+        Percentiles are nearest-rank, computed in SQL with window functions (both
+        backends have them) over the window's timed attempts: a connection that
+        failed has no response time and is counted in the bars only.
+        """
+        async with self.db.read() as conn:
+            now = float((await conn.execute(sa.select(self.db.now()))).scalar_one())
+            until = (now // HOUR + 1) * HOUR
+            since = until - HEALTH_WINDOW_SECONDS
+            joined = t.attempts.join(t.deliveries, D.id == A.delivery_id)
+            scoped = sa.and_(
+                A.org_id == org_id,
+                D.org_id == org_id,
+                D.endpoint_id == endpoint_id,
+                A.created_at >= since,
+            )
+            hour = epoch_hour(A.created_at).label("hour")
+            ok = sa.func.sum(_ok(A.status_code))
+            per_hour = (
+                sa.select(hour, ok.label("succeeded"), (sa.func.count() - ok).label("failed"))
+                .select_from(joined)
+                .where(scoped)
+                .group_by(hour)
+                .order_by(hour)
+            )
+            hours = [
+                HourOfAttempts(r.hour * HOUR, int(r.succeeded or 0), int(r.failed or 0))
+                for r in await conn.execute(per_hour)
+            ]
+            timed, ranks = await self._percentiles(conn, joined, scoped)
+        return DeliveryHealth(
+            since=since,
+            until=until,
+            hours=tuple(hours),
+            p50_ms=ranks.get(50),
+            p99_ms=ranks.get(99),
+            timed=timed,
+        )
+
+    async def _percentiles(
+        self, conn: AsyncConnection, joined: Any, scoped: sa.ColumnElement[bool]
+    ) -> tuple[int, dict[int, float]]:
+        """(how many attempts were timed, {p: the latency at rank ceil(p% of them)})."""
+        ranked = (
+            sa.select(
+                A.latency_ms.label("ms"),
+                sa.func.row_number().over(order_by=A.latency_ms).label("rank"),
+                sa.func.count().over().label("n"),
+            )
+            .select_from(joined)
+            .where(scoped, A.latency_ms.is_not(None))
+            .subquery()
+        )
+        # ceil(p * n / 100) in integers, the same on both backends
+        ranks = {p: (ranked.c.n * p + 99) // 100 for p in PERCENTILES}
+        picked = sa.select(ranked.c.ms, ranked.c.rank, ranked.c.n).where(
+            sa.or_(*(ranked.c.rank == rank for rank in ranks.values()))
+        )
+        rows = (await conn.execute(picked)).all()
+        if not rows:
+            return 0, {}
+        n = int(rows[0].n)
+        at_rank = {int(r.rank): float(r.ms) for r in rows}
+        return n, {p: at_rank[-(-p * n // 100)] for p in PERCENTILES}
