@@ -7,6 +7,7 @@ import html
 import re
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -154,3 +155,30 @@ async def test_the_next_page_keeps_the_status_and_endpoint_filters(
     assert page.text.count('class="badge status-pending') == 50 and first_id not in page.text
     assert "status=pending" in older.group(1) and f"endpoint_id={endpoint.id}" in older.group(1)
     assert first_id in next_page.text and "Older messages" not in next_page.text
+
+
+async def test_a_message_about_a_job_shows_who_submitted_it(
+    browser: Browser, tenant: Tenant, store: Any, sample_pdf: Path
+) -> None:
+    client = await browser(tenant)
+    submitted = await client.post(
+        "/extract",
+        headers={
+            **tenant.headers,
+            "user-agent": "orders-service/2.1",
+            "x-request-id": "req-audit-1",
+        },
+        files={"file": ("a.pdf", sample_pdf.read_bytes())},
+        data={"metadata": '{"order": "A-17", "note": "<b>rush</b>"}'},
+    )
+    assert submitted.status_code == 202, submitted.text
+    job_id = submitted.json()["job_id"]
+    [created] = (await store.webhooks.list_messages(tenant.org_id, job_id=job_id)).data
+
+    page = (await client.get(f"/portal/messages/{created.id}")).text
+
+    audit = page[page.index('id="audit-heading"') : page.index("<h2>Payload</h2>")]
+    assert f"<dd><code>{tenant.key_id}</code></dd>" in audit
+    assert "<code>req-audit-1</code>" in audit and "<code>orders-service/2.1</code>" in audit
+    assert "&#34;order&#34;: &#34;A-17&#34;" in audit
+    assert "&lt;b&gt;rush&lt;/b&gt;" in audit  # metadata is text, never markup

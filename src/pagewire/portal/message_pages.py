@@ -7,8 +7,9 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Response
 
-from pagewire.models import EVENT_TYPES, MESSAGE_STATUSES
-from pagewire.portal.context import PostedForm, SignedIn
+from pagewire.errors import NotFound
+from pagewire.models import EVENT_TYPES, MESSAGE_STATUSES, Job
+from pagewire.portal.context import Portal, PostedForm, SignedIn
 
 router = APIRouter()
 
@@ -57,13 +58,27 @@ async def message_detail(message_id: str, portal: SignedIn) -> Response:
     message = await portal.webhooks.get_message(portal.org_id, message_id)
     page = await portal.webhooks.list_endpoints(portal.org_id, limit=100)
     urls = {e.id: e.url for e in page.data}
+    job = await _job_of(portal, message.event.job_id)
     return portal.render(
         "message.html",
         message=message.event,
         deliveries=message.deliveries,
         endpoint_urls=urls,
         payload=json.dumps(message.event.payload, indent=2, sort_keys=True),
+        job=job,
+        audit=job.request if job else {},
+        metadata=json.dumps(job.metadata, indent=2, sort_keys=True) if job else "",
     )
+
+
+async def _job_of(portal: Portal, job_id: str | None) -> Job | None:
+    """The job a message is about, for its audit record; None once retention deleted it."""
+    if job_id is None:
+        return None
+    try:
+        return await portal.store.jobs.get(portal.org_id, job_id)
+    except NotFound:
+        return None
 
 
 @router.post("/messages/{message_id}/resend")
