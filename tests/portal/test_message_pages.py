@@ -169,7 +169,7 @@ async def test_a_message_about_a_job_shows_who_submitted_it(
             "x-request-id": "req-audit-1",
         },
         files={"file": ("a.pdf", sample_pdf.read_bytes())},
-        data={"metadata": '{"order": "A-17", "note": "<b>rush</b>"}'},
+        data={"async": "true", "metadata": '{"order": "A-17", "note": "<b>rush</b>"}'},
     )
     assert submitted.status_code == 202, submitted.text
     job_id = submitted.json()["job_id"]

@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from pagewire import errors
 from pagewire.api.deps import ServicesDep
 from pagewire.api.errors import status_for
-from pagewire.portal import endpoint_pages, message_pages
+from pagewire.portal import catalog_pages, endpoint_pages, message_pages
 from pagewire.portal.context import PostedForm, SignedIn, signer_for, templates
 from pagewire.portal.sessions import (
     check_same_site,
@@ -58,6 +58,7 @@ def create_portal(parent: FastAPI) -> FastAPI:
     portal.include_router(_access)
     portal.include_router(endpoint_pages.router)
     portal.include_router(message_pages.router)
+    portal.include_router(catalog_pages.router)
     _install_error_pages(portal)
 
     @portal.middleware("http")
