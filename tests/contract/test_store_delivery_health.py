@@ -70,8 +70,12 @@ async def test_health_counts_each_hour_by_outcome_and_ranks_response_times(
     await attempts_at(
         store,
         tenant.org_id,
-        [(done, 200, 7.0), (done, 200, 8.0), (done, 200, 9.0), (done, 503, 10.0)]
-        + [(done, None, None), ("job.failed", 200, 999.0)],  # the sibling's: not counted
+        [
+            *[(done, 200, ms) for ms in (7.0, 8.0, 9.0)],
+            (done, 503, 10.0),
+            (done, None, None),
+            ("job.failed", 200, 999.0),  # the sibling's: not counted here
+        ],
     )
     await attempts_at(store, other_tenant.org_id, [(done, 200, 5000.0)])  # not ours
     now[0] = NOW
