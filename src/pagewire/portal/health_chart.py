@@ -57,7 +57,7 @@ def nice_ceiling(value: int) -> int:
     """The smallest of 1, 2, 5, 10, 20, 50 ... that is at least ``value`` (and at least 1)."""
     if value <= 1:
         return 1
-    scale = 10 ** math.floor(math.log10(value))
+    scale: int = 10 ** int(math.log10(value))
     return next(step * scale for step in (1, 2, 5, 10) if step * scale >= value)
 
 

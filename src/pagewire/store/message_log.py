@@ -62,7 +62,7 @@ def _state_is(state: str, org_id: str, endpoint_id: str | None) -> sa.ColumnElem
     failed = has(D.status == "failed")
     failing = has(D.status == "pending", D.last_error.is_not(None))
     pending = has(D.status == "pending", D.last_error.is_(None))
-    conditions = {
+    conditions: dict[str, sa.ColumnElement[bool]] = {
         "failed": failed,
         "failing": sa.and_(~failed, failing),
         "pending": sa.and_(~failed, ~failing, pending),
