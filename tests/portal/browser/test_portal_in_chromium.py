@@ -236,6 +236,8 @@ def test_every_control_on_every_page_has_a_label(
         f"/portal/endpoints/{endpoint['id']}/delete",
         "/portal/messages",
         f"/portal/messages/{message_id}",
+        f"/portal/messages?status=failed&endpoint_id={endpoint['id']}",
+        "/portal/event-types",
         "/portal/verify",
     ):
         assert page.goto(live_server.url + path).status == 200, path
