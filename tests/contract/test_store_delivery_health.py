@@ -90,7 +90,7 @@ async def test_health_counts_each_hour_by_outcome_and_ranks_response_times(
         (this_hour - 3 * 86400, 5, 1),
         (this_hour - HOUR, 3, 2),  # the refused connection is a failed attempt too
     ]
-    assert health.timed == 10  # the refused connection has no response time
+    assert health.timed == 10  # the attempt recorded without a latency is not ranked
     assert (health.p50_ms, health.p99_ms) == (5.0, 10.0)
     assert [(h.succeeded, h.failed) for h in sibling_health.hours] == [(1, 0)]
     assert sibling_health.p50_ms == sibling_health.p99_ms == 999.0

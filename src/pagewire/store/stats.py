@@ -111,8 +111,8 @@ class StatsStore:
         hours, the current one last), and the p50 and p99 of their response times.
 
         Percentiles are nearest-rank, computed in SQL with window functions (both
-        backends have them) over the window's timed attempts: a connection that
-        failed has no response time and is counted in the bars only.
+        backends have them) over the window's attempts with a recorded latency
+        (one that got no answer is timed until it failed).
         """
         async with self.db.read() as conn:
             now = float((await conn.execute(sa.select(self.db.now()))).scalar_one())
