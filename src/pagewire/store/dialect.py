@@ -9,8 +9,7 @@
 * Writers: SQLite has one at a time, so this process's writers queue on an
   in-process lock and begin with ``BEGIN IMMEDIATE``, and every ``CHECKPOINT_EVERY``
   commits the WAL is checkpointed in a thread. PostgreSQL's writers run side by side.
-* The clock (:class:`db_now`): ``clock_timestamp()`` or ``julianday('now')``; whole
-  hours of a time (:class:`epoch_hour`), since a cast rounds on one and truncates on the other.
+* The clock (:class:`db_now`; hours: :class:`epoch_hour`): ``clock_timestamp()`` or ``julianday``.
 * Lists and batches as one parameter: :meth:`Dialect.among` and
   :meth:`Dialect.rows_table` (typed arrays on PostgreSQL, JSON on SQLite), so a
   statement is compiled and prepared once whatever the length.
@@ -70,7 +69,7 @@ def _sqlite_now(element: Any, compiler: Any, **kw: Any) -> str:
 
 
 class epoch_hour(FunctionElement[int]):
-    """The whole hours since the epoch of a time in epoch seconds (to count by the hour)."""
+    """Whole hours since 1970: PostgreSQL's cast rounds, SQLite's truncates (floor() optional)."""
 
     type = sa.BigInteger()
     inherit_cache = True
@@ -78,14 +77,11 @@ class epoch_hour(FunctionElement[int]):
 
 @compiles(epoch_hour, "postgresql")
 def _pg_epoch_hour(element: Any, compiler: Any, **kw: Any) -> str:
-    # A cast rounds on PostgreSQL: floor first, or 10:59:59.6 would count in 11:00.
     return f"CAST(floor({compiler.process(element.clauses, **kw)} / 3600.0) AS BIGINT)"
 
 
 @compiles(epoch_hour, "sqlite")
 def _sqlite_epoch_hour(element: Any, compiler: Any, **kw: Any) -> str:
-    # A cast truncates on SQLite, which is floor for times after 1970 (floor() needs
-    # SQLite's optional math functions).
     return f"CAST({compiler.process(element.clauses, **kw)} / 3600.0 AS INTEGER)"
 
 
