@@ -153,6 +153,27 @@ class TestSent(BaseModel):
     message_id: str
 
 
+class TestIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    event_type: str = Field(
+        "webhook.test", description="send this type's example payload (GET /webhook/event-types)"
+    )
+
+
+class EventTypeOut(BaseModel):
+    type: str
+    description: str
+    schema_: dict[str, Any] = Field(alias="schema", description="JSON Schema of the payload")
+    example: dict[str, Any] = Field(description="an example payload, valid against the schema")
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+
+class EventTypeList(BaseModel):
+    data: list[EventTypeOut]
+
+
 class ResendIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

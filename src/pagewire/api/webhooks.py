@@ -21,6 +21,8 @@ from pagewire.api.webhook_schemas import (
     EndpointList,
     EndpointOut,
     EndpointPatch,
+    EventTypeList,
+    EventTypeOut,
     MessageDetail,
     MessageList,
     MessageOut,
@@ -28,10 +30,12 @@ from pagewire.api.webhook_schemas import (
     Requeued,
     ResendIn,
     SecretOut,
+    TestIn,
     TestSent,
 )
 from pagewire.api.webhook_urls import checked_webhook_url
 from pagewire.errors import InvalidRequest
+from pagewire.events import EVENT_CATALOG
 from pagewire.models import Principal
 
 router = APIRouter(prefix="/webhook", tags=["webhooks"])
@@ -121,13 +125,18 @@ async def rotate_secret(
     "/endpoints/{endpoint_id}/test",
     status_code=202,
     response_model=TestSent,
-    summary="Send a webhook.test event to this endpoint",
+    summary="Send a test event (an example of any type; webhook.test by default) to this endpoint",
 )
 @idempotent
 async def send_test(
-    endpoint_id: str, request: Request, caller: Caller, services: ServicesDep
+    endpoint_id: str,
+    request: Request,
+    caller: Caller,
+    services: ServicesDep,
+    body: Annotated[TestIn | None, Body()] = None,
 ) -> TestSent:
-    message_id = await services.store.webhooks.send_test(caller.org_id, endpoint_id)
+    event_type = body.event_type if body else "webhook.test"
+    message_id = await services.store.webhooks.send_test(caller.org_id, endpoint_id, event_type)
     return TestSent(message_id=message_id)
 
 
@@ -172,6 +181,23 @@ async def recover(
         caller.org_id, endpoint_id, since=since, until=parse_time_param(body.until, "until")
     )
     return Requeued(requeued=count)
+
+
+# -- event types --------------------------------------------------------------
+
+
+@router.get(
+    "/event-types",
+    response_model=EventTypeList,
+    summary="Every event type: its description, payload JSON Schema and an example",
+)
+async def list_event_types(caller: Caller) -> EventTypeList:
+    return EventTypeList(
+        data=[
+            EventTypeOut(type=e.type, description=e.description, schema=e.schema, example=e.example)
+            for e in EVENT_CATALOG
+        ]
+    )
 
 
 # -- messages -----------------------------------------------------------------

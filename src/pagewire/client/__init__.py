@@ -36,7 +36,7 @@ from pagewire.client._models import (
 from pagewire.client._retry import Backoff, RetryPolicy
 from pagewire.client._sync.client import Pagewire
 from pagewire.client._verify import verify_webhook
-from pagewire.client._webhook_models import Attempt, Delivery, Endpoint, Message
+from pagewire.client._webhook_models import Attempt, Delivery, Endpoint, EventType, Message
 
 __all__ = [
     "APIConnectionError",
@@ -50,6 +50,7 @@ __all__ = [
     "ConflictError",
     "Delivery",
     "Endpoint",
+    "EventType",
     "Job",
     "JobError",
     "JobInput",

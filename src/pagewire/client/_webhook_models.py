@@ -8,7 +8,7 @@ from typing import Any
 
 from pagewire.client._models import parse_time
 
-__all__ = ["Attempt", "Delivery", "Endpoint", "Message"]
+__all__ = ["Attempt", "Delivery", "Endpoint", "EventType", "Message"]
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -140,4 +140,24 @@ class Message:
             created_at=parse_time(data.get("created_at")),
             deliveries=[Delivery.from_dict(d) for d in data.get("deliveries") or []],
             raw=data,
+        )
+
+
+@dataclass(frozen=True)
+class EventType:
+    """An event type pagewire sends: what it means, its payload's JSON Schema, an example."""
+
+    type: str
+    description: str = ""
+    schema: dict[str, Any] = field(default_factory=dict, repr=False)
+    example: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> EventType:
+        data = _dict(data)
+        return cls(
+            type=str(data.get("type", "")),
+            description=str(data.get("description") or ""),
+            schema=_dict(data.get("schema")),
+            example=_dict(data.get("example")),
         )

@@ -17,10 +17,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pagewire.errors import InvalidRequest, NotFound
+from pagewire.events import endpoint_disabled_payload, example_payload
 from pagewire.ids import new_id
 from pagewire.kernel.signing import generate_secret
-from pagewire.kernel.timefmt import iso
-from pagewire.models import Endpoint, ListPage, NewEvent
+from pagewire.models import EVENT_TYPES, Endpoint, ListPage, NewEvent
 from pagewire.security.encryption import SecretBox, header_context, secret_context
 from pagewire.store import outbox
 from pagewire.store import tables as t
@@ -98,11 +98,7 @@ async def disable_endpoint(
     )
     if announce:
         at = float((await conn.execute(sa.select(now))).scalar_one())
-        payload = {
-            "type": "endpoint.disabled",
-            "timestamp": iso(at),
-            "data": {"endpoint_id": endpoint.id, "url": endpoint.url, "reason": reason},
-        }
+        payload = endpoint_disabled_payload(endpoint.id, endpoint.url, reason, at=at)
         await outbox.append(
             db,
             conn,
@@ -256,8 +252,19 @@ class WebhookStore(MessageStore):
                 )
             return await self._endpoint(conn, org_id, endpoint_id)
 
-    async def send_test(self, org_id: str, endpoint_id: str) -> str:
-        """A ``webhook.test`` event to this endpoint only; returns its message id."""
+    async def send_test(
+        self, org_id: str, endpoint_id: str, event_type: str = "webhook.test"
+    ) -> str:
+        """The catalog's example of ``event_type`` to this endpoint only; returns its message id.
+
+        The payload is the example's, stamped now and marked ``data.test = true``
+        (a ``webhook.test`` names this endpoint), signed like any event.
+        """
+        if event_type not in EVENT_TYPES:
+            raise InvalidRequest(
+                f"unknown event type {event_type!r}; one of: {', '.join(EVENT_TYPES)}",
+                code="unknown_event_type",
+            )
         async with self.db.write() as conn:
             endpoint = await self._endpoint(conn, org_id, endpoint_id)
             if not endpoint.enabled:
@@ -266,18 +273,15 @@ class WebhookStore(MessageStore):
                     code="endpoint_disabled",
                 )
             at = float((await conn.execute(sa.select(self.db.now()))).scalar_one())
-            payload = {
-                "type": "webhook.test",
-                "timestamp": iso(at),
-                "data": {"endpoint_id": endpoint_id, "message": "a test event from pagewire"},
-            }
+            payload = example_payload(event_type, at=at, endpoint_id=endpoint_id)
+            payload["data"]["test"] = True
             [event_id] = await outbox.append(
                 self.db,
                 conn,
                 [
                     NewEvent(
                         org_id=org_id,
-                        type="webhook.test",
+                        type=event_type,
                         payload=payload,
                         only_endpoint_id=endpoint_id,
                     )

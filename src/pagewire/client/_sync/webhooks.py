@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from pagewire.client._base import time_param
 from pagewire.client._models import WebhookLink
 from pagewire.client._verify import WebhookVerifier
-from pagewire.client._webhook_models import Endpoint, Message
+from pagewire.client._webhook_models import Endpoint, EventType, Message
 from pagewire.client._webhooks_base import UNSET, endpoint_body, endpoint_path, message_path
 
 if TYPE_CHECKING:
@@ -99,10 +99,16 @@ class Webhooks(WebhookVerifier):
         body = self._json("POST", endpoint_path(endpoint_id, "/rotate-secret"))
         return str(body["secret"])
 
-    def send_test_event(self, endpoint_id: str) -> str:
-        """Send a ``webhook.test`` event to this endpoint; returns the message id."""
-        body = self._json("POST", endpoint_path(endpoint_id, "/test"))
-        return str(body["message_id"])
+    def send_test_event(self, endpoint_id: str, event_type: str | None = None) -> str:
+        """Send a test event to this endpoint only; returns the message id.
+
+        Without ``event_type`` it is a ``webhook.test``; with one (``"job.completed"``)
+        it is that type's example payload from :meth:`list_event_types`, marked
+        ``data.test = true``.
+        """
+        body = {"event_type": event_type} if event_type else None
+        answer = self._json("POST", endpoint_path(endpoint_id, "/test"), json=body)
+        return str(answer["message_id"])
 
     def enable_endpoint(self, endpoint_id: str) -> Endpoint:
         """Deliver to the endpoint again (after it was disabled, by you or by failures)."""
@@ -126,6 +132,11 @@ class Webhooks(WebhookVerifier):
         body = {"since": time_param(since), "until": time_param(until)}
         answer = self._json("POST", endpoint_path(endpoint_id, "/recover"), json=body)
         return int(answer["requeued"])
+
+    def list_event_types(self) -> list[EventType]:
+        """Every event type pagewire sends, with its payload's JSON Schema and an example."""
+        body = self._json("GET", "/webhook/event-types")
+        return [EventType.from_dict(e) for e in body.get("data") or []]
 
     # -- messages -------------------------------------------------------------
 
