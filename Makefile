@@ -42,8 +42,9 @@ demo: install
 test: install system-deps
 	@scripts/test.sh
 
+# `make serve PORT=9000 HOST=0.0.0.0` (else PAGEWIRE_PORT / PAGEWIRE_HOST, then 127.0.0.1:8000)
 serve: install
-	@$(BIN)/pagewire serve
+	@$(BIN)/pagewire serve $(if $(PORT),--port $(PORT)) $(if $(HOST),--host $(HOST))
 
 lint: install
 	@$(BIN)/python scripts/unasync.py --check

@@ -19,6 +19,9 @@ class Settings(BaseSettings):
     # Empty means: a SQLite file in the data directory.
     database_url: str = ""
     public_url: str = "http://127.0.0.1:8000"
+    # Where `pagewire serve` binds (its --host / --port win).
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
     # Where blobs (uploads, large results) live. Empty: DATA_DIR/blobs. "file:///path": a
     # directory that must exist. "s3://bucket/prefix": an S3-compatible bucket, with
     # credentials and region from the standard AWS_* variables.

@@ -24,7 +24,8 @@ def pagewire(live: LiveService, tmp_path: Path) -> Callable[..., subprocess.Comp
     def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "pagewire.cli", *args],
-            env=env or live.client_env(),
+            # Each test its own config directory: the listen secret lives there.
+            env=env or live.client_env(XDG_CONFIG_HOME=str(tmp_path / "config")),
             capture_output=True,
             text=True,
             timeout=90,

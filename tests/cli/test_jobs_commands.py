@@ -74,7 +74,7 @@ def test_submit_without_wait_prints_the_job_then_jobs_cancel_and_get_follow_it(
     assert f"job       {job_id}" in shown.stdout
     listed = pagewire("jobs", "list", "--limit", "3")
     assert listed.returncode == 0 and job_id in listed.stdout
-    assert len(listed.stdout.strip().splitlines()) <= 3
+    assert len(listed.stdout.strip().splitlines()) <= 1 + 3  # the header, then the jobs
 
 
 @contextlib.contextmanager
@@ -143,3 +143,30 @@ def test_submit_takes_a_url_as_well_as_a_file(pagewire: Run, sample_pdf: Path) -
     assert done.returncode == 0, done.stderr
     job = json.loads(done.stdout)
     assert job["status"] == "completed" and job["input"]["file_url"].endswith(sample_pdf.name)
+
+
+def test_submit_prints_the_job_url_and_next_command_then_jobs_result_writes_it(
+    pagewire: Run, live: LiveService, sample_pdf: Path, tmp_path: Path
+) -> None:
+    from pagewire import Pagewire
+
+    submitted = pagewire("submit", str(sample_pdf), "--pages", "1")
+
+    assert submitted.returncode == 0, submitted.stderr
+    first, url, hint = submitted.stdout.strip().splitlines()
+    job_id = first.split()[1]
+    assert url == f"{live.base_url}/job/{job_id}"
+    assert hint.startswith(f"next: pagewire jobs get {job_id}")
+    with Pagewire(api_key=live.api_key, base_url=live.base_url) as client:
+        assert client.jobs.wait(job_id, timeout=120).status == "completed"
+
+    out = tmp_path / "r.md"
+    written = pagewire("jobs", "result", job_id, "-o", str(out))
+    assert written.returncode == 0 and written.stderr.strip() == f"1 pages written to {out}"
+    assert "Court of Appeals" in out.read_text()
+    as_json = json.loads(pagewire("jobs", "result", job_id, "--format", "json").stdout)
+    assert as_json["page_count"] == 1 and "Court of Appeals" in as_json["markdown"]
+    listed = pagewire("jobs", "list", "--limit", "2").stdout.splitlines()
+    assert listed[0].split() == ["JOB", "STATUS", "CREATED", "FILE"]
+    missing = pagewire("jobs", "result", "job_nope")
+    assert missing.returncode == 1 and missing.stderr.startswith("error: 404")

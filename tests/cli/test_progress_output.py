@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from pagewire.cli.client_commands import ProgressBar, exit_code_for, status_line
+from pagewire.cli.jobs import ProgressBar, exit_code_for, status_line
 from pagewire.client import Job
 
 

@@ -19,6 +19,7 @@ pytestmark = pytest.mark.e2e
 
 def test_keys_list_never_shows_a_key(service_factory: Any) -> None:
     service = service_factory()
+    service.cli("migrate")
     created = json.loads(service.cli("keys", "create", "--org", "acme", "--json"))
 
     listed = service.cli("keys", "list") + service.cli("keys", "list", "--json")

@@ -106,6 +106,7 @@ async def test_no_secret_header_value_or_key_is_on_disk_and_files_are_private(
     service_factory: Any, backend: Any, sample_pdf: Path
 ) -> None:
     service = service_factory(PAGEWIRE_ALLOW_HTTP_WEBHOOKS="true", PAGEWIRE_POLL_SECONDS="0.1")
+    service.cli("migrate")
     created = json.loads(service.cli("keys", "create", "--org", "e2e", "--json"))
     auth = {"x-api-key": created["api_key"]}
     receiver = await Receiver().start()
@@ -173,7 +174,7 @@ def test_a_wrong_encryption_key_stops_the_start_with_a_clear_message(
     service_factory: Any, backend: Any
 ) -> None:
     service = service_factory()
-    service.cli("keys", "create", "--org", "e2e", "--json")  # the first start seals with a key
+    service.cli("migrate")  # the first start seals with a key
     # Another key id than the database's; then its id with other bytes.
     if backend.name == "sqlite":
         key_id = parse_keys((service.data_dir / KEY_FILE).read_text(), source="x")[0].id
@@ -199,7 +200,7 @@ def test_a_wrong_encryption_key_stops_the_start_with_a_clear_message(
 @SQLITE_ONLY  # the key file is the embedded default's
 def test_a_lost_key_file_is_an_error_not_a_new_key(service_factory: Any, backend: Any) -> None:
     service = service_factory()
-    service.cli("keys", "create", "--org", "e2e", "--json")
+    service.cli("migrate")
     (service.data_dir / KEY_FILE).unlink()
     result = pagewire("migrate", env=service.env)
     assert result.returncode == 2

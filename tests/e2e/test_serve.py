@@ -24,6 +24,7 @@ pytestmark = pytest.mark.e2e
 
 
 def new_key(service: Any) -> dict[str, str]:
+    service.cli("migrate")  # `keys create` never makes a database (it may come before serve)
     created = json.loads(service.cli("keys", "create", "--org", "e2e", "--json"))
     assert set(created) >= {"org_id", "api_key"}
     return {"x-api-key": created["api_key"]}

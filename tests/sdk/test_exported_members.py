@@ -32,6 +32,7 @@ CLIENT_TYPES = {
     "Backoff",
     "Delivery",
     "Endpoint",
+    "EventType",
     "Job",
     "JobError",
     "JobInput",

@@ -122,6 +122,7 @@ def test_pagewire_serve_logs_no_secret_when_an_endpoint_insert_fails(tmp_path: P
     data_dir.mkdir()
     service = Service(data_dir, backend.url, {})
     try:
+        service.cli("migrate")
         key = service.cli("keys", "create", "--org", "acme", "--json")
         service.serve("--no-worker", "--no-dispatch")
         asyncio.run(break_endpoint_inserts(backend, "refused"))

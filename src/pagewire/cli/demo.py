@@ -24,7 +24,7 @@ from pathlib import Path
 
 import httpx
 
-from pagewire.cli.client_commands import ProgressBar, status_line
+from pagewire.cli.jobs import ProgressBar, status_line
 from pagewire.client import Endpoint, NotFoundError, Pagewire, WebhookEvent
 from pagewire.client._receiver import LocalReceiver
 
@@ -36,6 +36,15 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 def _service_env(data_dir: Path, extra: Mapping[str, str] | None) -> dict[str, str]:
@@ -60,6 +69,8 @@ def embedded_service(
 ) -> Iterator[str]:
     """``pagewire serve`` (API, workers, dispatcher) on SQLite in ``data_dir``; yields its URL."""
     port = port or _free_port()
+    if not _bindable(port):
+        raise SystemExit(f"error: cannot serve on 127.0.0.1:{port}: the port is in use")
     log = (data_dir / "service.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "pagewire.cli", "serve", "--port", str(port)],
@@ -135,7 +146,9 @@ def _await_event(receiver: LocalReceiver, job_id: str, timeout: float) -> Webhoo
     return None
 
 
-def run(file: Path | None, out_dir: Path = Path("pagewire-demo")) -> int:
+def run(
+    file: Path | None, out_dir: Path = Path("pagewire-demo"), *, port: int | None = None
+) -> int:
     document = file or SAMPLE
     if not document.is_file():
         print(f"no such file: {document}", file=sys.stderr)
@@ -145,9 +158,13 @@ def run(file: Path | None, out_dir: Path = Path("pagewire-demo")) -> int:
         LocalReceiver() as receiver,
     ):
         data_dir = Path(tmp)
-        print(f"1. starting pagewire (SQLite in {data_dir})", flush=True)
+        port = port or _free_port()
+        print(f"1. starting pagewire on 127.0.0.1:{port} (SQLite in {data_dir})", flush=True)
         api_key = create_key(data_dir)
-        with embedded_service(data_dir) as base, Pagewire(api_key=api_key, base_url=base) as client:
+        with (
+            embedded_service(data_dir, port) as base,
+            Pagewire(api_key=api_key, base_url=base) as client,
+        ):
             endpoint = _register(client, receiver)
             if endpoint is not None:
                 print(f"2. webhook receiver {receiver.url} registered as endpoint {endpoint.id}")

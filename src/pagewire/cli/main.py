@@ -1,4 +1,5 @@
-"""pagewire: run the service (serve, worker, migrate, keys) and use it (submit, jobs, listen, demo)."""
+"""pagewire: run the service (serve, worker, migrate, keys) and use it (submit, jobs,
+endpoints, trigger, messages, listen, demo)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import argparse
 import asyncio
 import contextlib
 import gc
-import json
 import logging
 import signal
 import sys
@@ -18,7 +18,6 @@ from pagewire import __version__
 if TYPE_CHECKING:  # the commands import what they use when they run: a quick --help
     from prometheus_client import CollectorRegistry
 
-    from pagewire.models import ApiKey, Organization
     from pagewire.runtime import BackgroundLoop, Services
     from pagewire.settings import Settings
     from pagewire.store import Store
@@ -73,15 +72,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     _require_blob_store(settings)
+    host = args.host or settings.host  # a flag wins over PAGEWIRE_HOST / PAGEWIRE_PORT
+    port = settings.port if args.port is None else args.port
     if args.public_url:
         settings = settings.model_copy(update={"public_url": args.public_url})
     elif "PAGEWIRE_PUBLIC_URL" not in __import__("os").environ:
-        settings = settings.model_copy(update={"public_url": f"http://{args.host}:{args.port}"})
+        settings = settings.model_copy(update={"public_url": f"http://{host}:{port}"})
     app = create_app(settings, run_worker=not args.no_worker, run_dispatcher=not args.no_dispatch)
     config = uvicorn.Config(
         app,
-        host=args.host,
-        port=args.port,
+        host=host,
+        port=port,
         log_config=None,
         lifespan="on",
         loop="uvloop" if sys.platform != "win32" else "asyncio",
@@ -231,67 +232,14 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def _with_store(args: argparse.Namespace, action: Callable[[Store], Awaitable[T]]) -> T:
-    """``action(store)`` on a migrated database (``keys`` migrates, as ``serve`` does)."""
-    from pagewire.runtime import open_services
+    """``action(store)`` on the service's migrated database (never a new one)."""
+    from pagewire.cli.keys import with_existing_store
 
-    settings = _settings(args)
-
-    async def main() -> T:
-        async with open_services(settings, listen=False) as services:
-            return await action(services.store)
-
-    return asyncio.run(main())
+    return with_existing_store(_settings(args), action)
 
 
-def cmd_keys_create(args: argparse.Namespace) -> int:
-    async def action(store: Store) -> tuple[ApiKey, str]:
-        org = await store.keys.ensure_org(args.org)
-        return await store.keys.create_key(org.id, args.name)
-
-    key, plaintext = _with_store(args, action)
-    if args.json:
-        print(json.dumps({"org_id": key.org_id, "api_key": plaintext, "key_id": key.id}))
-    else:
-        print(
-            f"organization {args.org} ({key.org_id})\nkey id       {key.id}\napi key      "
-            f"{plaintext}\n\nThe key is shown once; store it now."
-        )
-    return 0
-
-
-def cmd_keys_list(args: argparse.Namespace) -> int:
-    async def action(store: Store) -> tuple[list[Organization], list[ApiKey]]:
-        return await store.keys.list_orgs(), await store.keys.list_keys()
-
-    orgs, keys = _with_store(args, action)
-    names = {o.id: o.name for o in orgs}
-    rows = [
-        {
-            "key_id": k.id,
-            "org_id": k.org_id,
-            "org": names.get(k.org_id),
-            "prefix": k.prefix,
-            "name": k.name,
-            "revoked": k.revoked_at is not None,
-        }
-        for k in keys
-    ]
-    if args.json:
-        print(json.dumps(rows))
-    else:
-        for r in rows:
-            state = "revoked" if r["revoked"] else "active"
-            print(f"{r['key_id']}  {r['prefix']}…  {r['org']} ({r['org_id']})  {state}")
-    return 0
-
-
-def cmd_keys_revoke(args: argparse.Namespace) -> int:
-    async def action(store: Store) -> ApiKey:
-        return await store.keys.revoke(args.key_id)
-
-    key = _with_store(args, action)
-    print(f"revoked {key.id}")
-    return 0
+def _with_settings(command: Callable[[argparse.Namespace, Settings], int]) -> Callable[..., int]:
+    return lambda args: command(args, _settings(args))
 
 
 def cmd_encryption_rotate(args: argparse.Namespace) -> int:
@@ -323,7 +271,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     from pagewire.cli import demo
 
-    return demo.run(Path(args.file) if args.file else None)
+    return demo.run(Path(args.file) if args.file else None, port=args.port)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -335,8 +283,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", parents=[common], help="run the API (+ workers, dispatcher)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--host", help="address to bind (PAGEWIRE_HOST, default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to bind (PAGEWIRE_PORT, default 8000)")
     serve.add_argument("--public-url", help="overrides PAGEWIRE_PUBLIC_URL")
     serve.add_argument("--no-worker", action="store_true", help="do not run jobs here")
     serve.add_argument("--no-dispatch", action="store_true", help="do not send webhooks here")
@@ -363,18 +311,9 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = sub.add_parser("migrate", parents=[common], help="apply database migrations")
     migrate.set_defaults(func=cmd_migrate)
 
-    keys = sub.add_parser("keys", help="API keys").add_subparsers(dest="keys", required=True)
-    create = keys.add_parser("create", parents=[common], help="create an API key")
-    create.add_argument("--org", required=True, help="organization name (created if new)")
-    create.add_argument("--name", help="a label for the key")
-    create.add_argument("--json", action="store_true", help="one JSON line")
-    create.set_defaults(func=cmd_keys_create)
-    listing = keys.add_parser("list", parents=[common], help="list keys (never the keys)")
-    listing.add_argument("--json", action="store_true")
-    listing.set_defaults(func=cmd_keys_list)
-    revoke = keys.add_parser("revoke", parents=[common], help="revoke a key")
-    revoke.add_argument("key_id")
-    revoke.set_defaults(func=cmd_keys_revoke)
+    from pagewire.cli import keys
+
+    keys.register(sub, common, _with_settings)
     encryption = sub.add_parser(
         "encryption", help="the keys that seal webhook secrets at rest"
     ).add_subparsers(dest="encryption", required=True)
@@ -393,7 +332,11 @@ def build_parser() -> argparse.ArgumentParser:
     cli_client.register(sub)
     demo = sub.add_parser("demo", help="the whole flow on a sample document, locally")
     demo.add_argument("file", nargs="?", help="a document (default: the shipped sample filing)")
+    demo.add_argument("--port", type=int, help="the service's port (default: a free one)")
     demo.set_defaults(func=cmd_demo)
+    from pagewire.cli import completion
+
+    completion.register(sub, parser)
     return parser
 
 

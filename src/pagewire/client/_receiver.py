@@ -4,6 +4,9 @@ A standard-library HTTP server on a background thread: it verifies each
 delivery, queues the event for the caller, and optionally forwards the request
 unchanged to the developer's own handler (answering with that handler's status,
 so the dispatcher retries when the handler fails, exactly as in production).
+With ``forward_secret`` the forwarded request is signed again with that secret
+(same ``webhook-id`` and timestamp), so the handler keeps one secret across
+``pagewire listen`` runs whatever endpoint each run registers.
 Deliveries are few here, so the standard library's server is plenty, and the
 CLI keeps needing nothing beyond httpx.
 """
@@ -23,6 +26,7 @@ import httpx
 from pagewire.client._errors import WebhookVerificationError
 from pagewire.client._models import WebhookEvent
 from pagewire.client._verify import verify_webhook
+from pagewire.kernel.signing import sign
 
 __all__ = ["LocalReceiver", "ReceivedDelivery"]
 
@@ -37,6 +41,7 @@ class ReceivedDelivery:
     event: WebhookEvent | None
     error: str | None = None
     forwarded_status: int | None = None
+    forward_error: str | None = None  # why the handler gave no answer (a 502 then)
 
 
 class LocalReceiver:
@@ -54,11 +59,14 @@ class LocalReceiver:
         port: int = 0,
         forward_to: str | None = None,
         forward_timeout: float = 10.0,
+        forward_secret: str | None = None,
         now: Callable[[], float] | None = None,
     ) -> None:
         self.deliveries: queue.Queue[ReceivedDelivery] = queue.Queue()
         self._secret: str | None = None
         self._forward_to = forward_to
+        self._forward_timeout = forward_timeout
+        self._forward_secret = forward_secret
         self._forward = httpx.Client(timeout=forward_timeout) if forward_to else None
         self._now = now
         self._server = ThreadingHTTPServer((host, port), self._handler_class())
@@ -113,20 +121,35 @@ class LocalReceiver:
             delivery = ReceivedDelivery(None, error.message)
             self.deliveries.put(delivery)
             return 400, delivery
-        status = 200
+        status, why = 200, None
         if self._forward is not None and self._forward_to is not None:
-            status = self._forward_request(body, headers)
-        delivery = ReceivedDelivery(event, forwarded_status=status if self._forward else None)
+            status, why = self._forward_request(body, headers, event)
+        forwarded = status if self._forward else None
+        delivery = ReceivedDelivery(event, forwarded_status=forwarded, forward_error=why)
         self.deliveries.put(delivery)
         return status, delivery
 
-    def _forward_request(self, body: bytes, headers: dict[str, str]) -> int:
+    def _forward_request(
+        self, body: bytes, headers: dict[str, str], event: WebhookEvent
+    ) -> tuple[int, str | None]:
+        """The handler's status; 502 and the reason when it gave none (the dispatcher
+        will retry, as it would against the real handler)."""
         assert self._forward is not None and self._forward_to is not None
         kept = {k: v for k, v in headers.items() if k.lower() not in _HOP_BY_HOP}
+        if self._forward_secret is not None:
+            kept = {k: v for k, v in kept.items() if k.lower() != "webhook-signature"}
+            # It verified, so its timestamp header is there and an integer.
+            stamp = next(v for k, v in kept.items() if k.lower() == "webhook-timestamp")
+            kept["webhook-signature"] = sign(self._forward_secret, event.id, int(stamp), body)
         try:
-            return self._forward.post(self._forward_to, content=body, headers=kept).status_code
-        except httpx.HTTPError:
-            return 502  # the dispatcher will retry, as it would against the real handler
+            answer = self._forward.post(self._forward_to, content=body, headers=kept)
+        except httpx.ConnectError as error:
+            return 502, _connect_failure(self._forward_to, error)
+        except httpx.TimeoutException:
+            return 502, f"no answer from {self._forward_to} within {self._forward_timeout:g} s"
+        except httpx.HTTPError as error:
+            return 502, f"{self._forward_to}: {error or type(error).__name__}"
+        return answer.status_code, None
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         receiver = self
@@ -152,3 +175,12 @@ class LocalReceiver:
                 pass  # the caller prints what matters; access logs would drown it
 
         return Handler
+
+
+def _connect_failure(url: str, error: httpx.ConnectError) -> str:
+    text = str(error).lower()
+    if "refused" in text:
+        return f"connection refused by {url} (is your app running?)"
+    if "name or service" in text or "nodename" in text or "getaddrinfo" in text:
+        return f"cannot resolve the host of {url}"
+    return f"cannot connect to {url}: {error}"
