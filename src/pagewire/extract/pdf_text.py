@@ -17,6 +17,7 @@ from collections.abc import Callable
 import pypdfium2 as pdfium
 import pypdfium2.raw as raw
 
+from pagewire.extract.scripts import Run, mark_runs
 from pagewire.extract.words import Word
 
 _WORD = re.compile(r"[^\s\ufffe\x00-\x1f]+")
@@ -41,6 +42,7 @@ class _FontCache:
     def __init__(self, textpage: pdfium.PdfTextPage) -> None:
         self._tp = textpage.raw
         self.cache: dict[int, tuple[float, bool, bool, bool]] = {}  # text object -> facts
+        self.text = ""  # the page's text, for the characters of words read one by one
         self._name = ctypes.create_string_buffer(256)
         self._flags = ctypes.c_int()
         self._matrix = raw.FS_MATRIX()
@@ -94,6 +96,7 @@ def page_words(
     else:
         index_of = None
     fonts = _FontCache(textpage)
+    fonts.text = text
     cache = fonts.cache
     object_of = _TEXT_OBJECT_ADDRESS
     tp_address = ctypes.cast(tp, ctypes.c_void_p).value
@@ -122,6 +125,11 @@ def page_words(
         if x1 < x0:  # right-to-left or rotated runs: keep a sane box
             x0, x1 = x1, x0
         word_text = match.group()
+        if last != first and (object_of(tp_address, last) or 0) != key:
+            # The word changes text object (font or position) inside: an exponent
+            # ("10" + raised "20"), an index ("d" + lowered "k"), a footnote mark.
+            runs = _runs(tp_address, start, end, index_of, fonts, rect_ref, rect)
+            word_text, size = mark_runs(runs)
         soft = end < n_text and text[end] == "\ufffe"
         if soft and not _plain_continuation(text, end + 1):
             # pdfium marks every line-end hyphen after a letter as soft; a hyphen
@@ -142,6 +150,42 @@ def page_words(
             )
         )
     return words, rotated
+
+
+def _runs(
+    tp_address: int | None,
+    start: int,
+    end: int,
+    index_of: Callable[[int], int] | None,
+    fonts: _FontCache,
+    rect_ref: object,
+    rect: raw.FS_RECTF,
+) -> list[Run]:
+    """The word's characters grouped by text object, each group with its size and bottom.
+
+    Only words that change text object come here (a few per page), so the per-character
+    calls cost little."""
+    runs: list[Run] = []
+    text = fonts.text
+    cache = fonts.cache
+    for i in range(start, end):
+        index = index_of(i) if index_of is not None else i
+        key = _TEXT_OBJECT_ADDRESS(tp_address, index) or 0
+        if not _LOOSE_BOX(tp_address, index, rect_ref):
+            if runs:  # no box to place it by: it stays with the character before
+                runs[-1].text += text[i]
+            continue
+        facts = cache.get(key)
+        if facts is None:
+            facts = cache[key] = fonts.read(index)
+        bottom = -rect.bottom  # pdf y grows upwards; flip so larger is lower on the page
+        if runs and runs[-1].key == key:
+            run = runs[-1]
+            run.text += text[i]
+            run.bottom = max(run.bottom, bottom)
+        else:
+            runs.append(Run(key, text[i], facts[0], bottom))
+    return runs
 
 
 def _plain_continuation(text: str, start: int) -> bool:
