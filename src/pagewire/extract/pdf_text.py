@@ -17,10 +17,12 @@ from collections.abc import Callable
 import pypdfium2 as pdfium
 import pypdfium2.raw as raw
 
+from pagewire.extract.hyphens import keeps_hyphen, vocabulary
 from pagewire.extract.scripts import Run, mark_runs
 from pagewire.extract.words import Word
 
 _WORD = re.compile(r"[^\s\ufffe\x00-\x1f]+")
+_BROKEN = re.compile(r"\S*\ufffe\s*\S*")
 _BOLD_NAMES = ("bold", "black", "heavy", "semibold", "demi", "medi", "cmbx", "cmb10", "-bd")
 _ITALIC_NAMES = ("italic", "oblique", "cmti", "cmmi", "-it")
 _FONT_ITALIC_FLAG = 0x40
@@ -106,6 +108,7 @@ def page_words(
     rotated: list[Word] = []
     loose = _LOOSE_BOX
     n_text = len(text)
+    page_vocabulary: set[str] | None = None
     for seq, match in enumerate(_WORD.finditer(text)):
         start, end = match.span()
         first, last = start, end - 1
@@ -131,10 +134,14 @@ def page_words(
             runs = _runs(tp_address, start, end, index_of, fonts, rect_ref, rect)
             word_text, size = mark_runs(runs)
         soft = end < n_text and text[end] == "\ufffe"
-        if soft and not _plain_continuation(text, end + 1):
-            # pdfium marks every line-end hyphen after a letter as soft; a hyphen
-            # before "to-German" or "Based" belongs to a compound, so keep it.
-            word_text += "-"
+        if soft:
+            # pdfium marks every line-end hyphen after a letter as soft; a hyphen in
+            # "left-to-right" or before "Based" belongs to a compound, so keep it.
+            if page_vocabulary is None:
+                # the broken words' halves are not words of the page
+                page_vocabulary = vocabulary((_BROKEN.sub(" ", text),))
+            if keeps_hyphen(match.group(), _next_word(text, end + 1), page_vocabulary):
+                word_text += "-"
         (rotated if turned else words).append(
             Word(
                 word_text,
@@ -188,12 +195,13 @@ def _runs(
     return runs
 
 
-def _plain_continuation(text: str, start: int) -> bool:
+def _next_word(text: str, start: int) -> str:
+    while start < len(text) and text[start].isspace():
+        start += 1
     end = start
     while end < len(text) and not text[end].isspace() and end - start < 40:
         end += 1
-    rest = text[start:end]
-    return bool(rest) and rest[0].islower() and "-" not in rest
+    return text[start:end]
 
 
 def _index_map(tp: object, n: int) -> Callable[[int], int]:

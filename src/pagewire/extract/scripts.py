@@ -15,10 +15,12 @@ from dataclasses import dataclass, replace
 from pagewire.extract.words import Word
 
 SMALLER = 0.85  # a script glyph is set at most this share of its line's size
+SMALLEST = 0.45  # and at least this share: TeX's scripts are 0.5-0.75 of their base
 RAISED = 0.2  # a superscript's bottom sits at least this many ems above the line's
 LOWERED = 0.05  # a subscript's bottom sits at least this many ems below it
 GLUE = 0.45  # a script word this close (ems) to its base word belongs to it
 RADICAL = "\u221a"
+MAX_SCRIPT_WORD = 4
 
 
 @dataclass(slots=True)
@@ -34,8 +36,8 @@ class Run:
 def script_kind(size: float, bottom: float, base_size: float, base_bottom: float) -> str | None:
     """``sup``, ``sub`` or None for text of ``size`` whose boxes end at ``bottom``, next
     to base text of ``base_size`` ending at ``base_bottom`` (y grows downwards)."""
-    if size >= SMALLER * base_size:
-        return None
+    if not SMALLEST * base_size <= size < SMALLER * base_size:
+        return None  # the line's own size, or far smaller than any script (a signature's scrawl)
     if bottom < base_bottom - RAISED * base_size:
         return "sup"
     if bottom > base_bottom + LOWERED * base_size:
@@ -87,7 +89,9 @@ def mark_row(row: list[Word]) -> list[Word]:
         if prev.text.endswith(RADICAL) and gap < GLUE * max(w.size, prev.size):
             out[-1] = _glued(prev, w, w.text)
             continue
-        kind = None if RADICAL in w.text else script_kind(w.size, w.y1, prev.size, prev.y1)
+        # A script on its own is short: a footnote mark, an exponent, an index.
+        short = len(w.text) <= MAX_SCRIPT_WORD and RADICAL not in w.text
+        kind = script_kind(w.size, w.y1, prev.size, prev.y1) if short else None
         if kind is not None and "<" not in w.text and gap < GLUE * prev.size:
             out[-1] = _glued(prev, w, tagged(w.text, kind))
             continue
