@@ -131,8 +131,11 @@ def page_words(
         if last != first and (object_of(tp_address, last) or 0) != key:
             # The word changes text object (font or position) inside: an exponent
             # ("10" + raised "20"), an index ("d" + lowered "k"), a footnote mark.
-            runs = _runs(tp_address, start, end, index_of, fonts, rect_ref, rect)
-            word_text, size = mark_runs(runs)
+            runs = _runs(tp_address, start, end, index_of, fonts.text, rect_ref, rect)
+            word_text, base = mark_runs(runs)
+            if word_text.startswith(("<sup>", "<sub>")):
+                # "<sup>4</sup>We": the word's size is its text's, not its mark's
+                size *= base / runs[0].size
         soft = end < n_text and text[end] == "\ufffe"
         if soft:
             # pdfium marks every line-end hyphen after a letter as soft; a hyphen in
@@ -164,17 +167,16 @@ def _runs(
     start: int,
     end: int,
     index_of: Callable[[int], int] | None,
-    fonts: _FontCache,
+    text: str,
     rect_ref: object,
     rect: raw.FS_RECTF,
 ) -> list[Run]:
     """The word's characters grouped by text object, each group with its size and bottom.
 
-    Only words that change text object come here (a few per page), so the per-character
-    calls cost little."""
+    Only words that change text object come here (a few per page). The loose box's
+    height (the font's ascent to descent) stands in for the size: only ratios between
+    runs matter, and it costs no font calls."""
     runs: list[Run] = []
-    text = fonts.text
-    cache = fonts.cache
     for i in range(start, end):
         index = index_of(i) if index_of is not None else i
         key = _TEXT_OBJECT_ADDRESS(tp_address, index) or 0
@@ -182,16 +184,13 @@ def _runs(
             if runs:  # no box to place it by: it stays with the character before
                 runs[-1].text += text[i]
             continue
-        facts = cache.get(key)
-        if facts is None:
-            facts = cache[key] = fonts.read(index)
         bottom = -rect.bottom  # pdf y grows upwards; flip so larger is lower on the page
         if runs and runs[-1].key == key:
             run = runs[-1]
             run.text += text[i]
             run.bottom = max(run.bottom, bottom)
         else:
-            runs.append(Run(key, text[i], facts[0], bottom))
+            runs.append(Run(key, text[i], rect.top - rect.bottom, bottom))
     return runs
 
 

@@ -21,6 +21,7 @@ LOWERED = 0.05  # a subscript's bottom sits at least this many ems below it
 GLUE = 0.45  # a script word this close (ems) to its base word belongs to it
 RADICAL = "\u221a"
 MAX_SCRIPT_WORD = 4
+CLOSING = ".,;:)]}!?\u2019\u201d"  # punctuation that follows a mark with no space
 
 
 @dataclass(slots=True)
@@ -96,7 +97,7 @@ def mark_row(row: list[Word]) -> list[Word]:
             out[-1] = _glued(prev, w, tagged(w.text, kind))
             continue
         after_mark = prev.text.endswith(("</sup>", "</sub>"))
-        if after_mark and gap < 0.2 * w.size and not w.text[0].isalnum():
+        if after_mark and gap < 0.35 * w.size and w.text[0] in CLOSING:
             out[-1] = _glued(prev, w, w.text)  # "gradients<sup>4</sup>." : punctuation after a mark
             continue
         out.append(w)
