@@ -9,7 +9,6 @@ type, and its own words must come back in the result.
 from __future__ import annotations
 
 import io
-from pathlib import Path
 from typing import Any
 
 import httpx

@@ -121,9 +121,14 @@ EXPECTATIONS: dict[str, Expect] = {
         ),
     ),
     "missouri-appeals-5p.pdf": Expect(
-        headings=((2, "Introduction"), (2, "Background"), (2, "Standard of Review"), (2, "Conclusion")),
+        headings=(
+            (2, "Introduction"),
+            (2, "Background"),
+            (2, "Standard of Review"),
+            (2, "Conclusion"),
+        ),
         sentences=(
-            "Jagels seeks to convert her plea counsel’s accurate description of the serious "
+            "Jagels seeks to convert her plea counsel\u2019s accurate description of the serious "
             "consequences and stark choice she faced into coercion. It was not.",
         ),
     ),
