@@ -66,3 +66,29 @@ def score(md: str, truth: Truth) -> dict[str, float]:
     lower = clean.lower()
     scores["ocr_words"] = sum(w in lower for w in truth.ocr_words) / len(truth.ocr_words)
     return scores
+
+
+def fidelity(run_engine: object, engines: list[str], corpus: Path) -> dict[str, dict[str, float]]:
+    """Per corpus document and engine, the share of tests/fidelity/expectations.py met.
+
+    ``run_engine(engine, pdf, out)`` writes the engine's markdown to ``out``."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "fidelity"))
+    import tempfile
+
+    from expectations import EXPECTATIONS
+    from scoring import score as fidelity_score
+
+    out = Path(tempfile.mkdtemp(prefix="pagewire-fidelity-")) / "out.md"
+    table: dict[str, dict[str, float]] = {}
+    for name, expect in sorted(EXPECTATIONS.items()):
+        pdf = corpus / name
+        if not pdf.exists():
+            continue
+        for engine in engines:
+            result = run_engine(engine, pdf, out)  # type: ignore[operator]
+            ok = "error" not in result and out.exists()
+            table.setdefault(name, {})[engine] = (
+                fidelity_score(out.read_text(), expect) if ok else 0.0
+            )
+            out.unlink(missing_ok=True)
+    return table

@@ -93,7 +93,15 @@ def main() -> None:
         help="a check that the bench works: one corpus file, a 20-page generated one; "
         "its results file is marked quick and the page renderer refuses it",
     )
+    parser.add_argument(
+        "--fidelity-only",
+        action="store_true",
+        help="only score every engine on the corpus against tests/fidelity/expectations.py",
+    )
     args = parser.parse_args()
+    if args.fidelity_only:
+        print(fidelity_report(args))
+        return
     if args.quick:
         args.long_pages = min(args.long_pages, 20)
 
@@ -165,6 +173,24 @@ def main() -> None:
         quick=args.quick,
     )
     print(f"wrote {written}", file=sys.stderr)
+
+
+def fidelity_report(args: argparse.Namespace) -> str:
+    """Per document, the share of its fidelity expectations each engine meets."""
+    from _extract_score import fidelity
+
+    peers = None if args.skip_peers else ensure_peers()
+    engines = [e for e in ("pagewire", "pymupdf4llm", "markitdown") if peers or e not in PEERS]
+
+    def one(engine: str, pdf: Path, out: Path) -> dict[str, float]:
+        python = peers if engine in PEERS else ROOT / ".venv" / "bin" / "python"
+        return run(engine, pdf, python, out)  # type: ignore[arg-type]
+
+    table = fidelity(one, engines, CORPUS)
+    lines = ["| document | " + " | ".join(engines) + " |", "|---" * (len(engines) + 1) + "|"]
+    for name, scores in table.items():
+        lines.append(f"| {name} | " + " | ".join(f"{scores[e]:.2f}" for e in engines) + " |")
+    return "\n".join(lines)
 
 
 def report(

@@ -15,6 +15,7 @@ from statistics import median
 
 from pagewire.extract.base import BBox
 from pagewire.extract.columns import Line
+from pagewire.extract.hyphens import keeps_hyphen, vocabulary
 from pagewire.extract.lines import Span
 from pagewire.extract.profile import Profile, norm_title, numbering_depth
 
@@ -72,7 +73,8 @@ def build_blocks(lines: list[TextLine], profile: Profile, page_width: float) -> 
             groups.append([cur])
         else:
             groups[-1].append(cur)
-    return [_classify(g, profile, page_width) for g in groups]
+    words = _Vocabulary(lines)
+    return [_classify(g, profile, page_width, words) for g in groups]
 
 
 def _typical_gap(lines: list[TextLine]) -> float:
@@ -142,21 +144,47 @@ def _breaks(
     return False
 
 
-def _join(lines: list[TextLine]) -> str:
+def _join(lines: list[TextLine], words: _Vocabulary) -> str:
     parts = [lines[0].text]
     for prev, ln in pairwise(lines):
         if prev.hyphen:
             pass  # pdfium marked the line-end hyphen as soft: the word continues
         elif prev.text.endswith("\u00ad"):
             parts[-1] = parts[-1][:-1]
-        elif not (prev.text.endswith("-") and prev.text[-2:-1].isalpha()):
+        elif prev.text.endswith("-") and prev.text[-2:-1].isalpha():
+            # A hyphen pdfium did not mark (OCR text, some producers): decide as for marked ones.
+            broken = prev.text[:-1].rpartition(" ")[2]
+            if not keeps_hyphen(broken, ln.text.partition(" ")[0], words.get()):
+                parts[-1] = parts[-1][:-1]
+        else:
             parts.append(" ")
         parts.append(ln.text)
     return "".join(parts).strip()
 
 
-def _classify(group: list[TextLine], profile: Profile, page_width: float) -> RawBlock:
-    text = _join(group)
+class _Vocabulary:
+    """The page's words for hyphen decisions, gathered only if a line ends in ``-``."""
+
+    def __init__(self, lines: list[TextLine]) -> None:
+        self._lines = lines
+        self._words: set[str] | None = None
+
+    def get(self) -> set[str]:
+        if self._words is None:
+            texts = []
+            broken = False
+            for ln in self._lines:
+                text = ln.text.partition(" ")[2] if broken else ln.text
+                broken = ln.hyphen or ln.text.endswith("-")
+                texts.append(text.rpartition(" ")[0] if broken else text)
+            self._words = vocabulary(texts)
+        return self._words
+
+
+def _classify(
+    group: list[TextLine], profile: Profile, page_width: float, words: _Vocabulary
+) -> RawBlock:
+    text = _join(group, words)
     bbox = BBox(
         round(min(ln.x0 for ln in group), 1),
         round(min(ln.y0 for ln in group), 1),

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from itertools import pairwise
 
+from pagewire.extract.scripts import mark_row
 from pagewire.extract.words import Word
 
 # A gap wider than this many font sizes splits a row: justified word spaces stay
@@ -116,7 +117,7 @@ def rows_of(words: list[Word]) -> list[list[Word]]:
     rows.append(row)
     for r in rows:
         r.sort(key=lambda w: w.x0)
-    return _merge_raised(rows)
+    return [mark_row(r) for r in _merge_raised(rows)]
 
 
 def _merge_raised(rows: list[list[Word]]) -> list[list[Word]]:

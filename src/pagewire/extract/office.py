@@ -137,9 +137,13 @@ class XlsxDocument:
         import openpyxl
 
         check_zip(path)
+        # From a stream, not a path: openpyxl refuses a path without an .xlsx-like
+        # extension, and stored uploads have none.
+        self._file = path.open("rb")
         try:
-            self._book = openpyxl.load_workbook(str(path), read_only=True, data_only=True)
+            self._book = openpyxl.load_workbook(self._file, read_only=True, data_only=True)
         except Exception as exc:
+            self._file.close()
             raise ExtractError("invalid_document", f"the XLSX cannot be read ({exc})") from exc
         self._names = list(self._book.sheetnames)
         self.page_count = len(self._names)
@@ -160,6 +164,7 @@ class XlsxDocument:
 
     def close(self) -> None:
         self._book.close()
+        self._file.close()
 
 
 def _one_page(number: int, count: int) -> None:

@@ -17,9 +17,12 @@ from collections.abc import Callable
 import pypdfium2 as pdfium
 import pypdfium2.raw as raw
 
+from pagewire.extract.hyphens import keeps_hyphen, vocabulary
+from pagewire.extract.scripts import Run, mark_runs
 from pagewire.extract.words import Word
 
 _WORD = re.compile(r"[^\s\ufffe\x00-\x1f]+")
+_BROKEN = re.compile(r"\S*\ufffe\s*\S*")
 _BOLD_NAMES = ("bold", "black", "heavy", "semibold", "demi", "medi", "cmbx", "cmb10", "-bd")
 _ITALIC_NAMES = ("italic", "oblique", "cmti", "cmmi", "-it")
 _FONT_ITALIC_FLAG = 0x40
@@ -41,6 +44,7 @@ class _FontCache:
     def __init__(self, textpage: pdfium.PdfTextPage) -> None:
         self._tp = textpage.raw
         self.cache: dict[int, tuple[float, bool, bool, bool]] = {}  # text object -> facts
+        self.text = ""  # the page's text, for the characters of words read one by one
         self._name = ctypes.create_string_buffer(256)
         self._flags = ctypes.c_int()
         self._matrix = raw.FS_MATRIX()
@@ -94,6 +98,7 @@ def page_words(
     else:
         index_of = None
     fonts = _FontCache(textpage)
+    fonts.text = text
     cache = fonts.cache
     object_of = _TEXT_OBJECT_ADDRESS
     tp_address = ctypes.cast(tp, ctypes.c_void_p).value
@@ -103,6 +108,7 @@ def page_words(
     rotated: list[Word] = []
     loose = _LOOSE_BOX
     n_text = len(text)
+    page_vocabulary: set[str] | None = None
     for seq, match in enumerate(_WORD.finditer(text)):
         start, end = match.span()
         first, last = start, end - 1
@@ -122,11 +128,23 @@ def page_words(
         if x1 < x0:  # right-to-left or rotated runs: keep a sane box
             x0, x1 = x1, x0
         word_text = match.group()
+        if last != first and (object_of(tp_address, last) or 0) != key:
+            # The word changes text object (font or position) inside: an exponent
+            # ("10" + raised "20"), an index ("d" + lowered "k"), a footnote mark.
+            runs = _runs(tp_address, start, end, index_of, fonts.text, rect_ref, rect)
+            word_text, base = mark_runs(runs)
+            if word_text.startswith(("<sup>", "<sub>")):
+                # "<sup>4</sup>We": the word's size is its text's, not its mark's
+                size *= base / runs[0].size
         soft = end < n_text and text[end] == "\ufffe"
-        if soft and not _plain_continuation(text, end + 1):
-            # pdfium marks every line-end hyphen after a letter as soft; a hyphen
-            # before "to-German" or "Based" belongs to a compound, so keep it.
-            word_text += "-"
+        if soft:
+            # pdfium marks every line-end hyphen after a letter as soft; a hyphen in
+            # "left-to-right" or before "Based" belongs to a compound, so keep it.
+            if page_vocabulary is None:
+                # the broken words' halves are not words of the page
+                page_vocabulary = vocabulary((_BROKEN.sub(" ", text),))
+            if keeps_hyphen(match.group(), _next_word(text, end + 1), page_vocabulary):
+                word_text += "-"
         (rotated if turned else words).append(
             Word(
                 word_text,
@@ -144,12 +162,45 @@ def page_words(
     return words, rotated
 
 
-def _plain_continuation(text: str, start: int) -> bool:
+def _runs(
+    tp_address: int | None,
+    start: int,
+    end: int,
+    index_of: Callable[[int], int] | None,
+    text: str,
+    rect_ref: object,
+    rect: raw.FS_RECTF,
+) -> list[Run]:
+    """The word's characters grouped by text object, each group with its size and bottom.
+
+    Only words that change text object come here (a few per page). The loose box's
+    height (the font's ascent to descent) stands in for the size: only ratios between
+    runs matter, and it costs no font calls."""
+    runs: list[Run] = []
+    for i in range(start, end):
+        index = index_of(i) if index_of is not None else i
+        key = _TEXT_OBJECT_ADDRESS(tp_address, index) or 0
+        if not _LOOSE_BOX(tp_address, index, rect_ref):
+            if runs:  # no box to place it by: it stays with the character before
+                runs[-1].text += text[i]
+            continue
+        bottom = -rect.bottom  # pdf y grows upwards; flip so larger is lower on the page
+        if runs and runs[-1].key == key:
+            run = runs[-1]
+            run.text += text[i]
+            run.bottom = max(run.bottom, bottom)
+        else:
+            runs.append(Run(key, text[i], rect.top - rect.bottom, bottom))
+    return runs
+
+
+def _next_word(text: str, start: int) -> str:
+    while start < len(text) and text[start].isspace():
+        start += 1
     end = start
     while end < len(text) and not text[end].isspace() and end - start < 40:
         end += 1
-    rest = text[start:end]
-    return bool(rest) and rest[0].islower() and "-" not in rest
+    return text[start:end]
 
 
 def _index_map(tp: object, n: int) -> Callable[[int], int]:

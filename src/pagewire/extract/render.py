@@ -8,6 +8,13 @@ import re
 from pagewire.extract.base import Block, Table
 
 _MD_LEADING = re.compile(r"^(#{1,6}\s|[-*+]\s|\d{1,9}[.)]\s|>)")
+# The only markup block text carries: super- and subscripts (extract/scripts.py).
+_SCRIPT_TAG = re.compile(r"&lt;(/?)(sup|sub)&gt;")
+
+
+def inline_html(text: str) -> str:
+    """Escaped text with its ``<sup>``/``<sub>`` marks kept as tags."""
+    return _SCRIPT_TAG.sub(r"<\1\2>", html.escape(text))
 
 
 def heading_md(text: str, level: int) -> str:
@@ -52,12 +59,12 @@ def blocks_html(blocks: tuple[Block, ...] | list[Block], tables: tuple[Table, ..
                     out.append(f"</{open_list}>")
                 out.append(f"<{tag}>")
                 open_list = tag
-            out.append(f"<li>{html.escape(b.text)}</li>")
+            out.append(f"<li>{inline_html(b.text)}</li>")
             continue
         if open_list:
             out.append(f"</{open_list}>")
             open_list = None
-        text = html.escape(b.text)
+        text = inline_html(b.text)
         if b.kind == "heading":
             level = b.level or 1
             out.append(f"<h{level}>{text}</h{level}>")
@@ -76,8 +83,8 @@ def blocks_html(blocks: tuple[Block, ...] | list[Block], tables: tuple[Table, ..
 def table_html(rows: tuple[tuple[str, ...], ...]) -> str:
     if not rows:
         return "<table></table>"
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in rows[0])
+    head = "".join(f"<th>{inline_html(c)}</th>" for c in rows[0])
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows[1:]
+        "<tr>" + "".join(f"<td>{inline_html(c)}</td>" for c in r) + "</tr>" for r in rows[1:]
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"

@@ -7,12 +7,13 @@ from typing import Any
 
 from pagewire.extract.base import ExtractOptions, Page, page_dict
 from pagewire.extract.chunking import chunk
+from pagewire.extract.pagejoin import document_markdown
 from pagewire.extract.render import blocks_html
 
 
 def assemble(pages: Iterable[Page], options: ExtractOptions) -> dict[str, Any]:
     page_list = list(pages)
-    markdown = "\n\n".join(f"<!-- page {p.number} -->\n\n{p.markdown}".rstrip() for p in page_list)
+    markdown = document_markdown(page_list)
     warnings = [f"page {p.number}: {w}" for p in page_list for w in p.warnings]
     result: dict[str, Any] = {
         "markdown": markdown,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from pagewire.extract.base import BBox
 from pagewire.extract.columns import Line
+from pagewire.extract.lines import Segment
 
 
 @dataclass(slots=True)
@@ -147,7 +148,12 @@ def _region(run: list[Line]) -> TableRegion:
         for s in ln:
             k = _column_of(s.x0, s.x1, columns)
             inside = min(s.x1, columns[k][1]) - max(s.x0, columns[k][0])
-            if len(s.words) > 1 and inside < 0.6 * s.width:
+            spans = len(s.words) > 1 and inside < 0.6 * s.width
+            if spans and _bridges(s, columns):
+                # one cell across columns: it lands in the first, as header spans do
+                k = next(c for c, (c0, c1) in enumerate(columns) if c1 > s.x0)
+                cells[k] = f"{cells[k]} {s.text}".strip()
+            elif spans:
                 # A segment straddling columns (cells closer than a column gap):
                 # place its words one by one.
                 for w in s.words:
@@ -166,6 +172,17 @@ def _region(run: list[Line]) -> TableRegion:
         round(max(s.y1 for s in segs), 1),
     )
     return TableRegion(lines=run, rows=rows, bbox=bbox)
+
+
+def _bridges(segment: Segment, columns: list[list[float]]) -> bool:
+    """A word sitting in the gap between two columns ties the segment into one cell
+    spanning them ("3.3 · 10<sup>18</sup>" centred under two columns), which must not be
+    cut in two; cells merely set closer than a column gap have none there."""
+    for w in segment.words:
+        centre = (w.x0 + w.x1) / 2
+        if not any(c0 <= centre <= c1 for c0, c1 in columns) and columns[0][0] < centre:
+            return centre < columns[-1][1]
+    return False
 
 
 def _merge_wrapped_header(rows: list[list[str]]) -> list[list[str]]:

@@ -43,7 +43,7 @@ def test_attention_tables_one_to_four_have_cells(attention: dict[str, Any]) -> N
     flat = [" ".join(" ".join(r) for r in t["rows"]) for t in tables]
     assert any("Self-Attention" in f and "Recurrent" in f for f in flat)  # table 1
     assert any("ByteNet" in f and "28.4" in f for f in flat)  # table 2
-    assert any("base" in f and "big" in f and "dmodel" in f for f in flat)  # table 3
+    assert any("base" in f and "big" in f and "d<sub>model</sub>" in f for f in flat)  # table 3
     assert any("WSJ" in f for f in flat)  # table 4
     table1 = next(t for t in tables if "Layer Type" in t["rows"][0])
     assert list(table1["rows"][0]) == [

@@ -1,0 +1,62 @@
+"""The document's markdown, with paragraphs that cross a page break read whole.
+
+A paragraph broken by a page break (``... the ex-`` | ``<!-- page 4 -->`` | ``tent of``)
+is printed whole before the next page's marker: the marker goes between paragraphs,
+after the joined one. ``pages[]`` and their blocks keep the page boundary as printed;
+only the document's ``markdown`` joins.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+
+from pagewire.extract.base import Block, Page
+from pagewire.extract.hyphens import keeps_hyphen, vocabulary
+from pagewire.extract.render import list_item_md, page_markdown, paragraph_md
+
+_SENTENCE_END = re.compile(r"[.!?:;\"\u201d\u2019)\]]$")
+
+
+def document_markdown(pages: Sequence[Page]) -> str:
+    bodies: list[list[Block] | None] = [None] * len(pages)  # None: the page as it is
+    for i in range(len(pages) - 1):
+        before, after = pages[i], pages[i + 1]
+        if after.number != before.number + 1:
+            continue
+        last = (bodies[i] if bodies[i] is not None else list(before.blocks)) or []
+        first = list(after.blocks)
+        if last and first and _continues(last[-1], first[0]):
+            last[-1] = _joined(last[-1], first.pop(0))
+            bodies[i], bodies[i + 1] = last, first
+    return "\n\n".join(
+        f"<!-- page {p.number} -->\n\n{p.markdown if b is None else page_markdown(b)}".rstrip()
+        for p, b in zip(pages, bodies, strict=True)
+    )
+
+
+def _continues(last: Block, first: Block) -> bool:
+    if last.kind not in ("paragraph", "list_item") or first.kind != "paragraph":
+        return False
+    start, end = first.text[:1], last.text[-2:]
+    if end[1:] == "-" and end[:1].isalpha():
+        return start.islower()  # "ex-" / "tent"; a capital after it starts something new
+    if _SENTENCE_END.search(last.text):
+        return False
+    # Mid-sentence: a lower-case start carries it on; so does a capital after a word
+    # ("the signing of the Red" / "River Compact"), not after a list's colon or a dash.
+    return start.islower() or (start.isupper() and (end[-1:].isalnum() or end[-1:] == ","))
+
+
+def _joined(last: Block, first: Block) -> Block:
+    if last.text.endswith("-"):
+        broken = last.text[:-1].rpartition(" ")[2]
+        rest = first.text.partition(" ")[0]
+        words = vocabulary((last.text.rpartition(" ")[0], first.text.partition(" ")[2]))
+        text = last.text if keeps_hyphen(broken, rest, words) else last.text[:-1]
+        text += first.text
+    else:
+        text = f"{last.text} {first.text}"
+    md = list_item_md(text, last.marker) if last.kind == "list_item" else paragraph_md(text)
+    return replace(last, text=text, markdown=md)
