@@ -18,6 +18,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./pagewire-data")
     # Empty means: a SQLite file in the data directory.
     database_url: str = ""
+    # Where `pagewire serve` listens (--host/--port override): 0.0.0.0 in the container image.
+    host: str = "127.0.0.1"
+    port: int = 8000
     public_url: str = "http://127.0.0.1:8000"
     # Where blobs (uploads, large results) live. Empty: DATA_DIR/blobs. "file:///path": a
     # directory that must exist. "s3://bucket/prefix": an S3-compatible bucket, with

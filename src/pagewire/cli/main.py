@@ -73,15 +73,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     _require_blob_store(settings)
+    host = args.host or settings.host
+    port = args.port if args.port is not None else settings.port
     if args.public_url:
         settings = settings.model_copy(update={"public_url": args.public_url})
     elif "PAGEWIRE_PUBLIC_URL" not in __import__("os").environ:
-        settings = settings.model_copy(update={"public_url": f"http://{args.host}:{args.port}"})
+        settings = settings.model_copy(update={"public_url": f"http://{host}:{port}"})
     app = create_app(settings, run_worker=not args.no_worker, run_dispatcher=not args.no_dispatch)
     config = uvicorn.Config(
         app,
-        host=args.host,
-        port=args.port,
+        host=host,
+        port=port,
         log_config=None,
         lifespan="on",
         loop="uvloop" if sys.platform != "win32" else "asyncio",
@@ -335,8 +337,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", parents=[common], help="run the API (+ workers, dispatcher)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--host", help="overrides PAGEWIRE_HOST (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="overrides PAGEWIRE_PORT (default 8000)")
     serve.add_argument("--public-url", help="overrides PAGEWIRE_PUBLIC_URL")
     serve.add_argument("--no-worker", action="store_true", help="do not run jobs here")
     serve.add_argument("--no-dispatch", action="store_true", help="do not send webhooks here")
