@@ -114,11 +114,16 @@ def ensure_base() -> None:
         make_base_tarball()
     with BASE_TARBALL.open("rb") as tarball:
         run(
-            "docker", "import",
-            "--change", "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            "--change", 'CMD ["python3"]',
-            "-", BASE, stdin=tarball,
-        )  # fmt: skip
+            "docker",
+            "import",
+            "--change",
+            "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "--change",
+            'CMD ["python3"]',
+            "-",
+            BASE,
+            stdin=tarball,
+        )
 
 
 def make_base_tarball() -> None:
@@ -129,9 +134,13 @@ def make_base_tarball() -> None:
     with tempfile.TemporaryDirectory(dir=CACHE) as scratch:
         rootfs = Path(scratch) / "rootfs"
         run(
-            "debootstrap", "--variant=minbase", "--include=python3,python3-venv,ca-certificates",
-            "bookworm", str(rootfs), MIRROR,
-        )  # fmt: skip
+            "debootstrap",
+            "--variant=minbase",
+            "--include=python3,python3-venv,ca-certificates",
+            "bookworm",
+            str(rootfs),
+            MIRROR,
+        )
         (rootfs / "etc/apt/sources.list").write_text(SOURCES)
         for deb in (rootfs / "var/cache/apt/archives").glob("*.deb"):
             deb.unlink()
@@ -179,14 +188,37 @@ def exercise(times: dict[str, float]) -> None:
         with phase("migrate, key", times):
             run("docker", "run", "--rm", *volume, TAG, "migrate")
             key = json.loads(
-                run("docker", "run", "--rm", *volume, TAG, "keys", "create", "--org",
-                    "image-test", "--json", capture=True)  # fmt: skip
+                run(
+                    "docker",
+                    "run",
+                    "--rm",
+                    *volume,
+                    TAG,
+                    "keys",
+                    "create",
+                    "--org",
+                    "image-test",
+                    "--json",
+                    capture=True,
+                )
             )["api_key"]
         with phase("serve, OCR a scan", times):
             run(
-                "docker", "run", "--detach", "--name", name, "--network", "host", *volume,
-                "--env", f"PAGEWIRE_PORT={port}", "--health-interval", "2s", TAG, "serve",
-            )  # fmt: skip
+                "docker",
+                "run",
+                "--detach",
+                "--name",
+                name,
+                "--network",
+                "host",
+                *volume,
+                "--env",
+                f"PAGEWIRE_PORT={port}",
+                "--health-interval",
+                "2s",
+                TAG,
+                "serve",
+            )
             check_job(f"http://127.0.0.1:{port}", key, name)
             uid = run("docker", "exec", name, "id", "-u", capture=True).strip()
             assert uid != "0", "the container runs as root"
@@ -255,7 +287,9 @@ def main() -> int:
     subprocess.run(["docker", "image", "prune", "--force"], capture_output=True)
     total = time.monotonic() - start
     print(f"image {TAG}: {size / 1e6:.0f} MB")
-    print("times: " + ", ".join(f"{k} {v:.0f} s" for k, v in times.items()) + f"; total {total:.0f} s")
+    print(
+        "times: " + ", ".join(f"{k} {v:.0f} s" for k, v in times.items()) + f"; total {total:.0f} s"
+    )
     if size > SIZE_LIMIT:
         raise SystemExit(f"image-test: {TAG} is {size / 1e9:.2f} GB, over {SIZE_LIMIT / 1e9} GB")
     print("image-test: passed")
