@@ -10,27 +10,37 @@
 4. The image at work: `migrate` and `keys create` on a fresh volume, `serve` on the host
    network on a free port; a scanned PDF (no text layer) submitted through the API comes
    back OCR'd; the container runs as a non-root user and its HEALTHCHECK turns healthy.
+5. compose.yaml's deployment, when PostgreSQL answers (PAGEWIRE_TEST_POSTGRES_URL, else
+   postgres@127.0.0.1:5432): `migrate`, then `serve --no-worker --no-dispatch`, `worker`
+   and `dispatch`, one container each, sharing only PostgreSQL and an S3 server (moto on
+   loopback, standing in for MinIO): the scan is OCR'd on the worker, and the dispatcher's
+   webhook arrives signed.
 
 It leaves the image `pagewire:test` (and the daemon, if it started one) and removes its
-container and volume. Minutes, not part of `make test`; each phase's time is printed.
+containers, volume and database. Minutes, not part of `make test`; each phase's time is printed.
 """
 
 from __future__ import annotations
 
+import base64
+import http.server
 import io
 import json
 import os
+import secrets
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import standardwebhooks
 
 ROOT = Path(__file__).resolve().parent.parent
 TAG = "pagewire:test"
@@ -232,17 +242,8 @@ def exercise(times: dict[str, float]) -> None:
         subprocess.run(["docker", "volume", "rm", name], capture_output=True)
 
 
-def check_job(url: str, key: str, container: str) -> None:
-    def answers() -> bool:
-        try:
-            return httpx.get(f"{url}/healthz").status_code == 200
-        except httpx.TransportError:
-            state = run("docker", "inspect", "-f", "{{.State.Status}}", container, capture=True)
-            if state.strip() != "running":
-                raise SystemExit("the container stopped before it answered") from None
-            return False
-
-    wait_for("serve to answer /healthz", answers, 60)
+def check_job(url: str, key: str, container: str) -> str:
+    wait_for("serve to answer /healthz", lambda: answers(url, container), 60)
     pdf, expected = scanned_pdf()
     with httpx.Client(base_url=url, headers={"x-api-key": key}, timeout=30) as client:
         reply = client.post(
@@ -265,6 +266,138 @@ def check_job(url: str, key: str, container: str) -> None:
     for text in expected:
         assert text in result["markdown"], f"{text!r} not in the OCR text"
     print(f"job {job_id}: {result['page_count']} pages OCR'd, {len(result['markdown'])} characters")
+    return str(job_id)
+
+
+def exercise_cluster(times: dict[str, float]) -> None:
+    """compose.yaml's deployment, one container per role on the host network: PostgreSQL
+    (this machine's) and an S3 server (moto, on loopback) are all they share."""
+    admin = os.environ.get(
+        "PAGEWIRE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+    )
+    if subprocess.run(["psql", admin, "-c", "select 1"], capture_output=True).returncode != 0:
+        print(f"== cluster: skipped, no PostgreSQL at {admin} (PAGEWIRE_TEST_POSTGRES_URL)")
+        return
+    sys.path.insert(0, str(ROOT / "tests" / "blobs"))
+    from s3_server import CLIENT_ENV, MotoServer
+
+    name = f"pagewire_image_test_{os.getpid()}"
+    run("psql", admin, "-qc", f'CREATE DATABASE "{name}"')
+    scratch = tempfile.TemporaryDirectory()
+    containers: list[str] = []
+    try:
+        with (
+            phase("cluster: migrate, serve, worker, dispatch", times),
+            MotoServer(Path(scratch.name)) as s3,
+            WebhookReceiver() as hooks,
+        ):
+            s3.create_bucket("pagewire")
+            env = {
+                **CLIENT_ENV,
+                "PAGEWIRE_DATABASE_URL": admin.rsplit("/", 1)[0] + f"/{name}",
+                "PAGEWIRE_BLOB_URL": "s3://pagewire/blobs",
+                "PAGEWIRE_S3_ENDPOINT_URL": s3.url,
+                "PAGEWIRE_SECRET_KEY": secrets.token_urlsafe(48),
+                "PAGEWIRE_ENCRYPTION_KEYS": "k1:" + base64.b64encode(os.urandom(32)).decode(),
+                "PAGEWIRE_ALLOW_PRIVATE_URLS": "true",  # the receiver is on loopback
+                "PAGEWIRE_PORT": str(free_port()),
+            }
+            options = [f"--env={k}={v}" for k, v in env.items()]
+            options += ["--network=host", "--health-interval=2s"]
+            run("docker", "run", "--rm", *options, TAG, "migrate")
+            for role in ("serve --no-worker --no-dispatch", "worker", "dispatch"):
+                container = f"{name}-{role.split()[0]}"
+                metrics = [] if role.startswith("serve") else [f"--metrics-port={free_port()}"]
+                run(
+                    "docker",
+                    "run",
+                    "--detach",
+                    "--name",
+                    container,
+                    *options,
+                    TAG,
+                    *role.split(),
+                    *metrics,
+                )
+                containers.append(container)
+            key = json.loads(
+                run(
+                    "docker",
+                    "exec",
+                    containers[0],
+                    "pagewire",
+                    "keys",
+                    "create",
+                    "--org",
+                    "image-cluster",
+                    "--json",
+                    capture=True,
+                )
+            )["api_key"]
+            url = f"http://127.0.0.1:{env['PAGEWIRE_PORT']}"
+            wait_for("serve to answer", lambda: answers(url, containers[0]), 60)
+            endpoint = httpx.post(
+                f"{url}/webhook/endpoints",
+                headers={"x-api-key": key},
+                json={"url": hooks.url, "event_types": ["job.completed"]},
+            )
+            assert endpoint.status_code == 201, endpoint.text
+            job_id = check_job(url, key, containers[0])
+            wait_for("the dispatcher's webhook", lambda: bool(hooks.received), 60)
+            headers, body = hooks.received[0]
+            event = standardwebhooks.Webhook(endpoint.json()["secret"]).verify(body, headers)
+            assert event["data"]["job_id"] == job_id
+            for container in containers:
+                wait_for(f"{container} healthy", lambda c=container: health(c) == "healthy", 60)
+            print(f"webhook for {job_id} verified; {len(containers)} containers healthy")
+    except BaseException:
+        for container in containers:
+            subprocess.run(["docker", "logs", "--tail", "30", container])
+        raise
+    finally:
+        for container in containers:
+            subprocess.run(["docker", "rm", "--force", container], capture_output=True)
+        subprocess.run(["psql", admin, "-qc", f'DROP DATABASE IF EXISTS "{name}"'])
+        scratch.cleanup()
+
+
+def answers(url: str, container: str) -> bool:
+    try:
+        return httpx.get(f"{url}/healthz").status_code == 200
+    except httpx.TransportError:
+        state = run("docker", "inspect", "-f", "{{.State.Status}}", container, capture=True)
+        if state.strip() != "running":
+            raise SystemExit(f"{container} stopped before it answered") from None
+        return False
+
+
+class WebhookReceiver:
+    """A receiver on loopback that records every delivery (headers, body) and says 204."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[dict[str, str], bytes]] = []
+        received = self.received
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                received.append((dict(self.headers.items()), body))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+    def __enter__(self) -> WebhookReceiver:
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def health(container: str) -> str:
@@ -283,6 +416,7 @@ def main() -> int:
     with phase("build", times):
         build()
     exercise(times)
+    exercise_cluster(times)
     size = int(run("docker", "image", "inspect", "-f", "{{.Size}}", TAG, capture=True))
     subprocess.run(["docker", "image", "prune", "--force"], capture_output=True)
     total = time.monotonic() - start
