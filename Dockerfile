@@ -25,7 +25,8 @@ RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install --yes --no-install-recommends \
         tesseract-ocr tesseract-ocr-eng \
     && rm -rf /var/lib/apt/lists/* \
-    && useradd --system --uid 10001 --user-group --home-dir /var/lib/pagewire \
+    && groupadd --system --gid 10001 pagewire \
+    && useradd --system --uid 10001 --gid pagewire --home-dir /var/lib/pagewire \
         --shell /usr/sbin/nologin pagewire \
     && install --directory --owner pagewire --group pagewire --mode 0700 /var/lib/pagewire
 

@@ -232,6 +232,9 @@ def exercise(times: dict[str, float]) -> None:
             check_job(f"http://127.0.0.1:{port}", key, name)
             uid = run("docker", "exec", name, "id", "-u", capture=True).strip()
             assert uid != "0", "the container runs as root"
+            # the volume (the data directory) belongs to that user and its group
+            owner = run("docker", "exec", name, "stat", "-c", "%u:%g", ".", capture=True)
+            assert owner.strip() == f"{uid}:{uid}", f"the data directory is owned by {owner}"
             wait_for("the HEALTHCHECK to report healthy", lambda: health(name) == "healthy", 60)
             print(f"runs as uid {uid}; health: {health(name)}")
     except BaseException:
