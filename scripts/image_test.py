@@ -241,7 +241,7 @@ def exercise(times: dict[str, float]) -> None:
         subprocess.run(["docker", "logs", "--tail", "50", name])
         raise
     finally:
-        subprocess.run(["docker", "rm", "--force", name], capture_output=True)
+        subprocess.run(["docker", "rm", "--force", "--volumes", name], capture_output=True)
         subprocess.run(["docker", "volume", "rm", name], capture_output=True)
 
 
@@ -359,7 +359,7 @@ def exercise_cluster(times: dict[str, float]) -> None:
         raise
     finally:
         for container in containers:
-            subprocess.run(["docker", "rm", "--force", container], capture_output=True)
+            subprocess.run(["docker", "rm", "--force", "--volumes", container], capture_output=True)
         subprocess.run(["psql", admin, "-qc", f'DROP DATABASE IF EXISTS "{name}"'])
         scratch.cleanup()
 
