@@ -14,7 +14,7 @@ JOBS ?= 300
 SEED ?=
 REPLAY ?=
 
-.PHONY: install system-deps demo test serve lint format lock bench chaos clean
+.PHONY: install system-deps demo test serve lint format lock bench chaos image image-test clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -n "$(PYTHON)" || { echo "pagewire needs Python 3.11 or newer on PATH"; exit 1; }
@@ -74,6 +74,16 @@ bench: install
 # URL; default postgresql://postgres@127.0.0.1:5432/postgres).
 chaos: install
 	@$(BIN)/python scripts/chaos.py --db $(DB) --jobs $(JOBS) $(if $(SEED),--seed $(SEED)) $(if $(REPLAY),--replay $(REPLAY))
+
+# The container image (docs/deploy.md): wheels collected here for the base image's Python,
+# then `docker build`. BASE_IMAGE=... (default python:3.12-slim-bookworm), IMAGE_TAG=...
+image: install
+	@scripts/image-build.sh
+
+# Builds the image on a debootstrapped Debian base, runs it on the host network and has it
+# OCR a scanned PDF through the API; leaves it tagged pagewire:test. Minutes, not in `make test`.
+image-test: install
+	@$(BIN)/python scripts/image_test.py
 
 clean:
 	rm -rf $(VENV) pagewire-data pagewire-demo .pytest_cache .mypy_cache .ruff_cache
