@@ -101,6 +101,10 @@ class Settings(BaseSettings):
     log_format: str = "auto"
     log_level: str = "INFO"
 
+    # OpenTelemetry traces (the `otel` extra): off unless this is true or an OTLP endpoint
+    # is set (OTEL_EXPORTER_OTLP_ENDPOINT); the standard OTEL_* variables configure them
+    traces: bool = False
+
     @field_validator(
         "worker_concurrency", "webhook_concurrency", "webhook_per_endpoint_concurrency"
     )

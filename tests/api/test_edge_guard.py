@@ -20,7 +20,13 @@ KB = 1024
 
 def error_of(response: httpx.Response) -> dict[str, Any]:
     body = response.json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}
+    assert set(body) == {"error"} and set(body["error"]) == {
+        "code",
+        "message",
+        "details",
+        "request_id",
+    }
+    assert body["error"]["request_id"] == response.headers["x-request-id"]  # quoted in support
     return dict(body["error"])
 
 

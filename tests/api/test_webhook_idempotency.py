@@ -24,7 +24,13 @@ def keyed(tenant: Tenant, key: str) -> dict[str, str]:
 
 def error_code(response: httpx.Response) -> str:
     body = response.json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}
+    assert set(body) == {"error"} and set(body["error"]) == {
+        "code",
+        "message",
+        "details",
+        "request_id",
+    }
+    assert body["error"]["request_id"] == response.headers["x-request-id"]  # quoted in support
     return str(body["error"]["code"])
 
 
