@@ -42,7 +42,7 @@ class JobMetrics:
         )
         self.pages = Counter(
             "pagewire_pages_processed",
-            "Pages read by the extractor in finished jobs",
+            "Pages extracted, counted as jobs finish (the selected pages of a completed job)",
             registry=registry,
         )
 
@@ -59,5 +59,5 @@ class JobMetrics:
         self.finished.labels(status, str(code)).inc()
         if run_seconds is not None:
             self.run_seconds.labels(status).observe(run_seconds)
-        if job.page_count:
-            self.pages.inc(job.page_count)
+        if job.pages_done > 0:  # a completed job's are all it was asked for
+            self.pages.inc(job.pages_done)

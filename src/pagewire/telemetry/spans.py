@@ -41,13 +41,17 @@ class JobTrace:
         self._page_started = time.time_ns()
 
     def page(self, done: int, total: int) -> None:
-        """The extractor reported page ``done`` of ``total``: that page's span ends now."""
+        """The extractor reported ``done`` of ``total`` pages: that page's span ends now
+        (``done`` 0: the document is open, its pages counted)."""
         now = time.time_ns()
+        attributes: dict[str, str | int] = {JOB_ID: self.job_id, "pagewire.pages_total": total}
+        if done:
+            attributes["pagewire.page"] = done
         self.tracer.start_span(
-            "pagewire.extract.page",
+            "pagewire.extract.page" if done else "pagewire.extract.open",
             context=self._in_extract,
             start_time=self._page_started,
-            attributes={JOB_ID: self.job_id, "pagewire.page": done, "pagewire.pages_total": total},
+            attributes=attributes,
         ).end(end_time=now)
         self._page_started = now
 
