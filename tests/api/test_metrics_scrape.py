@@ -3,7 +3,8 @@ and counts (never their seconds, which depend on the machine)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import httpx
@@ -14,6 +15,9 @@ from api.serving import serving
 from pagewire.settings import Settings
 from pagewire.store import Store
 from support import Tenant
+
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+FINISHED = "pagewire_jobs_finished_total"
 
 
 @pytest.fixture
@@ -26,7 +30,7 @@ async def http(store: Store, settings: Settings) -> AsyncIterator[httpx.AsyncCli
             yield client
 
 
-async def scrape(http: httpx.AsyncClient) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+async def scrape(http: httpx.AsyncClient) -> Samples:
     response = await http.get("/metrics")
     assert response.status_code == 200
     return {
@@ -34,6 +38,15 @@ async def scrape(http: httpx.AsyncClient) -> dict[tuple[str, frozenset[tuple[str
         for family in text_string_to_metric_families(response.text)
         for sample in family.samples
     }
+
+
+async def scrape_until(http: httpx.AsyncClient, ready: Callable[[Samples], bool]) -> Samples:
+    async def poll() -> Samples:
+        while not ready(samples := await scrape(http)):
+            await asyncio.sleep(0.02)
+        return samples
+
+    return await asyncio.wait_for(poll(), 10)
 
 
 def value(
@@ -63,11 +76,13 @@ async def test_a_scrape_after_real_jobs_counts_them_by_status_code_pages_and_rou
     await http.get(f"/job/{done['job_id']}", headers=tenant.headers)
     await http.get("/no/such/path")
 
-    samples = await scrape(http)
+    # A job is counted once its outcome has committed, a moment after the API can see it.
+    samples = await scrape_until(
+        http, lambda s: value(s, FINISHED, status="failed", error_code=code) > 0
+    )
 
-    finished = "pagewire_jobs_finished_total"
-    assert value(samples, finished, status="completed", error_code="") == 1
-    assert value(samples, finished, status="failed", error_code=code) == 1
+    assert value(samples, FINISHED, status="completed", error_code="") == 1
+    assert value(samples, FINISHED, status="failed", error_code=code) == 1
     assert value(samples, "pagewire_pages_processed_total") == 2
     assert value(samples, "pagewire_job_run_seconds_count", status="completed") == 1
     assert value(samples, "pagewire_job_run_seconds_count", status="failed") == 1
