@@ -79,7 +79,7 @@ def create_app(
     app.add_middleware(EdgeGuard, limits=BodyLimits.from_settings(settings))
     app.add_middleware(SecurityHeaders)
     http_metrics = HttpMetrics()
-    app.add_middleware(RequestTelemetry, metrics=http_metrics)
+    app.add_middleware(RequestTelemetry, metrics=http_metrics, access_log=settings.access_log)
     app.include_router(jobs_router)
     app.include_router(batch_router)
     app.include_router(webhooks_router)

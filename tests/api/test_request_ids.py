@@ -118,3 +118,14 @@ async def test_the_access_line_names_the_route_not_the_path_and_never_a_secret(
     )
     for secret in (tenant.api_key, "hunter2", "job_0123", "secret-in-path", link):
         assert secret not in text
+
+
+async def test_an_odd_method_or_a_made_up_path_adds_no_series(http: httpx.AsyncClient) -> None:
+    for n, method in enumerate(("PROPFIND", "PURGE", "MKCOL")):
+        assert (await http.request(method, f"/coffee-{n}")).status_code == 404
+
+    metrics = (await http.get("/metrics")).text
+    assert "PROPFIND" not in metrics and "/coffee" not in metrics
+    assert (
+        'pagewire_http_requests_total{method="other",route="unmatched",status="404"} 3.0' in metrics
+    )
