@@ -129,3 +129,31 @@ async def test_an_odd_method_or_a_made_up_path_adds_no_series(http: httpx.AsyncC
     assert (
         'pagewire_http_requests_total{method="other",route="unmatched",status="404"} 3.0' in metrics
     )
+
+
+async def test_an_unexpected_error_is_a_500_that_still_names_its_request(
+    http: httpx.AsyncClient,
+    store: Store,
+    tenant: Tenant,
+    log_lines: LogLines,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(store.jobs, "get", broken)
+
+    response = await http.get("/job/job_x", headers={**tenant.headers, "x-request-id": "oops-1"})
+
+    assert response.status_code == 500
+    assert response.headers["x-request-id"] == "oops-1"
+    assert response.json()["error"] == {
+        "code": "internal_error",
+        "message": "pagewire hit an unexpected error",
+        "details": {},
+        "request_id": "oops-1",
+    }
+    [traceback] = log_lines.where(msg="unhandled error")
+    assert traceback["request_id"] == "oops-1" and "a bug" in traceback["exc"]
+    [access] = log_lines.where(logger="pagewire.access", request_id="oops-1")
+    assert access["status"] == 500 and access["route"] == "/job/{job_id}"
