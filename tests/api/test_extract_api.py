@@ -10,19 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
+from support import error_of
+
 PDF_HEAD = b"%PDF-1.7\n"
-
-
-def error_of(response: httpx.Response) -> dict[str, Any]:
-    body = response.json()
-    assert set(body) == {"error"} and set(body["error"]) == {
-        "code",
-        "message",
-        "details",
-        "request_id",
-    }
-    assert body["error"]["request_id"] == response.headers["x-request-id"]  # quoted in support
-    return body["error"]
 
 
 async def submit(
