@@ -75,7 +75,7 @@ async def test_an_error_body_names_the_request_it_answers(
 
 
 async def test_the_access_line_and_the_routes_own_line_carry_the_request_id(
-    http: httpx.AsyncClient, tenant: Tenant, sample_pdf: Path, log_lines: LogLines
+    http: httpx.AsyncClient, store: Store, tenant: Tenant, sample_pdf: Path, log_lines: LogLines
 ) -> None:
     with sample_pdf.open("rb") as f:
         response = await http.post(
@@ -93,6 +93,14 @@ async def test_the_access_line_and_the_routes_own_line_carry_the_request_id(
     assert access["method"] == "POST" and access["route"] == "/extract"
     assert access["status"] == 202 and access["org_id"] == tenant.org_id
     assert access["duration_ms"] > 0
+    # ... and so does the job's audit record, whether the caller sent an id or not.
+    assert (await store.jobs.get(tenant.org_id, job_id)).request["request_id"] == "trace-me-1"
+    with sample_pdf.open("rb") as f:
+        unnamed = await http.post(
+            "/extract", files={"file": (sample_pdf.name, f)}, headers=tenant.headers
+        )
+    job = await store.jobs.get(tenant.org_id, unnamed.json()["job_id"])
+    assert job.request["request_id"] == unnamed.headers["x-request-id"]
 
 
 async def test_the_access_line_names_the_route_not_the_path_and_never_a_secret(
