@@ -97,7 +97,10 @@ async def test_the_access_line_and_the_routes_own_line_carry_the_request_id(
     assert (await store.jobs.get(tenant.org_id, job_id)).request["request_id"] == "trace-me-1"
     with sample_pdf.open("rb") as f:
         unnamed = await http.post(
-            "/extract", files={"file": (sample_pdf.name, f)}, headers=tenant.headers
+            "/extract",
+            files={"file": (sample_pdf.name, f)},
+            data={"async": "true"},
+            headers=tenant.headers,
         )
     job = await store.jobs.get(tenant.org_id, unnamed.json()["job_id"])
     assert job.request["request_id"] == unnamed.headers["x-request-id"]
