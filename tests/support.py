@@ -7,11 +7,13 @@ them can be the module named ``conftest``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 if TYPE_CHECKING:
+    import httpx
+
     from pagewire.store import Store
 
 
@@ -58,3 +60,13 @@ POSTGRES_ONLY = pytest.mark.parametrize(
 )
 # A test of the embedded default only (its data directory holds what a server keeps).
 SQLITE_ONLY = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+
+
+def error_of(response: httpx.Response) -> dict[str, Any]:
+    """The API's error object, checked for its one shape: ``{"error": {"code", "message",
+    "details", "request_id"}}``, the id the same as the response's ``x-request-id``."""
+    body = response.json()
+    assert set(body) == {"error"}, body
+    assert set(body["error"]) == {"code", "message", "details", "request_id"}, body
+    assert body["error"]["request_id"] == response.headers["x-request-id"]  # quoted in support
+    return dict(body["error"])

@@ -27,6 +27,7 @@ from pagewire.portal.router import create_portal
 from pagewire.runtime import BackgroundLoop, new_dispatcher, new_worker, open_services, running
 from pagewire.settings import Settings
 from pagewire.store import Store
+from pagewire.telemetry.http import HttpMetrics, RequestTelemetry
 
 log = logging.getLogger("pagewire")
 
@@ -62,6 +63,7 @@ def create_app(
                 loops.append(new_worker(services))
             if run_dispatcher:
                 loops.append(new_dispatcher(services, registry=services.registry))
+            services.registry.register(http_metrics)
             deps.attach(app, services)
             async with running(services, loops):
                 yield
@@ -76,6 +78,8 @@ def create_app(
     # Outermost last: the headers go on the edge's refusals too.
     app.add_middleware(EdgeGuard, limits=BodyLimits.from_settings(settings))
     app.add_middleware(SecurityHeaders)
+    http_metrics = HttpMetrics()
+    app.add_middleware(RequestTelemetry, metrics=http_metrics, access_log=settings.access_log)
     app.include_router(jobs_router)
     app.include_router(batch_router)
     app.include_router(webhooks_router)

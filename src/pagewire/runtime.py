@@ -33,7 +33,10 @@ from pagewire.settings import Settings
 from pagewire.store import Store
 from pagewire.store.dialect import dialect_for
 from pagewire.store.migrate import is_current, upgrade
+from pagewire.telemetry import traces
+from pagewire.telemetry.job_metrics import JobMetrics
 from pagewire.telemetry.queue_metrics import QueueStats
+from pagewire.telemetry.registry import process_registry
 
 if TYPE_CHECKING:  # imported where built: ``migrate`` and ``keys`` need no loop
     from pagewire.dispatch.dispatcher import Dispatcher
@@ -82,6 +85,11 @@ class Services:
         return open_blob_store(self.settings)
 
     @functools.cached_property
+    def job_metrics(self) -> JobMetrics:
+        """The workers' metrics in this process's registry, made with the first worker."""
+        return JobMetrics(self.registry)
+
+    @functools.cached_property
     def signing_key(self) -> bytes:
         """The key of the portal's links, sessions and forms, read once on first use
         (it may create the data directory's key file)."""
@@ -115,6 +123,7 @@ async def open_services(
     not even the data directory. ``listen``: LISTEN for wake-ups (a long-lived process).
     ``queue_metrics``/``backlog_metrics``: which gauges the registry reports.
     """
+    traces.configure(settings)  # once per process; nothing unless asked
     if migrate != "require_current":
         url = settings.resolved_database_url
         private_data_dir(settings, dialect_for(url).database_file(url))
@@ -136,7 +145,7 @@ async def open_services(
             await opened.at_rest.seal_legacy()
         if listen:
             await opened.db.start_listening()
-        registry = CollectorRegistry()
+        registry = process_registry()
         backlog_stats = None
         if backlog_metrics:
             from pagewire.dispatch.metrics import BacklogStats
@@ -179,7 +188,13 @@ def new_worker(services: Services, *, concurrency: int | None = None) -> Worker:
     """The job loop (``concurrency`` defaults to the settings')."""
     from pagewire.worker.loop import Worker
 
-    return Worker(services.store, services.blobs, services.settings, concurrency=concurrency)
+    return Worker(
+        services.store,
+        services.blobs,
+        services.settings,
+        concurrency=concurrency,
+        metrics=services.job_metrics,
+    )
 
 
 def new_dispatcher(

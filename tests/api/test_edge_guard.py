@@ -14,14 +14,9 @@ import httpx
 import pytest
 
 from pagewire.app import create_app
+from support import error_of
 
 KB = 1024
-
-
-def error_of(response: httpx.Response) -> dict[str, Any]:
-    body = response.json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}
-    return dict(body["error"])
 
 
 async def chunks(total: int, piece: bytes = b"a" * KB) -> AsyncIterator[bytes]:

@@ -10,13 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
+from support import error_of
+
 PDF_HEAD = b"%PDF-1.7\n"
-
-
-def error_of(response: httpx.Response) -> dict[str, Any]:
-    body = response.json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}
-    return body["error"]
 
 
 async def submit(

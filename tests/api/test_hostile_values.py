@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from pagewire.api.text_rules import MAX_JSON_DEPTH
+from support import error_of
 
 URL = "http://127.0.0.1:9/doc.pdf"
 
@@ -49,12 +50,6 @@ HOSTILE_JOBS = [
         id="huge-pages-spec",
     ),
 ]
-
-
-def error_of(response: httpx.Response) -> dict[str, Any]:
-    body = response.json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}
-    return dict(body["error"])
 
 
 async def assert_the_organization_still_reads(api: httpx.AsyncClient, tenant: Any) -> None:

@@ -13,7 +13,7 @@ from pagewire.app import create_app
 from pagewire.errors import StoreUnavailable
 from pagewire.store import Store
 from pagewire.store.migrate import upgrade
-from support import Tenant, make_tenant
+from support import Tenant, error_of, make_tenant
 
 HOOK = {"url": "https://example.com/hook"}
 
@@ -23,9 +23,7 @@ def keyed(tenant: Tenant, key: str) -> dict[str, str]:
 
 
 def error_code(response: httpx.Response) -> str:
-    body = response.json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}
-    return str(body["error"]["code"])
+    return str(error_of(response)["code"])
 
 
 async def endpoint_ids(api: httpx.AsyncClient, tenant: Tenant) -> list[str]:

@@ -43,7 +43,8 @@ class Answer:
 
     def error(self) -> dict[str, Any]:
         error = json.loads(self.body)["error"]
-        assert set(error) == {"code", "message", "details"}
+        assert set(error) == {"code", "message", "details", "request_id"}
+        assert error["request_id"] == self.headers.get("x-request-id")
         return dict(error)
 
 

@@ -157,7 +157,7 @@ def test_api_and_separate_worker_processes_share_the_queue(
     assert len(claimed_by) == 2 and all(w.poll() is None for w in workers)
 
 
-def test_a_worker_process_serves_the_queue_metrics_when_given_a_port(
+def test_a_worker_process_serves_the_queue_and_job_metrics_when_given_a_port(
     service_factory: Any, sample_pdf: Path
 ) -> None:
     service = service_factory()
@@ -167,16 +167,25 @@ def test_a_worker_process_serves_the_queue_metrics_when_given_a_port(
     worker = service.start("worker", "--metrics-port", str(port))
     with httpx.Client(base_url=service.base_url, headers=headers, timeout=30) as client:
         wait_all(client, [submit(client, sample_pdf, pages="1")], {"completed"}, 60)
+    # Counted once the outcome has committed, just before the worker logs it.
+    wait_logged(service, "job completed", 1)
     assert worker.poll() is None, service.logs()
     response = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10)
     assert response.status_code == 200
     samples = {
-        (sample.name, tuple(sample.labels.items())): sample.value
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
         for family in text_string_to_metric_families(response.text)
         for sample in family.samples
     }
     assert samples[("pagewire_jobs", (("status", "completed"),))] == 1
     assert samples[("pagewire_oldest_pending_job_age_seconds", ())] == 0
+    # The worker's own: what it ran, and the process it runs in.
+    finished = ("pagewire_jobs_finished_total", (("error_code", ""), ("status", "completed")))
+    assert samples[finished] == 1
+    assert samples[("pagewire_pages_processed_total", ())] == 1
+    assert samples[("pagewire_job_run_seconds_count", (("status", "completed"),))] == 1
+    assert samples[("pagewire_job_queue_wait_seconds_count", ())] == 1
+    assert samples[("process_cpu_seconds_total", ())] > 0
 
 
 def _json(line: str) -> dict[str, Any]:

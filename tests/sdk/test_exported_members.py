@@ -29,7 +29,11 @@ TOP_LEVEL = {
 
 CLIENT_TYPES = {
     "Attempt",
+    "BBox",
     "Backoff",
+    "Block",
+    "Chunk",
+    "ChunkBox",
     "Delivery",
     "Endpoint",
     "EventType",
@@ -41,9 +45,11 @@ CLIENT_TYPES = {
     "JobSubmission",
     "ListPage",
     "Message",
+    "Page",
     "Progress",
     "ResultLink",
     "RetryPolicy",
+    "Table",
     "WebhookEvent",
     "WebhookLink",
     "verify_webhook",

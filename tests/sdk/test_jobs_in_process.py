@@ -155,6 +155,8 @@ async def test_another_organizations_job_is_not_found(
     with pytest.raises(NotFoundError) as caught:
         await outsider.jobs.get_job(submission.job_id)
     assert caught.value.status == 404 and caught.value.code == "not_found"
+    # The server's id of the request, to quote to its operator (it finds the log lines).
+    assert caught.value.request_id is not None and caught.value.request_id.startswith("req_")
 
 
 async def test_a_wrong_api_key_is_an_authentication_error(connect: Callable[..., Twin]) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from pagewire import Pagewire
-from pagewire.client import Job, JobResult, JobSubmission, ResultLink
+from pagewire.client import Block, Job, JobResult, JobSubmission, Page, ResultLink
 from pagewire.client._receiver import LocalReceiver
 from sdk.live import LiveService, serve_directory
 from sdk.twins import make_client
@@ -33,6 +33,23 @@ async def test_sync_extract_returns_the_finished_job_and_its_result(
     await client.close()
     assert isinstance(result, JobResult)
     assert result.page_count == 2 and "Court of Appeals" in result.markdown
+    # Pages and blocks are typed, and still read as the JSON they came from.
+    first = result.pages[0]
+    assert isinstance(first, Page) and [p.number for p in result.pages] == [1, 2]
+    assert first.width and first.height and first.markdown
+    assert first.blocks and all(isinstance(b, Block) for b in first.blocks)
+    assert {b.kind for b in first.blocks} <= {
+        "heading",
+        "paragraph",
+        "list_item",
+        "caption",
+        "table",
+    }
+    boxed = [b for b in first.blocks if b.bbox is not None]
+    assert boxed and all(0 <= b.bbox.x0 < b.bbox.x1 <= first.width for b in boxed if b.bbox)
+    assert first["markdown"] == first.markdown and first.raw["number"] == 1
+    assert first.blocks[0].get("kind") == first.blocks[0].kind
+    assert result.raw["pages"][0] == first.raw
 
 
 async def test_a_submitted_job_is_waited_for_with_progress(

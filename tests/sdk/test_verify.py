@@ -9,7 +9,10 @@ from __future__ import annotations
 import base64
 import json
 import os
+import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 import standardwebhooks
@@ -161,3 +164,61 @@ async def test_verify_reads_the_time_from_the_clients_injected_wall_clock(kind: 
     assert (await on_time.webhooks.verify(body, headers, SECRET)).id == "msg_1"
     with pytest.raises(WebhookVerificationError, match="too old"):
         await late.webhooks.verify(body, headers, SECRET)
+
+
+async def test_the_event_reads_as_the_payload_svix_and_standardwebhooks_return(
+    client: Twin,
+) -> None:
+    # A receiver written for the reference libraries, run unchanged on our event.
+    def handle(payload: Mapping[str, Any]) -> tuple[str, str | None, list[str]]:
+        return payload["type"], payload.get("data", {}).get("job_id"), sorted(payload)
+
+    at = int(time.time())  # the reference library checks against its own clock
+    body, headers = signed_by_reference_library(EVENT, at=at)
+    reference = standardwebhooks.Webhook(SECRET).verify(body.decode(), headers)
+
+    event = await client.webhooks.verify(body, headers, SECRET, now=at)
+
+    assert handle(event) == handle(reference) == ("job.completed", "job_01", sorted(EVENT))
+    assert dict(event) == reference == EVENT and event == event.raw
+    assert "type" in event and "nope" not in event and event.get("nope") is None
+    assert json.loads(json.dumps(event.raw)) == EVENT
+    with pytest.raises(TypeError):
+        event["type"] = "job.failed"  # type: ignore[index]  # read-only, as the docs say
+    assert event.type == "job.completed"
+
+
+# The Standard Webhooks reference libraries' own test vector (their test_sign_function):
+# the same key, with its ``whsec_`` prefix and without it, signs to the same signature.
+REFERENCE_KEY = "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+REFERENCE_ID = "msg_p5jXN8AQM9LWM0D4loKWxJek"
+REFERENCE_AT = 1614265330
+REFERENCE_BODY = '{"test": 2432232314}'
+REFERENCE_SIGNATURE = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+
+
+@pytest.mark.parametrize("secret", [f"whsec_{REFERENCE_KEY}", REFERENCE_KEY])
+async def test_a_secret_verifies_with_or_without_its_whsec_prefix(
+    client: Twin, secret: str
+) -> None:
+    headers = {
+        "webhook-id": REFERENCE_ID,
+        "webhook-timestamp": str(REFERENCE_AT),
+        "webhook-signature": REFERENCE_SIGNATURE,
+    }
+    # The reference library takes both forms of the key to be the same key ...
+    signed = standardwebhooks.Webhook(secret).sign(
+        REFERENCE_ID, datetime.fromtimestamp(REFERENCE_AT, UTC), REFERENCE_BODY
+    )
+    assert signed == REFERENCE_SIGNATURE
+
+    # ... and so does verify.
+    event = await client.webhooks.verify(REFERENCE_BODY, headers, secret, now=REFERENCE_AT)
+    assert dict(event) == {"test": 2432232314} and event.id == REFERENCE_ID
+
+
+async def test_a_bare_secret_that_is_not_base64_is_refused_clearly(client: Twin) -> None:
+    body, headers = signed_by_reference_library(EVENT)
+
+    with pytest.raises(WebhookVerificationError, match=r"bad secret: .*base64"):
+        await client.webhooks.verify(body, headers, "not a secret!", now=NOW)

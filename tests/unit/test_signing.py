@@ -188,9 +188,7 @@ def test_malformed_timestamps_are_rejected(secret: str, timestamp: str) -> None:
         verify(BODY, headers, secret, now=NOW)
 
 
-@pytest.mark.parametrize(
-    "bad_secret", ["", "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "whsec_", "whsec_not*base64!"]
-)
+@pytest.mark.parametrize("bad_secret", ["", "whsec_", "whsec_not*base64!", "not*base64!"])
 def test_badly_formed_secrets_fail_verification_clearly(bad_secret: str) -> None:
     headers = build_headers([generate_secret()], MSG_ID, NOW, BODY)
     with pytest.raises(WebhookVerificationError, match="bad secret"):

@@ -1,4 +1,8 @@
-"""The one place where errors become HTTP: ``{"error": {"code", "message", "details"}}``."""
+"""The one place where errors become HTTP: ``{"error": {"code", "message", "details", "request_id"}}``.
+
+``request_id`` is the ``x-request-id`` of the response (:mod:`pagewire.telemetry.http`):
+what a user quotes in a support request, and what finds the request's log lines.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pagewire import errors
+from pagewire.telemetry.logs import current_request_id
 
 log = logging.getLogger("pagewire.api")
 
@@ -38,7 +43,11 @@ def status_for(error: errors.PagewireError) -> int:
 
 
 def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "details": details or {}}}
+    error = {"code": code, "message": message, "details": details or {}}
+    rid = current_request_id()
+    if rid is not None:
+        error["request_id"] = rid
+    return {"error": error}
 
 
 def error_response(error: errors.PagewireError) -> JSONResponse:
@@ -85,5 +94,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, error: Exception) -> JSONResponse:
+        # Answered outside the request-id middleware: the header is added here.
         log.exception("unhandled error")
-        return JSONResponse(error_body("internal_error", "pagewire hit an unexpected error"), 500)
+        rid = current_request_id()
+        headers = {"x-request-id": rid} if rid is not None else None
+        body = error_body("internal_error", "pagewire hit an unexpected error")
+        return JSONResponse(body, 500, headers)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from fastapi import Request
@@ -27,6 +28,10 @@ from pagewire.ids import new_id
 from pagewire.models import Job, JobInput, NewJob, Principal
 from pagewire.runtime import Services
 from pagewire.security import netguard
+from pagewire.telemetry import traces
+from pagewire.telemetry.logs import current_request_id
+
+log = logging.getLogger("pagewire.api")
 
 MAX_FILE_NAME = 512  # what the jobs table holds
 
@@ -189,7 +194,7 @@ def new_job(
         request={
             "ip": request.client.host if request.client else None,
             "user_agent": request.headers.get("user-agent"),
-            "request_id": request.headers.get("x-request-id"),
+            "request_id": current_request_id() or request.headers.get("x-request-id"),
             "key_id": caller.key_id,
         },
         idempotency_key=idempotency_key,
@@ -198,7 +203,24 @@ def new_job(
 
 
 async def enqueue(services: Services, new: NewJob, document: Document) -> tuple[Job, bool]:
-    """Create the job; an idempotent replay keeps the first job's file, not this one."""
+    """Create the job; an idempotent replay keeps the first job's file, not this one.
+
+    While traces are on, in a ``pagewire.submit`` span whose context is stored with the
+    job, for the worker's spans to continue (:mod:`pagewire.telemetry.traces`).
+    """
+    tracer = traces.tracer()
+    if tracer is None:
+        return await _enqueue(services, new, document)
+    with tracer.start_as_current_span("pagewire.submit") as span:
+        context = {traces.TRACEPARENT: traces.traceparent(span)}
+        job, created = await _enqueue(
+            services, replace(new, request={**new.request, **context}), document
+        )
+        span.set_attributes({traces.JOB_ID: job.id, "pagewire.replayed": not created})
+        return job, created
+
+
+async def _enqueue(services: Services, new: NewJob, document: Document) -> tuple[Job, bool]:
     try:
         job, created = await services.store.jobs.enqueue(new)
     except BaseException:
@@ -207,6 +229,10 @@ async def enqueue(services: Services, new: NewJob, document: Document) -> tuple[
         raise
     if not created and document.stored is not None:
         await services.blobs.delete(document.stored.key)
+    log.info(
+        "job submitted",
+        extra={"fields": {"job_id": job.id, "org_id": job.org_id, "replayed": not created}},
+    )
     return job, created
 
 

@@ -33,6 +33,7 @@ from pagewire.client._models import (
     WebhookEvent,
     WebhookLink,
 )
+from pagewire.client._pages import BBox, Block, Chunk, ChunkBox, Page, Table
 from pagewire.client._retry import Backoff, RetryPolicy
 from pagewire.client._sync.client import Pagewire
 from pagewire.client._verify import verify_webhook
@@ -45,8 +46,12 @@ __all__ = [
     "AsyncPagewire",
     "Attempt",
     "AuthenticationError",
+    "BBox",
     "Backoff",
     "BadRequestError",
+    "Block",
+    "Chunk",
+    "ChunkBox",
     "ConflictError",
     "Delivery",
     "Endpoint",
@@ -60,6 +65,7 @@ __all__ = [
     "ListPage",
     "Message",
     "NotFoundError",
+    "Page",
     "Pagewire",
     "PagewireAPIError",
     "PermissionDeniedError",
@@ -67,6 +73,7 @@ __all__ = [
     "RateLimitError",
     "ResultLink",
     "RetryPolicy",
+    "Table",
     "WaitTimeoutError",
     "WebhookEvent",
     "WebhookLink",

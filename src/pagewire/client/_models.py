@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
+from pagewire.client._pages import Chunk, Page
+from pagewire.client._raw import RawMapping
+
 __all__ = [
     "FINAL_STATUSES",
     "Job",
@@ -112,13 +115,17 @@ class ResultLink:
 
 @dataclass(frozen=True)
 class JobResult:
-    """What extraction produced (the full shape is in docs/extraction.md)."""
+    """What extraction produced (the full shape is in docs/extraction.md).
+
+    ``pages`` and ``chunks`` are typed (:class:`Page`, :class:`Chunk`); each also
+    reads as its JSON (``page["markdown"]``), and ``raw`` is the result's own dict.
+    """
 
     markdown: str
     page_count: int
-    pages: list[dict[str, Any]] = field(default_factory=list)
+    pages: list[Page] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    chunks: list[dict[str, Any]] | None = None
+    chunks: list[Chunk] | None = None
     html: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -128,9 +135,13 @@ class JobResult:
         return cls(
             markdown=str(data.get("markdown") or ""),
             page_count=int(data.get("page_count") or 0),
-            pages=list(data.get("pages") or []),
+            pages=[Page.from_dict(page) for page in data.get("pages") or []],
             warnings=list(data.get("warnings") or []),
-            chunks=data.get("chunks"),
+            chunks=(
+                [Chunk.from_dict(chunk) for chunk in data["chunks"]]
+                if isinstance(data.get("chunks"), list)
+                else None
+            ),
             html=data.get("html"),
             raw=data,
         )
@@ -239,13 +250,18 @@ class WebhookLink:
         return cls(str(data.get("link", "")), parse_time(data.get("expires_at")), data)
 
 
-@dataclass(frozen=True)
-class WebhookEvent:
+@dataclass(frozen=True, eq=False)
+class WebhookEvent(RawMapping):
     """A verified webhook: ``id`` is the ``webhook-id`` header, the same on every redelivery.
 
     Use ``id`` to make processing idempotent, and read the job itself
     (``client.jobs.get_job(job_id=event.job_id)``) before writing anything: the
     event only says that something happened.
+
+    It is also a read-only mapping of the payload, as the ``svix`` and
+    ``standardwebhooks`` libraries return it: ``event["type"]``,
+    ``event.get("data", {}).get("job_id")``, equal to the payload's dict;
+    ``event.raw`` is that dict (for ``json.dumps``).
     """
 
     id: str

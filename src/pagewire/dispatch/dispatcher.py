@@ -51,6 +51,7 @@ from pagewire.kernel.aio import freeze_startup_objects
 from pagewire.models import ClaimedDelivery
 from pagewire.settings import Settings
 from pagewire.store import Store
+from pagewire.telemetry import traces
 
 log = logging.getLogger("pagewire.dispatch")
 
@@ -127,6 +128,7 @@ class Dispatcher:
             on_backlog=self.claims.pause,
         )
         self.metrics = DispatchMetrics(registry) if registry is not None else None
+        self._tracer = traces.tracer()  # None (traces off): no span is made
         if self.metrics is not None:
             held = self.claims.held
             self.metrics.in_flight.set_function(lambda: len(held))
@@ -219,6 +221,17 @@ class Dispatcher:
         if self.metrics:
             self.metrics.attempts.labels(record.verdict).inc()
             self.metrics.latency.observe(outcome.latency)
+        if self._tracer is not None:
+            from pagewire.telemetry.spans import attempt_span
+
+            attempt_span(
+                self._tracer,
+                delivery,
+                status_code=outcome.status_code,
+                error=outcome.error,
+                latency=outcome.latency,
+                verdict=record.verdict,
+            )
         if record.verdict != "succeeded":
             log.info(
                 "webhook attempt failed",

@@ -62,15 +62,18 @@ def generate_secret(nbytes: int = 32) -> str:
 
 
 def _secret_key(secret: str) -> bytes:
-    """The HMAC key of a secret."""
-    if not isinstance(secret, str) or not secret.startswith(SECRET_PREFIX):
-        raise ValueError(f"a webhook secret starts with {SECRET_PREFIX!r}")
-    encoded = secret[len(SECRET_PREFIX) :]
+    """The HMAC key of a secret: ``whsec_`` + base64, or the bare base64 (as the Standard
+    Webhooks reference libraries accept it: the prefix only says what the string is)."""
+    if not isinstance(secret, str):
+        raise ValueError(f"a webhook secret is a string ({SECRET_PREFIX}...)")
+    encoded = secret.removeprefix(SECRET_PREFIX)
     try:
         # Some providers hand out unpadded base64; the padding carries no information.
         key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
     except (binascii.Error, ValueError):
-        raise ValueError("a webhook secret is base64 after its 'whsec_' prefix") from None
+        raise ValueError(
+            f"a webhook secret is base64, with or without its {SECRET_PREFIX!r} prefix"
+        ) from None
     if not key:
         raise ValueError("a webhook secret may not be empty")
     return key

@@ -21,7 +21,7 @@ import os
 import socket
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
@@ -40,11 +40,17 @@ from pagewire.models import Job, JobStatus, Lease
 from pagewire.security.netguard import guarded_connector
 from pagewire.settings import Settings
 from pagewire.store import Store
+from pagewire.telemetry import traces
+from pagewire.telemetry.job_metrics import JobMetrics
 from pagewire.worker import inputs as fetch
 from pagewire.worker import retention
 from pagewire.worker.progress import Progress
 from pagewire.worker.runner import INLINE_PIPE_LIMIT, Outcome, ProcessRunner, Runner, Task
 from pagewire.worker.scratch import ScratchDir, read_result, remove_files
+from pagewire.worker.signals import RunSignals, WorkerSignals
+
+if TYPE_CHECKING:
+    from pagewire.telemetry.spans import OnPage
 
 log = logging.getLogger("pagewire.worker")
 
@@ -65,6 +71,7 @@ class Worker:
         worker_id: str | None = None,
         concurrency: int | None = None,
         backoff: Backoff | None = None,
+        metrics: JobMetrics | None = None,
     ) -> None:
         self.store = store
         self.blobs = blobs
@@ -72,6 +79,8 @@ class Worker:
         self.settings = settings
         self.runner = runner or ProcessRunner()
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
+        # Log lines, metrics (None: not kept) and spans (traces off: none) of each job.
+        self.signals = WorkerSignals(self.worker_id, metrics, traces.tracer())
         self.concurrency = concurrency or settings.worker_concurrency
         # How long an outcome's write (then a hand-back) is tried while the database
         # fails: about a lease, past which another worker may have rescued the job.
@@ -106,6 +115,7 @@ class Worker:
                     2 * self.concurrency - len(self._running),  # outcomes being written
                 )
                 if free > 0:
+                    claim_started = time.time_ns()
                     try:
                         leases = await self.store.leases.claim(
                             self.worker_id, free, self.settings.lease_seconds
@@ -114,7 +124,7 @@ class Worker:
                         log.warning("claim failed", extra={"fields": {"error": str(error)}})
                         leases = []
                     for lease in leases:
-                        self._start(lease)
+                        self._start(lease, claim_started)
                     if leases and len(leases) == free:
                         continue  # there may be more waiting
                     await self._sleep_until_work()
@@ -189,7 +199,7 @@ class Worker:
         while True:
             try:
                 for job in await self.store.leases.rescue_expired():
-                    _log_transition(job, "rescued", worker_id=self.worker_id)
+                    self.signals.rescued(job)
                 if time.monotonic() >= next_sweep:
                     next_sweep = time.monotonic() + self.settings.retention_sweep_seconds
                     await retention.sweep(self.store, self.blobs, self.settings)
@@ -197,10 +207,10 @@ class Worker:
                 log.warning("housekeeping failed", extra={"fields": {"error": str(error)}})
             await asyncio.sleep(min(RESCUE_INTERVAL, self.settings.lease_seconds / 2))
 
-    def _start(self, lease: Lease) -> None:
-        _log_transition(lease.job, "claimed", worker_id=self.worker_id)
+    def _start(self, lease: Lease, claim_started: int) -> None:
+        run = self.signals.claimed(lease.job, claim_started)
         self._executing += 1
-        task = asyncio.create_task(self._process(lease))
+        task = asyncio.create_task(self._process(lease, run))
         self._running[lease.job.id] = task
 
         def done(_: asyncio.Task[None]) -> None:
@@ -211,9 +221,8 @@ class Worker:
 
     # -- one job ------------------------------------------------------------
 
-    async def _process(self, lease: Lease) -> None:
+    async def _process(self, lease: Lease, run: RunSignals) -> None:
         job = lease.job
-        started = time.monotonic()
         # This attempt's transient files; the lease token keeps a rescued job's new run
         # apart from its old worker's, should both be alive on one machine.
         scratch = f"{job.id}-{lease.token[:12]}"
@@ -223,21 +232,23 @@ class Worker:
         self._held[job.id] = progress
         files_left = True
         try:
+            on_page = run.watch_pages(progress.on_page)
             try:
-                outcome = await self._execute(lease, input_path, result_path, progress)
+                outcome = await self._execute(lease, input_path, result_path, on_page)
             finally:
                 self._executing -= 1
                 self._slot_free.set()
+            run.ran(outcome)
             # A small result came back in memory and an uploaded input was read where
             # the blob store keeps it (or its local copy is already gone): then no
             # scratch file was made, and there is nothing to remove.
             files_left = outcome.result is None or job.input.file_url is not None
-            await self._record(lease, outcome, result_path, started)
+            await self._record(lease, outcome, result_path, run)
         except asyncio.CancelledError:
             # Shutdown past the drain deadline: the job goes back to the queue untouched.
             with contextlib.suppress(Exception):
                 await asyncio.shield(self.store.leases.release(lease))
-            _log_transition(job, "released", worker_id=self.worker_id)
+            self.signals.transition(job, "released")
             raise
         except (BlobStoreUnavailable, StoreUnavailable) as error:
             # A pause first (the lease kept alive meanwhile): an outage that fails
@@ -249,19 +260,22 @@ class Worker:
         except Exception:
             log.exception("job crashed the worker's handler", extra={"fields": {"job_id": job.id}})
             with contextlib.suppress(Exception):
-                await self.store.leases.finish(
+                failed = await self.store.leases.finish(
                     lease,
                     JobStatus.FAILED,
                     error={"code": "internal_error", "message": "pagewire failed to run this job"},
                 )
+                if failed is not None:
+                    run.recorded(failed)
         finally:
+            run.close()
             self._held.pop(job.id, None)
             if files_left:
                 # Off the event loop: a slow disk must not stall claims or heartbeats.
                 await asyncio.to_thread(remove_files, input_path, result_path)
 
     async def _execute(
-        self, lease: Lease, download_path: Path, result_path: Path, progress: Progress
+        self, lease: Lease, download_path: Path, result_path: Path, on_page: OnPage
     ) -> Outcome:
         job = lease.job
         async with contextlib.AsyncExitStack() as inputs:
@@ -272,10 +286,10 @@ class Worker:
             except BlobNotFound:
                 message = "the uploaded file is no longer in the blob store"
                 return Outcome("failed", error={"code": "input_missing", "message": message})
-            return await self._run(job, input_path, media_type, result_path, progress)
+            return await self._run(job, input_path, media_type, result_path, on_page)
 
     async def _run(
-        self, job: Job, input_path: Path, media_type: str, result_path: Path, progress: Progress
+        self, job: Job, input_path: Path, media_type: str, result_path: Path, on_page: OnPage
     ) -> Outcome:
         task = Task(
             input_path=input_path,
@@ -290,7 +304,7 @@ class Worker:
             # running it gets what they leave (counted when it starts, not after).
             ocr_lanes=max(1, self.concurrency - self._executing + 1),
         )
-        return await self.runner.run(task, progress.on_page)
+        return await self.runner.run(task, on_page)
 
     async def _input(
         self, job: Job, download_path: Path, inputs: contextlib.AsyncExitStack
@@ -329,7 +343,7 @@ class Worker:
         return downloaded.path, media_type
 
     async def _record(
-        self, lease: Lease, outcome: Outcome, result_path: Path, started: float
+        self, lease: Lease, outcome: Outcome, result_path: Path, run: RunSignals
     ) -> None:
         job = lease.job
         fields: dict[str, Any] = {}
@@ -392,13 +406,7 @@ class Worker:
             if "result_blob_key" in fields:
                 await self.blobs.delete(fields["result_blob_key"])
             return
-        _log_transition(
-            finished,
-            finished.status.value,
-            worker_id=self.worker_id,
-            duration_s=round(time.monotonic() - started, 3),
-            error_code=(finished.error or {}).get("code"),
-        )
+        run.recorded(finished)
 
     async def _hand_back(
         self, lease: Lease, error: StoreUnavailable | BlobStoreUnavailable
@@ -423,23 +431,4 @@ class Worker:
                 extra={"fields": {"job_id": job.id, "worker_id": self.worker_id}},
             )
             return
-        _log_transition(
-            job, "handed back" if released else "rescued meanwhile", worker_id=self.worker_id
-        )
-
-
-def _log_transition(job: Job, what: str, **fields: Any) -> None:
-    if not log.isEnabledFor(logging.INFO):
-        return  # a busy worker makes several per job: skip building them unheard
-    log.info(
-        f"job {what}",
-        extra={
-            "fields": {
-                "job_id": job.id,
-                "org_id": job.org_id,
-                "status": job.status.value,
-                "attempt": job.attempts,
-                **{k: v for k, v in fields.items() if v is not None},
-            }
-        },
-    )
+        self.signals.transition(job, "handed back" if released else "rescued meanwhile")
