@@ -158,10 +158,15 @@ class PdfDocument:
                 warnings.append(ocr.UNAVAILABLE)
         elif self._options.ocr == "off" and _needs_ocr(src):
             warnings.append("page has no usable text layer and OCR is off")
-        figures = [] if used_ocr else src.figures
-        rows = segment_rows(words, [] if used_ocr else src.rules)
+        figures, rules = ([], []) if used_ocr else (src.figures, src.rules)
         layout = lay_out(
-            rows, self.profile, width, height, tables=self._options.tables, figures=figures
+            segment_rows(words, rules),
+            self.profile,
+            width,
+            height,
+            tables=self._options.tables,
+            figures=figures,
+            rules=rules,
         )
         if src.rotated and not used_ocr:  # (a figure's rotated labels are in the figure)
             layout.furniture.append(_rotated_block(src.rotated))
