@@ -50,7 +50,7 @@ EXPECTATIONS: dict[str, Expect] = {
                 "Training Cost (FLOPs) EN-DE",
                 "Training Cost (FLOPs) EN-FR",
             ),
-            ("train steps", "PPL (dev)", "BLEU (dev)", "params ×10^6"),
+            ("train steps", "PPL (dev)", "BLEU (dev)", "params \u00d710^6"),
             # Table 3's row groups: "(A)" stays with each of its rows
             ("(A)", "1", "512", "512", "5.29", "24.9"),
             ("(A)", "32", "16", "16", "5.01", "25.4"),

@@ -78,9 +78,7 @@ def divided_rows(rows: list[list[Segment]], rules: list[Rule], width: float) -> 
     title right of it; read row by row, the two sides interleave. Where a single rule
     (not a table's grid, not pleading paper's margin lines) divides rows that have text
     on both of its sides, those rows are read left side first, then right side."""
-    inner = [
-        r for r in rules if 0.2 * width < r[0] < 0.8 * width and r[2] - r[1] >= MIN_DIVIDER
-    ]
+    inner = [r for r in rules if 0.2 * width < r[0] < 0.8 * width and r[2] - r[1] >= MIN_DIVIDER]
     for x, top, bottom in inner:
         if any(o[0] != x and abs(o[0] - x) > 3 and o[1] < bottom and o[2] > top for o in inner):
             continue  # several rules side by side: a ruled table's grid

@@ -164,7 +164,9 @@ def place_figures(blocks: list[Block], figures: list[Figure]) -> list[Block]:
             cap = out[at]
             out[at] = figure_block(cap.text, alt, _union(fig.bbox, cap.bbox))
         elif alt:
-            below = [i for i, b in enumerate(out) if b.bbox is not None and b.bbox.y0 >= fig.bbox.y1]
+            below = [
+                i for i, b in enumerate(out) if b.bbox is not None and b.bbox.y0 >= fig.bbox.y1
+            ]
             out.insert(below[0] if below else len(out), figure_block("", alt, _round(fig.bbox)))
     return out
 

@@ -192,7 +192,9 @@ class PdfDocument:
             rotated = assign_words(figures, rotated, [])
         else:
             words, figures = words + drawn, []
-        return _PageSource(words, rotated, graphics.rules, graphics.image_cover, width, height, figures)
+        return _PageSource(
+            words, rotated, graphics.rules, graphics.image_cover, width, height, figures
+        )
 
     def _ocr_words(
         self, number: int, src: _PageSource, warnings: list[str]

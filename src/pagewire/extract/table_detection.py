@@ -209,8 +209,10 @@ def _covered(segment: Segment, columns: list[list[float]]) -> tuple[int, int]:
     ]
     return min(
         spans,
-        key=lambda ab: abs(centre - (columns[ab[0]][0] + columns[ab[1]][1]) / 2)
-        + 0.02 * unit * (ab[1] - ab[0]),
+        key=lambda ab: (
+            abs(centre - (columns[ab[0]][0] + columns[ab[1]][1]) / 2)
+            + 0.02 * unit * (ab[1] - ab[0])
+        ),
     )
 
 

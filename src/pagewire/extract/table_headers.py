@@ -12,7 +12,10 @@ from __future__ import annotations
 import re
 
 MAX_HEADER_ROWS = 3
-_NUMBER = re.compile(r"^[-+\u2212~≈<>±×x·.,%\s\d()\[\]]*\d[-+\u2212\s\d.,%·×()\[\]]*$")
+# "25.8", "1.0 · 10^20", "(3)", "-0.5%", "\u00d710^6": figures, not words
+_NUMBER = re.compile(
+    r"^[-+\u2212~<>\u00b1\u00d7x\u00b7.,%\s\d()\[\]]*\d[-+\u2212\s\d.,%\u00b7\u00d7()\[\]]*$"
+)
 _TAGS = re.compile(r"</?su[pb]>")
 _GROUP_LABEL = re.compile(r"^\((?:[A-Z]|[ivx]{1,4}|\d{1,2})\)$")
 
@@ -26,9 +29,7 @@ def _is_data(row: list[str]) -> bool:
     return bool(filled) and sum(is_number(c) for c in filled) * 2 >= len(filled)
 
 
-def merge_header_rows(
-    rows: list[list[str]], reach: list[list[tuple[int, int]]]
-) -> list[list[str]]:
+def merge_header_rows(rows: list[list[str]], reach: list[list[tuple[int, int]]]) -> list[list[str]]:
     """Fold the header rows above the first numeric row into one.
 
     ``reach[r][k]`` is the first and last column the cell ``rows[r][k]`` covers on the
@@ -67,11 +68,7 @@ def attach_group_labels(rows: list[list[str]]) -> list[list[str]]:
     A label row (``(A)`` alone, or ``(C)`` on the group's middle data row) takes the
     rows above and below it whose first cell is empty, as many on each side as both
     sides have (the label is centred), never a row another label took."""
-    labels = [
-        i
-        for i, r in enumerate(rows)
-        if i > 0 and _GROUP_LABEL.match(r[0]) and len(r) > 2
-    ]
+    labels = [i for i, r in enumerate(rows) if i > 0 and _GROUP_LABEL.match(r[0]) and len(r) > 2]
     if not labels:
         return rows
     taken: set[int] = set(labels)
