@@ -56,7 +56,7 @@ def _paper_with_figures(path: Path, tmp: Path) -> None:
 def test_a_figures_text_is_its_alt_not_headings_or_paragraphs(tmp_path: Path) -> None:
     pdf = tmp_path / "paper.pdf"
     _paper_with_figures(pdf, tmp_path)
-    result = extract(pdf)
+    result = extract(pdf, return_html=True)
     blocks = _blocks(result)
     figures = [b for b in blocks if b["kind"] == "figure"]
     assert [f["text"] for f in figures] == [
@@ -72,6 +72,10 @@ def test_a_figures_text_is_its_alt_not_headings_or_paragraphs(tmp_path: Path) ->
     md = result["markdown"]
     assert "*Figure 1: Attention of one head over the sentence.*\n<!-- figure text: " in md
     assert md.index("Figure 1:") < md.index("Figure 2:") < md.index("The results follow")
+    assert (
+        '<figure aria-label="ENCODER STACK"><figcaption>Figure 2: A photograph of the '
+        "encoder.</figcaption></figure>" in result["html"]
+    )
 
 
 def test_a_figure_at_the_top_of_a_page_does_not_stop_a_paragraph(tmp_path: Path) -> None:
