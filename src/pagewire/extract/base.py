@@ -64,6 +64,7 @@ class Block:
     bbox: BBox | None = None
     level: int | None = None  # heading level, 1-6
     marker: str | None = None  # a list item's marker as printed: "•", "1.", "(a)"
+    alt: str | None = None  # a figure's text labels (its caption is ``text``)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,8 @@ _NUMBERED_ITEM = re.compile(
 )
 _CAPTION = re.compile(r"^(Table|Figure|Fig\.|Exhibit)\s+[\dA-Z]+[.:]?", re.IGNORECASE)
 _SECTION_NUMBER = re.compile(r"^(?:[IVX]{1,5}|[A-Z]|\d{1,2}(?:\.\d{1,2})*)[.)]?\s+\S")
+# A short all-caps marker ("WO", "NOT FOR PUBLICATION" is longer); never a Roman numeral
+_DOCKET_MARKER = re.compile(r"^(?![IVXL]+\.?$)[A-Z]{1,3}$")
 _SENTENCE_END = re.compile(r"[.!?:;\"\u201d\u2019)]$")
 
 
@@ -74,7 +76,12 @@ def build_blocks(lines: list[TextLine], profile: Profile, page_width: float) -> 
         else:
             groups[-1].append(cur)
     words = _Vocabulary(lines)
-    return [_classify(g, profile, page_width, words) for g in groups]
+    blocks = [_classify(g, profile, page_width, words) for g in groups]
+    first = blocks[0]
+    if first.kind == "heading" and _DOCKET_MARKER.match(first.text):
+        # "WO" alone atop a filing: a clerk's docket marker, not the document's title
+        blocks[0] = RawBlock("paragraph", first.text, first.bbox)
+    return blocks
 
 
 def _typical_gap(lines: list[TextLine]) -> float:
@@ -128,9 +135,11 @@ def _breaks(
     right = max(ln.x1 for ln in block)
     ends_sentence = bool(_SENTENCE_END.search(prev.text))
     full = prev.x1 > max(right, cur.x1) - 0.08 * col_width or prev.hyphen
-    if cur.y1 < prev.y0:
+    if cur.y1 < prev.y1 - 0.5 * prev.size:
         # A jump up: the next column. Carry on only if the sentence clearly does.
         return not (prev.hyphen or (not ends_sentence and cur.text[:1].islower()))
+    if gap > lead + 0.45 * prev.size and _is_caps(prev.text) != _is_caps(cur.text):
+        return True  # a capitals line and a mixed-case one apart: a caption's title and text
     if gap > lead + 0.45 * prev.size and not (full and not ends_sentence):
         # Extra space ends a paragraph, except inside double-spaced text where a
         # full line that stops mid-sentence plainly carries on.

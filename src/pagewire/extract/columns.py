@@ -11,6 +11,9 @@ from __future__ import annotations
 from pagewire.extract.lines import Segment
 
 Line = list[Segment]  # one row's segments inside one column region
+Rule = tuple[float, float, float]  # a vertical rule: x, top, bottom
+
+MIN_DIVIDER = 36.0  # points: a rule dividing a caption spans a few lines at least
 
 
 def reading_order(rows: list[list[Segment]]) -> tuple[list[Line], bool]:
@@ -66,3 +69,33 @@ def _gutter(
     if g1 - g0 < 4:  # no clear gutter: the two "columns" touch, so they are not columns
         return None
     return g0, g1
+
+
+def divided_rows(rows: list[list[Segment]], rules: list[Rule], width: float) -> list[list[Segment]]:
+    """Rows with a caption block's two sides read one after the other.
+
+    A filing's caption sets the parties left of a vertical rule and the case number and
+    title right of it; read row by row, the two sides interleave. Where a single rule
+    (not a table's grid, not pleading paper's margin lines) divides rows that have text
+    on both of its sides, those rows are read left side first, then right side."""
+    inner = [r for r in rules if 0.2 * width < r[0] < 0.8 * width and r[2] - r[1] >= MIN_DIVIDER]
+    for x, top, bottom in inner:
+        if any(o[0] != x and abs(o[0] - x) > 3 and o[1] < bottom and o[2] > top for o in inner):
+            continue  # several rules side by side: a ruled table's grid
+        band = [
+            i for i, row in enumerate(rows) if row[0].y0 >= top - 2 and row[-1].y1 <= bottom + 2
+        ]
+        if len(band) < 2:
+            continue
+        segs = [s for i in band for s in rows[i]]
+        if any(s.x0 < x < s.x1 for s in segs):
+            continue  # text runs across the rule: it divides nothing
+        left = [[s for s in rows[i] if s.x1 <= x] for i in band]
+        right = [[s for s in rows[i] if s.x0 >= x] for i in band]
+        if not any(left) or not any(right):
+            continue
+        start, end = band[0], band[-1] + 1
+        if band != list(range(start, end)):
+            continue
+        rows = rows[:start] + [r for r in left if r] + [r for r in right if r] + rows[end:]
+    return rows

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from pagewire.extract.base import BBox, Block, Page, Table
 from pagewire.extract.blocks import TextLine, build_blocks, text_line
-from pagewire.extract.columns import Line, reading_order
+from pagewire.extract.columns import Line, divided_rows, reading_order
+from pagewire.extract.figures import Figure, place_figures
 from pagewire.extract.furniture import split_furniture
 from pagewire.extract.lines import Segment, rows_of, split_row
 from pagewire.extract.profile import Profile
@@ -62,8 +63,12 @@ def lay_out(
     width: float,
     height: float,
     tables: bool = True,
+    figures: Sequence[Figure] = (),
+    rules: Sequence[Rule] = (),
 ) -> PageLayout:
     body_rows, furniture = split_furniture(rows, profile, width, height)
+    if rules:
+        body_rows = divided_rows(body_rows, list(rules), width)
     lines, two_columns = reading_order(body_rows)
     text_width = _text_width(body_rows, width)
     items: list[Line | TableRegion] = find_tables(lines, text_width) if tables else list(lines)
@@ -82,6 +87,8 @@ def lay_out(
         else:
             pending.append(text_line(item))
     blocks.extend(_text_blocks(pending, profile, width))
+    if figures:
+        blocks = place_figures(blocks, list(figures))
     furniture_blocks = [
         Block(kind=kind, text=s.text, markdown=s.text, bbox=_bbox(s)) for kind, s in furniture
     ]

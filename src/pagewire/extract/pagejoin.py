@@ -27,8 +27,11 @@ def document_markdown(pages: Sequence[Page]) -> str:
             continue
         last = (bodies[i] if bodies[i] is not None else list(before.blocks)) or []
         first = list(after.blocks)
-        if last and first and _continues(last[-1], first[0]):
-            last[-1] = _joined(last[-1], first.pop(0))
+        # A figure set at the top of the next page interrupts no sentence: the text
+        # continues in the first block after it.
+        j = next((k for k, b in enumerate(first) if b.kind != "figure"), len(first))
+        if last and j < len(first) and _continues(last[-1], first[j]):
+            last[-1] = _joined(last[-1], first.pop(j))
             bodies[i], bodies[i + 1] = last, first
     return "\n\n".join(
         f"<!-- page {p.number} -->\n\n{p.markdown if b is None else page_markdown(b)}".rstrip()

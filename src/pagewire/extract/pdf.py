@@ -7,7 +7,6 @@ those sampled pages until they are read (so sampling costs no second extraction)
 
 from __future__ import annotations
 
-import ctypes
 import functools
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +16,7 @@ import pypdfium2.raw as raw
 
 from pagewire.extract import ocr
 from pagewire.extract.base import BBox, Block, ExtractError, ExtractOptions, Page, iter_selected
+from pagewire.extract.figures import Figure, assign_words, page_graphics
 from pagewire.extract.formats import PDF_TYPES
 from pagewire.extract.layout import Rule, lay_out, segment_rows
 from pagewire.extract.ocr_ahead import OcrAhead
@@ -25,7 +25,6 @@ from pagewire.extract.profile import SAMPLE_PAGES, Profile, ProfileBuilder, norm
 from pagewire.extract.words import Word
 
 MAX_OUTLINE = 2000
-MAX_OBJECTS_SCANNED = 20000  # vector-heavy figures: rules and images are found early
 MIN_TEXT_CHARS = 20  # fewer non-space characters than this over a big image: a scan
 
 
@@ -36,7 +35,7 @@ OcrRead = tuple[list[Word], int] | None
 class _PageSource:
     """What one pdfium page gives us before layout."""
 
-    __slots__ = ("height", "image_cover", "rotated", "rules", "width", "words")
+    __slots__ = ("figures", "height", "image_cover", "rotated", "rules", "width", "words")
 
     def __init__(
         self,
@@ -46,6 +45,7 @@ class _PageSource:
         image_cover: float,
         width: float,
         height: float,
+        figures: list[Figure] | None = None,
     ) -> None:
         self.words = words
         self.rotated = rotated
@@ -53,6 +53,7 @@ class _PageSource:
         self.image_cover = image_cover
         self.width = width
         self.height = height
+        self.figures = figures or []
 
 
 class PdfDocument:
@@ -157,9 +158,17 @@ class PdfDocument:
                 warnings.append(ocr.UNAVAILABLE)
         elif self._options.ocr == "off" and _needs_ocr(src):
             warnings.append("page has no usable text layer and OCR is off")
-        rows = segment_rows(words, [] if used_ocr else src.rules)
-        layout = lay_out(rows, self.profile, width, height, tables=self._options.tables)
-        if src.rotated and not used_ocr:
+        figures, rules = ([], []) if used_ocr else (src.figures, src.rules)
+        layout = lay_out(
+            segment_rows(words, rules),
+            self.profile,
+            width,
+            height,
+            tables=self._options.tables,
+            figures=figures,
+            rules=rules,
+        )
+        if src.rotated and not used_ocr:  # (a figure's rotated labels are in the figure)
             layout.furniture.append(_rotated_block(src.rotated))
         if not layout.blocks and not warnings and not layout.furniture:
             warnings.append("page has no text")
@@ -169,15 +178,23 @@ class PdfDocument:
         page = self._pdf[number - 1]
         try:
             width, height = page.get_size()
+            graphics = page_graphics(page, width, height)
             textpage = page.get_textpage()
             try:
-                words, rotated = page_words(page, textpage, height)
+                words, rotated, drawn = page_words(page, textpage, height, graphics.figure_text)
             finally:
                 textpage.close()
-            rules, cover = _rules_and_images(page, width, height)
         finally:
             page.close()
-        return _PageSource(words, rotated, rules, cover, width, height)
+        figures = graphics.figures
+        if figures and not _needs_ocr_words(words + drawn, height, graphics.image_cover):
+            words = assign_words(figures, words, drawn)
+            rotated = assign_words(figures, rotated, [])
+        else:
+            words, figures = words + drawn, []
+        return _PageSource(
+            words, rotated, graphics.rules, graphics.image_cover, width, height, figures
+        )
 
     def _ocr_words(
         self, number: int, src: _PageSource, warnings: list[str]
@@ -252,9 +269,13 @@ def _merge(layer: list[Word], ocr_words: list[Word]) -> list[Word]:
 
 
 def _needs_ocr(src: _PageSource) -> bool:
+    return _needs_ocr_words(src.words, src.height, src.image_cover)
+
+
+def _needs_ocr_words(words: list[Word], height: float, image_cover: float) -> bool:
     # Stamps, running headers and page numbers often survive on scanned pages
     # as text; only text in the body band says the page has a usable layer.
-    return not _has_body_text(src.words, src.height) and (src.image_cover > 0.1 or not src.words)
+    return not _has_body_text(words, height) and (image_cover > 0.1 or not words)
 
 
 def _has_body_text(words: list[Word], height: float) -> bool:
@@ -275,33 +296,6 @@ def _sample(numbers: list[int], page_count: int) -> list[int]:
     rest = numbers[3:]
     step = len(rest) / (SAMPLE_PAGES - 3)
     return head + [rest[int(i * step)] for i in range(SAMPLE_PAGES - 3)]
-
-
-def _rules_and_images(
-    page: pdfium.PdfPage, width: float, height: float
-) -> tuple[list[Rule], float]:
-    """Vertical rules (table grid lines) and the share of the page covered by images."""
-    rules: list[Rule] = []
-    cover = 0.0
-    left, bottom, right, top = (ctypes.c_float() for _ in range(4))
-    refs = [ctypes.byref(v) for v in (left, bottom, right, top)]
-    count = min(raw.FPDFPage_CountObjects(page.raw), MAX_OBJECTS_SCANNED)
-    area = max(width * height, 1.0)
-    for i in range(count):
-        obj = raw.FPDFPage_GetObject(page.raw, i)
-        kind = raw.FPDFPageObj_GetType(obj)
-        if kind not in (raw.FPDF_PAGEOBJ_PATH, raw.FPDF_PAGEOBJ_IMAGE):
-            continue
-        if not raw.FPDFPageObj_GetBounds(obj, *refs):
-            continue
-        w, h = right.value - left.value, top.value - bottom.value
-        if kind == raw.FPDF_PAGEOBJ_IMAGE:
-            cover = max(cover, (w * h) / area)
-        elif w <= 2.5 and h >= 6:
-            rules.append(
-                ((left.value + right.value) / 2, height - top.value, height - bottom.value)
-            )
-    return rules, cover
 
 
 def _rotated_block(words: list[Word]) -> Block:

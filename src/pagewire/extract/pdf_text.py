@@ -84,13 +84,17 @@ def _style(raw_name: bytes, flags: int, weight: int) -> tuple[bool, bool]:
 
 
 def page_words(
-    page: pdfium.PdfPage, textpage: pdfium.PdfTextPage, height: float
-) -> tuple[list[Word], list[Word]]:
-    """The page's horizontal words in pdfium's order with top-left boxes, and its rotated
-    words (margin stamps such as arXiv's), which stay out of the body's lines."""
+    page: pdfium.PdfPage,
+    textpage: pdfium.PdfTextPage,
+    height: float,
+    figure_text: set[int] | frozenset[int] = frozenset(),
+) -> tuple[list[Word], list[Word], list[Word]]:
+    """The page's horizontal words in pdfium's order with top-left boxes, its rotated
+    words (margin stamps such as arXiv's), which stay out of the body's lines, and the
+    words drawn by the text objects in ``figure_text`` (a figure's labels)."""
     text = textpage.get_text_range()
     if not text or text.isspace():
-        return [], []
+        return [], [], []
     tp = textpage.raw
     if raw.FPDFText_CountChars(tp) != len(text):
         # pdfium's text index and char index only differ for exotic encodings; map them.
@@ -106,6 +110,7 @@ def page_words(
     rect_ref = ctypes.byref(rect)
     words: list[Word] = []
     rotated: list[Word] = []
+    drawn: list[Word] = []
     loose = _LOOSE_BOX
     n_text = len(text)
     page_vocabulary: set[str] | None = None
@@ -145,7 +150,8 @@ def page_words(
                 page_vocabulary = vocabulary((_BROKEN.sub(" ", text),))
             if keeps_hyphen(match.group(), _next_word(text, end + 1), page_vocabulary):
                 word_text += "-"
-        (rotated if turned else words).append(
+        target = drawn if figure_text and key in figure_text else rotated if turned else words
+        target.append(
             Word(
                 word_text,
                 x0,
@@ -159,7 +165,7 @@ def page_words(
                 seq,
             )
         )
-    return words, rotated
+    return words, rotated, drawn
 
 
 def _runs(

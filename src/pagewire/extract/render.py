@@ -71,6 +71,10 @@ def blocks_html(blocks: tuple[Block, ...] | list[Block], tables: tuple[Table, ..
         elif b.kind == "table":
             table = next(table_iter, None)
             out.append(table_html(table.rows) if table else f"<p>{text}</p>")
+        elif b.kind == "figure":
+            label = html.escape(b.alt or "", quote=True)
+            caption = f"<figcaption>{text}</figcaption>" if b.text else ""
+            out.append(f'<figure aria-label="{label}">{caption}</figure>')
         elif b.kind == "caption":
             out.append(f'<p class="caption">{text}</p>')
         else:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pagewire.extract.base import BBox
 from pagewire.extract.columns import Line
 from pagewire.extract.lines import Segment
+from pagewire.extract.table_headers import attach_group_labels, merge_header_rows
 
 
 @dataclass(slots=True)
@@ -143,16 +144,20 @@ def _columns(run: list[Line]) -> list[list[float]]:
 def _region(run: list[Line]) -> TableRegion:
     columns = _columns(run)
     rows: list[list[str]] = []
+    reach: list[list[tuple[int, int]]] = []  # per cell, the columns its text covers
     for ln in run:
         cells = [""] * len(columns)
+        ends = [(k, k) for k in range(len(columns))]
         for s in ln:
             k = _column_of(s.x0, s.x1, columns)
+            covered = _covered(s, columns)
             inside = min(s.x1, columns[k][1]) - max(s.x0, columns[k][0])
             spans = len(s.words) > 1 and inside < 0.6 * s.width
             if spans and _bridges(s, columns):
                 # one cell across columns: it lands in the first, as header spans do
                 k = next(c for c, (c0, c1) in enumerate(columns) if c1 > s.x0)
                 cells[k] = f"{cells[k]} {s.text}".strip()
+                ends[k] = covered
             elif spans:
                 # A segment straddling columns (cells closer than a column gap):
                 # place its words one by one.
@@ -161,9 +166,19 @@ def _region(run: list[Line]) -> TableRegion:
                     cells[kw] = f"{cells[kw]} {w.text}".strip()
             else:
                 cells[k] = f"{cells[k]} {s.text}".strip()
+                ends[k] = covered
         rows.append(cells)
+        reach.append(ends)
     keep = [k for k in range(len(columns)) if any(r[k] for r in rows)]
     rows = _merge_wrapped_header([[r[k] for k in keep] for r in rows])
+    if len(rows) == len(reach):  # (no wrapped header was folded)
+        # keep's positions: a cell's reach counted in kept columns
+        def kept(c: int) -> int:
+            return max(sum(1 for j in keep if j <= c) - 1, 0)
+
+        kept_reach = [[(kept(e[k][0]), kept(e[k][1])) for k in keep] for e in reach]
+        rows = merge_header_rows(rows, kept_reach)
+    rows = attach_group_labels(rows)
     segs = [s for ln in run for s in ln]
     bbox = BBox(
         round(min(s.x0 for s in segs), 1),
@@ -172,6 +187,33 @@ def _region(run: list[Line]) -> TableRegion:
         round(max(s.y1 for s in segs), 1),
     )
     return TableRegion(lines=run, rows=rows, bbox=bbox)
+
+
+def _covered(segment: Segment, columns: list[list[float]]) -> tuple[int, int]:
+    """The first and last columns a header label covers. Labels are centred over the
+    columns they group (``BLEU`` over ``EN-DE EN-FR``): the span, at least the columns
+    its text overlaps, whose middle is nearest the label's middle."""
+    overlapped = [
+        c for c, (c0, c1) in enumerate(columns) if min(segment.x1, c1) - max(segment.x0, c0) > 0
+    ]
+    if overlapped:
+        first, last = overlapped[0], overlapped[-1]
+    else:
+        first = last = _column_of(segment.x0, segment.x1, columns)
+    centre = (segment.x0 + segment.x1) / 2
+    unit = (columns[-1][1] - columns[0][0]) / len(columns)  # one column's width, about
+    spans = [
+        (a, b)
+        for a in range(max(first - 2, 0), first + 1)
+        for b in range(last, min(last + 3, len(columns)))
+    ]
+    return min(
+        spans,
+        key=lambda ab: (
+            abs(centre - (columns[ab[0]][0] + columns[ab[1]][1]) / 2)
+            + 0.02 * unit * (ab[1] - ab[0])
+        ),
+    )
 
 
 def _bridges(segment: Segment, columns: list[list[float]]) -> bool:
