@@ -26,7 +26,7 @@ T = TypeVar("T")
 
 
 def where(settings: Settings) -> str:
-    from pagewire.store.dialect import database_location
+    from pagewire.store.db import database_location
 
     return database_location(settings.resolved_database_url)
 

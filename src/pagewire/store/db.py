@@ -245,3 +245,11 @@ class Database:
     async def autovacuum_on(self) -> bool:
         """Whether the database vacuums on its own (SQLite has nothing to vacuum)."""
         return await self.dialect.autovacuum_on(self.read)
+
+
+def database_location(url: str) -> str:
+    """Where a URL's database is, for people: its file, or the URL without its password."""
+    file = dialect_for(url).database_file(url)
+    if file is not None:
+        return str(file)
+    return sa.make_url(url).set(drivername=url.split(":", 1)[0].split("+", 1)[0]).render_as_string()

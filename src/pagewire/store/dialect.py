@@ -448,11 +448,3 @@ class PostgresDialect(Dialect):
 def dialect_for(url: str) -> Dialect:
     """The dialect of a SQLAlchemy URL (``sqlite:...`` or ``postgresql+asyncpg:...``)."""
     return SqliteDialect() if url.startswith("sqlite") else PostgresDialect()
-
-
-def database_location(url: str) -> str:
-    """Where a URL's database is, for people: its file, or the URL without its password."""
-    file = dialect_for(url).database_file(url)
-    if file is not None:
-        return str(file)
-    return sa.make_url(url).set(drivername=url.split(":", 1)[0].split("+", 1)[0]).render_as_string()
