@@ -13,12 +13,14 @@ from pagewire.store.migrate import is_current
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", summary="Liveness: the process answers")
+@router.get("/healthz", operation_id="healthz", summary="Liveness: the process answers")
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Readiness: database reachable and migrations current")
+@router.get(
+    "/readyz", operation_id="readyz", summary="Readiness: database reachable and migrations current"
+)
 async def readyz(services: ServicesDep) -> JSONResponse:
     store = services.store
     try:
