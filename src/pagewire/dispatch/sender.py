@@ -22,6 +22,7 @@ import aiohttp
 from pagewire.dispatch.retry_policy import AttemptOutcome
 from pagewire.errors import UnsafeURL
 from pagewire.kernel import signing
+from pagewire.kernel.net_errors import describe_network_error
 from pagewire.models import ClaimedDelivery
 from pagewire.security import netguard
 from pagewire.settings import Settings
@@ -100,9 +101,9 @@ class HttpSender:
             message = f"timed out after {self.timeout_seconds:g} s"
         except aiohttp.ClientError as error:
             refused = netguard.refused_address(error)
-            message = f"refused by the SSRF guard: {refused}" if refused else _describe(error)
+            message = f"refused by the SSRF guard: {refused}" if refused else _in_words(error)
         except OSError as error:
-            message = _describe(error)
+            message = _in_words(error)
         except Exception as error:
             # Never lose a held delivery to a surprise: it is recorded as a failed attempt.
             log.exception("webhook attempt crashed", extra={"fields": {"delivery_id": delivery.id}})
@@ -114,6 +115,13 @@ class HttpSender:
 def _check_url(url: str, allow_private: bool, allow_http: bool) -> None:
     """The SSRF guard's shape check, once per URL (the connector checks every address)."""
     netguard.validate_url(url, allow_private=allow_private, allow_http=allow_http)
+
+
+def _in_words(error: BaseException) -> str:
+    """What happened first (connection refused, DNS failure...), then, in brackets,
+    the library's own text: an attempt keeps one error text, and both belong in it."""
+    failure = describe_network_error(error)
+    return f"{failure.message} [{failure.detail}]"
 
 
 def _describe(error: BaseException) -> str:
