@@ -78,6 +78,7 @@ class HttpSender:
         # The signature's timestamp is wall-clock time: receivers check it against theirs.
         headers = request_headers(delivery, int(time.time()))
         started = time.perf_counter()
+        detail: str | None = None
         try:
             _check_url(delivery.url, self.allow_private, self.allow_http)
             async with self._session.post(
@@ -101,14 +102,19 @@ class HttpSender:
             message = f"timed out after {self.timeout_seconds:g} s"
         except aiohttp.ClientError as error:
             refused = netguard.refused_address(error)
-            message = f"refused by the SSRF guard: {refused}" if refused else _in_words(error)
+            if refused:
+                message = f"refused by the SSRF guard: {refused}"
+            else:
+                message, detail = _in_words(error)
         except OSError as error:
-            message = _in_words(error)
+            message, detail = _in_words(error)
         except Exception as error:
             # Never lose a held delivery to a surprise: it is recorded as a failed attempt.
             log.exception("webhook attempt crashed", extra={"fields": {"delivery_id": delivery.id}})
             message = f"pagewire failed to send this webhook: {_describe(error)}"
-        return AttemptOutcome(error=message, latency=time.perf_counter() - started)
+        return AttemptOutcome(
+            error=message, latency=time.perf_counter() - started, error_detail=detail
+        )
 
 
 @functools.lru_cache(maxsize=4096)
@@ -117,11 +123,10 @@ def _check_url(url: str, allow_private: bool, allow_http: bool) -> None:
     netguard.validate_url(url, allow_private=allow_private, allow_http=allow_http)
 
 
-def _in_words(error: BaseException) -> str:
-    """What happened first (connection refused, DNS failure...), then, in brackets,
-    the library's own text: an attempt keeps one error text, and both belong in it."""
+def _in_words(error: BaseException) -> tuple[str, str]:
+    """What happened (connection refused, DNS failure...), and the library's own text."""
     failure = describe_network_error(error)
-    return f"{failure.message} [{failure.detail}]"
+    return failure.message, failure.detail
 
 
 def _describe(error: BaseException) -> str:
