@@ -24,9 +24,11 @@ import aiohttp
 
 from pagewire.errors import FetchFailed, UnsafeURL
 from pagewire.kernel.net_errors import describe_network_error
+from pagewire.models import Lease
 from pagewire.security.netguard import Networks, refused_address, validate_url
+from pagewire.store.leases import LeaseStore
 
-__all__ = ["Downloaded", "download", "job_error"]
+__all__ = ["Downloaded", "download", "job_error", "record_download"]
 
 _CHUNK = 64 * 1024
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -188,3 +190,16 @@ def job_error(error: FetchFailed) -> dict[str, str]:
     if isinstance(detail, str):
         recorded["detail"] = detail
     return recorded
+
+
+async def record_download(
+    leases: LeaseStore, lease: Lease, downloaded: Downloaded, media_type: str | None
+) -> bool:
+    """What arrived, on the job as an upload's is at submit: its digest, its size and
+    the type pagewire reads it as (or, for a type it does not read, the server's)."""
+    return await leases.record_input(
+        lease,
+        sha256=downloaded.sha256,
+        size=downloaded.size,
+        media_type=media_type or downloaded.content_type,
+    )

@@ -318,10 +318,10 @@ class Worker:
         )
         with downloaded.path.open("rb") as f:
             media_type = sniff_media_type(f.read(8192))
-        # A type pagewire does not read is recorded as the server declared it.
-        declared = media_type or downloaded.content_type
-        await self.store.leases.record_input(
-            lease, sha256=downloaded.sha256, size=downloaded.size, media_type=declared
+        await retried(
+            lambda: fetch.record_download(self.store.leases, lease, downloaded, media_type),
+            self.backoff,
+            "record a download",
         )
         if media_type is None:
             raise FetchFailed(
