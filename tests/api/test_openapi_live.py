@@ -162,6 +162,30 @@ def test_swagger_ui_renders_every_operation_offline(
     assert refused == []
 
 
+def test_try_it_out_in_swagger_ui_sends_the_authorized_key(
+    live: LiveServer, tenant: Tenant, offline_page: tuple[Page, list[str]]
+) -> None:
+    from playwright.sync_api import expect
+
+    page, _ = offline_page
+    page.goto(f"{live.url}/docs")
+    page.locator("button.authorize").first.click()
+    api_key = page.locator(".auth-container").filter(has_text="x-api-key")
+    api_key.locator("input").fill(tenant.api_key)
+    api_key.get_by_role("button", name="Apply credentials").click()
+    api_key.locator("button.btn-done").click()
+
+    operation = page.locator("#operations-jobs-listJobs")
+    operation.locator(".opblock-summary").click()
+    operation.get_by_role("button", name="Try it out").click()
+    operation.get_by_role("button", name="Execute").click()
+
+    # The live response, from the server, authenticated: this organization's (empty) list.
+    live_response = operation.locator(".live-responses-table .response")
+    expect(live_response.locator(".response-col_status")).to_have_text("200")
+    expect(live_response.locator(".response-col_description")).to_contain_text("next_cursor")
+
+
 def test_redoc_renders_the_operations_offline(
     live: LiveServer, offline_page: tuple[Page, list[str]]
 ) -> None:
