@@ -145,6 +145,7 @@ def offline_page(chromium: Browser) -> Iterator[tuple[Page, list[str]]]:
     context.close()
 
 
+@pytest.mark.browser
 def test_swagger_ui_renders_every_operation_offline(
     live: LiveServer, offline_page: tuple[Page, list[str]]
 ) -> None:
@@ -162,6 +163,7 @@ def test_swagger_ui_renders_every_operation_offline(
     assert refused == []
 
 
+@pytest.mark.browser
 def test_try_it_out_in_swagger_ui_sends_the_authorized_key(
     live: LiveServer, tenant: Tenant, offline_page: tuple[Page, list[str]]
 ) -> None:
@@ -186,6 +188,7 @@ def test_try_it_out_in_swagger_ui_sends_the_authorized_key(
     expect(live_response.locator(".response-col_description")).to_contain_text("next_cursor")
 
 
+@pytest.mark.browser
 def test_redoc_renders_the_operations_offline(
     live: LiveServer, offline_page: tuple[Page, list[str]]
 ) -> None:
