@@ -18,7 +18,6 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
-from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
@@ -73,18 +72,13 @@ def install(app: FastAPI) -> None:
             with_google_fonts=False,
         )
 
+    build = app.openapi  # FastAPI's own, which keeps what it built in app.openapi_schema
+    corrected: list[dict[str, Any]] = []
+
     def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            document = get_openapi(
-                title=app.title,
-                version=app.version,
-                summary=app.summary,
-                description=app.description,
-                routes=app.routes,
-                tags=app.openapi_tags,
-            )
-            app.openapi_schema = _with_error_envelope(document)
-        return app.openapi_schema
+        if not corrected:
+            corrected.append(_with_error_envelope(build()))
+        return corrected[0]
 
     app.openapi = openapi  # type: ignore[method-assign]
 
