@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from pagewire import __version__
-from pagewire.api import deps, errors
+from pagewire.api import deps, errors, openapi
 from pagewire.api.batch import router as batch_router
 from pagewire.api.body_limits import BodyLimits
 from pagewire.api.edge_guard import EdgeGuard
@@ -73,8 +73,14 @@ def create_app(
         version=__version__,
         summary="Asynchronous document extraction with signed webhooks",
         lifespan=lifespan,
+        # Served from local assets by api/openapi.py: FastAPI's pages load a CDN.
+        docs_url=None,
+        redoc_url=None,
+        generate_unique_id_function=openapi.operation_id,
+        openapi_tags=openapi.TAGS,
     )
     errors.install(app)
+    openapi.install(app)
     # Outermost last: the headers go on the edge's refusals too.
     app.add_middleware(EdgeGuard, limits=BodyLimits.from_settings(settings))
     app.add_middleware(SecurityHeaders)

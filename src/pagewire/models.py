@@ -211,6 +211,7 @@ class Attempt:
     latency_ms: float | None
     response_body: str | None
     error: str | None
+    error_detail: str | None = None
 
 
 @dataclass(frozen=True)
@@ -278,6 +279,7 @@ class AttemptRecord:
     error: str | None = None
     retry_in: float | None = None  # seconds, for "retry"
     reason: str | None = None  # for "failed" and "disable"
+    error_detail: str | None = None
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import Request
+from typing import Annotated
+
+from fastapi import Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from pagewire.api.deps import ServicesDep, services_of
 from pagewire.errors import Unauthenticated
@@ -37,7 +40,22 @@ async def authenticated(request: Request) -> Principal:
     return found
 
 
-async def principal(request: Request, services: ServicesDep) -> Principal:
+# The two ways to present a key, as the OpenAPI document declares them (either one
+# works: /docs's "Authorize" fills one in). They only describe; ``presented_key`` reads.
+API_KEY_SCHEME = APIKeyHeader(
+    name="x-api-key", scheme_name="ApiKey", description="Your API key", auto_error=False
+)
+BEARER_SCHEME = HTTPBearer(
+    scheme_name="Bearer", description="Your API key as a Bearer token", auto_error=False
+)
+
+
+async def principal(
+    request: Request,
+    services: ServicesDep,
+    _api_key: Annotated[str | None, Security(API_KEY_SCHEME)] = None,
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER_SCHEME)] = None,
+) -> Principal:
     """The organization a request acts for; every query it makes is scoped by it."""
     found = await authenticated(request)
     request.state.principal = found

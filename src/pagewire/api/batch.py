@@ -6,17 +6,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from pagewire.api import submit
 from pagewire.api.auth import principal
 from pagewire.api.deps import ServicesDep
+from pagewire.api.errors import error_responses
 from pagewire.api.schemas import form_or_json_body
 from pagewire.errors import InvalidRequest
 from pagewire.events import job_url
 from pagewire.models import Principal
 
-router = APIRouter(tags=["jobs"])
+router = APIRouter(tags=["jobs"], responses=error_responses(401, 429, 503))
 Caller = Annotated[Principal, Depends(principal)]
 
 MAX_DOCUMENTS = 100
@@ -31,12 +32,18 @@ class BatchJob(BaseModel):
 
 class BatchSubmitted(BaseModel):
     data: list[BatchJob]
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="what the request asked that pagewire ignored (an unknown field...)",
+    )
 
 
 @router.post(
     "/batch/extract",
     status_code=202,
     response_model=BatchSubmitted,
+    operation_id="extractBatch",
+    responses=error_responses(400, 409, 413, 415),
     summary="Submit many documents: multipart `file` parts or JSON `file_urls`",
     openapi_extra=form_or_json_body(
         {"file": {"type": "array", "items": {"type": "string", "format": "binary"}}},
@@ -51,7 +58,9 @@ async def batch_extract(request: Request, caller: Caller, services: ServicesDep)
     document rejects the call (``details.index`` names it) and creates nothing."""
     settings = services.settings
     try:
-        submission = await submit.read_submission(request, max_files=MAX_DOCUMENTS)
+        submission = await submit.read_submission(
+            request, max_files=MAX_DOCUMENTS, also_known=frozenset({"file_urls"})
+        )
         file_urls = _file_urls(submission.raw.get("file_urls"))
         count = len(submission.uploads) + len(file_urls)
         if count == 0:
@@ -83,7 +92,11 @@ async def batch_extract(request: Request, caller: Caller, services: ServicesDep)
                 file_name=job.input.file_name,
             )
         )
-    return JSONResponse(BatchSubmitted(data=submitted).model_dump(), 202)
+    return JSONResponse(
+        BatchSubmitted(data=submitted, warnings=submission.warnings).model_dump(),
+        202,
+        submission.warning_headers(),
+    )
 
 
 def _file_urls(value: Any) -> list[str]:

@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pagewire import errors
@@ -33,6 +34,42 @@ STATUS: dict[type[errors.PagewireError], int] = {
 }
 # What a client is told to wait before retrying while the blob store is unreachable.
 BLOB_STORE_RETRY_AFTER = 5
+
+
+class ErrorInfo(BaseModel):
+    code: str = Field(description="stable, for programs: `not_found`, `file_too_large`...")
+    message: str = Field(description="for people: what went wrong and what to do")
+    details: dict[str, Any] = Field(description="facts about the error: a field, an index...")
+    request_id: str | None = Field(
+        None, description="the request's id (also its `x-request-id` header): quote it to support"
+    )
+
+
+class ErrorResponse(BaseModel):
+    """The body of every error response."""
+
+    error: ErrorInfo
+
+
+# What each error status means on this API, as the OpenAPI document says it.
+_MEANING = {
+    400: "The request is invalid (a bad option, a missing file, a URL not allowed)",
+    401: "No valid API key (x-api-key or Authorization: Bearer)",
+    404: "No such resource in your organization",
+    409: "Conflicts with the resource's state or with an Idempotency-Key already used",
+    413: "The body or file is over the size limit",
+    415: "Not a content type or file type pagewire reads",
+    422: "A parameter or a JSON body does not match its schema",
+    429: "Over your organization's rate limit; wait Retry-After seconds",
+    503: "The database or the file store is unavailable; retry shortly",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` of a route (or router) that may answer these error statuses."""
+    return {
+        status: {"model": ErrorResponse, "description": _MEANING[status]} for status in statuses
+    }
 
 
 def status_for(error: errors.PagewireError) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
 
 from pagewire.api.deps import ServicesDep
 from pagewire.errors import PagewireError
@@ -13,12 +14,23 @@ from pagewire.store.migrate import is_current
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", summary="Liveness: the process answers")
+class Readiness(BaseModel):
+    status: str = Field(description="ok or unavailable")
+    database: str | None = Field(None, description="why not ready")
+
+
+@router.get("/healthz", operation_id="healthz", summary="Liveness: the process answers")
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Readiness: database reachable and migrations current")
+@router.get(
+    "/readyz",
+    operation_id="readyz",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "Not ready: see database"}},
+    summary="Readiness: database reachable and migrations current",
+)
 async def readyz(services: ServicesDep) -> JSONResponse:
     store = services.store
     try:

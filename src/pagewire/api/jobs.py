@@ -13,23 +13,25 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pagewire.api import submit
 from pagewire.api.auth import principal
 from pagewire.api.deps import ServicesDep
+from pagewire.api.errors import error_responses
 from pagewire.api.idempotency import document_idempotency_keys, honours_idempotency_key
 from pagewire.api.schemas import (
     ExtractRequest,
+    JobAudit,
     JobList,
     JobOut,
     JobSubmitted,
     form_or_json_body,
     parse_time_param,
 )
-from pagewire.api.views import job_out
+from pagewire.api.views import audit_out, job_out
 from pagewire.errors import BlobNotFound, BlobStoreUnavailable, Conflict, InvalidRequest
 from pagewire.events import job_url
 from pagewire.kernel.timefmt import iso
 from pagewire.models import Job, JobStatus, Principal
 from pagewire.runtime import Services
 
-router = APIRouter(tags=["jobs"])
+router = APIRouter(tags=["jobs"], responses=error_responses(401, 429, 503))
 # How long a presigned link to a large result works (docs/api.md). Short: anyone who
 # holds the link reads the result, and a client asks GET /job again for a fresh one.
 RESULT_URL_LIFETIME = timedelta(minutes=15)
@@ -49,8 +51,13 @@ _EXTRACT_BODY = form_or_json_body(
 @router.post(
     "/extract",
     status_code=202,
+    operation_id="extract",
     openapi_extra=_EXTRACT_BODY,
-    responses={200: {"model": JobOut}, 202: {"model": JobSubmitted}},
+    responses={
+        200: {"model": JobOut, "description": "Finished within the wait (sync mode)"},
+        202: {"model": JobSubmitted, "description": "Accepted; poll the job or await a webhook"},
+        **error_responses(400, 409, 413, 415),
+    },
     summary="Submit a document (multipart file or JSON file_url)",
 )
 @honours_idempotency_key  # through its job rows (submit.idempotency_key)
@@ -70,7 +77,7 @@ async def extract(request: Request, caller: Caller, services: ServicesDep) -> JS
         await submit.close_form(request)
     new = submit.new_job(request, caller, document, spec, idempotency_key=key)
     job, created = await submit.enqueue(services, new, document)
-    headers = {"Location": job_url(settings.public_url, job.id)}
+    headers = {"Location": job_url(settings.public_url, job.id), **submission.warning_headers()}
     if not created:
         headers["Idempotent-Replayed"] = "true"
     if not body.async_ and created:
@@ -78,7 +85,10 @@ async def extract(request: Request, caller: Caller, services: ServicesDep) -> JS
         if job.status.is_final:
             return JSONResponse((await _job_view(services, job)).model_dump(), 200, headers)
     submitted = JobSubmitted(
-        job_id=job.id, status=job.status.value, url=job_url(settings.public_url, job.id)
+        job_id=job.id,
+        status=job.status.value,
+        url=job_url(settings.public_url, job.id),
+        warnings=submission.warnings,
     )
     return JSONResponse(submitted.model_dump(), 202, headers)
 
@@ -95,10 +105,27 @@ async def _wait_for_finish(services: Services, org_id: str, job_id: str, limit: 
         delay = min(delay * 1.5, 0.5)
 
 
-@router.get("/job/{job_id}", response_model=JobOut, summary="The job: status, progress, result")
+@router.get(
+    "/job/{job_id}",
+    response_model=JobOut,
+    operation_id="getJob",
+    responses=error_responses(404),
+    summary="The job: status, progress, result",
+)
 async def get_job(job_id: str, caller: Caller, services: ServicesDep) -> JobOut:
     job = await services.store.jobs.get(caller.org_id, job_id)
     return await _job_view(services, job)
+
+
+@router.get(
+    "/job/{job_id}/audit",
+    response_model=JobAudit,
+    operation_id="getJobAudit",
+    responses=error_responses(404),
+    summary="Who submitted the job: API key id, IP, user agent, request id, metadata",
+)
+async def get_job_audit(job_id: str, caller: Caller, services: ServicesDep) -> JobAudit:
+    return audit_out(await services.store.jobs.get(caller.org_id, job_id))
 
 
 async def _job_view(services: Services, job: Job) -> JobOut:
@@ -117,13 +144,27 @@ async def _job_view(services: Services, job: Job) -> JobOut:
     return out
 
 
-@router.delete("/job/{job_id}", response_model=JobOut, summary="Cancel a job (idempotent)")
+@router.delete(
+    "/job/{job_id}",
+    response_model=JobOut,
+    operation_id="cancelJob",
+    responses=error_responses(404),
+    summary="Cancel a job (idempotent)",
+)
 async def cancel_job(job_id: str, caller: Caller, services: ServicesDep) -> JobOut:
     job = await services.store.jobs.cancel(caller.org_id, job_id)
     return job_out(job, services.settings.public_url)
 
 
-@router.get("/job/{job_id}/result", summary="The full result of a completed job")
+@router.get(
+    "/job/{job_id}/result",
+    operation_id="getJobResult",
+    responses={
+        200: {"content": {"application/json": {"schema": {"type": "object"}}}},
+        **error_responses(404, 409),
+    },
+    summary="The full result of a completed job",
+)
 async def get_result(job_id: str, caller: Caller, services: ServicesDep) -> Response:
     job = await services.store.jobs.get(caller.org_id, job_id)
     if job.status is not JobStatus.COMPLETED:
@@ -147,7 +188,13 @@ async def get_result(job_id: str, caller: Caller, services: ServicesDep) -> Resp
     return JSONResponse(job.result)
 
 
-@router.get("/jobs", response_model=JobList, summary="List jobs, newest first")
+@router.get(
+    "/jobs",
+    response_model=JobList,
+    operation_id="listJobs",
+    responses=error_responses(400, 422),
+    summary="List jobs, newest first",
+)
 async def list_jobs(
     caller: Caller,
     services: ServicesDep,

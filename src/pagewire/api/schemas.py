@@ -99,8 +99,11 @@ class JobInputOut(BaseModel):
 class JobError(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    code: str
-    message: str
+    code: str = Field(description="stable, for programs: `file_url_unreachable`...")
+    message: str = Field(description="what happened, in words")
+    detail: str | None = Field(
+        None, description="the underlying library's own text, for a bug report or a search"
+    )
 
 
 class JobOut(BaseModel):
@@ -128,6 +131,22 @@ class JobSubmitted(BaseModel):
     job_id: str
     status: str
     url: str
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="what the request asked that pagewire ignored (an unknown field...)",
+    )
+
+
+class JobAudit(BaseModel):
+    """Who submitted a job, and how: kept with the job for as long as the job is."""
+
+    job_id: str
+    created_at: str
+    key_id: str | None = Field(description="the API key that submitted it (its id, not the key)")
+    ip: str | None = Field(description="the client's address as the server saw it")
+    user_agent: str | None
+    request_id: str | None = Field(description="the request's x-request-id")
+    metadata: dict[str, Any]
 
 
 class JobList(BaseModel):

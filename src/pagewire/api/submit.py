@@ -7,6 +7,7 @@ leaves no job and no stored file behind.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import logging
@@ -34,6 +35,12 @@ from pagewire.telemetry.logs import current_request_id
 log = logging.getLogger("pagewire.api")
 
 MAX_FILE_NAME = 512  # what the jobs table holds
+# The fields every submission understands besides its options (``ExtractRequest``).
+KNOWN_FIELDS = frozenset(
+    {"file"} | {f.alias or name for name, f in ExtractRequest.model_fields.items()}
+)
+WARNINGS_HEADER = "X-Pagewire-Warnings"
+_MAX_WARNINGS = 20
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,14 @@ class Submission:
     raw: dict[str, Any]
     uploads: list[UploadFile]
     file_urls: list[str]
+    warnings: list[str]
+
+    def warning_headers(self) -> dict[str, str]:
+        """The warnings as one header (ASCII: a field's name may be anything)."""
+        if not self.warnings:
+            return {}
+        text = "; ".join(self.warnings)
+        return {WARNINGS_HEADER: text.encode("ascii", "backslashreplace").decode()}
 
 
 @dataclass(frozen=True)
@@ -54,21 +69,30 @@ class Document:
     stored: StoredBlob | None
 
 
-async def read_submission(request: Request, *, max_files: int) -> Submission:
-    """Parse multipart or JSON; the form stays open until ``close_form``."""
+async def read_submission(
+    request: Request, *, max_files: int, also_known: frozenset[str] = frozenset()
+) -> Submission:
+    """Parse multipart or JSON; the form stays open until ``close_form``.
+
+    A field the route does not know (``KNOWN_FIELDS`` and ``also_known``) is ignored,
+    as clients written for other document APIs expect, and named in ``warnings``.
+    """
     content_type = request.headers.get("content-type", "")
     uploads: list[UploadFile] = []
+    names: list[str] = []
     if content_type.startswith("multipart/form-data"):
         # The body's size was capped before it was read (pagewire.api.body_limits).
         form: FormData = await request.form(max_files=max_files)
         raw: dict[str, Any] = {k: v for k, v in form.items() if not isinstance(v, UploadFile)}
         uploads = [f for f in form.getlist("file") if isinstance(f, UploadFile)]
+        names = list(dict.fromkeys(form.keys()))
         if isinstance(raw.get("metadata"), str):
             raw["metadata"] = _json_field("metadata", raw["metadata"])
     elif content_type.startswith("application/json"):
         raw = _json_field("the body", await request.body() or b"null")
         if not isinstance(raw, dict):
             raise InvalidRequest("the body must be a JSON object", code="malformed_json")
+        names = list(raw)
     else:
         raise UnsupportedMediaType(
             "send multipart/form-data with a file, or application/json with file_url",
@@ -81,7 +105,24 @@ async def read_submission(request: Request, *, max_files: int) -> Submission:
         field = ".".join(str(p) for p in first["loc"])
         raise InvalidRequest(f"{field}: {first['msg']}", details={"field": field}) from None
     file_urls = [body.file_url] if body.file_url else []
-    return Submission(body, raw, uploads, file_urls)
+    warnings = ignored_field_warnings(names, KNOWN_FIELDS | also_known)
+    return Submission(body, raw, uploads, file_urls, warnings)
+
+
+def ignored_field_warnings(names: list[str], known: frozenset[str]) -> list[str]:
+    """One line per unknown field (``-F pagse=1-2``), with the likely intended one."""
+    warnings: list[str] = []
+    for name in names:
+        if name in known:
+            continue
+        if len(warnings) == _MAX_WARNINGS:
+            warnings.append("more unknown fields were ignored")
+            break
+        shown = repr(name[:100])
+        guess = difflib.get_close_matches(name, sorted(known), n=1)
+        hint = f" (did you mean {guess[0]!r}?)" if guess else ""
+        warnings.append(f"unknown field {shown} was ignored{hint}")
+    return warnings
 
 
 async def close_form(request: Request) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pagewire.api.schemas import JobError, JobInputOut, JobOut, Progress
+from pagewire.api.schemas import JobAudit, JobError, JobInputOut, JobOut, Progress
 from pagewire.events import job_url
 from pagewire.kernel.timefmt import iso
 from pagewire.models import Job
@@ -40,4 +40,18 @@ def job_out(job: Job, public_url: str, *, with_result: bool = True) -> JobOut:
         ),
         result=result,
         error=JobError(**job.error) if job.error else None,
+    )
+
+
+def audit_out(job: Job) -> JobAudit:
+    """The audit record ``submit.new_job`` kept in the job's ``request``, with its metadata."""
+    request = job.request
+    return JobAudit(
+        job_id=job.id,
+        created_at=iso(job.created_at) or "",
+        key_id=request.get("key_id"),
+        ip=request.get("ip"),
+        user_agent=request.get("user_agent"),
+        request_id=request.get("request_id"),
+        metadata=job.metadata,
     )

@@ -213,7 +213,12 @@ class AttemptOut(BaseModel):
     status_code: int | None
     latency_ms: float | None
     response_body: str | None = Field(description="the first 4 KB")
-    error: str | None
+    error: str | None = Field(
+        description="when no answer came, what happened in words (connection refused...)"
+    )
+    error_detail: str | None = Field(
+        None, description="the HTTP library's own text for that error, for a bug report"
+    )
 
     @classmethod
     def of(cls, attempt: Attempt) -> AttemptOut:
@@ -224,6 +229,7 @@ class AttemptOut(BaseModel):
             latency_ms=attempt.latency_ms,
             response_body=attempt.response_body,
             error=attempt.error,
+            error_detail=attempt.error_detail,
         )
 
 

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request, Response
 
 from pagewire.api.auth import principal
 from pagewire.api.deps import ServicesDep
+from pagewire.api.errors import error_responses
 from pagewire.api.idempotency import document_idempotency_keys, idempotent
 from pagewire.api.schemas import parse_time_param
 from pagewire.api.webhook_schemas import (
@@ -38,7 +39,7 @@ from pagewire.errors import InvalidRequest
 from pagewire.events import EVENT_CATALOG
 from pagewire.models import Principal
 
-router = APIRouter(prefix="/webhook", tags=["webhooks"])
+router = APIRouter(prefix="/webhook", tags=["webhooks"], responses=error_responses(401, 429, 503))
 Caller = Annotated[Principal, Depends(principal)]
 
 
@@ -46,7 +47,12 @@ Caller = Annotated[Principal, Depends(principal)]
 
 
 @router.post(
-    "/endpoints", status_code=201, response_model=EndpointCreated, summary="Add an endpoint"
+    "/endpoints",
+    status_code=201,
+    response_model=EndpointCreated,
+    operation_id="createEndpoint",
+    responses=error_responses(400, 409, 422),
+    summary="Add an endpoint",
 )
 @idempotent
 async def create_endpoint(
@@ -64,7 +70,13 @@ async def create_endpoint(
     return EndpointCreated(**EndpointOut.of(endpoint).model_dump(), secret=endpoint.secret)
 
 
-@router.get("/endpoints", response_model=EndpointList, summary="List endpoints, newest first")
+@router.get(
+    "/endpoints",
+    response_model=EndpointList,
+    operation_id="listEndpoints",
+    responses=error_responses(400, 422),
+    summary="List endpoints, newest first",
+)
 async def list_endpoints(
     caller: Caller,
     services: ServicesDep,
@@ -75,12 +87,24 @@ async def list_endpoints(
     return EndpointList(data=[EndpointOut.of(e) for e in page.data], next_cursor=page.next_cursor)
 
 
-@router.get("/endpoints/{endpoint_id}", response_model=EndpointOut, summary="One endpoint")
+@router.get(
+    "/endpoints/{endpoint_id}",
+    response_model=EndpointOut,
+    operation_id="getEndpoint",
+    responses=error_responses(404),
+    summary="One endpoint",
+)
 async def get_endpoint(endpoint_id: str, caller: Caller, services: ServicesDep) -> EndpointOut:
     return EndpointOut.of(await services.store.webhooks.get_endpoint(caller.org_id, endpoint_id))
 
 
-@router.patch("/endpoints/{endpoint_id}", response_model=EndpointOut, summary="Change an endpoint")
+@router.patch(
+    "/endpoints/{endpoint_id}",
+    response_model=EndpointOut,
+    operation_id="updateEndpoint",
+    responses=error_responses(400, 404, 422),
+    summary="Change an endpoint",
+)
 async def update_endpoint(
     endpoint_id: str, body: EndpointPatch, caller: Caller, services: ServicesDep
 ) -> EndpointOut:
@@ -93,13 +117,25 @@ async def update_endpoint(
     return EndpointOut.of(endpoint)
 
 
-@router.delete("/endpoints/{endpoint_id}", status_code=204, summary="Delete an endpoint")
+@router.delete(
+    "/endpoints/{endpoint_id}",
+    status_code=204,
+    operation_id="deleteEndpoint",
+    responses=error_responses(404),
+    summary="Delete an endpoint",
+)
 async def delete_endpoint(endpoint_id: str, caller: Caller, services: ServicesDep) -> Response:
     await services.store.webhooks.delete_endpoint(caller.org_id, endpoint_id)
     return Response(status_code=204)
 
 
-@router.get("/endpoints/{endpoint_id}/secret", response_model=SecretOut, summary="Its secret")
+@router.get(
+    "/endpoints/{endpoint_id}/secret",
+    response_model=SecretOut,
+    operation_id="getEndpointSecret",
+    responses=error_responses(404),
+    summary="Its secret",
+)
 async def get_secret(endpoint_id: str, caller: Caller, services: ServicesDep) -> SecretOut:
     endpoint = await services.store.webhooks.get_endpoint(caller.org_id, endpoint_id)
     return SecretOut(secret=endpoint.secret)
@@ -108,6 +144,8 @@ async def get_secret(endpoint_id: str, caller: Caller, services: ServicesDep) ->
 @router.post(
     "/endpoints/{endpoint_id}/rotate-secret",
     response_model=SecretOut,
+    operation_id="rotateEndpointSecret",
+    responses=error_responses(404, 409),
     summary="A new secret; the old one keeps signing for the grace period",
 )
 @idempotent
@@ -125,6 +163,8 @@ async def rotate_secret(
     "/endpoints/{endpoint_id}/test",
     status_code=202,
     response_model=TestSent,
+    operation_id="sendTestEvent",
+    responses=error_responses(404, 409),
     summary="Send a test event (an example of any type; webhook.test by default) to this endpoint",
 )
 @idempotent
@@ -140,7 +180,13 @@ async def send_test(
     return TestSent(message_id=message_id)
 
 
-@router.post("/endpoints/{endpoint_id}/enable", response_model=EndpointOut, summary="Enable")
+@router.post(
+    "/endpoints/{endpoint_id}/enable",
+    response_model=EndpointOut,
+    operation_id="enableEndpoint",
+    responses=error_responses(404, 409),
+    summary="Enable",
+)
 @idempotent
 async def enable_endpoint(
     endpoint_id: str, request: Request, caller: Caller, services: ServicesDep
@@ -153,6 +199,8 @@ async def enable_endpoint(
 @router.post(
     "/endpoints/{endpoint_id}/disable",
     response_model=EndpointOut,
+    operation_id="disableEndpoint",
+    responses=error_responses(404, 409),
     summary="Disable (its pending deliveries fail; recover re-queues them)",
 )
 @idempotent
@@ -168,6 +216,8 @@ async def disable_endpoint(
     "/endpoints/{endpoint_id}/recover",
     status_code=202,
     response_model=Requeued,
+    operation_id="recoverEndpoint",
+    responses=error_responses(400, 404, 409, 422),
     summary="Re-queue every delivery to this endpoint that failed since a time",
 )
 @idempotent
@@ -189,6 +239,7 @@ async def recover(
 @router.get(
     "/event-types",
     response_model=EventTypeList,
+    operation_id="listEventTypes",
     summary="Every event type: its description, payload JSON Schema and an example",
 )
 async def list_event_types(caller: Caller) -> EventTypeList:
@@ -203,7 +254,13 @@ async def list_event_types(caller: Caller) -> EventTypeList:
 # -- messages -----------------------------------------------------------------
 
 
-@router.get("/messages", response_model=MessageList, summary="List messages, newest first")
+@router.get(
+    "/messages",
+    response_model=MessageList,
+    operation_id="listMessages",
+    responses=error_responses(400, 422),
+    summary="List messages, newest first",
+)
 async def list_messages(
     caller: Caller,
     services: ServicesDep,
@@ -230,6 +287,8 @@ async def list_messages(
 @router.get(
     "/messages/{message_id}",
     response_model=MessageDetail,
+    operation_id="getMessage",
+    responses=error_responses(404),
     summary="One message with its deliveries and every attempt",
 )
 async def get_message(message_id: str, caller: Caller, services: ServicesDep) -> MessageDetail:
@@ -244,6 +303,8 @@ async def get_message(message_id: str, caller: Caller, services: ServicesDep) ->
     "/messages/{message_id}/resend",
     status_code=202,
     response_model=Requeued,
+    operation_id="resendMessage",
+    responses=error_responses(404, 409, 422),
     summary="Send a message again (same webhook-id), to all its endpoints or one",
 )
 @idempotent

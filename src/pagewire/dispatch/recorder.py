@@ -75,6 +75,7 @@ def attempt_record(
         outcome.error,
         retry_in,
         reason,
+        outcome.error_detail,
     )
 
 
@@ -256,6 +257,7 @@ def _storable(record: AttemptRecord) -> AttemptRecord:
         response_body=_text(record.response_body),
         error=_text(record.error),
         reason=_text(record.reason),
+        error_detail=_text(record.error_detail),
     )
 
 

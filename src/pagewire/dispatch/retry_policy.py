@@ -74,6 +74,7 @@ class AttemptOutcome:
     retry_after: str | None = None
     latency: float = 0.0  # seconds
     response_body: str | None = None
+    error_detail: str | None = None  # the library's own text, beside ``error``'s words
 
     def describe(self) -> str:
         if self.status_code is not None:

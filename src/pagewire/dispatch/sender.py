@@ -22,6 +22,7 @@ import aiohttp
 from pagewire.dispatch.retry_policy import AttemptOutcome
 from pagewire.errors import UnsafeURL
 from pagewire.kernel import signing
+from pagewire.kernel.net_errors import describe_network_error
 from pagewire.models import ClaimedDelivery
 from pagewire.security import netguard
 from pagewire.settings import Settings
@@ -77,6 +78,7 @@ class HttpSender:
         # The signature's timestamp is wall-clock time: receivers check it against theirs.
         headers = request_headers(delivery, int(time.time()))
         started = time.perf_counter()
+        detail: str | None = None
         try:
             _check_url(delivery.url, self.allow_private, self.allow_http)
             async with self._session.post(
@@ -100,20 +102,31 @@ class HttpSender:
             message = f"timed out after {self.timeout_seconds:g} s"
         except aiohttp.ClientError as error:
             refused = netguard.refused_address(error)
-            message = f"refused by the SSRF guard: {refused}" if refused else _describe(error)
+            if refused:
+                message = f"refused by the SSRF guard: {refused}"
+            else:
+                message, detail = _in_words(error)
         except OSError as error:
-            message = _describe(error)
+            message, detail = _in_words(error)
         except Exception as error:
             # Never lose a held delivery to a surprise: it is recorded as a failed attempt.
             log.exception("webhook attempt crashed", extra={"fields": {"delivery_id": delivery.id}})
             message = f"pagewire failed to send this webhook: {_describe(error)}"
-        return AttemptOutcome(error=message, latency=time.perf_counter() - started)
+        return AttemptOutcome(
+            error=message, latency=time.perf_counter() - started, error_detail=detail
+        )
 
 
 @functools.lru_cache(maxsize=4096)
 def _check_url(url: str, allow_private: bool, allow_http: bool) -> None:
     """The SSRF guard's shape check, once per URL (the connector checks every address)."""
     netguard.validate_url(url, allow_private=allow_private, allow_http=allow_http)
+
+
+def _in_words(error: BaseException) -> tuple[str, str]:
+    """What happened (connection refused, DNS failure...), and the library's own text."""
+    failure = describe_network_error(error)
+    return failure.message, failure.detail
 
 
 def _describe(error: BaseException) -> str:

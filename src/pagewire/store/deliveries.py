@@ -60,6 +60,7 @@ _ATTEMPT_COLUMNS: list[tuple[str, sa.types.TypeEngine[Any]]] = [
     ("latency_ms", sa.Double()),
     ("response_body", sa.Text()),
     ("error", sa.Text()),
+    ("error_detail", sa.Text()),
     ("next_status", sa.String(16)),
     ("retry_in", sa.Double()),
     ("last_error", sa.Text()),
@@ -118,6 +119,7 @@ class DeliveryStore:
                 "latency_ms",
                 "response_body",
                 "error",
+                "error_detail",
                 "created_at",
             ],
             sa.select(
@@ -128,6 +130,7 @@ class DeliveryStore:
                 g.latency_ms,
                 g.response_body,
                 g.error,
+                g.error_detail,
                 now,
             )
             .select_from(given.join(t.deliveries, D.id == g.delivery_id))
@@ -298,6 +301,7 @@ class DeliveryStore:
                     r.latency_ms,
                     _cut(r.response_body),
                     r.error,
+                    r.error_detail,
                     _NEXT_STATUS[r.verdict],
                     max(0.0, r.retry_in or 0.0),
                     _last_error(r),

@@ -120,6 +120,19 @@ class LeaseStore:
         lost = LeaseState(owned=False, cancel_requested=False)
         return {lease.job.id: states.get(lease.job.id, lost) for lease in leases}
 
+    async def record_input(
+        self, lease: Lease, *, sha256: str, size: int, media_type: str | None
+    ) -> bool:
+        """What a ``file_url`` download brought, on the job as an upload's is at submit;
+        False when the lease was lost meanwhile (the rescued run records its own)."""
+        async with self.db.write() as conn:
+            result = await conn.execute(
+                t.jobs.update()
+                .where(*self._guard(lease))
+                .values(sha256=sha256, size=size, media_type=media_type)
+            )
+        return bool(result.rowcount)
+
     async def finish(
         self,
         lease: Lease,

@@ -133,6 +133,7 @@ class MessageStore:
                     latency_ms=a.latency_ms,
                     response_body=a.response_body,
                     error=a.error,
+                    error_detail=a.error_detail,
                 )
             )
         return Message(

@@ -204,6 +204,8 @@ attempts = sa.Table(
     sa.Column("latency_ms", sa.Double),
     sa.Column("response_body", sa.Text),
     sa.Column("error", sa.Text),
+    # 0010: the HTTP library's own text when no answer came (error says it in words)
+    sa.Column("error_detail", sa.Text),
     sa.Index("ix_attempts_delivery_id", "delivery_id", "created_at"),
 )
 

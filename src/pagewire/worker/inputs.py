@@ -4,7 +4,9 @@ The session is the caller's, built on :func:`pagewire.netguard.guarded_connector
 which refuses non-public addresses at connect time. Redirects are followed here,
 one hop at a time, so every hop's URL is validated before anything connects.
 Every failure is a :class:`~pagewire.errors.FetchFailed` whose code becomes the
-job's error code.
+job's error code; a failed connection is told in words
+(:func:`pagewire.kernel.net_errors.describe_network_error`), with the library's own
+text in ``details["detail"]``.
 """
 
 from __future__ import annotations
@@ -21,9 +23,12 @@ from urllib.parse import unquote, urljoin, urlsplit
 import aiohttp
 
 from pagewire.errors import FetchFailed, UnsafeURL
+from pagewire.kernel.net_errors import describe_network_error
+from pagewire.models import Lease
 from pagewire.security.netguard import Networks, refused_address, validate_url
+from pagewire.store.leases import LeaseStore
 
-__all__ = ["Downloaded", "download"]
+__all__ = ["Downloaded", "download", "job_error", "record_download"]
 
 _CHUNK = 64 * 1024
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -119,8 +124,16 @@ async def download(
                 address=refusal.address,
             ) from exc
         if isinstance(exc, aiohttp.InvalidURL):
-            raise _fail("file_url_not_allowed", f"invalid URL: {exc}", current) from exc
-        raise _fail("file_url_unreachable", f"could not download: {exc}", current) from exc
+            raise _fail(
+                "file_url_not_allowed", "the URL is not valid", current, detail=str(exc)
+            ) from exc
+        failure = describe_network_error(exc)
+        raise _fail(
+            "file_url_unreachable",
+            f"could not download: {failure.message}",
+            current,
+            detail=failure.detail,
+        ) from exc
 
 
 def _check_status(response: aiohttp.ClientResponse, url: str) -> None:
@@ -167,4 +180,26 @@ async def _save(
 def _too_large(url: str, max_bytes: int) -> FetchFailed:
     return _fail(
         "file_url_too_large", f"the file is over {max_bytes} bytes", url, max_bytes=max_bytes
+    )
+
+
+def job_error(error: FetchFailed) -> dict[str, str]:
+    """A failed download as the job's ``error``: code, message in words, and the detail."""
+    recorded = {"code": error.code, "message": error.message}
+    detail = error.details.get("detail")
+    if isinstance(detail, str):
+        recorded["detail"] = detail
+    return recorded
+
+
+async def record_download(
+    leases: LeaseStore, lease: Lease, downloaded: Downloaded, media_type: str | None
+) -> bool:
+    """What arrived, on the job as an upload's is at submit: its digest, its size and
+    the type pagewire reads it as (or, for a type it does not read, the server's)."""
+    return await leases.record_input(
+        lease,
+        sha256=downloaded.sha256,
+        size=downloaded.size,
+        media_type=media_type or downloaded.content_type,
     )

@@ -280,9 +280,9 @@ class Worker:
         job = lease.job
         async with contextlib.AsyncExitStack() as inputs:
             try:
-                input_path, media_type = await self._input(job, download_path, inputs)
+                input_path, media_type = await self._input(lease, download_path, inputs)
             except FetchFailed as error:
-                return Outcome("failed", error={"code": error.code, "message": error.message})
+                return Outcome("failed", error=fetch.job_error(error))
             except BlobNotFound:
                 message = "the uploaded file is no longer in the blob store"
                 return Outcome("failed", error={"code": "input_missing", "message": message})
@@ -307,9 +307,10 @@ class Worker:
         return await self.runner.run(task, on_page)
 
     async def _input(
-        self, job: Job, download_path: Path, inputs: contextlib.AsyncExitStack
+        self, lease: Lease, download_path: Path, inputs: contextlib.AsyncExitStack
     ) -> tuple[Path, str]:
         """The file the child reads, held in ``inputs`` until the run ends."""
+        job = lease.job
         if job.input.blob_key is not None:
             # The child reads a file: a directory store lends the blob's own (read
             # only), a bucket's object is downloaded to this run's scratch file.
@@ -334,6 +335,11 @@ class Worker:
         )
         with downloaded.path.open("rb") as f:
             media_type = sniff_media_type(f.read(8192))
+        await retried(
+            lambda: fetch.record_download(self.store.leases, lease, downloaded, media_type),
+            self.backoff,
+            "record a download",
+        )
         if media_type is None:
             raise FetchFailed(
                 f"the file at file_url is not a supported type; supported: "
