@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     lease_seconds: float = 30.0
     heartbeat_seconds: float = 10.0
     poll_seconds: float = 1.0
+    # Jobs of one organization processing at once, over every worker (0: no cap).
+    # Claims share the workers between organizations with pending work either way.
+    org_concurrency: int = Field(default=0, ge=0)
     # LISTEN/NOTIFY wake-ups on PostgreSQL; off behind a pooler in transaction mode.
     listen_notify: bool = True
     drain_seconds: float = 30.0

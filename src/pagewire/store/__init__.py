@@ -48,11 +48,12 @@ class Store:
         public_url: str,
         max_attempts: int = 3,
         box: SecretBox | None = None,
+        org_concurrency: int = 0,
     ) -> None:
         self.db = db
         self.box = box or SecretBox(_no_keys)
         self.jobs = JobStore(db, public_url=public_url, max_attempts=max_attempts)
-        self.leases = LeaseStore(db, public_url=public_url)
+        self.leases = LeaseStore(db, public_url=public_url, org_cap=org_concurrency)
         self.keys = KeyStore(db)
         # Endpoints and messages (the API's side), deliveries (the dispatcher's side).
         self.webhooks = WebhookStore(db, self.box)
@@ -73,6 +74,7 @@ class Store:
             public_url=settings.public_url,
             max_attempts=settings.max_attempts,
             box=SecretBox.from_settings(settings, embedded=db.dialect.embedded),
+            org_concurrency=settings.org_concurrency,
         )
 
     async def close(self) -> None:

@@ -86,6 +86,16 @@ jobs = sa.Table(
         postgresql_where=sa.text("status = 'pending'"),
         sqlite_where=sa.text("status = 'pending'"),
     ),
+    # Fair share (store/fair_claim.py): the organizations with pending jobs, skipped
+    # through one probe each, and each one's next jobs in its own priority order.
+    sa.Index(
+        "ix_jobs_pending_org",
+        "org_id",
+        sa.text("priority DESC"),
+        "id",
+        postgresql_where=sa.text("status = 'pending'"),
+        sqlite_where=sa.text("status = 'pending'"),
+    ),
     sa.Index(
         "ix_jobs_leases",
         "lease_expires_at",
