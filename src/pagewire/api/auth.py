@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import Request
 
 from pagewire.api.deps import ServicesDep, services_of
+from pagewire.api.ratelimit import check_rate
 from pagewire.errors import Unauthenticated
 from pagewire.models import Principal
 
@@ -41,5 +42,5 @@ async def principal(request: Request, services: ServicesDep) -> Principal:
     """The organization a request acts for; every query it makes is scoped by it."""
     found = await authenticated(request)
     request.state.principal = found
-    services.rate_limiter.check(found.org_id)
+    await check_rate(services.store, services.settings, found.org_id)
     return found

@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pagewire.models import Job, JobStatus, Lease, LeaseState
-from pagewire.store import tables as t
 from pagewire.store import fair_claim
+from pagewire.store import tables as t
 from pagewire.store.db import Database
 from pagewire.store.group_commit import GroupCommit
 from pagewire.store.job_sql import (

@@ -273,3 +273,14 @@ settings = sa.Table(
     sa.Column("value", sa.Text, nullable=False),
     sa.Column("updated_at", Time, nullable=False),
 )
+
+# 0009: token buckets shared by every process (store/ratelimits.py): the API's
+# per-organization request limit, "org:<id>". A bucket's tokens as of refilled_at
+# (the database's clock); the limit and burst come from the settings of the taker.
+rate_buckets = sa.Table(
+    "rate_buckets",
+    metadata,
+    sa.Column("key", sa.String(80), primary_key=True),
+    sa.Column("tokens", sa.Double, nullable=False),
+    sa.Column("refilled_at", sa.Double, nullable=False),
+)
