@@ -64,6 +64,7 @@ bench: install
 	@$(BIN)/python bench/queue.py
 	@$(BIN)/python bench/webhooks.py
 	@$(BIN)/python -P bench/extract.py
+	@$(BIN)/python bench/scan.py
 	@$(BIN)/python bench/render_performance.py
 
 # Real processes SIGKILLed at random, database connections killed in bursts, the webhook

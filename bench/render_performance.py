@@ -22,7 +22,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 DOCS = ROOT / "docs" / "performance.md"
-BENCHES = ["extract", "webhooks", "queue"]  # the page's order
+BENCHES = ["extract", "scan", "webhooks", "queue"]  # the page's order
 KEPT = "## Design notes"
 
 INTRO = """# Performance

@@ -195,3 +195,23 @@ def test_a_worker_removes_the_scratch_directories_of_dead_workers_on_its_host(
     assert not dead_dir.exists()  # its worker is gone: so is the document it left
     assert live_dir.exists() and elsewhere.exists()
     assert mine.exists() and mine.stat().st_mode & 0o777 == 0o700
+
+
+async def test_a_lone_job_ocrs_on_every_slot_and_a_second_gets_what_is_left(
+    store: Any, tenant: Any, run_worker: Any
+) -> None:
+    first, second = Script(pause_before=1), Script(pause_before=1)
+    runner = ScriptedRunner(first, second)
+    run_worker(runner, worker_concurrency=3)
+    one = await submit(store, tenant.org_id)
+    await asyncio.wait_for(first.reached.wait(), 10)
+    two = await submit(store, tenant.org_id)
+    await asyncio.wait_for(second.reached.wait(), 10)
+    first.resume.set()
+    second.resume.set()
+    await finished(store, tenant.org_id, one)
+    await finished(store, tenant.org_id, two)
+
+    # Three slots: the first job, alone, may OCR three pages at once; the second,
+    # started while the first runs, two (its own slot and the idle one).
+    assert [run.task.ocr_lanes for run in runner.runs] == [3, 2]

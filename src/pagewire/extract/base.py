@@ -41,6 +41,9 @@ class ExtractOptions:
     chunking: tuple[ChunkingMode, ...] = ()
     chunk_size: int = 1000
     return_html: bool = False
+    # Not a request option: how many pages the run may OCR at once (the worker's
+    # free extractor slots when the job started). Pages still come out in order.
+    ocr_lanes: int = 1
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import os
 import resource
 import signal
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +74,9 @@ def run(task: dict[str, Any]) -> None:
     from pagewire.extract import open_document
     from pagewire.extract.result import assemble
 
-    options = options_from_json(task.get("options", {}))
+    options = replace(
+        options_from_json(task.get("options", {})), ocr_lanes=max(1, int(task.get("ocr_lanes", 1)))
+    )
     document = open_document(Path(task["input_path"]), task["media_type"], options)
     try:
         if document.page_count > task.get("max_pages", 1 << 30):

@@ -8,15 +8,18 @@ those sampled pages until they are read (so sampling costs no second extraction)
 from __future__ import annotations
 
 import ctypes
+import functools
+from collections.abc import Callable
 from pathlib import Path
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as raw
 
 from pagewire.extract import ocr
-from pagewire.extract.base import BBox, Block, ExtractError, ExtractOptions, Page
+from pagewire.extract.base import BBox, Block, ExtractError, ExtractOptions, Page, iter_selected
 from pagewire.extract.formats import PDF_TYPES
 from pagewire.extract.layout import Rule, lay_out, segment_rows
+from pagewire.extract.ocr_ahead import OcrAhead
 from pagewire.extract.pdf_text import page_words
 from pagewire.extract.profile import SAMPLE_PAGES, Profile, ProfileBuilder, norm_title
 from pagewire.extract.words import Word
@@ -24,6 +27,10 @@ from pagewire.extract.words import Word
 MAX_OUTLINE = 2000
 MAX_OBJECTS_SCANNED = 20000  # vector-heavy figures: rules and images are found early
 MIN_TEXT_CHARS = 20  # fewer non-space characters than this over a big image: a scan
+
+
+# A page's OCR: its words and the rotation that made it readable; None if blank.
+OcrRead = tuple[list[Word], int] | None
 
 
 class _PageSource:
@@ -76,6 +83,11 @@ class PdfDocument:
         self._options = options
         self._cache: dict[int, _PageSource] = {}
         self.profile = self._learn_profile()
+        # Pages are read in the order of the selection, so the scans among the next
+        # few can be OCR'd while this one is.
+        self._ahead: OcrAhead[OcrRead] = OcrAhead(
+            options.ocr_lanes, iter_selected(self.page_count, options), self._plan_ocr
+        )
 
     # -- document-wide, bounded ------------------------------------------------
 
@@ -115,17 +127,24 @@ class PdfDocument:
                 f"page {number} was asked for but the document has {self.page_count} pages",
             )
         warnings: list[str] = []
+        self._ahead.look_ahead(number)
         try:
             src = self._cache.pop(number, None) or self._source(number)
         except Exception as exc:
+            self._ahead.forget(number)
             return Page(number, 0.0, 0.0, "", warnings=(f"page could not be read: {exc}",))
+        try:
+            return self._read(number, src, warnings)
+        finally:
+            self._ahead.forget(number)
+
+    def _wants_ocr(self, src: _PageSource) -> bool:
+        return self._options.ocr == "force" or (self._options.ocr == "auto" and _needs_ocr(src))
+
+    def _read(self, number: int, src: _PageSource, warnings: list[str]) -> Page:
         words, used_ocr = src.words, False
         width, height = src.width, src.height
-        mode = self._options.ocr
-        # Stamps, running headers and page numbers often survive on scanned pages
-        # as text; only text in the body band says the page has a usable layer.
-        needs_ocr = not _has_body_text(words, src.height) and (src.image_cover > 0.1 or not words)
-        if mode == "force" or (mode == "auto" and needs_ocr):
+        if self._wants_ocr(src):
             if ocr.tesseract_available():
                 try:
                     words, used_ocr, turned = self._ocr_words(number, src, warnings)
@@ -136,7 +155,7 @@ class PdfDocument:
                     width, height = height, width
             else:
                 warnings.append(ocr.UNAVAILABLE)
-        elif needs_ocr and mode == "off":
+        elif self._options.ocr == "off" and _needs_ocr(src):
             warnings.append("page has no usable text layer and OCR is off")
         rows = segment_rows(words, [] if used_ocr else src.rules)
         layout = lay_out(rows, self.profile, width, height, tables=self._options.tables)
@@ -181,7 +200,29 @@ class PdfDocument:
             words = _merge(src.words, words)
         return words, True, False
 
-    def _ocr(self, number: int) -> tuple[list[Word], int] | None:
+    def _ocr(self, number: int) -> OcrRead:
+        if self._ahead.started(number):
+            return self._ahead.take(number)
+        return self._ocr_work(number)()
+
+    def _plan_ocr(self, number: int) -> Callable[[], OcrRead] | None:
+        """Page ``number``'s OCR, rendered now and read later; None if it needs none."""
+        if not ocr.tesseract_available():
+            return None
+        try:
+            src = self._cache.get(number) or self._source(number)
+        except Exception:  # reported when the page is read
+            return None
+        self._cache[number] = src
+        if not self._wants_ocr(src):
+            return None
+        try:
+            return self._ocr_work(number)
+        except Exception:  # rendering failed: read_page tries again and says why
+            return None
+
+    def _ocr_work(self, number: int) -> Callable[[], OcrRead]:
+        """Renders page ``number`` now; the returned call runs tesseract on it."""
         page = self._pdf[number - 1]
         try:
             scale = ocr.render_scale(*page.get_size())
@@ -190,10 +231,11 @@ class PdfDocument:
         finally:
             page.close()
         if ocr.is_blank(image):
-            return None  # a blank scanned page (separator, back side): nothing to read
-        return ocr.read_upright(image, 1 / scale)
+            return lambda: None  # a blank scanned page (separator, back side): nothing to read
+        return functools.partial(ocr.read_upright, image, 1 / scale)
 
     def close(self) -> None:
+        self._ahead.close()
         self._cache.clear()
         self._pdf.close()
 
@@ -207,6 +249,12 @@ def _merge(layer: list[Word], ocr_words: list[Word]) -> list[Word]:
         if not any(t.x0 <= cx <= t.x1 and t.y0 <= cy <= t.y1 for t in layer):
             kept.append(w)
     return kept
+
+
+def _needs_ocr(src: _PageSource) -> bool:
+    # Stamps, running headers and page numbers often survive on scanned pages
+    # as text; only text in the body band says the page has a usable layer.
+    return not _has_body_text(src.words, src.height) and (src.image_cover > 0.1 or not src.words)
 
 
 def _has_body_text(words: list[Word], height: float) -> bool:

@@ -286,6 +286,9 @@ class Worker:
             memory_limit_mb=self.settings.job_memory_limit_mb,
             time_limit=self.settings.job_timeout_seconds,
             inline_limit=min(INLINE_PIPE_LIMIT, self.settings.inline_result_limit_bytes),
+            # A long scan alone on a worker OCRs on every slot it has; with other jobs
+            # running it gets what they leave (counted when it starts, not after).
+            ocr_lanes=max(1, self.concurrency - self._executing + 1),
         )
         return await self.runner.run(task, progress.on_page)
 

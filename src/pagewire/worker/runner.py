@@ -49,6 +49,8 @@ class Task:
     time_limit: float
     # Results up to this size may come back through the pipe rather than a file.
     inline_limit: int = INLINE_PIPE_LIMIT
+    # Pages the child may OCR at once: this job's slot plus the worker's idle ones.
+    ocr_lanes: int = 1
 
 
 class Runner(Protocol):
@@ -90,6 +92,7 @@ class ProcessRunner:
             "max_pages": task.max_pages,
             "memory_limit_mb": task.memory_limit_mb,
             "inline_limit": task.inline_limit,
+            "ocr_lanes": task.ocr_lanes,
             # the child checks it is still ours once it has asked to die with us
             "parent_pid": os.getpid(),
         }
