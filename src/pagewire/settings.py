@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     # Worker
     worker_concurrency: int = Field(default_factory=lambda: os.cpu_count() or 2)
     lease_seconds: float = 30.0
+    # A PDF with more selected pages than this is split into shards of this many
+    # pages that any worker can claim (docs/extraction.md, "Long scans"); 0: never.
+    shard_pages: int = 8
     heartbeat_seconds: float = 10.0
     poll_seconds: float = 1.0
     # Jobs of one organization processing at once, over every worker (0: no cap).

@@ -37,6 +37,7 @@ from pagewire.store.leases import LeaseStore
 from pagewire.store.portal import PortalStore
 from pagewire.store.ratelimits import RateBuckets
 from pagewire.store.retention import RetentionStore
+from pagewire.store.shards import ShardStore
 from pagewire.store.stats import StatsStore
 from pagewire.store.webhooks import WebhookStore
 
@@ -55,6 +56,7 @@ class Store:
         self.box = box or SecretBox(_no_keys)
         self.jobs = JobStore(db, public_url=public_url, max_attempts=max_attempts)
         self.leases = LeaseStore(db, public_url=public_url, org_cap=org_concurrency)
+        self.shards = ShardStore(db, public_url=public_url)
         self.keys = KeyStore(db)
         self.rate_buckets = RateBuckets(db)
         # Endpoints and messages (the API's side), deliveries (the dispatcher's side).

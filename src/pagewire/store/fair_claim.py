@@ -27,6 +27,9 @@ With a cap, a PostgreSQL claim first locks the rows in ``organizations`` of the
 organizations it will deal to (``lock_orgs``, skipping those another claim holds),
 then claims in a second statement: it reads the running jobs after the previous
 holder committed, so two claims cannot both see room for the same last slot.
+
+A split job waiting for its shards (``processing`` without a lease, store/shards.py)
+runs nothing and is not counted: its shards take its organization's turns.
 """
 
 from __future__ import annotations
@@ -48,7 +51,8 @@ _ACTIVE = """
         FROM active WHERE active.org_id IS NOT NULL
     ),
     running(org_id, n) AS (
-        SELECT org_id, count(*) FROM jobs WHERE status = 'processing' GROUP BY org_id
+        SELECT org_id, count(*) FROM jobs
+        WHERE status = 'processing' AND lease_token IS NOT NULL GROUP BY org_id
     ),
     orgs(org_id, running, room) AS (
         SELECT a.org_id, coalesce(r.n, 0),

@@ -64,13 +64,17 @@ def job_from_row(row: Any) -> Job:
         lease_token=m["lease_token"],
         idempotency_key=m["idempotency_key"],
         idempotency_fingerprint=m["idempotency_fingerprint"],
+        parent_id=m["parent_id"],
     )
 
 
 async def emit_job_events(
     db: Database, conn: AsyncConnection, changed: Sequence[Job], *, public_url: str
 ) -> None:
-    """One event per changed job, named by its new status, in this transaction."""
+    """One event per changed job, named by its new status, in this transaction.
+
+    A shard's changes are its job's business, never an event of their own."""
+    changed = [job for job in changed if job.parent_id is None]
     if not changed:
         return
     await outbox.append(

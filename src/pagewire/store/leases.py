@@ -27,6 +27,7 @@ from pagewire.store.job_sql import (
     job_from_row,
     job_sql,
 )
+from pagewire.store.shards import after_rescue
 
 J = t.jobs.c
 
@@ -274,4 +275,5 @@ class LeaseStore:
                 if not final:
                     await self.db.notify(conn, "pagewire_jobs")
             await self._emit(conn, [j for j in changed if j.status.is_final])
+            await after_rescue(self.db, conn, changed, public_url=self.public_url)
             return changed

@@ -78,6 +78,8 @@ jobs = sa.Table(
     sa.Column("updated_at", Time, nullable=False),
     sa.Column("started_at", Time),
     sa.Column("finished_at", Time),
+    # 0011: a shard (a page range of a long document, store/shards.py) names its job
+    sa.Column("parent_id", Id),
     sa.UniqueConstraint("org_id", "idempotency_key", name="uq_jobs_org_idempotency_key"),
     sa.Index(
         "ix_jobs_pending",
@@ -103,6 +105,7 @@ jobs = sa.Table(
         sqlite_where=sa.text("status = 'processing'"),
     ),
     sa.Index("ix_jobs_org_id", "org_id", "id"),
+    sa.Index("ix_jobs_parent", "parent_id"),
 )
 
 endpoints = sa.Table(

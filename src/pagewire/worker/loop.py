@@ -45,12 +45,12 @@ from pagewire.worker import retention
 from pagewire.worker.progress import Progress
 from pagewire.worker.runner import INLINE_PIPE_LIMIT, Outcome, ProcessRunner, Runner, Task
 from pagewire.worker.scratch import ScratchDir, read_result, remove_files
+from pagewire.worker.sharding import ShardedRun
 
 log = logging.getLogger("pagewire.worker")
 
 RESCUE_INTERVAL = 5.0
-# How long a job that met an unavailable blob store or database is held before it is
-# handed back to the queue.
+# How long a job that met an unavailable blob store or database waits to be handed back.
 HANDBACK_PAUSE = 2.0
 
 
@@ -220,11 +220,12 @@ class Worker:
         input_path = self.scratch.file(f"{scratch}.input")
         result_path = self.scratch.file(f"{scratch}.result.json")
         progress = Progress(self.store, lease, self.settings.lease_seconds)
+        sharded = ShardedRun(self, lease, progress)
         self._held[job.id] = progress
         files_left = True
         try:
             try:
-                outcome = await self._execute(lease, input_path, result_path, progress)
+                outcome = await self._execute(lease, input_path, result_path, sharded)
             finally:
                 self._executing -= 1
                 self._slot_free.set()
@@ -232,7 +233,9 @@ class Worker:
             # the blob store keeps it (or its local copy is already gone): then no
             # scratch file was made, and there is nothing to remove.
             files_left = outcome.result is None or job.input.file_url is not None
-            await self._record(lease, outcome, result_path, started)
+            if not await sharded.record(outcome, result_path):  # a part of a split job
+                await self._record(lease, outcome, result_path, started)
+                await sharded.abandon()
         except asyncio.CancelledError:
             # Shutdown past the drain deadline: the job goes back to the queue untouched.
             with contextlib.suppress(Exception):
@@ -261,7 +264,7 @@ class Worker:
                 await asyncio.to_thread(remove_files, input_path, result_path)
 
     async def _execute(
-        self, lease: Lease, download_path: Path, result_path: Path, progress: Progress
+        self, lease: Lease, download_path: Path, result_path: Path, sharded: ShardedRun
     ) -> Outcome:
         job = lease.job
         async with contextlib.AsyncExitStack() as inputs:
@@ -272,10 +275,10 @@ class Worker:
             except BlobNotFound:
                 message = "the uploaded file is no longer in the blob store"
                 return Outcome("failed", error={"code": "input_missing", "message": message})
-            return await self._run(job, input_path, media_type, result_path, progress)
+            return await self._run(job, input_path, media_type, result_path, sharded)
 
     async def _run(
-        self, job: Job, input_path: Path, media_type: str, result_path: Path, progress: Progress
+        self, job: Job, input_path: Path, media_type: str, result_path: Path, sharded: ShardedRun
     ) -> Outcome:
         task = Task(
             input_path=input_path,
@@ -289,8 +292,10 @@ class Worker:
             # A long scan alone on a worker OCRs on every slot it has; with other jobs
             # running it gets what they leave (counted when it starts, not after).
             ocr_lanes=max(1, self.concurrency - self._executing + 1),
+            choose_pages=sharded.choose_pages if sharded.may_split(media_type) else None,
+            part=sharded.is_shard,
         )
-        return await self.runner.run(task, progress.on_page)
+        return await self.runner.run(task, sharded.on_page)
 
     async def _input(
         self, job: Job, download_path: Path, inputs: contextlib.AsyncExitStack
