@@ -118,10 +118,7 @@ async def test_two_last_parts_recorded_together_assemble_the_job_once(
 
     shards = await store.leases.claim("w2", 2, 30)
     outcomes = await asyncio.gather(
-        *(
-            record(store, s, *((3, 4) if s.job.options["pages"] == "3-4" else (5,)))
-            for s in shards
-        )
+        *(record(store, s, *((3, 4) if s.job.options["pages"] == "3-4" else (5,))) for s in shards)
     )
     assemblers = [a for recorded, a in outcomes if recorded and a is not None]
     assert len(assemblers) == 1 and assemblers[0].job.id == job.id
@@ -146,9 +143,7 @@ async def test_a_failed_shard_fails_the_job_with_its_error_and_cancels_the_rest(
     assert not (await store.leases.heartbeat(own, 30, pages_done=1)).owned
 
 
-async def test_cancel_stops_every_shard_and_a_waiting_job_at_once(
-    store: Any, tenant: Any
-) -> None:
+async def test_cancel_stops_every_shard_and_a_waiting_job_at_once(store: Any, tenant: Any) -> None:
     job, own = await split_job(store, tenant)
     [running] = await store.leases.claim("w2", 1, 30)
     await store.jobs.cancel(tenant.org_id, job.id)
