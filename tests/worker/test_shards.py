@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from pagewire.store import tables as t
+from pagewire.worker.sharding import MAX_PARTS, shard_ranges
 from worker.test_worker import event_types
 
 J = t.jobs.c
@@ -60,6 +61,13 @@ def scan_of(corpus_dir: Path, path: Path, pages: int) -> bytes:
     images = [source[i].render(scale=150 / 72, grayscale=True).to_pil() for i in range(pages)]
     images[0].save(path, "PDF", resolution=150, save_all=True, append_images=images[1:])
     return path.read_bytes()
+
+
+def test_a_document_is_cut_into_ranges_of_the_setting_and_never_too_many() -> None:
+    assert shard_ranges(list(range(1, 13)), 3) == ["1-3", "4-6", "7-9", "10-12"]
+    assert shard_ranges([2, 3, 4, 9, 10], 2) == ["2-3", "4,9", "10"]
+    long = shard_ranges(list(range(1, 401)), 3)
+    assert len(long) == MAX_PARTS and long[0] == "1-25" and long[-1] == "376-400"
 
 
 async def test_a_split_text_pdf_reads_exactly_as_one_run(

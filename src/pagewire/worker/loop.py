@@ -252,10 +252,9 @@ class Worker:
         except Exception:
             log.exception("job crashed the worker's handler", extra={"fields": {"job_id": job.id}})
             with contextlib.suppress(Exception):
-                await self.store.leases.finish(
-                    lease,
-                    JobStatus.FAILED,
-                    error={"code": "internal_error", "message": "pagewire failed to run this job"},
+                # A shard's failure fails its job too; a split job's stops its shards.
+                await sharded.fail(
+                    {"code": "internal_error", "message": "pagewire failed to run this job"}
                 )
         finally:
             self._held.pop(job.id, None)

@@ -34,13 +34,18 @@ from pagewire.worker.scratch import ScratchDir, remove_files
 log = logging.getLogger("pagewire.worker")
 
 SPLITTABLE_TYPES = ("application/pdf",)
+# A job is cut into at most this many parts, however long: each part costs a child
+# process that opens the document again, which a long text PDF (hundreds of pages
+# a second) would otherwise pay hundreds of times.
+MAX_PARTS = 16
 
 
 def shard_ranges(numbers: list[int], shard_pages: int) -> list[str]:
-    """``numbers`` (the selected pages, in order) cut into specs of ``shard_pages`` pages."""
+    """``numbers`` (the selected pages, in order) cut into specs of ``shard_pages``
+    pages each, or more when that would make over :data:`MAX_PARTS` parts."""
+    size = max(shard_pages, -(-len(numbers) // MAX_PARTS))
     return [
-        str(PageSelection.of_numbers(numbers[i : i + shard_pages]))
-        for i in range(0, len(numbers), shard_pages)
+        str(PageSelection.of_numbers(numbers[i : i + size])) for i in range(0, len(numbers), size)
     ]
 
 
@@ -86,10 +91,9 @@ class ShardedRun:
     async def choose_pages(self, page_count: int, selected: str) -> str | None:
         """Once open: split into shards (once per job) and read the first range here."""
         numbers = list(PageSelection.parse(selected, max_page=page_count).numbers(page_count))
-        size = self.settings.shard_pages
-        if len(numbers) <= size:
+        if len(numbers) <= self.settings.shard_pages:
             return None
-        ranges = shard_ranges(numbers, size)
+        ranges = shard_ranges(numbers, self.settings.shard_pages)
         held = await self.store.shards.split(self.lease, ranges[1:], len(numbers))
         if held is None:
             return None  # the lease is lost: the next page boundary stops the run
@@ -168,6 +172,14 @@ class ShardedRun:
             "job assembled from its shards",
             extra={"fields": {"job_id": job.id, "worker_id": self.worker_id, "parts": len(parts)}},
         )
+
+    async def fail(self, error: dict[str, Any]) -> None:
+        """The worker failed this run (not the document): fail it, and what depends on it."""
+        if self.is_shard:
+            await self.record(Outcome("failed", error=error), Path())
+            return
+        await self.store.leases.finish(self.lease, JobStatus.FAILED, error=error)
+        await self.abandon()
 
     async def abandon(self) -> None:
         """The split job ended without its part (failed, canceled): stop its shards."""
