@@ -18,7 +18,7 @@ with its error; a cancel, or a job that ends otherwise, cancels every shard.
 
 from __future__ import annotations
 
-import uuid
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -113,10 +113,21 @@ class ShardStore:
             recorded = await conn.execute(
                 t.jobs.update().where(*self._guard(lease)).values(**values)
             )
+            # The assembler's token follows from this run's: a try again after a
+            # commit whose answer was lost still finds the lease it took.
+            token = hashlib.sha256(f"assemble:{lease.token}".encode()).hexdigest()[:32]
             if not recorded.rowcount:
+                row = await _lock(conn, parent_id)
+                if row is not None and row.lease_token == token:
+                    return True, Lease(job_from_row(row), token)
                 return False, None
-            assembler = await self._settle(
-                conn, parent_id, assemble_as=worker_id, lease_seconds=lease_seconds
+            assembler = await settle(
+                self.db,
+                conn,
+                parent_id,
+                public_url=self.public_url,
+                assemble_as=(worker_id, token),
+                lease_seconds=lease_seconds,
             )
         return True, assembler
 
@@ -137,24 +148,6 @@ class ShardStore:
         async with self.db.write() as conn:
             await cancel_shards(self.db, conn, job_id)
 
-    async def _settle(
-        self,
-        conn: AsyncConnection,
-        parent_id: str,
-        *,
-        assemble_as: str | None,
-        lease_seconds: float,
-    ) -> Lease | None:
-        """After a part or a shard's end: fail, cancel or hand the job to its assembler."""
-        return await settle(
-            self.db,
-            conn,
-            parent_id,
-            public_url=self.public_url,
-            assemble_as=assemble_as,
-            lease_seconds=lease_seconds,
-        )
-
 
 async def _lock(conn: AsyncConnection, job_id: str) -> Any:
     return (await conn.execute(sa.select(t.jobs).where(J.id == job_id).with_for_update())).first()
@@ -166,13 +159,13 @@ async def settle(
     parent_id: str,
     *,
     public_url: str,
-    assemble_as: str | None = None,
+    assemble_as: tuple[str, str] | None = None,
     lease_seconds: float = 0.0,
 ) -> Lease | None:
     """Decide a waiting job by its shards, in the caller's transaction.
 
     A failed shard fails the job with its error; a cancel cancels it; once every
-    part is in, ``assemble_as`` (a worker id) gets a lease to assemble it (None: the
+    part is in, ``assemble_as`` (a worker id, a token) gets a lease to assemble it (None: the
     caller cannot assemble, as the rescue; the job waits for a part that can).
     """
     row = await _lock(conn, parent_id)
@@ -200,7 +193,7 @@ async def settle(
     elif canceled:
         values |= {"status": JobStatus.CANCELED.value, "result": None}
     elif all(s.status == JobStatus.COMPLETED.value for s in shards) and assemble_as:
-        token = uuid.uuid4().hex
+        worker_id, token = assemble_as
         taken = (
             await conn.execute(
                 t.jobs.update()
@@ -208,7 +201,7 @@ async def settle(
                 .values(
                     lease_token=token,
                     lease_expires_at=now + lease_seconds,
-                    worker_id=assemble_as,
+                    worker_id=worker_id,
                     updated_at=now,
                 )
                 .returning(t.jobs)

@@ -19,6 +19,7 @@ import logging
 from pathlib import Path
 from typing import Any, Protocol
 
+from pagewire.backoff import Backoff, retried
 from pagewire.blobs import BlobStore
 from pagewire.extract.base import page_from_dict
 from pagewire.extract.child import options_from_json
@@ -57,6 +58,7 @@ class WorkerParts(Protocol):
     scratch: ScratchDir
     settings: Settings
     worker_id: str
+    backoff: Backoff
 
 
 class ShardedRun:
@@ -68,6 +70,7 @@ class ShardedRun:
         self.scratch = worker.scratch
         self.settings = worker.settings
         self.worker_id = worker.worker_id
+        self.backoff = worker.backoff
         self.lease = lease
         self.progress = progress
         self.split = False  # this run reads the first part of a split job
@@ -125,13 +128,17 @@ class ShardedRun:
         status = {"completed": JobStatus.COMPLETED, "canceled": JobStatus.CANCELED}.get(
             outcome.status, JobStatus.FAILED
         )
-        recorded, assembler = await self.store.shards.record_part(
-            self.lease,
-            part,
-            worker_id=self.worker_id,
-            lease_seconds=self.settings.lease_seconds,
-            status=status,
-            error=outcome.error,
+        recorded, assembler = await retried(
+            lambda: self.store.shards.record_part(
+                self.lease,
+                part,
+                worker_id=self.worker_id,
+                lease_seconds=self.settings.lease_seconds,
+                status=status,
+                error=outcome.error,
+            ),
+            self.backoff,
+            "record a part of a split job",
         )
         if not recorded:
             log.warning(
@@ -145,7 +152,9 @@ class ShardedRun:
     async def _assemble(self, lease: Lease) -> None:
         """Every part is in: the job's result, as one run would have made it."""
         job = lease.job
-        parts = await self.store.shards.parts(job.id)
+        parts = await retried(
+            lambda: self.store.shards.parts(job.id), self.backoff, "read a split job's parts"
+        )
         data, result, page_count = await asyncio.to_thread(_assembled, parts, job.options)
         fields: dict[str, Any]
         if len(data) <= self.settings.inline_result_limit_bytes:
@@ -159,15 +168,18 @@ class ShardedRun:
             finally:
                 await asyncio.to_thread(remove_files, path)
             fields = {"result_blob_key": key}
-        finished = await self.store.leases.finish(
-            lease,
-            JobStatus.COMPLETED,
-            page_count=page_count,
-            result_size=len(data),
-            **fields,
+        finished = await retried(
+            lambda: self.store.leases.finish(
+                lease, JobStatus.COMPLETED, page_count=page_count, result_size=len(data), **fields
+            ),
+            self.backoff,
+            "record a split job's result",
         )
         if finished is None and "result_blob_key" in fields:
-            await self.blobs.delete(fields["result_blob_key"])
+            # Unless an earlier try committed it and only its answer was lost.
+            current = await self.store.jobs.get(job.org_id, job.id)
+            if current.result_blob_key != fields["result_blob_key"]:
+                await self.blobs.delete(fields["result_blob_key"])
         log.info(
             "job assembled from its shards",
             extra={"fields": {"job_id": job.id, "worker_id": self.worker_id, "parts": len(parts)}},
