@@ -140,3 +140,36 @@ async def test_cancel_stops_every_shard(harness_factory: Any, sample_pdf: Path) 
     assert job["progress"]["pages_done"] < 17
     assert (await event_types(store, job_id))[-1] == "job.canceled"
     assert (await event_types(store, job_id)).count("job.canceled") == 1
+
+
+async def test_a_shard_whose_worker_died_is_read_again_alone(
+    harness_factory: Any, sample_pdf: Path
+) -> None:
+    # Short leases, so that the live worker's rescue finds the dead one's shard soon.
+    async with harness_factory(shard_pages=4, lease_seconds=2, heartbeat_seconds=0.3) as h:
+        store = h.services.store
+        async with h.worker(hostile="slow:0.2", concurrency=1, worker_id="alive"):
+            job_id = await h.submit(sample_pdf.read_bytes())
+            deadline = time.monotonic() + 30
+            while not await shards_of(store, job_id):  # split: the job reads pages 1-4
+                assert time.monotonic() < deadline
+                await asyncio.sleep(0.02)
+            # A worker takes a shard and dies at once (its lease has run out already).
+            [dead] = await store.leases.claim("dead", 1, lease_seconds=-1)
+            job = await h.finished(job_id, timeout=120)
+        async with store.db.read() as conn:
+            shards = {
+                r.id: r
+                for r in await conn.execute(
+                    sa.select(J.id, J.attempts, J.worker_id, J.status).where(J.parent_id == job_id)
+                )
+            }
+
+    assert dead.job.parent_id == job_id
+    assert job["status"] == "completed", job
+    assert job["result"]["page_count"] == 17 and job["attempts"] == 1
+    assert [p["number"] for p in job["result"]["pages"]] == list(range(1, 18))
+    assert shards[dead.job.id].attempts == 2 and shards[dead.job.id].worker_id == "alive"
+    assert {r.attempts for i, r in shards.items() if i != dead.job.id} == {1}
+    assert {r.status for r in shards.values()} == {"completed"}
+    assert (await event_types(store, job_id)).count("job.completed") == 1
