@@ -121,6 +121,8 @@ class Job:
     lease_token: str | None = None
     idempotency_key: str | None = None
     idempotency_fingerprint: str | None = None
+    # A shard's job (store/shards.py): shards are never shown through the API.
+    parent_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 from prometheus_client import CollectorRegistry
 
-from pagewire.api.ratelimit import RateLimiter
 from pagewire.blobs import BlobStore, open_blob_store
 from pagewire.security.data_dir import private_data_dir
 from pagewire.settings import Settings
@@ -71,7 +70,6 @@ class Services:
     settings: Settings
     store: Store
     registry: CollectorRegistry
-    rate_limiter: RateLimiter
     # The job queue's gauges (every process but a scale-out dispatcher reports them).
     queue_stats: QueueStats | None = None
     # The webhook backlog read at scrape time, where no dispatcher runs in this process.
@@ -155,7 +153,6 @@ async def open_services(
             settings=settings,
             store=opened,
             registry=registry,
-            rate_limiter=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
             queue_stats=QueueStats() if queue_metrics else None,
             backlog_stats=backlog_stats,
         )

@@ -59,8 +59,15 @@ class Settings(BaseSettings):
     # Worker
     worker_concurrency: int = Field(default_factory=lambda: os.cpu_count() or 2)
     lease_seconds: float = 30.0
+    # A PDF with more selected pages than this is split into parts of this many pages
+    # (at most 16 parts) that any worker can claim (docs/extraction.md, "Long scans");
+    # 0: never. Small, so that two workers share a 12-page scan evenly (4 parts).
+    shard_pages: int = 3
     heartbeat_seconds: float = 10.0
     poll_seconds: float = 1.0
+    # Jobs of one organization processing at once, over every worker (0: no cap).
+    # Claims share the workers between organizations with pending work either way.
+    org_concurrency: int = Field(default=0, ge=0)
     # LISTEN/NOTIFY wake-ups on PostgreSQL; off behind a pooler in transaction mode.
     listen_notify: bool = True
     drain_seconds: float = 30.0

@@ -8,6 +8,7 @@ from fastapi import Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from pagewire.api.deps import ServicesDep, services_of
+from pagewire.api.ratelimit import check_rate
 from pagewire.errors import Unauthenticated
 from pagewire.models import Principal
 
@@ -59,5 +60,5 @@ async def principal(
     """The organization a request acts for; every query it makes is scoped by it."""
     found = await authenticated(request)
     request.state.principal = found
-    services.rate_limiter.check(found.org_id)
+    await check_rate(services.store, services.settings, found.org_id)
     return found

@@ -113,6 +113,37 @@ def page_dict(page: Page) -> dict[str, Any]:
     return asdict(page)
 
 
+def page_from_dict(data: dict[str, Any]) -> Page:
+    """The inverse of :func:`page_dict`, from its JSON: a part of a job extracted
+    elsewhere (a shard) becomes pages again, to be assembled with the rest."""
+
+    def block(b: dict[str, Any]) -> Block:
+        return Block(**{**b, "bbox": _bbox(b.get("bbox"))})
+
+    return Page(
+        number=data["number"],
+        width=data["width"],
+        height=data["height"],
+        markdown=data["markdown"],
+        blocks=tuple(block(b) for b in data.get("blocks", ())),
+        tables=tuple(
+            Table(
+                rows=tuple(tuple(row) for row in t["rows"]),
+                markdown=t["markdown"],
+                bbox=_bbox(t.get("bbox")),
+            )
+            for t in data.get("tables", ())
+        ),
+        warnings=tuple(data.get("warnings", ())),
+        ocr=data.get("ocr", False),
+        furniture=tuple(block(b) for b in data.get("furniture", ())),
+    )
+
+
+def _bbox(data: dict[str, float] | None) -> BBox | None:
+    return None if data is None else BBox(**data)
+
+
 def iter_selected(page_count: int, options: ExtractOptions) -> Iterator[int]:
     if options.pages is None:
         yield from range(1, page_count + 1)

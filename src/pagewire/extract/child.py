@@ -1,9 +1,16 @@
 """The child process that extracts one job: ``python -m pagewire.extract.child``.
 
-It reads its task as one JSON object on stdin and reports on stdout, one JSON
+It reads its task as one JSON line on stdin and reports on stdout, one JSON
 object per line: ``open`` (page counts), ``page`` (after each page), then ``done``
 or ``error``. A small result rides in ``done``; a larger one goes to a file. The parent may kill it at
 any page boundary (cancel), on its time limit, or when it outgrows its memory.
+
+A task with ``ask_pages`` is a job the worker may split across workers (a long
+PDF): its ``open`` also gives the ``selected`` pages (a spec), and the child then
+waits for one more line on stdin, ``{"pages": SPEC}`` (read only those pages: this
+run's part) or ``{"pages": null}`` (all of them). A part (``"part": true`` in the
+task, or a narrowed run) ends with ``{"pages": [page, ...]}`` in the place of the
+result, for the worker to assemble with the other parts (extract.result).
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from pagewire.extract.base import ExtractError, ExtractOptions, iter_selected
+from pagewire.extract.base import ExtractError, ExtractOptions, iter_selected, page_dict
 from pagewire.extract.pages import PageSelection
 
 
@@ -77,7 +84,9 @@ def run(task: dict[str, Any]) -> None:
     options = replace(
         options_from_json(task.get("options", {})), ocr_lanes=max(1, int(task.get("ocr_lanes", 1)))
     )
-    document = open_document(Path(task["input_path"]), task["media_type"], options)
+    path = Path(task["input_path"])
+    part = bool(task.get("part"))
+    document = open_document(path, task["media_type"], options)
     try:
         if document.page_count > task.get("max_pages", 1 << 30):
             raise ExtractError(
@@ -85,12 +94,28 @@ def run(task: dict[str, Any]) -> None:
                 f"the document has {document.page_count} pages; the limit is {task['max_pages']}",
             )
         selected = list(iter_selected(document.page_count, options))
-        _say({"type": "open", "page_count": document.page_count, "pages_total": len(selected)})
+        opened = {"type": "open", "page_count": document.page_count, "pages_total": len(selected)}
+        if task.get("ask_pages"):
+            _say({**opened, "selected": str(PageSelection.of_numbers(selected))})
+            answer = json.loads(sys.stdin.readline() or "{}")
+            if answer.get("pages"):
+                # This run's part only. Opened again so that reading ahead (OCR) stays
+                # within it; the layout profile samples the whole document either way,
+                # so every part reads its pages as the whole run would.
+                document.close()
+                options = replace(options, pages=_selection(answer["pages"]))
+                document = open_document(path, task["media_type"], options)
+                selected = list(iter_selected(document.page_count, options))
+                part = True
+        else:
+            _say(opened)
         pages = []
         for done, number in enumerate(selected, start=1):
             pages.append(document.read_page(number))
             _say({"type": "page", "done": done, "total": len(selected)})
-        result = assemble(pages, options)
+        result: dict[str, Any] = (
+            {"pages": [page_dict(p) for p in pages]} if part else assemble(pages, options)
+        )
     finally:
         document.close()
     result.setdefault("page_count", document.page_count)
@@ -109,7 +134,7 @@ def run(task: dict[str, Any]) -> None:
 
 
 def main() -> int:
-    task = json.loads(sys.stdin.read())
+    task = json.loads(sys.stdin.readline())
     _die_with_parent(task.get("parent_pid"))
     _limit_memory(int(task.get("memory_limit_mb", 0)))
     try:

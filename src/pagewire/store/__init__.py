@@ -35,7 +35,9 @@ from pagewire.store.jobs import JobStore
 from pagewire.store.keys import KeyStore
 from pagewire.store.leases import LeaseStore
 from pagewire.store.portal import PortalStore
+from pagewire.store.ratelimits import RateBuckets
 from pagewire.store.retention import RetentionStore
+from pagewire.store.shards import ShardStore
 from pagewire.store.stats import StatsStore
 from pagewire.store.webhooks import WebhookStore
 
@@ -48,12 +50,15 @@ class Store:
         public_url: str,
         max_attempts: int = 3,
         box: SecretBox | None = None,
+        org_concurrency: int = 0,
     ) -> None:
         self.db = db
         self.box = box or SecretBox(_no_keys)
         self.jobs = JobStore(db, public_url=public_url, max_attempts=max_attempts)
-        self.leases = LeaseStore(db, public_url=public_url)
+        self.leases = LeaseStore(db, public_url=public_url, org_cap=org_concurrency)
+        self.shards = ShardStore(db, public_url=public_url)
         self.keys = KeyStore(db)
+        self.rate_buckets = RateBuckets(db)
         # Endpoints and messages (the API's side), deliveries (the dispatcher's side).
         self.webhooks = WebhookStore(db, self.box)
         self.deliveries = DeliveryStore(db, self.box)
@@ -73,6 +78,7 @@ class Store:
             public_url=settings.public_url,
             max_attempts=settings.max_attempts,
             box=SecretBox.from_settings(settings, embedded=db.dialect.embedded),
+            org_concurrency=settings.org_concurrency,
         )
 
     async def close(self) -> None:

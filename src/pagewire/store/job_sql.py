@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pagewire.events import job_event_payload
 from pagewire.models import EVENT_FOR_STATUS, Job, JobInput, JobStatus, Lease, NewEvent
-from pagewire.store import outbox
+from pagewire.store import fair_claim, outbox
 from pagewire.store import tables as t
 from pagewire.store.db import Database
 
@@ -64,13 +64,17 @@ def job_from_row(row: Any) -> Job:
         lease_token=m["lease_token"],
         idempotency_key=m["idempotency_key"],
         idempotency_fingerprint=m["idempotency_fingerprint"],
+        parent_id=m["parent_id"],
     )
 
 
 async def emit_job_events(
     db: Database, conn: AsyncConnection, changed: Sequence[Job], *, public_url: str
 ) -> None:
-    """One event per changed job, named by its new status, in this transaction."""
+    """One event per changed job, named by its new status, in this transaction.
+
+    A shard's changes are its job's business, never an event of their own."""
+    changed = [job for job in changed if job.parent_id is None]
     if not changed:
         return
     await outbox.append(
@@ -173,18 +177,23 @@ class JobSQL:
         self.finish = self._finish()
 
     def _claim(self) -> Any:
-        """Lease the oldest of the highest priority: one UPDATE, SKIP LOCKED on PostgreSQL."""
+        """Lease a fair share of pending jobs (:mod:`pagewire.store.fair_claim`).
+
+        PostgreSQL chooses and leases in one UPDATE (SKIP LOCKED); SQLite chooses
+        first (``choose``, then :func:`fair_claim.pick`) and leases the ids given.
+        """
         now = self.db.now()
-        due = (
-            sa.select(J.id)
-            .where(J.status == JobStatus.PENDING.value)
-            .order_by(J.priority.desc(), J.id)
-            .limit(sa.bindparam("claim_limit", type_=sa.Integer()))
-            .with_for_update(skip_locked=True)
-        )
+        if self.db.dialect.writes_in_ctes:
+            self.lock_orgs = fair_claim.pg_lock_orgs()
+            chosen = J.id == sa.any_(sa.func.array(fair_claim.pg_choose()))
+        else:
+            self.choose = fair_claim.sqlite_choose()
+            chosen = self.db.dialect.among(J.id)
         return (
             t.jobs.update()
-            .where(J.id.in_(due.scalar_subquery()))
+            # Pending still: a claim between SQLite's choice and this lease is impossible
+            # (one writer), but the guard costs nothing and says what is leased.
+            .where(chosen, J.status == JobStatus.PENDING.value)
             .values(
                 status=JobStatus.PROCESSING.value,
                 lease_token=sa.bindparam("claim_token", type_=sa.String()),

@@ -20,6 +20,7 @@ from pagewire.store import tables as t
 from pagewire.store.db import Database
 from pagewire.store.group_commit import GroupCommit
 from pagewire.store.job_sql import emit_job_events, job_from_row, job_sql
+from pagewire.store.shards import cancel_shards, shard_progress
 
 J = t.jobs.c
 
@@ -134,11 +135,15 @@ class JobStore:
     async def get(self, org_id: str, job_id: str) -> Job:
         async with self.db.read() as conn:
             row = (
-                await conn.execute(sa.select(t.jobs).where(J.id == job_id, J.org_id == org_id))
+                await conn.execute(
+                    sa.select(t.jobs).where(
+                        J.id == job_id, J.org_id == org_id, J.parent_id.is_(None)
+                    )
+                )
             ).first()
-        if row is None:
-            raise NotFound(f"no job {job_id}")
-        return job_from_row(row)
+            if row is None:
+                raise NotFound(f"no job {job_id}")
+            return (await _counting_shards(conn, [job_from_row(row)]))[0]
 
     async def list_jobs(
         self,
@@ -151,7 +156,7 @@ class JobStore:
         limit: int = 50,
     ) -> ListPage[Job]:
         """Newest first; ``next_cursor`` is the last id of this page."""
-        query = sa.select(t.jobs).where(J.org_id == org_id)
+        query = sa.select(t.jobs).where(J.org_id == org_id, J.parent_id.is_(None))
         if statuses:
             query = query.where(J.status.in_([s.value for s in statuses]))
         if created_after is not None:
@@ -165,7 +170,7 @@ class JobStore:
         query = query.order_by(J.id.desc()).limit(limit + 1)
         async with self.db.read() as conn:
             rows = (await conn.execute(query)).all()
-        jobs = [job_from_row(r) for r in rows[:limit]]
+            jobs = await _counting_shards(conn, [job_from_row(r) for r in rows[:limit]])
         return ListPage(jobs, jobs[-1].id if len(rows) > limit else None)
 
     # -- cancel ---------------------------------------------------------------
@@ -178,16 +183,26 @@ class JobStore:
         now = self.db.now()
         async with self.db.write() as conn:
             row = (
-                await conn.execute(sa.select(t.jobs).where(J.id == job_id, J.org_id == org_id))
+                await conn.execute(
+                    sa.select(t.jobs)
+                    .where(J.id == job_id, J.org_id == org_id, J.parent_id.is_(None))
+                    .with_for_update()
+                )
             ).first()
             if row is None:
                 raise NotFound(f"no job {job_id}")
             job = job_from_row(row)
-            if job.status is JobStatus.PENDING:
+            if not job.status.is_final:
+                # A split job's shards stop with it (running ones at their next page).
+                await cancel_shards(self.db, conn, job_id)
+            # Pending, or split and waiting for its shards with no run of its own: now.
+            if job.status is JobStatus.PENDING or (
+                job.status is JobStatus.PROCESSING and job.lease_token is None
+            ):
                 new_row = (
                     await conn.execute(
                         t.jobs.update()
-                        .where(J.id == job_id, J.status == JobStatus.PENDING.value)
+                        .where(J.id == job_id, J.status == job.status.value)
                         .values(
                             status=JobStatus.CANCELED.value,
                             cancel_requested=True,
@@ -209,3 +224,9 @@ class JobStore:
                 )
                 return replace(job, cancel_requested=True)
             return job
+
+
+async def _counting_shards(conn: AsyncConnection, jobs: list[Job]) -> list[Job]:
+    """A split job's progress counts its shards' pages as well as its own."""
+    done = await shard_progress(conn, jobs)
+    return [replace(j, pages_done=j.pages_done + done[j.id]) if j.id in done else j for j in jobs]

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pagewire.models import Job, JobStatus, Lease, LeaseState
+from pagewire.store import fair_claim
 from pagewire.store import tables as t
 from pagewire.store.db import Database
 from pagewire.store.group_commit import GroupCommit
@@ -26,13 +27,15 @@ from pagewire.store.job_sql import (
     job_from_row,
     job_sql,
 )
+from pagewire.store.shards import after_rescue
 
 J = t.jobs.c
 
 
 class LeaseStore:
-    def __init__(self, db: Database, *, public_url: str) -> None:
+    def __init__(self, db: Database, *, public_url: str, org_cap: int = 0) -> None:
         self.db = db
+        self.org_cap = org_cap
         self.public_url = public_url
         self.sql = job_sql(db)
         self._finishes: GroupCommit[Finish, Job | None] = GroupCommit(self._finish_batch)
@@ -40,23 +43,41 @@ class LeaseStore:
     async def _emit(self, conn: AsyncConnection, changed: Sequence[Job]) -> None:
         await emit_job_events(self.db, conn, changed, public_url=self.public_url)
 
-    async def claim(self, worker_id: str, limit: int, lease_seconds: float) -> list[Lease]:
-        """Take up to ``limit`` pending jobs, highest priority first, FIFO within one."""
+    async def claim(
+        self, worker_id: str, limit: int, lease_seconds: float, *, org_cap: int | None = None
+    ) -> list[Lease]:
+        """Take up to ``limit`` pending jobs, a fair share for each organization
+        (:mod:`pagewire.store.fair_claim`): priority, then submission order, within one.
+
+        ``org_cap``: at most that many jobs of one organization processing at once
+        (0: no cap; None: this store's ``org_cap``).
+        """
         if limit <= 0:
             return []
+        cap = self.org_cap if org_cap is None else org_cap
         token = uuid.uuid4().hex
+        params: dict[str, Any] = {
+            "claim_limit": limit,
+            "org_cap": cap,
+            "claim_token": token,
+            "claim_lease_seconds": lease_seconds,
+            "claim_worker_id": worker_id,
+        }
         async with self.db.write() as conn:
-            rows = (
-                await conn.execute(
-                    self.sql.claim,
-                    {
-                        "claim_limit": limit,
-                        "claim_token": token,
-                        "claim_lease_seconds": lease_seconds,
-                        "claim_worker_id": worker_id,
-                    },
-                )
-            ).all()
+            if self.db.dialect.writes_in_ctes:
+                if cap > 0:
+                    # Hold the capped organizations' rows, then count their running
+                    # jobs in a statement of its own: it sees the last holder's claim.
+                    locked = (await conn.execute(self.sql.lock_orgs, params)).scalars().all()
+                    if not locked:
+                        return []
+                    params["claim_orgs"] = list(locked)
+            else:
+                chosen = fair_claim.pick(await conn.execute(self.sql.choose, params), limit)
+                if not chosen:
+                    return []
+                params["ids"] = chosen
+            rows = (await conn.execute(self.sql.claim, params)).all()
             jobs = sorted((job_from_row(r) for r in rows), key=lambda j: (-j.priority, j.id))
             await self._emit(conn, jobs)
         return [Lease(job, token) for job in jobs]
@@ -267,4 +288,5 @@ class LeaseStore:
                 if not final:
                     await self.db.notify(conn, "pagewire_jobs")
             await self._emit(conn, [j for j in changed if j.status.is_final])
+            await after_rescue(self.db, conn, changed, public_url=self.public_url)
             return changed

@@ -43,7 +43,12 @@ class RetentionStore:
             due = (
                 await conn.execute(
                     sa.select(t.jobs)
-                    .where(J.status.in_(final), J.finished_at < now - older_than)
+                    # A shard goes with its job, never alone: it shares the job's input.
+                    .where(
+                        J.status.in_(final),
+                        J.finished_at < now - older_than,
+                        J.parent_id.is_(None),
+                    )
                     .order_by(J.finished_at)
                     .limit(limit)
                     .with_for_update(skip_locked=True)
@@ -68,6 +73,7 @@ class RetentionStore:
                 )
             ).all()
             expired = sorted((job_from_row(r) for r in rows), key=lambda j: j.id)
+            await conn.execute(t.jobs.delete().where(J.parent_id.in_(list(before))))
             await self._emit(conn, expired)
         # the caller needs the keys the rows held before the update
         return [before[job.id] for job in expired]

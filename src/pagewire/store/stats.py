@@ -42,10 +42,19 @@ class StatsStore:
         self.db = db
 
     async def queue(self) -> JobCounts:
-        """Jobs by status, and the age of the oldest one waiting for a worker."""
+        """Jobs by status, and the age of the oldest work waiting for a worker.
+
+        The counts are jobs as submitted (a split job counts once, its shards not at
+        all); the age is of the oldest pending row, a job's shard included: a shard
+        waiting is work waiting for a worker.
+        """
         async with self.db.read() as conn:
             rows = (
-                await conn.execute(sa.select(J.status, sa.func.count()).group_by(J.status))
+                await conn.execute(
+                    sa.select(J.status, sa.func.count())
+                    .where(J.parent_id.is_(None))
+                    .group_by(J.status)
+                )
             ).all()
             oldest = (
                 await conn.execute(

@@ -78,9 +78,21 @@ jobs = sa.Table(
     sa.Column("updated_at", Time, nullable=False),
     sa.Column("started_at", Time),
     sa.Column("finished_at", Time),
+    # 0011: a shard (a page range of a long document, store/shards.py) names its job
+    sa.Column("parent_id", Id),
     sa.UniqueConstraint("org_id", "idempotency_key", name="uq_jobs_org_idempotency_key"),
     sa.Index(
         "ix_jobs_pending",
+        sa.text("priority DESC"),
+        "id",
+        postgresql_where=sa.text("status = 'pending'"),
+        sqlite_where=sa.text("status = 'pending'"),
+    ),
+    # Fair share (store/fair_claim.py): the organizations with pending jobs, skipped
+    # through one probe each, and each one's next jobs in its own priority order.
+    sa.Index(
+        "ix_jobs_pending_org",
+        "org_id",
         sa.text("priority DESC"),
         "id",
         postgresql_where=sa.text("status = 'pending'"),
@@ -93,6 +105,7 @@ jobs = sa.Table(
         sqlite_where=sa.text("status = 'processing'"),
     ),
     sa.Index("ix_jobs_org_id", "org_id", "id"),
+    sa.Index("ix_jobs_parent", "parent_id"),
 )
 
 endpoints = sa.Table(
@@ -264,4 +277,15 @@ settings = sa.Table(
     sa.Column("name", sa.String(100), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
     sa.Column("updated_at", Time, nullable=False),
+)
+
+# 0009: token buckets shared by every process (store/ratelimits.py): the API's
+# per-organization request limit, "org:<id>". A bucket's tokens as of refilled_at
+# (the database's clock); the limit and burst come from the settings of the taker.
+rate_buckets = sa.Table(
+    "rate_buckets",
+    metadata,
+    sa.Column("key", sa.String(80), primary_key=True),
+    sa.Column("tokens", sa.Double, nullable=False),
+    sa.Column("refilled_at", sa.Double, nullable=False),
 )

@@ -25,13 +25,17 @@ class QueueStats(Collector):
         self.counts = await store.stats.queue()
 
     def collect(self) -> Iterator[Metric]:
-        jobs = GaugeMetricFamily("pagewire_jobs", "Jobs by status", labels=["status"])
+        jobs = GaugeMetricFamily(
+            "pagewire_jobs",
+            "Jobs by status, as submitted (a split job's shards are not counted)",
+            labels=["status"],
+        )
         for status, count in sorted(self.counts.by_status.items()):
             jobs.add_metric([status], count)
         yield jobs
         yield GaugeMetricFamily(
             "pagewire_oldest_pending_job_age_seconds",
-            "Age of the oldest job waiting for a worker",
+            "Age of the oldest job, or split job's shard, waiting for a worker",
             value=self.counts.oldest_pending_age,
         )
 

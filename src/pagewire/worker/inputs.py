@@ -23,6 +23,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 import aiohttp
 
 from pagewire.errors import FetchFailed, UnsafeURL
+from pagewire.extract import SUPPORTED_MEDIA_TYPES, sniff_media_type
 from pagewire.kernel.net_errors import describe_network_error
 from pagewire.models import Lease
 from pagewire.security.netguard import Networks, refused_address, validate_url
@@ -203,3 +204,20 @@ async def record_download(
         size=downloaded.size,
         media_type=media_type or downloaded.content_type,
     )
+
+
+def sniffed_type(path: pathlib.Path) -> str | None:
+    """What the downloaded file is, by its first bytes (never the server's word)."""
+    with path.open("rb") as f:
+        return sniff_media_type(f.read(8192))
+
+
+def supported(media_type: str | None) -> str:
+    """``media_type``, or the job's error when pagewire cannot read such a file."""
+    if media_type is None:
+        raise FetchFailed(
+            f"the file at file_url is not a supported type; supported: "
+            f"{', '.join(SUPPORTED_MEDIA_TYPES)}",
+            code="unsupported_media_type",
+        )
+    return media_type

@@ -34,7 +34,6 @@ from pagewire.errors import (
     PagewireError,
     StoreUnavailable,
 )
-from pagewire.extract import SUPPORTED_MEDIA_TYPES, sniff_media_type
 from pagewire.kernel.aio import first, freeze_startup_objects
 from pagewire.models import Job, JobStatus, Lease
 from pagewire.security.netguard import guarded_connector
@@ -47,6 +46,7 @@ from pagewire.worker import retention
 from pagewire.worker.progress import Progress
 from pagewire.worker.runner import INLINE_PIPE_LIMIT, Outcome, ProcessRunner, Runner, Task
 from pagewire.worker.scratch import ScratchDir, read_result, remove_files
+from pagewire.worker.sharding import ShardedRun
 from pagewire.worker.signals import RunSignals, WorkerSignals
 
 if TYPE_CHECKING:
@@ -55,8 +55,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("pagewire.worker")
 
 RESCUE_INTERVAL = 5.0
-# How long a job that met an unavailable blob store or database is held before it is
-# handed back to the queue.
+# How long a job that met an unavailable blob store or database waits to be handed back.
 HANDBACK_PAUSE = 2.0
 
 
@@ -229,12 +228,13 @@ class Worker:
         input_path = self.scratch.file(f"{scratch}.input")
         result_path = self.scratch.file(f"{scratch}.result.json")
         progress = Progress(self.store, lease, self.settings.lease_seconds)
+        sharded = ShardedRun(self, lease, progress)
         self._held[job.id] = progress
         files_left = True
         try:
-            on_page = run.watch_pages(progress.on_page)
+            on_page = run.watch_pages(sharded.on_page)
             try:
-                outcome = await self._execute(lease, input_path, result_path, on_page)
+                outcome = await self._execute(lease, input_path, result_path, sharded, on_page)
             finally:
                 self._executing -= 1
                 self._slot_free.set()
@@ -243,7 +243,9 @@ class Worker:
             # the blob store keeps it (or its local copy is already gone): then no
             # scratch file was made, and there is nothing to remove.
             files_left = outcome.result is None or job.input.file_url is not None
-            await self._record(lease, outcome, result_path, run)
+            if not await sharded.record(outcome, result_path):  # a part of a split job
+                await self._record(lease, outcome, result_path, run)
+                await sharded.abandon()
         except asyncio.CancelledError:
             # Shutdown past the drain deadline: the job goes back to the queue untouched.
             with contextlib.suppress(Exception):
@@ -260,10 +262,9 @@ class Worker:
         except Exception:
             log.exception("job crashed the worker's handler", extra={"fields": {"job_id": job.id}})
             with contextlib.suppress(Exception):
-                failed = await self.store.leases.finish(
-                    lease,
-                    JobStatus.FAILED,
-                    error={"code": "internal_error", "message": "pagewire failed to run this job"},
+                # A shard's failure fails its job too; a split job's stops its shards.
+                failed = await sharded.fail(
+                    {"code": "internal_error", "message": "pagewire failed to run this job"}
                 )
                 if failed is not None:
                     run.recorded(failed)
@@ -275,7 +276,12 @@ class Worker:
                 await asyncio.to_thread(remove_files, input_path, result_path)
 
     async def _execute(
-        self, lease: Lease, download_path: Path, result_path: Path, on_page: OnPage
+        self,
+        lease: Lease,
+        download_path: Path,
+        result_path: Path,
+        sharded: ShardedRun,
+        on_page: OnPage,
     ) -> Outcome:
         job = lease.job
         async with contextlib.AsyncExitStack() as inputs:
@@ -286,10 +292,16 @@ class Worker:
             except BlobNotFound:
                 message = "the uploaded file is no longer in the blob store"
                 return Outcome("failed", error={"code": "input_missing", "message": message})
-            return await self._run(job, input_path, media_type, result_path, on_page)
+            return await self._run(job, input_path, media_type, result_path, sharded, on_page)
 
     async def _run(
-        self, job: Job, input_path: Path, media_type: str, result_path: Path, on_page: OnPage
+        self,
+        job: Job,
+        input_path: Path,
+        media_type: str,
+        result_path: Path,
+        sharded: ShardedRun,
+        on_page: OnPage,
     ) -> Outcome:
         task = Task(
             input_path=input_path,
@@ -303,6 +315,8 @@ class Worker:
             # A long scan alone on a worker OCRs on every slot it has; with other jobs
             # running it gets what they leave (counted when it starts, not after).
             ocr_lanes=max(1, self.concurrency - self._executing + 1),
+            choose_pages=sharded.choose_pages if sharded.may_split(media_type) else None,
+            part=sharded.is_shard,
         )
         return await self.runner.run(task, on_page)
 
@@ -333,20 +347,13 @@ class Worker:
             allow_private=self.settings.allow_private_urls,
             allowed_networks=self.settings.allowed_networks,
         )
-        with downloaded.path.open("rb") as f:
-            media_type = sniff_media_type(f.read(8192))
+        media_type = await asyncio.to_thread(fetch.sniffed_type, downloaded.path)
         await retried(
             lambda: fetch.record_download(self.store.leases, lease, downloaded, media_type),
             self.backoff,
             "record a download",
         )
-        if media_type is None:
-            raise FetchFailed(
-                f"the file at file_url is not a supported type; supported: "
-                f"{', '.join(SUPPORTED_MEDIA_TYPES)}",
-                code="unsupported_media_type",
-            )
-        return downloaded.path, media_type
+        return downloaded.path, fetch.supported(media_type)
 
     async def _record(
         self, lease: Lease, outcome: Outcome, result_path: Path, run: RunSignals

@@ -26,6 +26,9 @@ INLINE_PIPE_LIMIT = 256 * 1024
 
 # on_page(pages_done, pages_total) -> keep going?
 PageCallback = Callable[[int, int], Awaitable[bool]]
+# choose_pages(page_count, selected spec) -> the pages this run reads (a spec), or
+# None for all of them: how the worker splits a long document once it is open.
+PagesChoice = Callable[[int, str], Awaitable[str | None]]
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,10 @@ class Task:
     inline_limit: int = INLINE_PIPE_LIMIT
     # Pages the child may OCR at once: this job's slot plus the worker's idle ones.
     ocr_lanes: int = 1
+    # Asked once the document is open (a job the worker may split); None: all pages.
+    choose_pages: PagesChoice | None = None
+    # A shard: the run's pages come back as its part ({"pages": [...]}), unassembled.
+    part: bool = False
 
 
 class Runner(Protocol):
@@ -93,6 +100,8 @@ class ProcessRunner:
             "memory_limit_mb": task.memory_limit_mb,
             "inline_limit": task.inline_limit,
             "ocr_lanes": task.ocr_lanes,
+            "ask_pages": task.choose_pages is not None,
+            "part": task.part,
             # the child checks it is still ours once it has asked to die with us
             "parent_pid": os.getpid(),
         }
@@ -108,11 +117,14 @@ class ProcessRunner:
             env=self.env,
         )
         assert proc.stdin and proc.stdout and proc.stderr
-        proc.stdin.write(json.dumps(spec).encode())
-        proc.stdin.close()
+        proc.stdin.write(json.dumps(spec).encode() + b"\n")
+        if task.choose_pages is None:
+            proc.stdin.close()  # otherwise open until the pages are chosen
         stderr_task = asyncio.create_task(proc.stderr.read())
         try:
-            return await asyncio.wait_for(self._follow(proc, on_page), task.time_limit)
+            return await asyncio.wait_for(
+                self._follow(proc, on_page, task.choose_pages), task.time_limit
+            )
         except TimeoutError:
             return _failure(
                 "timeout", f"extraction took longer than the limit of {task.time_limit:g} s"
@@ -129,14 +141,23 @@ class ProcessRunner:
                     extra={"fields": {"stderr": stderr[-4000:].decode(errors="replace")}},
                 )
 
-    async def _follow(self, proc: asyncio.subprocess.Process, on_page: PageCallback) -> Outcome:
-        assert proc.stdout is not None
+    async def _follow(
+        self,
+        proc: asyncio.subprocess.Process,
+        on_page: PageCallback,
+        choose_pages: PagesChoice | None,
+    ) -> Outcome:
+        assert proc.stdout is not None and proc.stdin is not None
         page_count = None
         while line := await proc.stdout.readline():
             message = json.loads(line)
             kind = message["type"]
             if kind == "open":
                 page_count = message["page_count"]
+                if choose_pages is not None and "selected" in message:
+                    chosen = await choose_pages(page_count, message["selected"])
+                    proc.stdin.write(json.dumps({"pages": chosen}).encode() + b"\n")
+                    proc.stdin.close()
                 if not await on_page(0, message["pages_total"]):
                     return Outcome("canceled", page_count=page_count)
             elif kind == "page":
