@@ -11,6 +11,7 @@ in ``sequence`` order. Jobs are submitted from a thread: it never waits for any 
 
 from __future__ import annotations
 
+import asyncio
 import http.server
 import subprocess
 import threading
@@ -21,16 +22,19 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 import standardwebhooks
 from alembic.script import Script, ScriptDirectory
 
+from pagewire.settings import Settings
+from pagewire.store.db import Database
 from pagewire.store.migrate import alembic_config, head_revision
 
 from .conftest import Service
 from .test_migrations_required import at_revision
-from .test_serve import new_key, submit, wait_all
+from .test_serve import new_key, submit, wait_all, wait_logged
 
-pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
+pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[2]
 EVENTS = ["job.created", "job.processing", "job.completed", "job.failed"]
@@ -262,3 +266,40 @@ def test_migrate_to_head_while_the_previous_release_runs_then_roll_the_nodes(
     assert set(by_job) == set(job_ids)
     assert receiver.duplicates == 0
     assert receiver.rejected == 0, "a delivery was signed with the wrong secret"
+
+
+def stamp_later_release(database_url: str, revision: str) -> None:
+    """The database as a later release's ``pagewire migrate`` leaves it: at a revision
+    this build has never heard of (its tables are this build's, plus what it added)."""
+
+    async def stamp() -> None:
+        db = Database(Settings(database_url=database_url).resolved_database_url)
+        try:
+            async with db.engine.begin() as conn:
+                await conn.execute(
+                    sa.text("UPDATE alembic_version SET version_num = :v"), {"v": revision}
+                )
+        finally:
+            await db.close()
+
+    asyncio.run(stamp())
+
+
+def test_a_node_of_this_release_keeps_running_on_a_database_a_later_release_migrated(
+    service_factory: Any,
+) -> None:
+    """Rolling to the next release: after its ``migrate``, this release's API nodes stay
+    ready (a balancer keeps them), and its workers and dispatchers still (re)start."""
+    node = service_factory()
+    node.cli("migrate")
+    stamp_later_release(node.env["PAGEWIRE_DATABASE_URL"], "9999_a_later_release")
+
+    node.serve()  # serve migrates at start: not past what it knows, and not backwards
+    ready = httpx.get(f"{node.base_url}/readyz", timeout=10)
+    assert (ready.status_code, ready.json()) == (200, {"status": "ok"})
+    worker = node.start("worker")
+    dispatcher = node.start("dispatch")
+    wait_logged(node, "worker started", 2)  # serve's own, and the worker process's
+    wait_logged(node, "dispatcher started", 2)
+    assert worker.poll() is None and dispatcher.poll() is None
+    assert "database at revision 9999_a_later_release" in node.cli("migrate")
