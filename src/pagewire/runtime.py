@@ -31,7 +31,7 @@ from pagewire.security.data_dir import private_data_dir
 from pagewire.settings import Settings
 from pagewire.store import Store
 from pagewire.store.dialect import dialect_for
-from pagewire.store.migrate import is_current, upgrade
+from pagewire.store.migrate import is_behind, is_current, upgrade
 from pagewire.telemetry import traces
 from pagewire.telemetry.job_metrics import JobMetrics
 from pagewire.telemetry.queue_metrics import QueueStats
@@ -132,7 +132,7 @@ async def open_services(
             await upgrade(opened.db)
         elif migrate == "require_current":
             await opened.db.ping()
-            if not await is_current(opened.db):
+            if await is_behind(opened.db):  # ahead (a later release's) is fine: rolling
                 raise SchemaNotCurrent()
         # Secrets at rest: a wrong or missing key stops the start here (EncryptionKeyError).
         # The check reads a table of the schema: a node started before `pagewire migrate`

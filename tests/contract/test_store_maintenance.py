@@ -42,7 +42,12 @@ async def test_a_worker_warns_when_postgresql_will_not_vacuum(
     worker = Worker(store, LocalBlobStore(tmp_path / "blobs"), settings, concurrency=1)
     with caplog.at_level(logging.WARNING, logger="pagewire.worker.loop"):
         task = asyncio.create_task(worker.run())
-        await asyncio.sleep(0.2)
+
+        async def warned() -> None:  # at start, before its first claim
+            while not any("autovacuum" in r.getMessage() for r in caplog.records):
+                await asyncio.sleep(0.01)
+
+        await asyncio.wait_for(warned(), 10)
         worker.stop()
         await asyncio.wait_for(task, 10)
 

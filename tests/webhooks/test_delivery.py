@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -14,7 +13,7 @@ from prometheus_client import CollectorRegistry
 
 from pagewire.models import JobStatus
 from pagewire.store import Store
-from webhooks.support import Received, Receiver, emit, new_job, verifies
+from webhooks.support import Received, Receiver, emit, new_job, until, verifies
 
 
 async def test_a_receiver_that_fails_twice_gets_three_attempts_with_one_webhook_id(
@@ -156,7 +155,7 @@ async def test_a_delivery_whose_lease_cannot_cover_its_request_is_handed_back_no
         assert delivery.status == "succeeded" and delivery.attempts == 1
 
 
-async def test_a_database_outage_is_retried_at_the_poll_and_loses_nothing(
+async def test_a_database_outage_backs_off_for_the_poll_not_each_wake_up_and_loses_nothing(
     store: Any, tenant: Any, receiver: Receiver, run_dispatcher: Any
 ) -> None:
     from pagewire.errors import StoreUnavailable
@@ -164,26 +163,40 @@ async def test_a_database_outage_is_retried_at_the_poll_and_loses_nothing(
     endpoint = await store.webhooks.create_endpoint(tenant.org_id, receiver.url)
     receiver.secret = endpoint.secret
     claim = store.deliveries.claim_deliveries
-    failed_at: list[float] = []
+    failed_claims = 0
 
-    async def down_for_a_while(*args: Any, **kwargs: Any) -> Any:
-        if len(failed_at) < 4:
-            failed_at.append(time.monotonic())
-            raise StoreUnavailable("the database is unavailable: connection refused")
-        return await claim(*args, **kwargs)
+    async def down(*args: Any, **kwargs: Any) -> Any:
+        nonlocal failed_claims
+        failed_claims += 1
+        raise StoreUnavailable("the database is unavailable: connection refused")
 
-    store.deliveries.claim_deliveries = down_for_a_while
-    await run_dispatcher(poll_seconds=0.3)
-    events = []
-    for _ in range(6):  # each commit wakes the dispatcher: it must not retry at once
-        events.append((await emit(store, tenant.org_id))[0])
-        await asyncio.sleep(0.05)
+    store.deliveries.claim_deliveries = down
+    # A poll longer than the test: only a claim made on a wake-up could follow the first.
+    first = await run_dispatcher(poll_seconds=600.0)
+    await until("the first claim met the outage", lambda: failed_claims)
+    wake_ups = 0
 
+    def count_wake_up() -> None:
+        nonlocal wake_ups
+        wake_ups += 1
+
+    # Called after the dispatcher's own wake-up handler, for the same wake-ups.
+    store.db.on_wake("pagewire_deliveries", count_wake_up)
+    events = [(await emit(store, tenant.org_id))[0] for _ in range(6)]
+    await until("six commits woke the dispatcher", lambda: wake_ups >= 6)
+    for _ in range(20):  # loop turns: room for any claim those wake-ups started
+        await asyncio.sleep(0)
+    await store.db.ping()
+    assert failed_claims == 1  # backing off: six wake-ups claimed nothing
+
+    # The database is back: the outage lost nothing (a new dispatcher, as the first
+    # waits out its poll).
+    store.deliveries.claim_deliveries = claim
+    first.stop()
+    await run_dispatcher()
     arrived = await receiver.wait_for(6, timeout=10)
     assert sorted(r.webhook_id for r in arrived) == sorted(events)
     receiver.assert_verified()
-    gaps = [b - a for a, b in itertools.pairwise(failed_at)]
-    assert len(failed_at) == 4 and min(gaps) >= 0.25, gaps  # backed off for the poll
 
 
 async def test_an_idle_dispatcher_wakes_at_once_for_a_new_event_and_for_a_due_retry(
@@ -467,57 +480,94 @@ async def test_a_fault_recording_an_attempt_costs_no_sender_and_loses_nothing(
 
 
 async def test_a_rate_limited_endpoint_is_paced_without_holding_back_the_others(
-    store: Any, tenant: Any, receivers: Any, run_dispatcher: Any
+    clocked_store: Any, tenant: Any, receivers: Any, run_dispatcher: Any
 ) -> None:
+    store, now = clocked_store  # the database's clock, which the buckets refill by
     limited, free = await receivers(), await receivers()
     paced = await store.webhooks.create_endpoint(tenant.org_id, limited.url, rate_limit=2)
     other = await store.webhooks.create_endpoint(tenant.org_id, free.url)
     limited.secret, free.secret = paced.secret, other.secret
+    claim = store.deliveries.claim_deliveries
+    claims = 0
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal claims
+        claims += 1
+        return await claim(*args, **kwargs)
+
+    store.deliveries.claim_deliveries = counted
+
+    async def claims_pass(count: int) -> None:
+        """Until ``count`` more claims were made: chances to send more than the bucket holds."""
+        target = claims + count
+        await until(f"{count} more claims", lambda: claims >= target)
+
     # Two senders, and the limited endpoint may have both: were a sender to wait for
-    # a token, the other endpoint's events would queue behind the limited one's.
-    # A long poll: the dispatcher must come back for the limited endpoint's next
-    # tokens by itself.
+    # a token, the other endpoint's events would queue behind the limited one's. A
+    # short poll: the dispatcher claims again and again while the clock stands still.
     await run_dispatcher(
-        webhook_concurrency=2, webhook_per_endpoint_concurrency=2, poll_seconds=30.0
+        on_store=store,
+        webhook_concurrency=2,
+        webhook_per_endpoint_concurrency=2,
+        poll_seconds=0.05,
     )
     for _ in range(6):
         await emit(store, tenant.org_id)
 
+    # A full bucket is one second's worth: a burst of 2, and no more while no time passes.
+    # Meanwhile the other endpoint gets all six: nothing waits behind the limited one.
+    await free.wait_for(6, timeout=10)
+    await limited.wait_for(2, timeout=10)
+    await claims_pass(5)
+    assert len(limited.received) == 2
+    # Half a second: one token (2 a second), one delivery.
+    now[0] += 0.5
+    await limited.wait_for(3, timeout=10)
+    await claims_pass(5)
+    assert len(limited.received) == 3
+    # Ten seconds: the bucket holds at most one second's worth (2), never ten seconds' (20).
+    now[0] += 10
+    await limited.wait_for(5, timeout=10)
+    await claims_pass(5)
+    assert len(limited.received) == 5
+    now[0] += 0.5
     paced_arrivals = await limited.wait_for(6, timeout=10)
-    free_arrivals = await free.wait_for(6, timeout=1)
 
     limited.assert_verified()
     free.assert_verified()
-    times = sorted(r.at for r in paced_arrivals)
-    # A burst of one second's worth (2), then 2 a second: the last of six 2 s after
-    # the first, and never more than 2 + 2 within a second.
-    assert times[-1] - times[0] >= 1.9, times
-    assert all(sum(s <= t < s + 0.9 for t in times) <= 4 for s in times), times
-    # The other endpoint's six went out while the limited one waited for its third
-    # token (after its burst of two).
-    third = sorted(r.order for r in paced_arrivals)[2]
-    assert all(r.order < third for r in free_arrivals)
     assert len({r.webhook_id for r in paced_arrivals}) == 6  # each once
 
 
 async def test_a_rate_limit_holds_across_dispatchers(
-    store: Any, tenant: Any, receiver: Receiver, run_dispatcher: Any
+    clocked_store: Any, tenant: Any, receiver: Receiver, run_dispatcher: Any
 ) -> None:
     """Two dispatchers (two processes' worth) share one endpoint's bucket: the
     endpoint gets its limit in all, not its limit from each."""
+    store, now = clocked_store  # the database's clock, which the bucket refills by
     endpoint = await store.webhooks.create_endpoint(tenant.org_id, receiver.url, rate_limit=3)
     receiver.secret = endpoint.secret
     for _ in range(9):
         await emit(store, tenant.org_id)
-    await run_dispatcher(poll_seconds=0.1)
-    await run_dispatcher(poll_seconds=0.1)
+    claim = store.deliveries.claim_deliveries
+    claims = 0
 
-    arrivals = await receiver.wait_for(9, timeout=15)
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal claims
+        claims += 1
+        return await claim(*args, **kwargs)
+
+    store.deliveries.claim_deliveries = counted
+    await run_dispatcher(on_store=store, poll_seconds=0.05)
+    await run_dispatcher(on_store=store, poll_seconds=0.05)
+
+    # A full bucket (3), then 3 a second. Each dispatcher keeping its own bucket would
+    # send 6 while no time passes.
+    for sent in (3, 6, 9):
+        await receiver.wait_for(sent, timeout=10)
+        target = claims + 6  # both dispatchers claim again, several times
+        await until("more claims", lambda: claims >= target)  # noqa: B023 (awaited here)
+        assert len(receiver.received) == sent
+        now[0] += 1.0
 
     receiver.assert_verified()
-    assert len({r.webhook_id for r in arrivals}) == 9  # each once
-    times = sorted(r.at for r in arrivals)
-    # A full bucket (3), then 3 a second: the ninth 2 s after the first. Each
-    # dispatcher keeping its own bucket would send 6 at once and all 9 within 0.4 s.
-    assert times[-1] - times[0] >= 1.8, times
-    assert all(sum(s <= t < s + 0.9 for t in times) <= 6 for s in times), times
+    assert len({r.webhook_id for r in receiver.received}) == 9  # each once

@@ -162,7 +162,16 @@ async def test_claims_pause_while_attempts_cannot_be_recorded_and_resume_after(
     dispatcher = await run_dispatcher(on_store=faulty, sender=sender, webhook_concurrency=2)
     await until("claims pause", lambda: dispatcher.claims.paused)
     claimed = faulty.calls["deliveries.claim_deliveries"]
-    await asyncio.sleep(0.5)  # a few polls: none of them claims
+    passes = 0
+    room = dispatcher.claims.room
+
+    def counted_room() -> bool:  # asked once per pass of the claim loop
+        nonlocal passes
+        passes += 1
+        return room()
+
+    dispatcher.claims.room = counted_room
+    await until("three passes of the claim loop", lambda: passes >= 3)  # none of them claims
 
     unrecorded = len(sender.sent)
     assert faulty.calls["deliveries.claim_deliveries"] == claimed

@@ -82,7 +82,7 @@ async def test_an_outcome_written_whose_answer_was_lost_keeps_its_result(
     big = json.dumps({"text": "x" * 2048}).encode()
     faulty = FaultyStore(store)
     faulty.fail("leases.finish", times=1, after_commit=True)
-    run_worker(
+    worker = run_worker(
         ScriptedRunner(Script(result_file=big)),
         on_store=faulty,
         backoff=QUICK,
@@ -91,7 +91,8 @@ async def test_an_outcome_written_whose_answer_was_lost_keeps_its_result(
     job_id = await submit(store, tenant.org_id)
 
     job = await finished(store, tenant.org_id, job_id)
-    await asyncio.sleep(0.1)  # the worker's retry, refused by the lease guard, is done
+    # The worker's retry, refused by the lease guard, and its clean-up are done.
+    await until("the worker's run is over", lambda: not worker._running)
 
     assert faulty.calls["leases.finish"] == 2
     assert job.status is JobStatus.COMPLETED and job.result_blob_key is not None
@@ -132,7 +133,7 @@ async def test_a_rescued_job_is_never_overwritten_by_its_old_worker_when_the_dat
         faulty.fail(operation)
     leases = {"lease_seconds": 0.5, "heartbeat_seconds": 0.1}
     old_outcome = Outcome("completed", page_count=1, result={"by": "the old worker"})
-    run_worker(
+    old_worker = run_worker(
         ScriptedRunner(Script(outcome=old_outcome)),
         on_store=faulty,
         backoff=Backoff(first=0.05, most=0.1, budget=30),
@@ -150,7 +151,8 @@ async def test_a_rescued_job_is_never_overwritten_by_its_old_worker_when_the_dat
     tried = faulty.calls["leases.finish"]
     faulty.heal()  # the old worker's next try reaches the database
     await until("the old worker tries again", lambda: faulty.calls["leases.finish"] > tried)
-    await asyncio.sleep(0.2)  # its refused outcome, then its refused hand-back
+    # Its refused outcome, then its refused hand-back: its run is over.
+    await until("the old worker's run is over", lambda: not old_worker._running)
 
     after = await store.jobs.get(tenant.org_id, job_id)
     assert job.status is JobStatus.COMPLETED and job.attempts == 2  # the rescue counts

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -19,7 +20,7 @@ import pytest
 from fakes import Script, ScriptedRunner
 from pagewire.blobs import LocalBlobStore
 from pagewire.models import JobInput, JobStatus, NewJob
-from pagewire.worker import loop
+from pagewire.worker import loop, progress
 from pagewire.worker.loop import Worker
 from pagewire.worker.progress import PROGRESS_INTERVAL
 from pagewire.worker.runner import Outcome
@@ -90,15 +91,19 @@ async def test_a_runner_failure_is_the_jobs_error_and_the_worker_carries_on(
 
 
 async def test_a_cancel_stops_a_processing_job_at_the_next_page_boundary(
-    store: Any, tenant: Any, run_worker: Any
+    store: Any, tenant: Any, run_worker: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    ahead = [0.0]  # the progress writer's clock, which the test moves
+    monkeypatch.setattr(
+        progress, "time", SimpleNamespace(monotonic=lambda: time.monotonic() + ahead[0])
+    )
     script = Script(pages=5, pause_before=2)
     runner, job_id = await paused(store, tenant.org_id, run_worker, script)  # two pages done
 
     asked = await store.jobs.cancel(tenant.org_id, job_id)
     # Progress (and with it the cancel) is written at most every PROGRESS_INTERVAL:
     # past it, the next page boundary writes and learns.
-    await asyncio.sleep(PROGRESS_INTERVAL + 0.05)
+    ahead[0] += PROGRESS_INTERVAL
     script.resume.set()
     job = await finished(store, tenant.org_id, job_id)
 

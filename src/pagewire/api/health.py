@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from pagewire.api.deps import ServicesDep
 from pagewire.errors import PagewireError
-from pagewire.store.migrate import is_current
+from pagewire.store.migrate import is_behind
 
 router = APIRouter(tags=["health"])
 
@@ -35,10 +35,10 @@ async def readyz(services: ServicesDep) -> JSONResponse:
     store = services.store
     try:
         await store.db.ping()
-        current = await is_current(store.db)
+        behind = await is_behind(store.db)
     except (PagewireError, OSError) as error:
         return JSONResponse({"status": "unavailable", "database": str(error)}, 503)
-    if not current:
+    if behind:  # a database a later release migrated is ahead, not pending: still ready
         return JSONResponse({"status": "unavailable", "database": "migrations pending"}, 503)
     return JSONResponse({"status": "ok"})
 
