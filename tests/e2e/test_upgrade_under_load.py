@@ -53,10 +53,22 @@ def newest_migration() -> Script:
 
 def previous_build(into: Path) -> Path:
     """The source tree of the commit before the newest migration was added: the release
-    a cluster runs when it is told to upgrade to this one (its ``src`` directory)."""
+    a cluster runs when it is told to upgrade to this one (its ``src`` directory).
+
+    Along the main line only (``--first-parent``): a migration written on a branch is
+    added to main by a merge, and the tree before that merge is the release before;
+    the branch's own parent commit may lack migrations main had meanwhile."""
     git = ["git", "-C", str(REPO)]
     added = subprocess.run(
-        [*git, "log", "--diff-filter=A", "--format=%H", "--", newest_migration().path],
+        [
+            *git,
+            "log",
+            "--first-parent",
+            "--diff-filter=A",
+            "--format=%H",
+            "--",
+            newest_migration().path,
+        ],
         check=True,
         capture_output=True,
         text=True,
