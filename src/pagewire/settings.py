@@ -59,10 +59,13 @@ class Settings(BaseSettings):
     # Worker
     worker_concurrency: int = Field(default_factory=lambda: os.cpu_count() or 2)
     lease_seconds: float = 30.0
-    # A PDF with more selected pages than this is split into parts of this many pages
-    # (at most 16 parts) that any worker can claim (docs/extraction.md, "Long scans");
-    # 0: never. Small, so that two workers share a 12-page scan evenly (4 parts).
+    # A PDF is split into parts that any worker can claim (docs/extraction.md, "Long
+    # scans") of about this many pages to OCR (0: never split): small, so that two
+    # workers share a 12-page scan evenly (4 parts) ...
     shard_pages: int = 3
+    # ... or this many pages with a text layer, which read ~200 times faster: a part
+    # costs a child process (~0.7 CPU-s of imports), worth it only for long documents.
+    shard_text_pages: int = Field(default=1000, ge=1)
     heartbeat_seconds: float = 10.0
     poll_seconds: float = 1.0
     # Jobs of one organization processing at once, over every worker (0: no cap).

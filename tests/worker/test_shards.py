@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from pagewire.store import tables as t
-from pagewire.worker.sharding import MAX_PARTS, shard_ranges
+from pagewire.worker.sharding import MAX_PARTS, part_size, shard_ranges
 from worker.test_worker import event_types
 
 J = t.jobs.c
@@ -47,8 +47,10 @@ async def ended_shards(store: Any, job_id: str, timeout: float = 30) -> list[Any
 
 
 async def extracted(harness_factory: Any, content: bytes, shard_pages: int, **fields: Any) -> Any:
-    """The finished job of ``content`` on one worker splitting at ``shard_pages``."""
-    async with harness_factory(shard_pages=shard_pages) as h, h.worker():
+    """The finished job of ``content`` on one worker splitting at ``shard_pages``
+    (pages of a scan or of a text layer alike)."""
+    split_at = {"shard_pages": shard_pages, "shard_text_pages": max(1, shard_pages)}
+    async with harness_factory(**split_at) as h, h.worker():
         job_id = await h.submit(content, **fields)
         return await h.finished(job_id, timeout=120), await shards_of(h.services.store, job_id)
 
@@ -61,6 +63,24 @@ def scan_of(corpus_dir: Path, path: Path, pages: int) -> bytes:
     images = [source[i].render(scale=150 / 72, grayscale=True).to_pil() for i in range(pages)]
     images[0].save(path, "PDF", resolution=150, save_all=True, append_images=images[1:])
     return path.read_bytes()
+
+
+def test_a_part_is_about_as_much_work_whatever_the_share_of_scanned_pages() -> None:
+    assert part_size(1.0, 3, 1000) == 3  # a scan: three pages to OCR a part
+    assert part_size(0.0, 3, 1000) == 1000  # a text layer reads ~200x faster
+    assert part_size(0.5, 3, 1000) == 5  # half scanned: ~2.5 OCR'd pages a part
+    assert part_size(0.0, 3, 4) == 4
+
+
+async def test_a_text_pdf_of_ordinary_length_is_not_split_by_default(
+    harness_factory: Any, sample_pdf: Path
+) -> None:
+    # Each part costs a child process; 17 pages of text are a fraction of a second.
+    async with harness_factory() as h, h.worker():
+        job_id = await h.submit(sample_pdf.read_bytes())
+        job = await h.finished(job_id)
+        shards = await shards_of(h.services.store, job_id)
+    assert job["status"] == "completed" and shards == []
 
 
 def test_a_document_is_cut_into_ranges_of_the_setting_and_never_too_many() -> None:
@@ -123,7 +143,7 @@ async def test_two_workers_each_read_a_part_of_one_scan(
 
 
 async def test_cancel_stops_every_shard(harness_factory: Any, sample_pdf: Path) -> None:
-    async with harness_factory(shard_pages=4) as h:
+    async with harness_factory(shard_pages=4, shard_text_pages=4) as h:
         store = h.services.store
         async with h.worker(hostile="slow:0.3", concurrency=2):
             job_id = await h.submit(sample_pdf.read_bytes())
@@ -146,7 +166,9 @@ async def test_a_shard_whose_worker_died_is_read_again_alone(
     harness_factory: Any, sample_pdf: Path
 ) -> None:
     # Short leases, so that the live worker's rescue finds the dead one's shard soon.
-    async with harness_factory(shard_pages=4, lease_seconds=2, heartbeat_seconds=0.3) as h:
+    async with harness_factory(
+        shard_pages=4, shard_text_pages=4, lease_seconds=2, heartbeat_seconds=0.3
+    ) as h:
         store = h.services.store
         async with h.worker(hostile="slow:0.2", concurrency=1, worker_id="alive"):
             job_id = await h.submit(sample_pdf.read_bytes())

@@ -96,7 +96,16 @@ def run(task: dict[str, Any]) -> None:
         selected = list(iter_selected(document.page_count, options))
         opened = {"type": "open", "page_count": document.page_count, "pages_total": len(selected)}
         if task.get("ask_pages"):
-            _say({**opened, "selected": str(PageSelection.of_numbers(selected))})
+            # What share of the pages needs OCR (PDF: of those sampled for the layout
+            # profile) tells the worker how much work the pages are, so how to split.
+            scan_share = getattr(document, "scan_share", 1.0)
+            _say(
+                {
+                    **opened,
+                    "selected": str(PageSelection.of_numbers(selected)),
+                    "scan_share": scan_share,
+                }
+            )
             answer = json.loads(sys.stdin.readline() or "{}")
             if answer.get("pages"):
                 # This run's part only. Opened again so that reading ahead (OCR) stays

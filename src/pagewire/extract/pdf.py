@@ -94,6 +94,7 @@ class PdfDocument:
 
     def _learn_profile(self) -> Profile:
         builder = ProfileBuilder()
+        sampled = to_ocr = 0
         # Sample the document, not the selection: heading levels must not change
         # with which pages a request asks for.
         for number in _sample(list(range(1, self.page_count + 1)), self.page_count):
@@ -104,6 +105,10 @@ class PdfDocument:
             if self._options.pages is None or number in self._options.pages:
                 self._cache[number] = src
             builder.add_page(number, segment_rows(src.words, src.rules), src.height)
+            sampled += 1
+            to_ocr += self._wants_ocr(src)
+        # How much of the document is scanned: how much work its pages are.
+        self.scan_share = to_ocr / sampled if sampled else 0.0
         return builder.build(self._outline())
 
     def _outline(self) -> dict[str, int]:

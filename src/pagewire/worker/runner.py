@@ -28,7 +28,7 @@ INLINE_PIPE_LIMIT = 256 * 1024
 PageCallback = Callable[[int, int], Awaitable[bool]]
 # choose_pages(page_count, selected spec) -> the pages this run reads (a spec), or
 # None for all of them: how the worker splits a long document once it is open.
-PagesChoice = Callable[[int, str], Awaitable[str | None]]
+PagesChoice = Callable[[int, str, float], Awaitable[str | None]]
 
 
 @dataclass(frozen=True)
@@ -155,7 +155,9 @@ class ProcessRunner:
             if kind == "open":
                 page_count = message["page_count"]
                 if choose_pages is not None and "selected" in message:
-                    chosen = await choose_pages(page_count, message["selected"])
+                    chosen = await choose_pages(
+                        page_count, message["selected"], float(message.get("scan_share", 1.0))
+                    )
                     proc.stdin.write(json.dumps({"pages": chosen}).encode() + b"\n")
                     proc.stdin.close()
                 if not await on_page(0, message["pages_total"]):

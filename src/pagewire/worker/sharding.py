@@ -50,6 +50,15 @@ def shard_ranges(numbers: list[int], shard_pages: int) -> list[str]:
     ]
 
 
+def part_size(scan_share: float, scan_pages: int, text_pages: int) -> int:
+    """Pages per part: ``scan_pages`` if every page needs OCR, ``text_pages`` if none
+    does, and in between for a mix, so that each part is about as much work."""
+    scan_share = min(1.0, max(0.0, scan_share))
+    # One page's work, in pages with a text layer: an OCR'd page weighs as many.
+    weight = scan_share * (text_pages / scan_pages) + (1 - scan_share)
+    return max(1, int(text_pages / weight))
+
+
 class WorkerParts(Protocol):
     """What a run takes of its worker (pagewire.worker.loop.Worker)."""
 
@@ -91,12 +100,15 @@ class ShardedRun:
             and media_type.split(";", 1)[0].strip().lower() in SPLITTABLE_TYPES
         )
 
-    async def choose_pages(self, page_count: int, selected: str) -> str | None:
-        """Once open: split into shards (once per job) and read the first range here."""
+    async def choose_pages(self, page_count: int, selected: str, scan_share: float) -> str | None:
+        """Once open: split into shards (once per job) and read the first range here.
+
+        ``scan_share`` is the share of the document's sampled pages that need OCR."""
         numbers = list(PageSelection.parse(selected, max_page=page_count).numbers(page_count))
-        if len(numbers) <= self.settings.shard_pages:
+        size = part_size(scan_share, self.settings.shard_pages, self.settings.shard_text_pages)
+        if len(numbers) <= size:
             return None
-        ranges = shard_ranges(numbers, self.settings.shard_pages)
+        ranges = shard_ranges(numbers, size)
         held = await self.store.shards.split(self.lease, ranges[1:], len(numbers))
         if held is None:
             return None  # the lease is lost: the next page boundary stops the run

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from extract_helpers import extract, needs_tesseract
@@ -92,3 +93,23 @@ def test_a_scan_reads_the_same_on_one_lane_and_on_three(tmp_path: Path, corpus_d
     assert [p["ocr"] for p in three["pages"]] == [True, True, False, True]
     assert three["pages"][2]["warnings"] == ("page is blank: nothing to OCR",)
     assert "Appeals" in three["markdown"] or "APPEALS" in three["markdown"]
+
+
+def test_a_pdf_says_what_share_of_it_is_scanned(tmp_path: Path, corpus_dir: Path) -> None:
+    from pagewire.extract import open_document
+    from pagewire.extract.base import ExtractOptions
+
+    def share(path: Path, **options: Any) -> float:
+        document = open_document(path, "application/pdf", ExtractOptions(**options))
+        try:
+            return float(document.scan_share)  # type: ignore[attr-defined]
+        finally:
+            document.close()
+
+    scan = corpus_dir / "scanned-no-text-layer-2p.pdf"
+    text = corpus_dir / "ca1-appeal-17p.pdf"
+    # What decides how a job is split between workers (worker/sharding.py).
+    assert share(scan) == 1.0
+    assert share(text) == 0.0
+    assert share(text, ocr="force") == 1.0
+    assert share(scan, ocr="off") == 0.0
