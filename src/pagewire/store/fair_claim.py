@@ -26,7 +26,9 @@ the dispatcher's claim does (:mod:`pagewire.store.delivery_sql`).
 With a cap, a PostgreSQL claim first locks the rows in ``organizations`` of the
 organizations it will deal to (``lock_orgs``, skipping those another claim holds),
 then claims in a second statement: it reads the running jobs after the previous
-holder committed, so two claims cannot both see room for the same last slot.
+holder committed, so two claims cannot both see room for the same last slot. The
+lock is ``FOR NO KEY UPDATE``, which the foreign-key checks of concurrent
+submissions (``FOR KEY SHARE``) neither wait for nor block.
 """
 
 from __future__ import annotations
@@ -108,7 +110,7 @@ _PG_LOCK_ORGS = (
     + """
     SELECT o.id FROM organizations AS o
     WHERE o.id IN (SELECT org_id FROM orgs WHERE room > 0)
-    FOR UPDATE OF o SKIP LOCKED
+    FOR NO KEY UPDATE OF o SKIP LOCKED
 """
 )
 
