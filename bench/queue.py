@@ -149,13 +149,19 @@ async def _count(store: Store, status: JobStatus) -> int:
         )
 
 
-async def _enqueue_many(store: Store, org_id: str, seqs: range) -> float:
-    """Enqueue one job per transaction from PRODUCERS concurrent tasks; seconds taken."""
+async def _enqueue_many(
+    store: Store, org_id: str, seqs: range, committed: dict[int, float] | None = None
+) -> float:
+    """Enqueue one job per transaction from PRODUCERS concurrent tasks; seconds taken.
+
+    ``committed``: seq → monotonic time its enqueue returned, if given."""
     queue = iter(seqs)
 
     async def producer() -> None:
         for seq in queue:
             await store.jobs.enqueue(noop_job(org_id, seq))
+            if committed is not None:
+                committed[seq] = time.monotonic()
 
     started = time.perf_counter()
     await asyncio.wait_for(asyncio.gather(*(producer() for _ in range(PRODUCERS))), DEADLINE)
@@ -237,6 +243,66 @@ async def _drain_round(
     async with _running_worker(store, backend, concurrency, runner):
         drain_s = await counter.wait_for(done_before + jobs, started)
     return enqueue_s, drain_s
+
+
+class ClaimRounds:
+    """Counts the worker's claims (wrapping ``store.leases.claim``): which round took a job."""
+
+    def __init__(self, store: Store) -> None:
+        self.rounds = 0
+        self.round_of: dict[str, int] = {}
+        claim = store.leases.claim
+
+        async def counting_claim(*args: Any, **kwargs: Any) -> Any:
+            leases = await claim(*args, **kwargs)
+            if leases:
+                self.rounds += 1
+                for lease in leases:
+                    self.round_of[lease.job.id] = self.rounds
+            return leases
+
+        store.leases.claim = counting_claim  # type: ignore[method-assign]
+
+
+async def _fairness_round(
+    store: Store,
+    counter: CompletionCounter,
+    backend: Backend,
+    orgs: tuple[str, str],
+    first_seq: int,
+    jobs: int,
+    concurrency: int,
+) -> dict[str, float]:
+    """Org A's backlog of ``jobs``, then one job of org B; one worker drains them all.
+
+    B's job waits behind A's whole backlog under FIFO claims; with the fair share it
+    starts in the worker's first or second claim."""
+    a_org, b_org = orgs
+    committed: dict[int, float] = {}
+    done_before = counter.completed
+    await _enqueue_many(store, a_org, range(first_seq, first_seq + jobs), committed)
+    b_seq = first_seq + jobs
+    b_job, _ = await store.jobs.enqueue(noop_job(b_org, b_seq))
+    committed[b_seq] = time.monotonic()
+    rounds = ClaimRounds(store)
+    runner = NoopRunner()
+    started = time.monotonic()
+    try:
+        async with _running_worker(store, backend, concurrency, runner):
+            drain_s = await counter.wait_for(done_before + jobs + 1, started)
+    finally:
+        del store.leases.claim  # the instance's wrapper: back to the method
+    a_waits = [(runner.started[seq] - committed[seq]) * 1000 for seq in range(first_seq, b_seq)]
+    return {
+        "jobs": jobs + 1,
+        "drain_s": drain_s,
+        "drain_jobs_per_s": (jobs + 1) / drain_s,
+        "claim_rounds": rounds.rounds,
+        "b_claim_round": rounds.round_of[b_job.id],
+        "b_enqueue_to_start_ms": (runner.started[b_seq] - committed[b_seq]) * 1000,
+        "b_after_drain_start_ms": (runner.started[b_seq] - started) * 1000,
+        "a_median_enqueue_to_start_ms": statistics.median(a_waits),
+    }
 
 
 async def _open_loop(
@@ -361,6 +427,7 @@ class Ours:
         self.admin_url = admin_url
         self.rounds: list[dict[str, float]] = []
         self.latency: dict[str, float] | None = None
+        self.fairness: list[dict[str, float]] = []
         self.seq = 0
         self.databases = 0
         self.events: dict[str, int] = {}
@@ -429,6 +496,39 @@ class Ours:
             f"enqueue {jobs / enqueue_s:,.0f} jobs/s, drain {jobs / drain_s:,.0f} jobs/s"
         )
 
+    async def fairness_round(self) -> None:
+        """Org A's big backlog, then org B's one job; and, each in a fresh database, the
+        same backlog of one organization alone (the FIFO drain it is compared with)."""
+        jobs = self.args.fair_jobs
+        if jobs <= 0:
+            return
+        await self._fresh_database()
+        _, fifo_s = await self._drain(jobs)
+        await self._fresh_database()
+        other = (await self.store.keys.ensure_org("bench-b")).id
+        first, self.seq = self.seq, self.seq + jobs + 1
+        fair = await _fairness_round(
+            self.store,
+            self.counter,
+            self.backend,
+            (self.org_id, other),
+            first,
+            jobs,
+            self.args.concurrency,
+        )
+        fair["fifo_jobs_per_s"] = jobs / fifo_s
+        fair["vs_fifo"] = fair["drain_jobs_per_s"] / fair["fifo_jobs_per_s"]
+        self.fairness.append(fair)
+        self.log(
+            f"  pagewire, {self.backend.label}, fair share: B's job started in claim "
+            f"{fair['b_claim_round']} of {fair['claim_rounds']}, "
+            f"{fair['b_enqueue_to_start_ms']:.0f} ms after its enqueue "
+            f"({fair['b_after_drain_start_ms']:.0f} ms into the drain; A's median "
+            f"{fair['a_median_enqueue_to_start_ms']:,.0f} ms); drain "
+            f"{fair['drain_jobs_per_s']:,.0f} jobs/s vs {fair['fifo_jobs_per_s']:,.0f} "
+            f"for one organization's backlog ({fair['vs_fifo']:.0%})"
+        )
+
     async def measure_latency(self) -> None:
         if self.args.seconds <= 0:
             return
@@ -455,6 +555,7 @@ class Ours:
             "rounds": len(drains),
             "enqueue_jobs_per_s": statistics.median(enqueues),
             "latency": self.latency,
+            "fairness": self.fairness,
             "events": events,
             "jobs_total": completed,
         }
@@ -615,6 +716,7 @@ def render(results: dict[str, Any], args: argparse.Namespace, command: str) -> s
             "the ratio column divides by its better run.",
             "",
         ]
+    lines += _render_fairness(ours, args)
     lines += [
         "What the figures include:",
         "",
@@ -657,6 +759,33 @@ def render(results: dict[str, Any], args: argparse.Namespace, command: str) -> s
     return "\n".join(lines)
 
 
+def _render_fairness(ours: list[dict[str, Any]], args: argparse.Namespace) -> list[str]:
+    runs = [(f["label"], run) for f in ours for run in f.get("fairness", [])]
+    if not runs:
+        return []
+    rows = [
+        "### Fair share between organizations",
+        "",
+        f"Organization A enqueues {args.fair_jobs:,} no-op jobs, then organization B one; "
+        "then one worker (concurrency "
+        f"{args.concurrency}) drains all of them. Under FIFO claims B's job would start "
+        "last. The drain is compared with the same backlog of one organization alone, "
+        "each in a fresh database of the same run.",
+        "",
+        "| setup | B's job: claim round (of all) | B: enqueue→start | into the drain "
+        "| A: median enqueue→start | drain (jobs/s) | one org's drain | ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for label, r in runs:
+        rows.append(
+            f"| pagewire, {label} | {r['b_claim_round']} (of {r['claim_rounds']}) "
+            f"| {r['b_enqueue_to_start_ms']:,.0f} ms | {r['b_after_drain_start_ms']:,.0f} ms "
+            f"| {r['a_median_enqueue_to_start_ms']:,.0f} ms | {r['drain_jobs_per_s']:,.0f} "
+            f"| {r['fifo_jobs_per_s']:,.0f} | {r['vs_fifo']:.0%} |"
+        )
+    return [*rows, ""]
+
+
 def summary(results: dict[str, Any], args: argparse.Namespace) -> list[dict[str, str]]:
     """The page's summary rows, from this run's figures."""
     rows = []
@@ -672,6 +801,18 @@ def summary(results: dict[str, Any], args: argparse.Namespace) -> list[dict[str,
                 "database, both sides)",
                 "target": "≥ 5x",
                 "measured": f"{min(ratios):.1f}-{max(ratios):.1f}x ({ours} vs {base:,.0f} jobs/s)",
+            }
+        )
+    fair = [(f["label"], r) for f in results["ours"] for r in f.get("fairness", [])]
+    if fair:
+        rows.append(
+            {
+                "figure": f"fair share: one job of B after A's {args.fair_jobs:,}; drain vs "
+                "one organization's",
+                "target": "B starts within 2 claim rounds; drain within 10%",
+                "measured": "; ".join(
+                    f"round {r['b_claim_round']}, {r['vs_fifo']:.0%} ({label})" for label, r in fair
+                ),
             }
         )
     latency = [
@@ -718,6 +859,7 @@ async def main(args: argparse.Namespace) -> int:
                 for _ in range(args.rounds):
                     await ours.drain_round()
                 await ours.measure_latency()
+                await ours.fairness_round()
                 results["ours"].append(await ours.figures())
 
             admin = args.postgres
@@ -750,6 +892,7 @@ async def main(args: argparse.Namespace) -> int:
                                 peer_runs.append(run)
                 for pg in pgs:
                     await pg.measure_latency()
+                    await pg.fairness_round()
                     results["ours"].append(await pg.figures())
                 results["peer"] = summarize_peer(peer_runs)
     results["load"]["after"] = os.getloadavg()[0]
@@ -791,6 +934,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--concurrency", type=int, default=128)
     p.add_argument("--rate", type=float, default=200.0, help="jobs/s offered for latency")
     p.add_argument("--seconds", type=float, default=5.0, help="latency run length")
+    p.add_argument(
+        "--fair-jobs", type=int, default=10_000, help="org A's backlog in the fair-share run"
+    )
     p.add_argument("--no-peer", action="store_true", help="skip procrastinate")
     p.add_argument(
         "--quick", action="store_true", help="a check that the bench works: a few jobs, 1 round"
@@ -799,6 +945,7 @@ def parse_args() -> argparse.Namespace:
     args = p.parse_args()
     if args.quick:
         args.jobs, args.peer_jobs, args.rounds, args.warmup, args.seconds = 200, 200, 1, 50, 1.0
+        args.fair_jobs = 500
     return args
 
 

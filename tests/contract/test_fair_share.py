@@ -136,3 +136,17 @@ async def test_canceled_and_leased_jobs_are_not_claimed_again(
 
     assert {lease.job.id for lease in first} == {kept, other}
     assert again == []
+
+
+async def test_the_cap_comes_from_pagewire_org_concurrency(
+    settings_factory: Any, store: Any, tenant: Any
+) -> None:
+    from pagewire.store import Store
+
+    await enqueue(store, tenant.org_id, 5)
+    capped = Store.from_settings(settings_factory(org_concurrency=1))
+    try:
+        assert len(await capped.leases.claim("w1", 5, 30)) == 1
+        assert await capped.leases.claim("w2", 5, 30) == []
+    finally:
+        await capped.close()

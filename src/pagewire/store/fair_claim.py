@@ -14,8 +14,8 @@ organization once ``running + k`` would pass it.
 The cost stays that of a probe per organization with pending work, however long
 anyone's backlog: the organizations are found by skipping through
 ``ix_jobs_pending_org`` (a recursive CTE that asks for the next org_id, once per
-organization), each one's first candidates come from the same index, and the
-running jobs are counted from the partial index of processing rows.
+organization), each one's first candidates come from the same index, and its
+running jobs are counted in ``ix_jobs_running_org`` (processing rows only).
 
 PostgreSQL reads each organization's candidates in a LATERAL subquery under
 ``FOR UPDATE SKIP LOCKED`` (concurrent claims never wait for one another), in the
@@ -26,7 +26,9 @@ the dispatcher's claim does (:mod:`pagewire.store.delivery_sql`).
 With a cap, a PostgreSQL claim first locks the rows in ``organizations`` of the
 organizations it will deal to (``lock_orgs``, skipping those another claim holds),
 then claims in a second statement: it reads the running jobs after the previous
-holder committed, so two claims cannot both see room for the same last slot.
+holder committed, so two claims cannot both see room for the same last slot. The
+lock is ``FOR NO KEY UPDATE``, which the foreign-key checks of concurrent
+submissions (``FOR KEY SHARE``) neither wait for nor block.
 
 A split job waiting for its shards (``processing`` without a lease, store/shards.py)
 runs nothing and is not counted: its shards take its organization's turns.
@@ -50,16 +52,18 @@ _ACTIVE = """
                 WHERE j.status = 'pending' AND j.org_id > active.org_id)
         FROM active WHERE active.org_id IS NOT NULL
     ),
-    running(org_id, n) AS (
-        SELECT org_id, count(*) FROM jobs
-        WHERE status = 'processing' AND lease_token IS NOT NULL GROUP BY org_id
+    counted(org_id, running) AS (
+        SELECT a.org_id, (SELECT count(*) FROM jobs AS r
+                          WHERE r.org_id = a.org_id AND r.status = 'processing'
+                            AND r.lease_token IS NOT NULL)
+        FROM active AS a
+        WHERE a.org_id IS NOT NULL
     ),
     orgs(org_id, running, room) AS (
-        SELECT a.org_id, coalesce(r.n, 0),
-               CASE WHEN :org_cap > 0 THEN min_of(:claim_limit, :org_cap - coalesce(r.n, 0))
+        SELECT org_id, running,
+               CASE WHEN :org_cap > 0 THEN min_of(:claim_limit, :org_cap - running)
                     ELSE :claim_limit END
-        FROM active AS a LEFT JOIN running AS r ON r.org_id = a.org_id
-        WHERE a.org_id IS NOT NULL
+        FROM counted
     )
 """
 
@@ -110,7 +114,7 @@ _PG_LOCK_ORGS = (
     + """
     SELECT o.id FROM organizations AS o
     WHERE o.id IN (SELECT org_id FROM orgs WHERE room > 0)
-    FOR UPDATE OF o SKIP LOCKED
+    FOR NO KEY UPDATE OF o SKIP LOCKED
 """
 )
 

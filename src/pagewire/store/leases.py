@@ -199,6 +199,10 @@ class LeaseStore:
         async with self.db.write() as conn:
             rows = (await conn.execute(self.sql.finish, {**outcomes, "ids": list(by_id)})).all()
             finished = {row.id: finished_job(by_id[row.id], row) for row in rows}
+            if finished and self.org_cap > 0:
+                # A capped organization's next job may wait for exactly this slot, and
+                # a worker whose last claim came back short sleeps until woken.
+                await self.db.notify(conn, "pagewire_jobs")
             await self._emit(conn, sorted(finished.values(), key=lambda j: j.id))
         return [finished.get(f.lease.job.id) for f in batch]
 

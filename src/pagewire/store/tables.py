@@ -89,7 +89,8 @@ jobs = sa.Table(
         sqlite_where=sa.text("status = 'pending'"),
     ),
     # Fair share (store/fair_claim.py): the organizations with pending jobs, skipped
-    # through one probe each, and each one's next jobs in its own priority order.
+    # through one probe each, each one's next jobs in its own priority order, and
+    # (ix_jobs_running_org) how many of its jobs are processing.
     sa.Index(
         "ix_jobs_pending_org",
         "org_id",
@@ -97,6 +98,12 @@ jobs = sa.Table(
         "id",
         postgresql_where=sa.text("status = 'pending'"),
         sqlite_where=sa.text("status = 'pending'"),
+    ),
+    sa.Index(
+        "ix_jobs_running_org",
+        "org_id",
+        postgresql_where=sa.text("status = 'processing'"),
+        sqlite_where=sa.text("status = 'processing'"),
     ),
     sa.Index(
         "ix_jobs_leases",

@@ -6,9 +6,9 @@ Revises: 0008
 Create Date: 2026-12-10 09:00:00
 
 A claim deals pending jobs to the organizations with pending work in turns
-(pagewire.store.fair_claim). It finds those organizations by skipping through this
-index (one probe each) and reads each one's next jobs, in its priority order, from
-it. ``ix_jobs_pending`` (the FIFO claim's) is kept for this release, so that nodes
+(pagewire.store.fair_claim). It finds those organizations by skipping through
+``ix_jobs_pending_org`` (one probe each), reads each one's next jobs, in its priority
+order, from it, and counts each one's running jobs in ``ix_jobs_running_org``. ``ix_jobs_pending`` (the FIFO claim's) is kept for this release, so that nodes
 of the previous release claim as fast while a cluster upgrades; a later release
 drops it.
 
@@ -38,6 +38,13 @@ def upgrade() -> None:
         postgresql_where=sa.text("status = 'pending'"),
         sqlite_where=sa.text("status = 'pending'"),
     )
+    op.create_index(
+        "ix_jobs_running_org",
+        "jobs",
+        ["org_id"],
+        postgresql_where=sa.text("status = 'processing'"),
+        sqlite_where=sa.text("status = 'processing'"),
+    )
 
     op.create_table(
         "rate_buckets",
@@ -54,4 +61,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("rate_buckets")
+    op.drop_index("ix_jobs_running_org", table_name="jobs")
     op.drop_index("ix_jobs_pending_org", table_name="jobs")
