@@ -50,3 +50,18 @@ async def test_two_api_nodes_share_one_limit_and_refuse_with_retry_after(
         now[0] += 1.0  # two tokens refilled, whichever node asks
         again = await burst_of(4)
         assert [r.status_code for r in again] == [200, 200, 429, 429]
+
+
+async def test_a_clock_set_back_does_not_lock_an_organization_out(
+    settings_factory: Any, store: Any, tenant: Any
+) -> None:
+    settings = settings_factory(rate_limit_per_second=2, rate_limit_burst=3)
+    now = [1_000_000.0]
+    async with api_node(settings, lambda: now[0]) as node:
+        first = [(await node.get("/jobs", headers=tenant.headers)).status_code for _ in range(4)]
+        assert first == [200, 200, 200, 429]
+        now[0] -= 50 * 3600  # the database's clock set back by 50 hours
+        after = [(await node.get("/jobs", headers=tenant.headers)) for _ in range(4)]
+    assert [r.status_code for r in after] == [200, 200, 200, 429]
+    assert after[3].headers["retry-after"] == "1"  # not the 50 hours
+

@@ -7,7 +7,9 @@ same for every node), takes a token if a whole one is there, and writes back wha
 remains; on PostgreSQL it runs alone on the driver (:meth:`Database.run_hot`), with
 no transaction around it. Refused, the row is left as it was (refilling it later
 from the same point gives the same tokens) and a read says how long until the next
-token. A bucket's first take adds its row, full less the token taken.
+token. A bucket's first take adds its row, full less the token taken. Time is
+counted either way: a database clock set back refills a bucket rather than locking
+its organization out until the clock has caught up.
 """
 
 from __future__ import annotations
@@ -65,7 +67,9 @@ class _BucketSQL:
         rate: sa.BindParameter[float] = sa.bindparam("b_rate", type_=sa.Double())
         burst: sa.BindParameter[float] = sa.bindparam("b_burst", type_=sa.Double())
         key = B.key == sa.bindparam("b_key", type_=sa.String())
-        refilled = B.tokens + rate * (now - B.refilled_at)
+        # abs(): a clock set back (NTP, a restored VM) refills the bucket (at most to
+        # its burst) instead of leaving it empty until the clock catches up again.
+        refilled = B.tokens + rate * sa.func.abs(now - B.refilled_at)
         tokens = sa.case((refilled < burst, refilled), else_=burst)
         self.take = (
             t.rate_buckets.update()
