@@ -8,6 +8,7 @@ children that read a part each, the assembly, the job's events.
 from __future__ import annotations
 
 import asyncio
+import logging
 import shutil
 import time
 from pathlib import Path
@@ -91,11 +92,19 @@ def test_a_document_is_cut_into_ranges_of_the_setting_and_never_too_many() -> No
 
 
 async def test_a_split_text_pdf_reads_exactly_as_one_run(
-    harness_factory: Any, sample_pdf: Path
+    harness_factory: Any, sample_pdf: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     options = {"pages": "2-15", "chunking": "page", "return_html": "true"}
     whole, none = await extracted(harness_factory, sample_pdf.read_bytes(), 0, **options)
-    split, shards = await extracted(harness_factory, sample_pdf.read_bytes(), 3, **options)
+    with caplog.at_level(logging.INFO, logger="pagewire.worker"):
+        split, shards = await extracted(harness_factory, sample_pdf.read_bytes(), 3, **options)
+    # The operator's log says the job completed, as for a job read in one run.
+    completed = [
+        r.fields
+        for r in caplog.records
+        if r.getMessage() == "job completed" and hasattr(r, "fields")
+    ]
+    assert [(f["job_id"], f["parts"], f["pages"]) for f in completed] == [(split["job_id"], 5, 14)]
 
     assert none == [] and sorted(s.options["pages"] for s in shards) == [
         "11-13",

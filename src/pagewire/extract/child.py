@@ -98,7 +98,7 @@ def run(task: dict[str, Any]) -> None:
         if task.get("ask_pages"):
             # What share of the pages needs OCR (PDF: of those sampled for the layout
             # profile) tells the worker how much work the pages are, so how to split.
-            scan_share = getattr(document, "scan_share", 1.0)
+            scan_share = getattr(document, "scan_share", 0.0)
             _say(
                 {
                     **opened,

@@ -156,7 +156,7 @@ class ProcessRunner:
                 page_count = message["page_count"]
                 if choose_pages is not None and "selected" in message:
                     chosen = await choose_pages(
-                        page_count, message["selected"], float(message.get("scan_share", 1.0))
+                        page_count, message["selected"], float(message.get("scan_share", 0.0))
                     )
                     proc.stdin.write(json.dumps({"pages": chosen}).encode() + b"\n")
                     proc.stdin.close()

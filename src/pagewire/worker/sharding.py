@@ -31,6 +31,7 @@ from pagewire.store import Store
 from pagewire.worker.progress import Progress
 from pagewire.worker.runner import Outcome
 from pagewire.worker.scratch import ScratchDir, remove_files
+from pagewire.worker.signals import WorkerSignals
 
 log = logging.getLogger("pagewire.worker")
 
@@ -68,6 +69,7 @@ class WorkerParts(Protocol):
     settings: Settings
     worker_id: str
     backoff: Backoff
+    signals: WorkerSignals
 
 
 class ShardedRun:
@@ -80,6 +82,7 @@ class ShardedRun:
         self.settings = worker.settings
         self.worker_id = worker.worker_id
         self.backoff = worker.backoff
+        self.signals = worker.signals
         self.lease = lease
         self.progress = progress
         self.split = False  # this run reads the first part of a split job
@@ -196,6 +199,9 @@ class ShardedRun:
             "job assembled from its shards",
             extra={"fields": {"job_id": job.id, "worker_id": self.worker_id, "parts": len(parts)}},
         )
+        if finished is not None:
+            pages = sum(len(part["pages"]) for part in parts)
+            self.signals.assembled(finished, pages=pages, parts=len(parts))
 
     async def fail(self, error: dict[str, Any]) -> Job | None:
         """The worker failed this run (not the document): fail it, and what depends on it.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from pagewire.models import Job, JobStatus
@@ -59,6 +60,14 @@ class WorkerSignals:
 
             spans = JobTrace(self.tracer, job, claim_started, time.time_ns())
         return RunSignals(self, spans)
+
+    def assembled(self, job: Job, *, pages: int, parts: int) -> None:
+        """A split job completed from its ``parts``: every run's ``pages`` together."""
+        self.transition(job, job.status.value, parts=parts, pages=pages)
+        if self.metrics is not None:
+            # From its first run's start to now: the job's time, over all its parts.
+            ran = time.time() - job.started_at if job.started_at is not None else None
+            self.metrics.finished_job(replace(job, pages_done=pages), ran)
 
     def rescued(self, job: Job) -> None:
         """A dead worker's job, retried (pending) or finished (failed ``worker_lost``, canceled)."""
