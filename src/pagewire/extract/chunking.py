@@ -2,7 +2,9 @@
 
 Every chunk says where it came from: its pages and the boxes of the blocks it was
 cut from, so a search hit can be highlighted on the page. Running headers and
-footers never reach a chunk (they are not blocks).
+footers never reach a chunk (they are not blocks). A paragraph that crosses a page
+break is chunked whole, as the document's markdown prints it (pagejoin.py): its
+chunk lists both pages and a box on each; ``page`` chunks keep pages as printed.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from pagewire.extract.base import Block, Page
+from pagewire.extract.base import BBox, Block, Page
+from pagewire.extract.pagejoin import page_bodies
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[A-Z0-9])")
 
@@ -20,8 +23,20 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[A-Z0-9])")
 @dataclass
 class _Piece:
     text: str
-    page: int
     block: Block
+    sources: list[tuple[int, BBox | None]]  # (page, box) of each printed part
+
+
+def _part(piece: _Piece, text: str, start: int, joined_at: int) -> _Piece:
+    """``text``, found at ``start`` of a piece whose second page begins at ``joined_at``
+    (0: one page), keeps only the pages it lies on."""
+    if joined_at <= 0 or len(piece.sources) < 2:
+        return _Piece(text, piece.block, piece.sources)
+    before, after = piece.sources
+    sources = [before] if start < joined_at else []
+    if start + len(text) > joined_at:
+        sources.append(after)
+    return _Piece(text, piece.block, sources or piece.sources)
 
 
 @dataclass
@@ -34,13 +49,13 @@ class _Chunk:
 
     def add(self, piece: _Piece) -> None:
         self.parts.append(piece.text)
-        if piece.page not in self.pages:
-            self.pages.append(piece.page)
-        b = piece.block.bbox
-        if b is not None:
-            box = {"page": piece.page, "x0": b.x0, "y0": b.y0, "x1": b.x1, "y1": b.y1}
-            if not self.boxes or self.boxes[-1] != box:
-                self.boxes.append(box)
+        for page, b in piece.sources:
+            if page not in self.pages:
+                self.pages.append(page)
+            if b is not None:
+                box = {"page": page, "x0": b.x0, "y0": b.y0, "x1": b.x1, "y1": b.y1}
+                if not self.boxes or self.boxes[-1] != box:
+                    self.boxes.append(box)
 
     @property
     def size(self) -> int:
@@ -72,17 +87,31 @@ def chunk(pages: list[Page], modes: Iterable[str], size: int) -> list[dict[str, 
     return out
 
 
-def _pieces(pages: list[Page]) -> Iterator[_Piece]:
-    for page in pages:
-        for block in page.blocks:
-            if block.markdown.strip():
-                yield _Piece(block.markdown, page.number, block)
+def _pieces(pages: list[Page]) -> Iterator[tuple[_Piece, int]]:
+    """Each block with its sources, and where its second page's part begins (0: none)."""
+    for body in page_bodies(pages):
+        number = body.page.number
+        for i, block in enumerate(body.blocks):
+            if not block.markdown.strip():
+                continue
+            sources: list[tuple[int, BBox | None]] = [(number, block.bbox)]
+            if body.continued is not None and i == len(body.blocks) - 1:
+                sources.append((number + 1, body.continued.bbox))
+                yield _Piece(block.markdown, block, sources), body.joined_at
+            else:
+                yield _Piece(block.markdown, block, sources), 0
+
+
+def _printed(page: Page) -> Iterator[_Piece]:
+    for block in page.blocks:
+        if block.markdown.strip():
+            yield _Piece(block.markdown, block, [(page.number, block.bbox)])
 
 
 def _by_page(pages: list[Page]) -> Iterator[_Chunk]:
     for page in pages:
         c = _Chunk("page")
-        for piece in _pieces([page]):
+        for piece in _printed(page):
             c.add(piece)
         if not c.parts and page.markdown:
             c.parts.append(page.markdown)
@@ -93,7 +122,7 @@ def _by_page(pages: list[Page]) -> Iterator[_Chunk]:
 def _by_header(pages: list[Page]) -> Iterator[_Chunk]:
     path: list[tuple[int, str]] = []
     current = _Chunk("header")
-    for piece in _pieces(pages):
+    for piece, _ in _pieces(pages):
         block = piece.block
         if block.kind == "heading":
             if current.parts:
@@ -111,10 +140,11 @@ def _recursive(pages: list[Page], size: int) -> Iterator[_Chunk]:
     sentences, then on words, and only a single over-long word is ever cut."""
     path: list[tuple[int, str]] = []
     current = _Chunk("recursive")
-    for piece in _pieces(pages):
+    for piece, joined_at in _pieces(pages):
         if piece.block.kind == "heading":
             level = piece.block.level or 1
             path = [(lv, t) for lv, t in path if lv < level] + [(level, piece.block.text)]
+        start = 0
         for part in _fit(piece.text, size):
             extra = len(part) + (2 if current.parts else 0)
             if current.parts and current.size + extra > size:
@@ -122,7 +152,8 @@ def _recursive(pages: list[Page], size: int) -> Iterator[_Chunk]:
                 current = _Chunk("recursive")
             if not current.parts:
                 current.headings = [t for _, t in path]
-            current.add(_Piece(part, piece.page, piece.block))
+            current.add(_part(piece, part, start, joined_at))
+            start += len(part) + 1  # the space or newline the cut fell on
     if current.parts:
         yield current
 

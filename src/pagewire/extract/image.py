@@ -62,13 +62,17 @@ class ImageDocument:
         if max(frame.size) < MIN_OCR_PIXELS:
             factor = MIN_OCR_PIXELS / max(frame.size)
             frame = frame.resize((int(frame.width * factor), int(frame.height * factor)))
-        words, angle = ocr.read_upright(frame, scale / factor)
+        read = ocr.read_upright(frame, scale / factor)
         warnings: tuple[str, ...] = ()
-        if angle:
-            warnings = (f"image was sideways: read after turning it {angle} degrees clockwise",)
-            if angle in (90, 270):
+        if read.angle:
+            warnings = (
+                f"image was sideways: read after turning it {read.angle} degrees clockwise",
+            )
+            if read.angle in (90, 270):
                 width, height = height, width
-        layout = lay_out(segment_rows(words), _profile(words), width, height)
+        layout = lay_out(
+            segment_rows(read.words), _profile(read.words), width, height, figures=read.figures
+        )
         if not layout.blocks:
             warnings = (*warnings, "no text found by OCR")
         return layout.page(number, width, height, warnings=warnings, ocr=True)

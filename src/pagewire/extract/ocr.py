@@ -11,9 +11,13 @@ import functools
 import math
 import os
 import shutil
+from dataclasses import dataclass
 
 from PIL import Image
 
+from pagewire.extract.base import BBox
+from pagewire.extract.figures import Figure
+from pagewire.extract.ocr_figures import OcrBlock, split_figures
 from pagewire.extract.words import Word
 
 OCR_DPI = 250
@@ -60,59 +64,60 @@ def is_blank(image: Image.Image) -> bool:
 
 
 LOW_CONFIDENCE = 55.0  # mean word confidence under which a page may be sideways
+TURN_TRIAL_SCALE = 0.5  # the turns of a badly read page are tried at half resolution
+LEGIBLE_CONFIDENCE = 80.0
 
 
-def read_upright(image: Image.Image, scale: float) -> tuple[list[Word], int]:
-    """Words of ``image`` and the clockwise rotation (0, 90, 180, 270) that made it readable.
+@dataclass(slots=True)
+class Reading:
+    """One page's OCR: its text words, its figures (a scanned map's labels are in
+    them, see ocr_figures.py), the words' mean confidence, and the clockwise turn
+    (0, 90, 180, 270) that made the page readable."""
 
-    Most scans are upright, so orientation detection only runs when the first pass
-    reads badly (a landscape exhibit, a map scanned sideways).
+    words: list[Word]
+    figures: list[Figure]
+    confidence: float
+    legible: int  # characters read confidently in words set left to right
+    angle: int = 0
+
+
+def read_upright(image: Image.Image, scale: float) -> Reading:
+    """The page read the way up that reads best.
+
+    Most scans are upright, so other turns are only tried when the first pass reads
+    badly (a landscape exhibit, a map scanned sideways). Tesseract's orientation
+    detection (OSD) is not asked: on a map it answers at random (SCOTUS's appendix B,
+    turned 90 degrees, gets "Rotate: 0", script "Japanese"), whereas reading the page
+    each way up at half resolution (a quarter of a read each) and keeping the way
+    with the most confidently read, horizontal text picks the turn on both maps.
     """
-    words, confidence = _read(image, scale)
-    if confidence >= LOW_CONFIDENCE or not _tesseract_has_osd():
-        return words, 0
-    angle = _orientation(image)
+    reading = _read(image, scale)
+    if reading.confidence >= LOW_CONFIDENCE:
+        return reading
+    angle = _best_turn(image)
     if angle == 0:
-        return words, 0
-    turned = image.rotate(-angle, expand=True)
-    turned_words, turned_confidence = _read(turned, scale)
-    if turned_confidence > confidence:
-        return turned_words, angle
-    return words, 0
+        return reading
+    turned = _read(image.rotate(-angle, expand=True), scale)
+    turned.angle = angle
+    return turned if turned.legible > reading.legible else reading
+
+
+def _best_turn(image: Image.Image) -> int:
+    small = image.resize(
+        (max(int(image.width * TURN_TRIAL_SCALE), 1), max(int(image.height * TURN_TRIAL_SCALE), 1))
+    )
+    legible = {a: _read(small.rotate(-a, expand=True), 1.0).legible for a in (0, 90, 180, 270)}
+    best = max(legible, key=lambda a: legible[a])
+    return best if legible[best] > legible[0] else 0
 
 
 def ocr_words(image: Image.Image, scale: float) -> list[Word]:
-    return _read(image, scale)[0]
+    return _read(image, scale).words
 
 
-@functools.cache
-def _tesseract_has_osd() -> bool:
-    import pytesseract
-
-    try:
-        return "osd" in pytesseract.get_languages(config="")
-    except Exception:  # no languages listed: no orientation detection either
-        return False
-
-
-def _orientation(image: Image.Image) -> int:
-    import pytesseract
-
-    try:
-        small = image.copy()
-        small.thumbnail((1600, 1600))
-        osd = pytesseract.image_to_osd(small, config="--psm 0 -c min_characters_to_try=5")
-    except Exception:  # too little text to tell: keep the page as it is
-        return 0
-    for line in osd.splitlines():
-        if line.startswith("Rotate:"):
-            return int(line.split(":")[1]) % 360
-    return 0
-
-
-def _read(image: Image.Image, scale: float, lang: str = "eng") -> tuple[list[Word], float]:
-    """Words of ``image`` (``scale`` converts pixels to PDF points: 72 / dpi) and
-    their mean confidence."""
+def _read(image: Image.Image, scale: float, lang: str = "eng") -> Reading:
+    """``image``'s words (``scale`` converts pixels to PDF points: 72 / dpi), split
+    into text and figures."""
     import pytesseract
 
     # Tesseract's OpenMP threads fight each other and the other jobs on a small
@@ -124,21 +129,31 @@ def _read(image: Image.Image, scale: float, lang: str = "eng") -> tuple[list[Wor
     words: list[Word] = []
     line_height: dict[tuple[int, int, int], float] = {}
     keys = []
-    confidences = []
+    blocks: dict[int, OcrBlock] = {}
+    legible = 0
+    confidences: list[float] = []
     for i, text in enumerate(data["text"]):
+        x, y = data["left"][i] * scale, data["top"][i] * scale
+        w, h = data["width"][i] * scale, data["height"][i] * scale
+        block = data["block_num"][i]
+        if data["level"][i] == 2:  # a block's own row: pictures are blocks without words
+            blocks[block] = OcrBlock(BBox(x, y, x + w, y + h))
         text = text.strip()
         conf = float(data["conf"][i])
         if not text or conf < 0:
             continue
-        confidences.append(conf)
-        key = (data["block_num"][i], data["par_num"][i], data["line_num"][i])
-        x, y = data["left"][i] * scale, data["top"][i] * scale
-        w, h = data["width"][i] * scale, data["height"][i] * scale
+        key = (block, data["par_num"][i], data["line_num"][i])
         line_height[key] = max(line_height.get(key, 0.0), h)
         keys.append(key)
+        confidences.append(conf)
+        if block in blocks:
+            blocks[block].add(len(words), conf, key[1], key[2])
+        if conf >= LEGIBLE_CONFIDENCE and len(text) > 1 and w >= h:
+            legible += len(text)
         words.append(Word(text, x, y, x + w, y + h, h, seq=i))
     if not words:
-        return words, 0.0
+        return Reading(words, [], 0.0, 0)
+    confidence = sum(confidences) / len(words)
     # Glyph boxes vary word by word ("can" vs "Judge"); a line's tallest word is
     # about its font size. Snap lines near the page's usual size onto it so body
     # text reads as one size and only real headings stand out.
@@ -147,4 +162,6 @@ def _read(image: Image.Image, scale: float, lang: str = "eng") -> tuple[list[Wor
     for word, key in zip(words, keys, strict=True):
         size = line_height[key]
         word.size = usual if abs(size - usual) < 0.25 * usual else size
-    return words, sum(confidences) / len(confidences)
+    page_area = image.width * image.height * scale * scale
+    body, figures = split_figures(words, confidences, list(blocks.values()), page_area)
+    return Reading(body, figures, confidence, legible)

@@ -3,14 +3,15 @@
 A paragraph broken by a page break (``... the ex-`` | ``<!-- page 4 -->`` | ``tent of``)
 is printed whole before the next page's marker: the marker goes between paragraphs,
 after the joined one. ``pages[]`` and their blocks keep the page boundary as printed;
-only the document's ``markdown`` joins.
+the document's ``markdown`` and its chunks (chunking.py) read the joined paragraph.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from pagewire.extract.base import Block, Page
 from pagewire.extract.hyphens import keeps_hyphen, vocabulary
@@ -19,23 +20,42 @@ from pagewire.extract.render import list_item_md, page_markdown, paragraph_md
 _SENTENCE_END = re.compile(r"[.!?:;\"\u201d\u2019)\]]$")
 
 
-def document_markdown(pages: Sequence[Page]) -> str:
-    bodies: list[list[Block] | None] = [None] * len(pages)  # None: the page as it is
-    for i in range(len(pages) - 1):
-        before, after = pages[i], pages[i + 1]
-        if after.number != before.number + 1:
+@dataclass(slots=True)
+class PageBody:
+    """A page's blocks as the document reads them: a paragraph continued from the
+    next page ends ``blocks`` whole, and that page's ``blocks`` start after it.
+    ``continued`` is the next page's part of the joined paragraph (its box) and
+    ``joined_at`` where, in the joined block's markdown, that part begins."""
+
+    page: Page
+    blocks: list[Block]
+    changed: bool = False
+    continued: Block | None = None
+    joined_at: int = 0
+
+
+def page_bodies(pages: Sequence[Page]) -> list[PageBody]:
+    bodies = [PageBody(p, list(p.blocks)) for p in pages]
+    for before, after in itertools.pairwise(bodies):
+        if after.page.number != before.page.number + 1:
             continue
-        last = (bodies[i] if bodies[i] is not None else list(before.blocks)) or []
-        first = list(after.blocks)
+        last, first = before.blocks, after.blocks
         # A figure set at the top of the next page interrupts no sentence: the text
         # continues in the first block after it.
         j = next((k for k, b in enumerate(first) if b.kind != "figure"), len(first))
         if last and j < len(first) and _continues(last[-1], first[j]):
-            last[-1] = _joined(last[-1], first.pop(j))
-            bodies[i], bodies[i + 1] = last, first
+            before.continued = first.pop(j)
+            before.joined_at = len(last[-1].markdown)
+            last[-1] = _joined(last[-1], before.continued)
+            before.changed = after.changed = True
+    return bodies
+
+
+def document_markdown(pages: Sequence[Page]) -> str:
     return "\n\n".join(
-        f"<!-- page {p.number} -->\n\n{p.markdown if b is None else page_markdown(b)}".rstrip()
-        for p, b in zip(pages, bodies, strict=True)
+        f"<!-- page {b.page.number} -->\n\n"
+        f"{page_markdown(b.blocks) if b.changed else b.page.markdown}".rstrip()
+        for b in page_bodies(pages)
     )
 
 

@@ -28,8 +28,8 @@ MAX_OUTLINE = 2000
 MIN_TEXT_CHARS = 20  # fewer non-space characters than this over a big image: a scan
 
 
-# A page's OCR: its words and the rotation that made it readable; None if blank.
-OcrRead = tuple[list[Word], int] | None
+# A page's OCR (words, figures, the turn that made it readable); None if blank.
+OcrRead = ocr.Reading | None
 
 
 class _PageSource:
@@ -150,20 +150,23 @@ class PdfDocument:
     def _read(self, number: int, src: _PageSource, warnings: list[str]) -> Page:
         words, used_ocr = src.words, False
         width, height = src.width, src.height
+        figures, rules = src.figures, src.rules
         if self._wants_ocr(src):
             if ocr.tesseract_available():
                 try:
-                    words, used_ocr, turned = self._ocr_words(number, src, warnings)
+                    read = self._ocr_words(number, src, warnings)
                 except Exception as exc:  # tesseract or rendering failed: say so, go on
                     warnings.append(f"ocr_failed: {exc}")
-                    turned = False
-                if turned:
-                    width, height = height, width
+                    read = None
+                if read is not None:
+                    words, figures, turned = read
+                    used_ocr, rules = True, []
+                    if turned:
+                        width, height = height, width
             else:
                 warnings.append(ocr.UNAVAILABLE)
         elif self._options.ocr == "off" and _needs_ocr(src):
             warnings.append("page has no usable text layer and OCR is off")
-        figures, rules = ([], []) if used_ocr else (src.figures, src.rules)
         layout = lay_out(
             segment_rows(words, rules),
             self.profile,
@@ -203,24 +206,24 @@ class PdfDocument:
 
     def _ocr_words(
         self, number: int, src: _PageSource, warnings: list[str]
-    ) -> tuple[list[Word], bool, bool]:
-        """(words, whether OCR produced them, whether width and height swapped)."""
+    ) -> tuple[list[Word], list[Figure], bool] | None:
+        """(words, figures, whether width and height swapped); None if the page is blank."""
         read = self._ocr(number)
         if read is None:
             warnings.append("page is blank: nothing to OCR")
-            return src.words, False, False
-        words, angle = read
-        if angle:
+            return None
+        if read.angle:
             warnings.append(
-                f"page was scanned sideways: read after turning it {angle} degrees "
+                f"page was scanned sideways: read after turning it {read.angle} degrees "
                 "clockwise; boxes refer to the turned page"
             )
-            return words, True, angle in (90, 270)
+            return read.words, read.figures, read.angle in (90, 270)
+        words = read.words
         if self._options.ocr == "auto":
             # Keep what the text layer does say (a typed heading over a scanned
             # body, a stamp): its fonts and exact text beat OCR's.
             words = _merge(src.words, words)
-        return words, True, False
+        return words, read.figures, False
 
     def _ocr(self, number: int) -> OcrRead:
         if self._ahead.started(number):

@@ -69,3 +69,47 @@ def test_a_sentence_longer_than_the_chunk_is_split_on_words(tmp_path: Any) -> No
     assert all(len(c["text"]) <= 100 for c in chunks)
     assert all(not c["text"].startswith(" ") and c["text"].endswith("word") for c in chunks)
     assert sum(c["text"].count("word") for c in chunks) == 300
+
+
+def _page(number: int, *texts: str) -> Any:
+    from pagewire.extract.base import BBox, Block, Page
+
+    blocks = tuple(
+        Block("paragraph", t, t, bbox=BBox(72, 100 + 50 * i, 540, 140 + 50 * i))
+        for i, t in enumerate(texts)
+    )
+    return Page(number, 612, 792, "\n\n".join(texts), blocks=blocks)
+
+
+def test_a_paragraph_broken_by_a_page_is_one_chunk_on_both_pages() -> None:
+    from pagewire.extract.chunking import chunk
+
+    pages = [
+        _page(1, "Intro.", "The court held that the ex-"),
+        _page(2, "tent of the right was clear.", "Next paragraph."),
+    ]
+    for c in chunk(pages, ["header", "recursive"], 2000):
+        assert c["text"] == (
+            "Intro.\n\nThe court held that the extent of the right was clear.\n\nNext paragraph."
+        )
+        assert c["pages"] == [1, 2]
+        assert [b["page"] for b in c["boxes"]] == [1, 1, 2, 2]
+    page_chunks = chunk(pages, ["page"], 2000)  # page chunks keep pages as printed
+    assert [c["text"] for c in page_chunks] == [
+        "Intro.\n\nThe court held that the ex-",
+        "tent of the right was clear.\n\nNext paragraph.",
+    ]
+
+
+def test_a_cut_joined_paragraph_keeps_the_pages_of_each_part() -> None:
+    from pagewire.extract.chunking import chunk
+
+    first = "One sentence ends here. Another one is on the first page and"
+    pages = [_page(1, first), _page(2, "continues on the second. A last sentence.")]
+    chunks = chunk(pages, ["recursive"], 70)
+    assert " ".join(c["text"] for c in chunks) == (
+        f"{first} continues on the second. A last sentence."
+    )
+    assert chunks[0]["pages"] == [1]  # "One sentence ends here."
+    assert chunks[-1]["pages"] == [2]  # "A last sentence."
+    assert any(c["pages"] == [1, 2] for c in chunks)  # the sentence across the break
