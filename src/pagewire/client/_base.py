@@ -221,7 +221,8 @@ WARNINGS_HEADER = "x-pagewire-warnings"
 
 def request_id(response: httpx.Response) -> str | None:
     """The server's ``x-request-id`` for this response (quote it in a support request)."""
-    return response.headers.get("x-request-id")
+    found: str | None = response.headers.get("x-request-id")
+    return found
 
 
 def submission_warnings(response: httpx.Response, body: Any) -> list[str]:
