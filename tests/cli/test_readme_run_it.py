@@ -68,19 +68,20 @@ def test_the_readme_run_it_steps_work_as_written(tmp_path: Path, sample_pdf: Pat
                 cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
             )  # fmt: skip
             assert created.returncode == 0, created.stderr
-            key = re.search(r"\bpw_\w+", created.stdout)
+            key = re.search(r"^api key +(\S+)$", created.stdout, re.M)
             assert key is not None, created.stdout
 
             def shell(line: str) -> str:
                 done = subprocess.run(
                     ["bash", "-c", line.replace("127.0.0.1:8000", f"127.0.0.1:{port}")],
-                    cwd=tmp_path, env={**env, "KEY": key[0]},
+                    cwd=tmp_path, env={**env, "KEY": key[1]},
                     capture_output=True, text=True, timeout=60,
                 )  # fmt: skip
                 assert done.returncode == 0, done.stderr
                 return done.stdout
 
             submitted = json.loads(shell(submit))
+            assert "job_id" in submitted, submitted
             job = json.loads(shell(fetch.replace("job_01...", submitted["job_id"])))
         finally:
             server.terminate()
