@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -73,3 +74,38 @@ async def test_a_header_a_route_sets_itself_is_kept(api: httpx.AsyncClient) -> N
     """The portal's stricter policy is its own; the defaults only fill gaps."""
     page = await api.get("/portal/start")  # an error page: no link
     assert "default-src 'none'" in page.headers["content-security-policy"]
+
+
+async def test_the_docs_assets_are_cached_and_nothing_else_is(
+    api: httpx.AsyncClient, tenant: Any
+) -> None:
+    """Swagger UI's bundle is megabytes: a browser keeps it (forever, when the URL is
+    versioned) instead of fetching it on every visit to /docs, while the pages, the
+    document and the API stay no-store."""
+    docs, redoc = await api.get("/docs"), await api.get("/redoc")
+    linked = re.findall(r'"(/docs/assets/[^"?]+)\?v=([^"]+)"', docs.text + redoc.text)
+    assert {name for name, _ in linked} >= {
+        "/docs/assets/swagger-ui-bundle.js",
+        "/docs/assets/swagger-ui.css",
+        "/docs/assets/redoc.standalone.js",
+    }
+    [version] = {v for _, v in linked}
+
+    for name, _ in linked:
+        versioned = await api.get(name, params={"v": version})
+        assert versioned.status_code == 200 and versioned.content
+        assert versioned.headers["cache-control"] == "public, max-age=86400, immutable"
+        assert versioned.headers["x-content-type-options"] == "nosniff"
+    bundle = "/docs/assets/swagger-ui-bundle.js"
+    unversioned = await api.get(bundle)
+    stale = await api.get(bundle, params={"v": "0.0.0"})
+    again = await api.get(bundle, headers={"if-none-match": unversioned.headers["etag"]})
+    for response in (unversioned, stale):
+        assert response.headers["cache-control"] == "public, max-age=86400"  # revalidated daily
+    assert again.status_code == 304 and again.headers["cache-control"] == "public, max-age=86400"
+
+    missing = await api.get("/docs/assets/nothing.js", params={"v": version})
+    openapi = await api.get("/openapi.json")
+    for response in (docs, redoc, openapi, missing, await api.get("/jobs", headers=tenant.headers)):
+        assert_not_cached(response)
+    assert missing.status_code == 404

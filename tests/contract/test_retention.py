@@ -117,3 +117,60 @@ async def test_expiring_hands_back_the_files_the_jobs_held_and_leaves_the_rest(
     assert expired.status is JobStatus.COMPLETED
     assert (await store.jobs.get(tenant.org_id, done)).input.blob_key is None
     assert again == []  # an expired job is not expired twice; a pending one never
+
+
+async def test_the_sweep_removes_listen_endpoints_past_their_expiry_and_nothing_else(
+    settings: Any, store: Any, tenant: Any, other_tenant: Any, tmp_path: Any
+) -> None:
+    """A ``pagewire listen`` killed with SIGKILL never deletes its endpoint; the worker's
+    sweep does once its expiry passes, even if no ``listen`` ever runs again."""
+    from pagewire.blobs import LocalBlobStore
+    from pagewire.cli.listen import EXPIRES_AFTER_SECONDS, marker
+    from pagewire.settings import Settings
+    from pagewire.store import Store
+    from pagewire.worker.retention import sweep
+
+    started = 1_800_000_000.0
+    now = [started]
+    clocked = Store.from_settings(settings, clock=lambda: now[0])
+    blobs = LocalBlobStore(tmp_path / "blobs")
+    try:
+        webhooks = clocked.webhooks
+
+        async def endpoint(org_id: str, description: str | None) -> str:
+            made = await webhooks.create_endpoint(
+                org_id, "http://127.0.0.1:9/hook", description=description
+            )
+            return str(made.id)
+
+        await endpoint(tenant.org_id, marker("m0123456789", started))  # its listen was killed
+        await endpoint(other_tenant.org_id, marker("mabcdefabcd", started))
+        renewed = await endpoint(tenant.org_id, marker("m0123456789", started))
+        kept = [
+            await endpoint(tenant.org_id, description)
+            for description in (
+                None,
+                "orders service",
+                "pagewire listen by hand, expires 2001-01-01T00:00:00Z",
+                "pagewire listen m0123456789 expires 2001-01-01T00:00:00Z (keep)",
+                "pagewire listen m0123456789 expires 2001-13-01T00:00:00Z",
+                "Pagewire listen m0123456789 expires 2001-01-01T00:00:00Z",
+            )
+        ]
+        quick = Settings(job_retention_seconds=0, message_retention_seconds=0)
+
+        await sweep(clocked, blobs, quick)
+        assert len((await webhooks.list_endpoints(tenant.org_id)).data) == 8  # none expired yet
+
+        now[0] = started + EXPIRES_AFTER_SECONDS - 60
+        await webhooks.update_endpoint(
+            tenant.org_id, renewed, description=marker("m0123456789", now[0])
+        )
+        now[0] = started + EXPIRES_AFTER_SECONDS + 1
+        await sweep(clocked, blobs, quick)
+
+        left = {e.id for e in (await webhooks.list_endpoints(tenant.org_id)).data}
+        assert left == {renewed, *kept}
+        assert (await webhooks.list_endpoints(other_tenant.org_id)).data == []
+    finally:
+        await clocked.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import html
 import re
+import socket
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -75,6 +76,31 @@ async def test_the_log_filters_by_type_and_job_and_shows_every_attempt(
     assert '<span class="badge bad">503</span>' in page
     assert '<span class="badge ok">200</span>' in page
     assert " ms</td>" in page and '<pre class="body">ok</pre>' in page
+
+
+async def test_a_failed_attempt_shows_its_error_in_words_and_the_raw_detail_folded(
+    browser: Browser, tenant: Tenant, store: Any, dispatching: None
+) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))  # bound, never listening: the connection is refused
+        url = f"http://127.0.0.1:{closed.getsockname()[1]}/hook"
+        await store.webhooks.create_endpoint(tenant.org_id, url)
+        message_id, _ = await emit(store, tenant.org_id, type_="job.completed", job_id="job_a")
+        message = await settled(store, tenant.org_id, message_id, 1)
+    [attempt, *_] = message.deliveries[0].attempt_log
+    assert attempt.error and attempt.error_detail  # words, and the library's own text
+
+    page = (await (await browser(tenant)).get(f"/portal/messages/{message_id}")).text
+
+    assert f'<span class="error">{html.escape(attempt.error, quote=True)}</span>' in page
+    folded = re.search(
+        r'<details class="error-detail"><summary>Detail</summary><pre class="body">(.*?)</pre>'
+        r"</details>",
+        page,
+        re.S,
+    )
+    assert folded is not None and html.unescape(folded[1]) == attempt.error_detail
+    assert "connection refused" in attempt.error.lower()
 
 
 async def test_resend_sends_the_same_message_again(

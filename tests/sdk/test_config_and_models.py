@@ -75,3 +75,27 @@ def test_a_result_is_inline_or_a_link() -> None:
 
     assert isinstance(inline.result, JobResult) and inline.result.markdown == "# Hi"
     assert linked.result == ResultLink("http://pw/job/j/result", 5_000_000)
+
+
+def test_a_finished_job_from_a_sync_extract_carries_the_warnings_header() -> None:
+    """``POST /extract`` in sync mode answers 200 with the job, whose body has no room for
+    the request's warnings: they come in ``X-Pagewire-Warnings``, "; "-separated."""
+    from pagewire.client._base import extract_answer
+
+    response = httpx.Response(
+        200,
+        json={"job_id": "job_1", "status": "completed"},
+        headers={
+            "x-pagewire-warnings": "unknown field 'a' was ignored; unknown field 'b' was ignored",
+            "x-request-id": "req_1",
+        },
+    )
+
+    job = extract_answer(response)
+
+    assert isinstance(job, Job) and job.status == "completed"
+    assert job.submission_warnings == [
+        "unknown field 'a' was ignored",
+        "unknown field 'b' was ignored",
+    ]
+    assert job.request_id == "req_1"

@@ -38,6 +38,7 @@ CLIENT_TYPES = {
     "Endpoint",
     "EventType",
     "Job",
+    "JobAudit",
     "JobError",
     "JobInput",
     "JobResult",

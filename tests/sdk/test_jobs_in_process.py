@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from pagewire import AuthenticationError, BadRequestError, ConflictError, NotFoundError
-from pagewire.client import Job, JobSubmission
+from pagewire.client import Job, JobAudit, JobSubmission
 from sdk.twins import Twin, in_process, make_client
 
 
@@ -144,6 +144,44 @@ async def test_list_filters_by_status(client: Twin, sample_pdf: Path) -> None:
 
     assert pending == [kept.job_id]
     assert set(either) == {kept.job_id, canceled.job_id}
+
+
+async def test_a_field_the_server_ignored_is_named_in_the_submissions_warnings(
+    client: Twin, sample_pdf: Path
+) -> None:
+    misspelt = await client.extract(file=sample_pdf, extra_fields={"pagse": "1-2"})
+    clean = await client.extract(file=sample_pdf, pages="1-2")
+
+    assert misspelt.warnings == ["unknown field 'pagse' was ignored (did you mean 'pages'?)"]
+    assert clean.warnings == []
+    assert (await client.jobs.get_job(misspelt.job_id)).options["pages"] is None
+
+
+async def test_audit_says_which_key_and_request_submitted_the_job(
+    client: Twin, tenant: Any, sample_pdf: Path
+) -> None:
+    submission = await client.extract(file=sample_pdf, metadata={"user_id": "u-7"})
+
+    audit = await client.jobs.audit(submission.job_id)
+    job = await client.jobs.get_job(submission.job_id)
+
+    assert isinstance(audit, JobAudit) and audit.job_id == submission.job_id
+    assert audit.key_id == tenant.key_id and audit.metadata == {"user_id": "u-7"}
+    assert audit.user_agent is not None and audit.user_agent.startswith("pagewire-python/")
+    assert audit.created_at == job.created_at
+    # Each successful answer carries its own request id; the audit kept the submission's.
+    assert submission.request_id is not None and submission.request_id.startswith("req_")
+    assert audit.request_id == submission.request_id
+    assert job.request_id is not None and job.request_id != submission.request_id
+
+
+async def test_the_audit_of_another_organizations_job_is_not_found(
+    client: Twin, connect: Callable[..., Twin], other_tenant: Any, sample_pdf: Path
+) -> None:
+    submission = await client.extract(file=sample_pdf)
+
+    with pytest.raises(NotFoundError):
+        await connect(other_tenant.api_key).jobs.audit(submission.job_id)
 
 
 async def test_another_organizations_job_is_not_found(

@@ -2,7 +2,8 @@
 
 A self-hosted service cannot count on a CDN: Swagger UI's and ReDoc's assets are
 served from the ``fastapi-offline`` package (MIT; it ships them, licence in its
-dist-info), under ``/docs/assets``. The document itself is FastAPI's, with two
+dist-info), under ``/docs/assets``, linked with that package's version so browsers
+cache them (:func:`pagewire.api.security_headers.cacheable_assets`). The document itself is FastAPI's, with two
 corrections made once when it is first built:
 
 * FastAPI's own 422 body (``HTTPValidationError``) is replaced by pagewire's error
@@ -13,6 +14,7 @@ corrections made once when it is first built:
 
 from __future__ import annotations
 
+from importlib.metadata import version
 from importlib.resources import files
 from typing import Any
 
@@ -23,6 +25,7 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from pagewire.api.errors import ErrorResponse, error_responses
+from pagewire.api.security_headers import cacheable_assets
 
 ASSETS_URL = "/docs/assets"
 _ERROR_REF = f"#/components/schemas/{ErrorResponse.__name__}"
@@ -48,17 +51,22 @@ def install(app: FastAPI) -> None:
     and ``generate_unique_id_function=operation_id``.
     """
     assets = files("fastapi_offline") / "static"
-    app.mount(ASSETS_URL, StaticFiles(directory=str(assets)), name="docs-assets")
+    assets_version = version("fastapi-offline")
+    static = StaticFiles(directory=str(assets))
+    app.mount(ASSETS_URL, cacheable_assets(static, assets_version), name="docs-assets")
     openapi_url = app.openapi_url or "/openapi.json"
+
+    def asset(name: str) -> str:
+        return f"{ASSETS_URL}/{name}?v={assets_version}"
 
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui() -> HTMLResponse:
         return get_swagger_ui_html(
             openapi_url=openapi_url,
             title=f"{app.title} API",
-            swagger_js_url=f"{ASSETS_URL}/swagger-ui-bundle.js",
-            swagger_css_url=f"{ASSETS_URL}/swagger-ui.css",
-            swagger_favicon_url=f"{ASSETS_URL}/favicon.png",
+            swagger_js_url=asset("swagger-ui-bundle.js"),
+            swagger_css_url=asset("swagger-ui.css"),
+            swagger_favicon_url=asset("favicon.png"),
             swagger_ui_parameters={"persistAuthorization": True},
         )
 
@@ -67,8 +75,8 @@ def install(app: FastAPI) -> None:
         return get_redoc_html(
             openapi_url=openapi_url,
             title=f"{app.title} API",
-            redoc_js_url=f"{ASSETS_URL}/redoc.standalone.js",
-            redoc_favicon_url=f"{ASSETS_URL}/favicon.png",
+            redoc_js_url=asset("redoc.standalone.js"),
+            redoc_favicon_url=asset("favicon.png"),
             with_google_fonts=False,
         )
 

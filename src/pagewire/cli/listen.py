@@ -7,9 +7,11 @@ it pleasant to develop against:
   events forwarded to ``--forward-to`` are signed again with it, so the app behind
   keeps its secret across runs (``--print-secret`` prints it).
 - The endpoint says what it is in its description
-  (``pagewire listen <machine> expires <time>``), the expiry is renewed while the
-  run lives, and each start removes the listen endpoints that expired and those of
-  this machine whose receiver is gone (a run killed with SIGKILL cleans nothing up).
+  (``pagewire listen <machine> expires <time>``, :mod:`pagewire.kernel.listen_marker`),
+  the expiry is renewed while the run lives, and each start removes the listen
+  endpoints that expired and those of this machine whose receiver is gone. A run
+  killed with SIGKILL cleans nothing up itself: the worker's retention sweep removes
+  its endpoint once the expiry passes, even if no ``listen`` ever runs again.
 """
 
 from __future__ import annotations
@@ -19,13 +21,11 @@ import contextlib
 import hashlib
 import json
 import os
-import re
 import signal
 import socket
 import sys
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -39,11 +39,11 @@ from pagewire.cli.client_commands import (
 )
 from pagewire.client import BadRequestError, Endpoint, NotFoundError, Pagewire, WebhookEvent
 from pagewire.client._receiver import LocalReceiver, ReceivedDelivery
+from pagewire.kernel.listen_marker import listen_marker, parse_listen_marker
 from pagewire.kernel.signing import generate_secret
 
 EXPIRES_AFTER_SECONDS = 600.0  # a listen endpoint nobody renews is stale after this
 RENEW_EVERY_SECONDS = 120.0
-_MARKER = re.compile(r"^pagewire listen (?P<machine>\S+) expires (?P<expires>\S+)$")
 
 
 # -- the machine's secret -------------------------------------------------------
@@ -82,8 +82,7 @@ def machine_of(secret: str) -> str:
 
 
 def marker(machine: str, now: float) -> str:
-    expires = datetime.fromtimestamp(now + EXPIRES_AFTER_SECONDS, UTC)
-    return f"pagewire listen {machine} expires {expires.strftime('%Y-%m-%dT%H:%M:%SZ')}"
+    return listen_marker(machine, now + EXPIRES_AFTER_SECONDS)
 
 
 def _receiver_gone(url: str) -> bool:
@@ -97,14 +96,13 @@ def _receiver_gone(url: str) -> bool:
 
 def is_stale(endpoint: Endpoint, machine: str, now: float) -> bool:
     """A listen endpoint past its expiry, or this machine's with no receiver behind it."""
-    found = _MARKER.match(endpoint.description or "")
+    found = parse_listen_marker(endpoint.description)
     if found is None:
         return False
-    with contextlib.suppress(ValueError):
-        expires = datetime.strptime(found["expires"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-        if expires.timestamp() < now:
-            return True
-    return found["machine"] == machine and _receiver_gone(endpoint.url)
+    owner, expires_at = found
+    if expires_at < now:
+        return True
+    return owner == machine and _receiver_gone(endpoint.url)
 
 
 def remove_stale(client: Pagewire, machine: str) -> list[str]:

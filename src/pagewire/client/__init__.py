@@ -22,6 +22,7 @@ from pagewire.client._errors import (
 )
 from pagewire.client._models import (
     Job,
+    JobAudit,
     JobError,
     JobInput,
     JobResult,
@@ -57,6 +58,7 @@ __all__ = [
     "Endpoint",
     "EventType",
     "Job",
+    "JobAudit",
     "JobError",
     "JobInput",
     "JobResult",

@@ -216,15 +216,44 @@ def batch_request(
     return request
 
 
+WARNINGS_HEADER = "x-pagewire-warnings"
+
+
+def request_id(response: httpx.Response) -> str | None:
+    """The server's ``x-request-id`` for this response (quote it in a support request)."""
+    found: str | None = response.headers.get("x-request-id")
+    return found
+
+
+def submission_warnings(response: httpx.Response, body: Any) -> list[str]:
+    """What the submission asked that was ignored: the body's ``warnings``, else the header's."""
+    if isinstance(body, dict) and isinstance(body.get("warnings"), list):
+        return [str(w) for w in body["warnings"]]
+    header = response.headers.get(WARNINGS_HEADER)
+    return [w for w in header.split("; ") if w] if header else []
+
+
+def job_answer(response: httpx.Response) -> Job:
+    """A job from a successful response, with the response's request id."""
+    return Job.from_dict(json_body(response), request_id=request_id(response))
+
+
 def batch_answer(response: httpx.Response) -> list[JobSubmission]:
     body = json_body(response)
-    return [JobSubmission.from_dict(job) for job in body.get("data", [])]
+    warnings = submission_warnings(response, body)
+    return [
+        JobSubmission.from_dict(job, warnings=warnings, request_id=request_id(response))
+        for job in body.get("data", [])
+    ]
 
 
 def extract_answer(response: httpx.Response) -> Job | JobSubmission:
     """200 is the finished job (sync mode); 202 is a submission still to be waited for."""
     body = json_body(response)
+    warnings = submission_warnings(response, body)
     if response.status_code == 200:
-        return Job.from_dict(body)
+        return Job.from_dict(body, request_id=request_id(response), submission_warnings=warnings)
     replayed = response.headers.get("idempotent-replayed") == "true"
-    return JobSubmission.from_dict(body, replayed=replayed)
+    return JobSubmission.from_dict(
+        body, replayed=replayed, warnings=warnings, request_id=request_id(response)
+    )

@@ -17,6 +17,7 @@ from pagewire.client._raw import RawMapping
 __all__ = [
     "FINAL_STATUSES",
     "Job",
+    "JobAudit",
     "JobError",
     "JobInput",
     "JobResult",
@@ -174,9 +175,20 @@ class Job:
     result: JobResult | ResultLink | None = None
     error: JobError | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    # What the response that brought this job said about the request, not about the job:
+    # its ``x-request-id`` (quote it in a support request), and on the job
+    # ``extract(async_=False)`` returns, the fields the submission had that were ignored.
+    request_id: str | None = field(default=None, compare=False)
+    submission_warnings: list[str] = field(default_factory=list, compare=False)
 
     @classmethod
-    def from_dict(cls, data: Any) -> Job:
+    def from_dict(
+        cls,
+        data: Any,
+        *,
+        request_id: str | None = None,
+        submission_warnings: list[str] | None = None,
+    ) -> Job:
         data = _dict(data)
         return cls(
             job_id=str(data.get("job_id", "")),
@@ -194,6 +206,8 @@ class Job:
             result=_result(data.get("result")),
             error=JobError.from_dict(data["error"]) if data.get("error") else None,
             raw=data,
+            request_id=request_id,
+            submission_warnings=list(submission_warnings or []),
         )
 
     @property
@@ -207,7 +221,9 @@ class JobSubmission:
     """The answer to an asynchronous ``extract``: the job exists, its result will follow.
 
     ``replayed`` is True when the idempotency key matched an earlier submission,
-    so this is that job rather than a new one.
+    so this is that job rather than a new one. ``warnings`` names what the request
+    asked that pagewire ignored (an unknown field such as ``pagse``: a typo to fix);
+    ``request_id`` is the response's ``x-request-id``.
     """
 
     job_id: str
@@ -215,9 +231,18 @@ class JobSubmission:
     url: str | None = None
     replayed: bool = False
     file_name: str | None = None  # in a batch, which document this job reads
+    warnings: list[str] = field(default_factory=list)
+    request_id: str | None = field(default=None, compare=False)
 
     @classmethod
-    def from_dict(cls, data: Any, *, replayed: bool = False) -> JobSubmission:
+    def from_dict(
+        cls,
+        data: Any,
+        *,
+        replayed: bool = False,
+        warnings: list[str] | None = None,
+        request_id: str | None = None,
+    ) -> JobSubmission:
         data = _dict(data)
         return cls(
             job_id=str(data.get("job_id", "")),
@@ -225,6 +250,41 @@ class JobSubmission:
             url=data.get("url"),
             replayed=replayed,
             file_name=data.get("file_name"),
+            warnings=list(data.get("warnings") or warnings or []),
+            request_id=request_id,
+        )
+
+
+@dataclass(frozen=True)
+class JobAudit:
+    """Who submitted a job, and how (``GET /job/{job_id}/audit``), kept as long as the job.
+
+    ``key_id`` is the API key's id (never the key), ``ip`` the client's address as
+    the server saw it, ``request_id`` the ``x-request-id`` of the request that
+    submitted the job (as in the JSON: not this response's).
+    """
+
+    job_id: str
+    created_at: datetime | None = None
+    key_id: str | None = None
+    ip: str | None = None
+    user_agent: str | None = None
+    request_id: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> JobAudit:
+        data = _dict(data)
+        return cls(
+            job_id=str(data.get("job_id", "")),
+            created_at=parse_time(data.get("created_at")),
+            key_id=data.get("key_id"),
+            ip=data.get("ip"),
+            user_agent=data.get("user_agent"),
+            request_id=data.get("request_id"),
+            metadata=_dict(data.get("metadata")),
+            raw=data,
         )
 
 

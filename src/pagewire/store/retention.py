@@ -1,4 +1,5 @@
-"""What the retention sweep removes: finished jobs' data, then old webhook messages.
+"""What the retention sweep removes: finished jobs' data, old webhook messages, and
+the endpoints of ``pagewire listen`` runs that stopped renewing them.
 
 A batch at a time, each claimed with SKIP LOCKED on PostgreSQL, so several
 workers share the sweep. The sweep itself (its loop, and deleting the blobs of
@@ -12,11 +13,14 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from pagewire.kernel.listen_marker import PREFIX as LISTEN_PREFIX
+from pagewire.kernel.listen_marker import parse_listen_marker
 from pagewire.models import Job, JobStatus
 from pagewire.store import tables as t
 from pagewire.store.db import Database
 from pagewire.store.job_sql import emit_job_events, job_from_row
 
+E = t.endpoints.c
 J = t.jobs.c
 D = t.deliveries.c
 V = t.events.c
@@ -95,3 +99,43 @@ class RetentionStore:
             )
             result = await conn.execute(t.events.delete().where(V.id.in_(old)))
         return int(result.rowcount or 0)
+
+    async def remove_expired_listen_endpoints(self, page: int = 500) -> list[tuple[str, str]]:
+        """Delete every ``pagewire listen`` endpoint whose marked expiry has passed.
+
+        Returns ``(org_id, endpoint_id)`` of those deleted. Only a description that
+        matches the marker exactly counts (:mod:`pagewire.kernel.listen_marker`),
+        and the delete requires the description read, so a run that renewed its
+        endpoint in between keeps it. Listen endpoints are few: the candidates are
+        read a page at a time, the expiry checked here.
+        """
+        now = await self.db.current_time()
+        due: list[tuple[str, str, str]] = []
+        after = ""
+        while True:
+            async with self.db.read() as conn:
+                rows = (
+                    await conn.execute(
+                        sa.select(E.id, E.org_id, E.description)
+                        .where(E.description.startswith(LISTEN_PREFIX, autoescape=True))
+                        .where(E.id > after)
+                        .order_by(E.id)
+                        .limit(page)
+                    )
+                ).all()
+            for row in rows:
+                found = parse_listen_marker(row.description)
+                if found is not None and found[1] < now:
+                    due.append((row.org_id, row.id, row.description))
+            if len(rows) < page:
+                break
+            after = rows[-1].id
+        removed = []
+        async with self.db.write() as conn:
+            for org_id, endpoint_id, description in due:
+                result = await conn.execute(
+                    t.endpoints.delete().where(E.id == endpoint_id, E.description == description)
+                )
+                if result.rowcount:
+                    removed.append((org_id, endpoint_id))
+        return removed

@@ -1,4 +1,5 @@
-"""Retention: finished jobs' files and results expire; old messages and idempotency keys go.
+"""Retention: finished jobs' files and results expire; old messages, idempotency keys
+and the endpoints of ``pagewire listen`` runs past their expiry go.
 
 Runs inside every worker, a batch at a time (the store claims each batch with SKIP
 LOCKED, so several workers share the sweep), keeping tables and the blob directory
@@ -39,8 +40,20 @@ async def expire_jobs(store: Store, blobs: BlobStore, older_than: float) -> int:
     return len(expired)
 
 
+async def remove_expired_listen_endpoints(store: Store) -> int:
+    """A ``listen`` killed with SIGKILL never deletes its endpoint: it goes at its expiry."""
+    removed = await store.retention.remove_expired_listen_endpoints()
+    for org_id, endpoint_id in removed:
+        log.info(
+            "expired listen endpoint removed",
+            extra={"fields": {"endpoint_id": endpoint_id, "org_id": org_id}},
+        )
+    return len(removed)
+
+
 async def sweep(store: Store, blobs: BlobStore, settings: Settings) -> None:
     await store.portal.prune()
+    await remove_expired_listen_endpoints(store)
     while await store.idempotency.prune() > 0:
         pass
     if settings.job_retention_seconds > 0:

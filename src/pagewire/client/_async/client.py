@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
@@ -129,6 +130,7 @@ class AsyncPagewire:
         priority: int | None = ...,
         idempotency_key: str | None = ...,
         wait_timeout: float | None = ...,
+        extra_fields: Mapping[str, Any] | None = ...,
     ) -> JobSubmission: ...
 
     @overload
@@ -149,6 +151,7 @@ class AsyncPagewire:
         priority: int | None = ...,
         idempotency_key: str | None = ...,
         wait_timeout: float | None = ...,
+        extra_fields: Mapping[str, Any] | None = ...,
     ) -> Job: ...
 
     async def extract(
@@ -168,6 +171,7 @@ class AsyncPagewire:
         priority: int | None = None,
         idempotency_key: str | None = None,
         wait_timeout: float | None = None,
+        extra_fields: Mapping[str, Any] | None = None,
     ) -> JobSubmission | Job:
         """Submit a document: a path, bytes or binary file object, or a ``file_url``.
 
@@ -183,6 +187,10 @@ class AsyncPagewire:
         destination record id...) is stored with the job and sent in every event.
         The ``idempotency_key`` (one is generated when not given) makes retries
         safe: the same key and body always return the same job.
+
+        ``extra_fields`` are sent as they are, for an option this SDK does not know
+        yet. A field the server does not know is ignored, not refused: the result's
+        ``warnings`` (``submission_warnings`` on a finished :class:`Job`) names it.
         """
         fields = extract_fields(
             async_=async_,
@@ -195,11 +203,13 @@ class AsyncPagewire:
             return_html=return_html,
             priority=priority,
         )
+        fields.update(extra_fields or {})
         request = extract_request(file, file_url, file_name, fields, idempotency_key)
         answer = extract_answer(await self._request("POST", "/extract", **request))
         if isinstance(answer, Job) or async_:
             return answer
-        return await self.jobs.wait(answer.job_id, timeout=wait_timeout)
+        finished = await self.jobs.wait(answer.job_id, timeout=wait_timeout)
+        return dataclasses.replace(finished, submission_warnings=answer.warnings)
 
     async def batch_extract(
         self,

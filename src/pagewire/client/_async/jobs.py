@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from pagewire.client._base import list_page
+from pagewire.client._base import job_answer, json_body, list_page
 from pagewire.client._errors import WaitTimeoutError
 from pagewire.client._jobs_base import (
     DEFAULT_POLL,
@@ -15,7 +15,7 @@ from pagewire.client._jobs_base import (
     job_path,
     list_params,
 )
-from pagewire.client._models import Job, JobResult, ListPage
+from pagewire.client._models import Job, JobAudit, JobResult, ListPage
 from pagewire.client._retry import Backoff
 
 if TYPE_CHECKING:
@@ -32,11 +32,16 @@ class AsyncJobs:
 
     async def get_job(self, job_id: str) -> Job:
         """The job as it is now: status, progress, metadata, and the result once completed."""
-        return Job.from_dict(await self._client._json("GET", job_path(job_id)))
+        return job_answer(await self._client._request("GET", job_path(job_id)))
 
     async def cancel_job(self, job_id: str) -> Job:
         """Cancel: a pending job at once, a processing one at its next page. Idempotent."""
-        return Job.from_dict(await self._client._json("DELETE", job_path(job_id)))
+        return job_answer(await self._client._request("DELETE", job_path(job_id)))
+
+    async def audit(self, job_id: str) -> JobAudit:
+        """Who submitted the job, and how: API key id, IP, user agent, request id, metadata."""
+        response = await self._client._request("GET", f"{job_path(job_id)}/audit")
+        return JobAudit.from_dict(json_body(response))
 
     async def list_page(
         self,

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import TracebackType
@@ -130,6 +131,7 @@ class Pagewire:
         priority: int | None = ...,
         idempotency_key: str | None = ...,
         wait_timeout: float | None = ...,
+        extra_fields: Mapping[str, Any] | None = ...,
     ) -> JobSubmission: ...
 
     @overload
@@ -150,6 +152,7 @@ class Pagewire:
         priority: int | None = ...,
         idempotency_key: str | None = ...,
         wait_timeout: float | None = ...,
+        extra_fields: Mapping[str, Any] | None = ...,
     ) -> Job: ...
 
     def extract(
@@ -169,6 +172,7 @@ class Pagewire:
         priority: int | None = None,
         idempotency_key: str | None = None,
         wait_timeout: float | None = None,
+        extra_fields: Mapping[str, Any] | None = None,
     ) -> JobSubmission | Job:
         """Submit a document: a path, bytes or binary file object, or a ``file_url``.
 
@@ -184,6 +188,10 @@ class Pagewire:
         destination record id...) is stored with the job and sent in every event.
         The ``idempotency_key`` (one is generated when not given) makes retries
         safe: the same key and body always return the same job.
+
+        ``extra_fields`` are sent as they are, for an option this SDK does not know
+        yet. A field the server does not know is ignored, not refused: the result's
+        ``warnings`` (``submission_warnings`` on a finished :class:`Job`) names it.
         """
         fields = extract_fields(
             async_=async_,
@@ -196,11 +204,13 @@ class Pagewire:
             return_html=return_html,
             priority=priority,
         )
+        fields.update(extra_fields or {})
         request = extract_request(file, file_url, file_name, fields, idempotency_key)
         answer = extract_answer(self._request("POST", "/extract", **request))
         if isinstance(answer, Job) or async_:
             return answer
-        return self.jobs.wait(answer.job_id, timeout=wait_timeout)
+        finished = self.jobs.wait(answer.job_id, timeout=wait_timeout)
+        return dataclasses.replace(finished, submission_warnings=answer.warnings)
 
     def batch_extract(
         self,

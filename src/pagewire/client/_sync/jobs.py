@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from pagewire.client._base import list_page
+from pagewire.client._base import job_answer, json_body, list_page
 from pagewire.client._errors import WaitTimeoutError
 from pagewire.client._jobs_base import (
     DEFAULT_POLL,
@@ -17,7 +17,7 @@ from pagewire.client._jobs_base import (
     job_path,
     list_params,
 )
-from pagewire.client._models import Job, JobResult, ListPage
+from pagewire.client._models import Job, JobAudit, JobResult, ListPage
 from pagewire.client._retry import Backoff
 
 if TYPE_CHECKING:
@@ -34,11 +34,16 @@ class Jobs:
 
     def get_job(self, job_id: str) -> Job:
         """The job as it is now: status, progress, metadata, and the result once completed."""
-        return Job.from_dict(self._client._json("GET", job_path(job_id)))
+        return job_answer(self._client._request("GET", job_path(job_id)))
 
     def cancel_job(self, job_id: str) -> Job:
         """Cancel: a pending job at once, a processing one at its next page. Idempotent."""
-        return Job.from_dict(self._client._json("DELETE", job_path(job_id)))
+        return job_answer(self._client._request("DELETE", job_path(job_id)))
+
+    def audit(self, job_id: str) -> JobAudit:
+        """Who submitted the job, and how: API key id, IP, user agent, request id, metadata."""
+        response = self._client._request("GET", f"{job_path(job_id)}/audit")
+        return JobAudit.from_dict(json_body(response))
 
     def list_page(
         self,
