@@ -35,9 +35,9 @@ from types import MappingProxyType
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from pagewire.ids import new_id
 from pagewire.models import AttemptRecord, Backlog, ClaimedDelivery, Verdict
 from pagewire.security.encryption import SecretBox, secret_context
 from pagewire.store import tables as t
@@ -110,7 +110,10 @@ class DeliveryStore:
         g = given.c
         now = self.db.now()
         # Joined to its delivery: an attempt whose delivery was deleted meanwhile is dropped.
-        insert = t.attempts.insert().from_select(
+        # An attempt already logged (its id is the record's, made before sending) is
+        # skipped: a batch written again after its commit's answer was lost logs nothing
+        # twice. ON CONFLICT DO NOTHING is spelled alike by SQLite and PostgreSQL.
+        insert = pg_insert(t.attempts).from_select(
             [
                 "id",
                 "delivery_id",
@@ -135,7 +138,7 @@ class DeliveryStore:
             )
             .select_from(given.join(t.deliveries, D.id == g.delivery_id))
             .where(self.db.dialect.among(D.id)),
-        )
+        ).on_conflict_do_nothing()
         retry = g.next_status == "pending"
         update = (
             t.deliveries.update()
@@ -294,7 +297,7 @@ class DeliveryStore:
             _ATTEMPT_COLUMNS,
             [
                 (
-                    new_id("att"),
+                    r.id,
                     r.delivery.id,
                     r.delivery.lease_token,
                     r.status_code,
