@@ -113,32 +113,36 @@ class DeliveryStore:
         # An attempt already logged (its id is the record's, made before sending) is
         # skipped: a batch written again after its commit's answer was lost logs nothing
         # twice. ON CONFLICT DO NOTHING is spelled alike by SQLite and PostgreSQL.
-        insert = pg_insert(t.attempts).from_select(
-            [
-                "id",
-                "delivery_id",
-                "org_id",
-                "status_code",
-                "latency_ms",
-                "response_body",
-                "error",
-                "error_detail",
-                "created_at",
-            ],
-            sa.select(
-                g.attempt_id,
-                g.delivery_id,
-                D.org_id,  # the delivery's: a batch carries no more than it must
-                g.status_code,
-                g.latency_ms,
-                g.response_body,
-                g.error,
-                g.error_detail,
-                now,
+        insert = (
+            pg_insert(t.attempts)
+            .from_select(
+                [
+                    "id",
+                    "delivery_id",
+                    "org_id",
+                    "status_code",
+                    "latency_ms",
+                    "response_body",
+                    "error",
+                    "error_detail",
+                    "created_at",
+                ],
+                sa.select(
+                    g.attempt_id,
+                    g.delivery_id,
+                    D.org_id,  # the delivery's: a batch carries no more than it must
+                    g.status_code,
+                    g.latency_ms,
+                    g.response_body,
+                    g.error,
+                    g.error_detail,
+                    now,
+                )
+                .select_from(given.join(t.deliveries, D.id == g.delivery_id))
+                .where(self.db.dialect.among(D.id)),
             )
-            .select_from(given.join(t.deliveries, D.id == g.delivery_id))
-            .where(self.db.dialect.among(D.id)),
-        ).on_conflict_do_nothing()
+            .on_conflict_do_nothing()
+        )
         retry = g.next_status == "pending"
         update = (
             t.deliveries.update()
