@@ -143,6 +143,7 @@ async def test_no_secret_header_value_or_key_is_on_disk_and_files_are_private(
             for n, form in enumerate(secret_forms(secret)):
                 needles[f"{name} (form {n})"] = form
         if backend.name == "sqlite":
+            assert stat.S_IMODE(key_file.stat().st_mode) == 0o600  # docs/operations.md
             for n, form in enumerate(key_forms(key_file.read_text())):
                 needles[f"key (form {n})"] = form
             database = Path(backend.url.removeprefix("sqlite:///"))
