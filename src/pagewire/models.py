@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
+from pagewire.ids import new_id
+
 T = TypeVar("T")
 
 
@@ -282,6 +284,9 @@ class AttemptRecord:
     retry_in: float | None = None  # seconds, for "retry"
     reason: str | None = None  # for "failed" and "disable"
     error_detail: str | None = None
+    # Made when the attempt ends, not when it is written: a write tried again after
+    # its commit's answer was lost inserts the same row, which the log then ignores.
+    id: str = field(default_factory=lambda: new_id("att"))
 
 
 @dataclass(frozen=True)

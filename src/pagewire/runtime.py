@@ -129,6 +129,7 @@ async def open_services(
     opened = store or Store.from_settings(settings, clock=clock)
     try:
         if migrate == "upgrade":
+            await opened.db.ping()  # unreachable: StoreUnavailable in words, not the driver's
             await upgrade(opened.db)
         elif migrate == "require_current":
             await opened.db.ping()

@@ -7,6 +7,9 @@ deliver to a real receiver, and report their spans to the SDK's in-memory export
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
@@ -149,3 +152,34 @@ def test_traces_are_off_unless_asked_for_and_the_standard_switches_win(
     assert traces.wanted(settings, env={"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"})
     assert not traces.wanted(on, env={"OTEL_SDK_DISABLED": "true"})
     assert not traces.wanted(on, env={"OTEL_TRACES_EXPORTER": "none"})
+    traces_only = {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://collector:4318/v1/traces"}
+    assert traces.wanted(settings, env=traces_only)
+    assert not traces.wanted(settings, env={**traces_only, "OTEL_SDK_DISABLED": "true"})
+
+
+def test_with_traces_off_a_serving_app_loads_no_part_of_the_sdk(tmp_path: Path) -> None:
+    # docs/operations.md, Traces: "Off, pagewire makes no span and loads no part of the
+    # SDK". A fresh interpreter: this test process has the SDK loaded for the others.
+    script = """
+import asyncio, sys, httpx
+from pagewire.app import create_app
+from pagewire.settings import Settings
+
+async def main():
+    app = create_app(Settings(), run_worker=True, run_dispatcher=True)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            assert (await client.get("/healthz")).status_code == 200
+            assert (await client.get("/readyz")).status_code == 200
+    print(sorted(m for m in sys.modules if m.startswith("opentelemetry.sdk")))
+
+asyncio.run(main())
+"""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "PAGEWIRE_"))}
+    env["PAGEWIRE_DATA_DIR"] = str(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"

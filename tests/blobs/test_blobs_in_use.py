@@ -127,6 +127,10 @@ async def test_an_expired_result_is_not_completed_and_a_vanished_object_not_foun
 
     assert gone.status_code == 409 and gone.json()["error"]["code"] == "job_not_completed"
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+    # The job itself still reads: completed, its result a link (which answers 404).
+    seen = await api.get(f"/job/{vanished.id}", headers=tenant.headers)
+    assert seen.status_code == 200 and seen.json()["status"] == "completed"
+    assert seen.json()["result"]["is_url"] is True
 
 
 async def test_an_unreachable_bucket_is_503_with_retry_after_and_no_internals(

@@ -151,6 +151,31 @@ async def test_a_claimed_delivery_is_leased_and_due_again_when_its_lease_runs_ou
     assert len(message.deliveries[0].attempt_log) == 2
 
 
+async def test_a_batch_recorded_again_logs_each_attempt_once_and_changes_nothing_more(
+    store: Any, tenant: Any
+) -> None:
+    # What the recorder does when a commit's answer was lost: the same records again.
+    await store.webhooks.create_endpoint(tenant.org_id, "https://example.com/a")
+    retried_event = await emit(store, tenant.org_id)
+    done_event = await emit(store, tenant.org_id)
+    claimed = {c.event_id: c for c in await claim(store)}
+    batch = [
+        record(claimed[retried_event], "retry", status_code=503, retry_in=3600),
+        record(claimed[done_event], "succeeded", status_code=200),
+    ]
+
+    for _ in range(2):
+        await store.deliveries.record_attempts(batch)
+        await store.deliveries.record_attempts(batch[1:])  # alone: PostgreSQL's one statement
+
+    assert await delivery_status(store, retried_event) == ["pending"]
+    assert await delivery_status(store, done_event) == ["succeeded"]
+    for event_id in (retried_event, done_event):
+        message = await store.webhooks.get_message(tenant.org_id, event_id)
+        [delivery] = message.deliveries
+        assert delivery.attempts == len(delivery.attempt_log) == 1
+
+
 async def test_concurrent_claimers_never_hold_the_same_delivery(store: Any, tenant: Any) -> None:
     for _ in range(3):
         await store.webhooks.create_endpoint(tenant.org_id, "https://example.com/a")

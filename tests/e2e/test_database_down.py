@@ -1,4 +1,4 @@
-"""``pagewire worker`` and ``dispatch`` started while PostgreSQL is down wait for it.
+"""``pagewire worker``, ``dispatch`` and ``serve`` started while PostgreSQL is down wait for it.
 
 The database is "down" in the most ordinary way: nothing listens on its port yet.
 A TCP forwarder started later on that port to the real server plays the database
@@ -216,12 +216,44 @@ def test_worker_and_dispatcher_started_before_the_database_wait_then_serve(
     assert PASSWORD not in service.logs()
 
 
-@pytest.mark.parametrize("command", ["worker", "dispatch"])
+def test_serve_started_before_the_database_waits_then_answers(
+    service_factory: Any, backend: Any
+) -> None:
+    service = service_factory()
+    port = free_port()
+    proc = service.start(
+        "serve", "--port", str(service.port), "--database-url", on_port(backend.url, port)
+    )
+    wait_for_retries(service, [proc], 2)
+    with pytest.raises(httpx.HTTPError):  # not listening while it waits
+        httpx.get(f"{service.base_url}/healthz", timeout=1)
+
+    target = urlsplit(backend.url)
+    forwarder = Forwarder(port, (target.hostname or "127.0.0.1", target.port or 5432))
+    forwarder.start()
+    try:
+        service.wait_ready(proc)  # /readyz 200: migrated, keys open
+        proc.terminate()
+        assert proc.wait(20) == 0, service.logs()
+    finally:
+        forwarder.stop()
+    log = log_of(service, proc)
+    assert all("refused" in x["error"] for x in retries(log))
+    assert '"database reachable"' in log.read_text()
+    assert "Traceback" not in service.logs() and PASSWORD not in service.logs()
+
+
+def serving(service: Any) -> list[str]:
+    return ["serve", "--port", str(service.port)]
+
+
+@pytest.mark.parametrize("command", ["worker", "dispatch", "serve"])
 def test_sigterm_while_waiting_for_the_database_exits_0_at_once(
     service_factory: Any, backend: Any, command: str
 ) -> None:
     service = service_factory()
-    proc = service.start(command, "--database-url", on_port(backend.url, free_port()))
+    args = serving(service) if command == "serve" else [command]
+    proc = service.start(*args, "--database-url", on_port(backend.url, free_port()))
     wait_for_retries(service, [proc], 1)
     proc.terminate()
     assert proc.wait(10) == 0, service.logs()
@@ -259,7 +291,7 @@ def test_sigterm_during_a_connection_attempt_that_hangs_exits_0_at_once(
     assert "Traceback" not in service.logs()
 
 
-@pytest.mark.parametrize("command", ["worker", "dispatch"])
+@pytest.mark.parametrize("command", ["worker", "dispatch", "serve"])
 @pytest.mark.parametrize(
     ("user", "database", "reason"),
     [
@@ -290,8 +322,10 @@ def test_a_database_no_wait_can_fix_still_exits_1_with_the_reason(
     url = on_port(backend.url, target.port or 5432, user=user)
     if database is not None:
         url = urlsplit(url)._replace(path=f"/{database}").geturl()
-    proc = service.start(command, "--database-url", url)
+    args = serving(service) if command == "serve" else [command]
+    proc = service.start(*args, "--database-url", url)
     assert proc.wait(30) == 1
     assert reason in service.logs()
     assert "database unreachable, retrying" not in service.logs()
+    assert "Traceback" not in service.logs()
     assert PASSWORD not in service.logs()

@@ -107,6 +107,23 @@ async def test_attempts_the_database_fails_to_record_are_kept_and_logged_once_ea
     assert logged(found) == sends(sender) and sum(sends(sender).values()) == 25
 
 
+async def test_a_write_whose_commit_answer_was_lost_logs_each_attempt_once(
+    store: Any, tenant: Any, run_dispatcher: Any
+) -> None:
+    # The batch is committed, then the connection drops before the answer: the
+    # recorder writes the same batch again, and the log must not gain a second row.
+    sender = await beside_a_fine_one(store, tenant, 10, *[Answer(503)] * 5)
+    faulty = FaultyStore(store)
+    faulty.fail("deliveries.record_attempts", times=4, after_commit=True)
+    await run_dispatcher(on_store=faulty, sender=sender)
+
+    found = await settled(store, 20)
+
+    assert faulty.failures["deliveries.record_attempts"] == 4
+    assert {status for status, _, _ in found.values()} == {"succeeded"}
+    assert logged(found) == sends(sender) and sum(sends(sender).values()) == 25
+
+
 async def test_attempts_still_unrecorded_when_the_dispatcher_stops_are_logged_before_it_ends(
     store: Any, tenant: Any, run_dispatcher: Any
 ) -> None:

@@ -87,6 +87,21 @@ async def test_broken_documents_fail_with_a_clear_code_and_nothing_stays_process
     assert job["finished_at"] is not None
 
 
+async def test_a_document_over_the_page_limit_fails_with_too_many_pages(
+    harness_factory: Any, sample_pdf: Path
+) -> None:
+    # docs/operations.md, PAGEWIRE_MAX_PAGES: the sample filing has 17 pages.
+    async with harness_factory(max_pages=16) as harness:
+        async with harness.worker():
+            job = await harness.finished(await harness.submit(sample_pdf.read_bytes()))
+        events = await event_types(harness.services.store, job["job_id"])
+
+    assert job["status"] == "failed" and job["attempts"] == 1  # not tried again
+    assert job["error"]["code"] == "too_many_pages"
+    assert job["error"]["message"] == "the document has 17 pages; the limit is 16"
+    assert job["result"] is None and events[-1] == "job.failed"
+
+
 async def test_a_large_result_is_served_from_its_own_endpoint(
     harness_factory: Any, sample_pdf: Path
 ) -> None:

@@ -69,9 +69,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from pagewire.app import create_app
+    from pagewire.cli.reachable import ready_to_serve
 
     settings = _settings(args)
     _require_blob_store(settings)
+    # The database (waited for while down), its migrations and the encryption keys are
+    # checked before uvicorn starts: what fails in its lifespan exits 3 with a traceback.
+    ready = False
+
+    async def check(stop: asyncio.Event) -> None:
+        nonlocal ready
+        ready = await ready_to_serve(settings, stop)
+
+    _run_until_signal(check)
+    if not ready:  # SIGTERM or SIGINT while waiting for the database
+        return 0
     host = args.host or settings.host  # a flag wins over PAGEWIRE_HOST / PAGEWIRE_PORT
     port = settings.port if args.port is None else args.port
     if args.public_url:
@@ -136,7 +148,7 @@ def _run_loop(
     ``make_loop(services, registry)``: with a metrics port, ``registry`` is the one
     served on it (the services' database gauges read before each scrape); else None.
     """
-    from pagewire.cli.reachable import open_when_reachable
+    from pagewire.cli.reachable import open_when_reachable, unusable
     from pagewire.errors import StoreUnavailable
     from pagewire.runtime import SchemaNotCurrent, open_services
     from pagewire.telemetry.metrics_server import serve_metrics
@@ -157,13 +169,8 @@ def _run_loop(
                     ),
                     stop,
                 )
-            except StoreUnavailable as error:
-                raise SystemExit(
-                    f"{error.message}\ncheck PAGEWIRE_DATABASE_URL (or --database-url); "
-                    "a new database needs `pagewire migrate`"
-                ) from None
-            except SchemaNotCurrent as error:
-                raise SystemExit(str(error)) from None
+            except (StoreUnavailable, SchemaNotCurrent) as error:
+                raise unusable(error) from None
             if services is None:  # stopped while waiting for the database
                 return
             registry = None

@@ -1,8 +1,9 @@
 """Start-up against a database that may be down: wait for it, with backoff, logged.
 
-``pagewire worker`` and ``pagewire dispatch`` open their services through this, so a
-restart of the database is not an outage of pagewire (docs/operations.md, "Starting
-while the database is down").
+``pagewire worker`` and ``pagewire dispatch`` open their services through this, and
+``pagewire serve`` checks its start through it before it listens, so a restart of the
+database is not an outage of pagewire (docs/operations.md, "Starting while the
+database is down"). What no wait fixes ends the process with one line, exit 1.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import random
 from collections.abc import Callable
 
 from pagewire.errors import StoreUnavailable
-from pagewire.runtime import Services
+from pagewire.runtime import SchemaNotCurrent, Services, open_services
+from pagewire.settings import Settings
 
 log = logging.getLogger("pagewire.cli")
 
@@ -73,3 +75,34 @@ async def open_when_reachable(
         if attempt > 1:
             log.info("database reachable", extra={"fields": {"attempts": attempt}})
         return services
+
+
+def unusable(error: StoreUnavailable | SchemaNotCurrent) -> SystemExit:
+    """Exit 1 with one line for a database no wait fixes (a wrong role, password or
+    database name; a schema not current): the reason, and what to check."""
+    if isinstance(error, SchemaNotCurrent):
+        return SystemExit(str(error))
+    return SystemExit(
+        f"{error.message}\ncheck PAGEWIRE_DATABASE_URL (or --database-url); "
+        "a new database needs `pagewire migrate`"
+    )
+
+
+async def ready_to_serve(settings: Settings, stop: asyncio.Event) -> bool:
+    """``pagewire serve``'s start, before it listens: wait for the database as the
+    worker does, apply migrations and open the encryption keys, then close again (the
+    app's lifespan opens its own). False when ``stop`` came while waiting.
+
+    Raises :class:`SystemExit` (exit 1, one line) for a database no wait fixes, and
+    :class:`~pagewire.security.encryption.EncryptionKeyError` (exit 2) for a wrong key.
+    """
+    async with contextlib.AsyncExitStack() as stack:
+        try:
+            services = await open_when_reachable(
+                stack,
+                lambda: open_services(settings, listen=False, queue_metrics=False),
+                stop,
+            )
+        except StoreUnavailable as error:
+            raise unusable(error) from None
+    return services is not None

@@ -35,9 +35,9 @@ from types import MappingProxyType
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from pagewire.ids import new_id
 from pagewire.models import AttemptRecord, Backlog, ClaimedDelivery, Verdict
 from pagewire.security.encryption import SecretBox, secret_context
 from pagewire.store import tables as t
@@ -110,31 +110,38 @@ class DeliveryStore:
         g = given.c
         now = self.db.now()
         # Joined to its delivery: an attempt whose delivery was deleted meanwhile is dropped.
-        insert = t.attempts.insert().from_select(
-            [
-                "id",
-                "delivery_id",
-                "org_id",
-                "status_code",
-                "latency_ms",
-                "response_body",
-                "error",
-                "error_detail",
-                "created_at",
-            ],
-            sa.select(
-                g.attempt_id,
-                g.delivery_id,
-                D.org_id,  # the delivery's: a batch carries no more than it must
-                g.status_code,
-                g.latency_ms,
-                g.response_body,
-                g.error,
-                g.error_detail,
-                now,
+        # An attempt already logged (its id is the record's, made before sending) is
+        # skipped: a batch written again after its commit's answer was lost logs nothing
+        # twice. ON CONFLICT DO NOTHING is spelled alike by SQLite and PostgreSQL.
+        insert = (
+            pg_insert(t.attempts)
+            .from_select(
+                [
+                    "id",
+                    "delivery_id",
+                    "org_id",
+                    "status_code",
+                    "latency_ms",
+                    "response_body",
+                    "error",
+                    "error_detail",
+                    "created_at",
+                ],
+                sa.select(
+                    g.attempt_id,
+                    g.delivery_id,
+                    D.org_id,  # the delivery's: a batch carries no more than it must
+                    g.status_code,
+                    g.latency_ms,
+                    g.response_body,
+                    g.error,
+                    g.error_detail,
+                    now,
+                )
+                .select_from(given.join(t.deliveries, D.id == g.delivery_id))
+                .where(self.db.dialect.among(D.id)),
             )
-            .select_from(given.join(t.deliveries, D.id == g.delivery_id))
-            .where(self.db.dialect.among(D.id)),
+            .on_conflict_do_nothing()
         )
         retry = g.next_status == "pending"
         update = (
@@ -294,7 +301,7 @@ class DeliveryStore:
             _ATTEMPT_COLUMNS,
             [
                 (
-                    new_id("att"),
+                    r.id,
                     r.delivery.id,
                     r.delivery.lease_token,
                     r.status_code,
