@@ -64,4 +64,3 @@ async def test_a_clock_set_back_does_not_lock_an_organization_out(
         after = [(await node.get("/jobs", headers=tenant.headers)) for _ in range(4)]
     assert [r.status_code for r in after] == [200, 200, 200, 429]
     assert after[3].headers["retry-after"] == "1"  # not the 50 hours
-
