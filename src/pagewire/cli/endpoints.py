@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from pagewire.cli.client_commands import (
@@ -162,26 +163,26 @@ def cmd_rotate_secret(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-@reporting_errors
-def cmd_enable(args: argparse.Namespace) -> int:
-    with client_from(args) as client:
-        endpoint = client.webhooks.enable_endpoint(args.endpoint_id)
-    if args.json:
-        print_json(endpoint.raw)
-    else:
-        print(f"endpoint {endpoint.id} {_state(endpoint)}")
-    return EXIT_OK
+def _switch(enable: bool) -> Callable[[argparse.Namespace], int]:
+    """``endpoints enable`` or ``endpoints disable``: the same but for the call."""
+
+    @reporting_errors
+    def command(args: argparse.Namespace) -> int:
+        with client_from(args) as client:
+            hooks = client.webhooks
+            switch = hooks.enable_endpoint if enable else hooks.disable_endpoint
+            endpoint = switch(args.endpoint_id)
+        if args.json:
+            print_json(endpoint.raw)
+        else:
+            print(f"endpoint {endpoint.id} {_state(endpoint)}")
+        return EXIT_OK
+
+    return command
 
 
-@reporting_errors
-def cmd_disable(args: argparse.Namespace) -> int:
-    with client_from(args) as client:
-        endpoint = client.webhooks.disable_endpoint(args.endpoint_id)
-    if args.json:
-        print_json(endpoint.raw)
-    else:
-        print(f"endpoint {endpoint.id} {_state(endpoint)}")
-    return EXIT_OK
+cmd_enable = _switch(True)
+cmd_disable = _switch(False)
 
 
 @reporting_errors
