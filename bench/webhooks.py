@@ -837,7 +837,7 @@ def table(results: dict[str, Any], args: argparse.Namespace) -> str:
             f"{f['dead_run_seconds']:.1f} s"
             + (
                 "; **too short for its retries: raise --events**"
-                if f["dead_run_seconds"] < 5 * args.dead_timeout
+                if f["dead_run_seconds"] < 5 * args.dead_timeout or not f["dead_retried"]
                 else ""
             )
             + ")"
@@ -1006,7 +1006,7 @@ if __name__ == "__main__":
     parser.add_argument(
         "--dead-timeout",
         type=float,
-        default=1.0,
+        default=0.25,
         help="webhook timeout of both dead-endpoint runs (s): short enough to time out in a run",
     )
     parser.add_argument(
