@@ -235,7 +235,7 @@ def new_job(
         request={
             "ip": request.client.host if request.client else None,
             "user_agent": request.headers.get("user-agent"),
-            "request_id": current_request_id() or request.headers.get("x-request-id"),
+            "request_id": current_request_id(),  # set by telemetry.http for every request
             "key_id": caller.key_id,
         },
         idempotency_key=idempotency_key,

@@ -28,6 +28,16 @@ from pagewire.store.db import Database
 J = t.jobs.c
 
 
+def held_by(lease: Lease) -> tuple[Any, ...]:
+    """The WHERE of a write only the lease's holder may make: the job is still
+    processing under this very lease (not rescued, re-leased or finished since)."""
+    return (
+        J.id == lease.job.id,
+        J.status == JobStatus.PROCESSING.value,
+        J.lease_token == lease.token,
+    )
+
+
 def job_from_row(row: Any) -> Job:
     m = row._mapping
     return Job(

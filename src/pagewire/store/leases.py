@@ -24,6 +24,7 @@ from pagewire.store.job_sql import (
     Finish,
     emit_job_events,
     finished_job,
+    held_by,
     job_from_row,
     job_sql,
 )
@@ -101,7 +102,7 @@ class LeaseStore:
             row = (
                 await conn.execute(
                     t.jobs.update()
-                    .where(*self._guard(lease))
+                    .where(*held_by(lease))
                     .values(**values)
                     .returning(J.cancel_requested)
                 )
@@ -149,7 +150,7 @@ class LeaseStore:
         async with self.db.write() as conn:
             result = await conn.execute(
                 t.jobs.update()
-                .where(*self._guard(lease))
+                .where(*held_by(lease))
                 .values(sha256=sha256, size=size, media_type=media_type)
             )
         return bool(result.rowcount)
@@ -211,7 +212,7 @@ class LeaseStore:
         async with self.db.write() as conn:
             result = await conn.execute(
                 t.jobs.update()
-                .where(*self._guard(lease))
+                .where(*held_by(lease))
                 .values(
                     status=JobStatus.PENDING.value,
                     attempts=J.attempts - 1,
@@ -225,14 +226,6 @@ class LeaseStore:
             if result.rowcount:
                 await self.db.notify(conn, "pagewire_jobs")
             return bool(result.rowcount)
-
-    @staticmethod
-    def _guard(lease: Lease) -> tuple[Any, ...]:
-        return (
-            J.id == lease.job.id,
-            J.status == JobStatus.PROCESSING.value,
-            J.lease_token == lease.token,
-        )
 
     async def rescue_expired(self, limit: int = 100) -> list[Job]:
         """Jobs whose worker stopped heartbeating: retried, or failed with ``worker_lost``.

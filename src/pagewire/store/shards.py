@@ -29,7 +29,7 @@ from pagewire.ids import new_id
 from pagewire.models import Job, JobStatus, Lease
 from pagewire.store import tables as t
 from pagewire.store.db import Database
-from pagewire.store.job_sql import emit_job_events, job_from_row
+from pagewire.store.job_sql import emit_job_events, held_by, job_from_row
 
 J = t.jobs.c
 
@@ -38,13 +38,6 @@ class ShardStore:
     def __init__(self, db: Database, *, public_url: str) -> None:
         self.db = db
         self.public_url = public_url
-
-    def _guard(self, lease: Lease) -> tuple[Any, ...]:
-        return (
-            J.id == lease.job.id,
-            J.status == JobStatus.PROCESSING.value,
-            J.lease_token == lease.token,
-        )
 
     async def split(
         self, lease: Lease, ranges: Sequence[str], pages_total: int
@@ -61,7 +54,7 @@ class ShardStore:
             owned = (
                 await conn.execute(
                     t.jobs.update()
-                    .where(*self._guard(lease))
+                    .where(*held_by(lease))
                     .values(pages_total=pages_total, updated_at=now)
                     .returning(J.id)
                 )
@@ -110,9 +103,7 @@ class ShardStore:
                 values |= {"status": status.value, "error": error, "finished_at": now}
                 if status is JobStatus.COMPLETED:
                     values["pages_done"] = sa.func.coalesce(J.pages_total, J.pages_done)
-            recorded = await conn.execute(
-                t.jobs.update().where(*self._guard(lease)).values(**values)
-            )
+            recorded = await conn.execute(t.jobs.update().where(*held_by(lease)).values(**values))
             # The assembler's token follows from this run's: a try again after a
             # commit whose answer was lost still finds the lease it took.
             token = hashlib.sha256(f"assemble:{lease.token}".encode()).hexdigest()[:32]
