@@ -75,7 +75,6 @@ EXPECTATIONS: dict[str, Expect] = {
             # the attention maps' labels (pages 13-15) are figure text, not headings
             "# Input-Input",
         ),
-        known_misses=frozenset({"Attention(Q, K, V ) = softmax(QK^T)V"}),
     ),
     "bert-two-column-16p.pdf": Expect(
         headings=(
