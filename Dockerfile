@@ -19,11 +19,11 @@ RUN python3 -m venv /opt/pagewire \
     && /opt/pagewire/bin/pip uninstall --yes --quiet pip \
     && /opt/pagewire/bin/pagewire --version
 
-# --- runtime: the base, tesseract, the environment, a user --------------------------
+# --- runtime: the base, tesseract, a word list, the environment, a user -------------
 FROM ${BASE_IMAGE}
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install --yes --no-install-recommends \
-        tesseract-ocr tesseract-ocr-eng \
+        tesseract-ocr tesseract-ocr-eng wamerican \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 pagewire \
     && useradd --system --uid 10001 --gid pagewire --home-dir /var/lib/pagewire \

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Install the Debian packages the test suite uses, when missing and when we can:
-# tesseract (OCR tests), Chromium (the portal's browser tests), Node (the docs'
-# JavaScript verification example). Outside CI a package we cannot install only
-# means its tests are skipped (and named at the end of the run); under CI=true it
-# is an error, since CI must run every test.
+# tesseract (OCR tests), the English word list (wamerican: line-end hyphens),
+# Chromium (the portal's browser tests), Node (the docs' JavaScript verification
+# example). Outside CI a package we cannot install only means its tests are skipped
+# (and named at the end of the run); under CI=true it is an error, since CI must run
+# every test.
 set -u
 want=()
 command -v tesseract >/dev/null 2>&1 || want+=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd)
+[ -e /usr/share/dict/words ] || want+=(wamerican)
 [ -x /usr/bin/chromium ] || want+=(chromium)
 command -v node >/dev/null 2>&1 || want+=(nodejs)
 [ ${#want[@]} -eq 0 ] && exit 0

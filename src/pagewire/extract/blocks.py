@@ -17,7 +17,13 @@ from pagewire.extract.base import BBox
 from pagewire.extract.columns import Line
 from pagewire.extract.hyphens import keeps_hyphen, vocabulary
 from pagewire.extract.lines import Span
-from pagewire.extract.profile import Profile, norm_title, numbering_depth
+from pagewire.extract.profile import (
+    Profile,
+    is_caps,
+    norm_title,
+    numbering_depth,
+    numbering_scheme,
+)
 
 # \uf0b7 and \uf0a7: the Symbol and Wingdings bullets Word leaves in PDFs' private use area
 _BULLET = re.compile(r"^([•●◦▪■□‣\u2043∙·\-\u2013*\uf0b7\uf0a7])\s+(?=\S)")
@@ -120,10 +126,10 @@ def _breaks(
         if bold_line.x1 < edge or prev.text.endswith((".", ":")):
             return True
     gap = cur.y0 - prev.y1
-    if (profile.is_heading_style(prev.size, prev.bold) or _is_caps(prev.text)) and len(block) < 4:
+    if (profile.is_heading_style(prev.size, prev.bold) or is_caps(prev.text)) and len(block) < 4:
         # A heading wrapped over lines (often double-spaced in filings) stays one
         # heading, unless the next line starts a numbered heading of its own.
-        same = _is_caps(prev.text) == _is_caps(cur.text)
+        same = is_caps(prev.text) == is_caps(cur.text)
         if (
             same
             and cur.y1 > prev.y1
@@ -138,7 +144,7 @@ def _breaks(
     if cur.y1 < prev.y1 - 0.5 * prev.size:
         # A jump up: the next column. Carry on only if the sentence clearly does.
         return not (prev.hyphen or (not ends_sentence and cur.text[:1].islower()))
-    if gap > lead + 0.45 * prev.size and _is_caps(prev.text) != _is_caps(cur.text):
+    if gap > lead + 0.45 * prev.size and is_caps(prev.text) != is_caps(cur.text):
         return True  # a capitals line and a mixed-case one apart: a caption's title and text
     if gap > lead + 0.45 * prev.size and not (full and not ends_sentence):
         # Extra space ends a paragraph, except inside double-spaced text where a
@@ -214,25 +220,17 @@ def _classify(
     return RawBlock("paragraph", text, bbox)
 
 
-def _is_caps(text: str) -> bool:
-    """Upper case as court captions are: "TARRANT ... v. HERRMANN" still counts."""
-    if sum(c.islower() for c in text[:12]) > 1:
-        return False  # the common case, decided cheaply: this runs for every line
-    letters = [c for c in text if c.isalpha()]
-    return len(letters) >= 4 and sum(c.isupper() for c in letters) >= 0.9 * len(letters)
-
-
 def _heading_level(
     group: list[TextLine], text: str, profile: Profile, page_width: float
 ) -> int | None:
     if len(group) > 6 or len(text) > 400 or not any(c.isalpha() for c in text):
         return None
-    if len(group) > 3 and not (group[0].bold or _is_caps(text)):
+    if len(group) > 3 and not (group[0].bold or is_caps(text)):
         return None
     words = len(text.split())
-    if words > 15 and not (group[0].bold or _is_caps(text)):
+    if words > 15 and not (group[0].bold or is_caps(text)):
         return None  # a short paragraph in a bigger font, not a heading
-    if text[:1] in "\"\u201c\u2018'(" and not _is_caps(text):
+    if text[:1] in "\"\u201c\u2018'(" and not is_caps(text):
         return None  # quotations are not headings
     depth = numbering_depth(text)
     offset = 2 if profile.has_title else 1
@@ -243,12 +241,16 @@ def _heading_level(
     styled = profile.is_heading_style(first.size, first.bold)
     if not styled:
         centred = abs((first.x0 + first.x1) / 2 - page_width / 2) < 0.08 * page_width
-        if not (_is_caps(text) and centred and words <= 40):
+        if not (is_caps(text) and centred and words <= 40):
             return None
-        return min(profile.style_level(profile.body_size, True), 6)
-    if text.endswith(".") and depth == 0 and words > 6 and not _is_caps(text):
+        level = profile.caps_level()
+    elif text.endswith(".") and depth == 0 and words > 6 and not is_caps(text):
         return None  # a bold sentence, not a heading
-    level = profile.style_level(first.size, first.bold)
+    else:
+        level = profile.style_level(first.size, first.bold)
+    scheme = numbering_scheme(text)
+    if scheme is not None:
+        level = profile.nested_level(level, scheme)
     if depth:
         level = max(level, depth + offset - 1)
     return min(level, 6)

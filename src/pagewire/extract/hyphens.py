@@ -10,16 +10,22 @@ says which kind it is. The rule, first match wins:
    ``state-of-the-`` / ``art``): the break falls inside a compound;
 3. join without it when the joined word occurs elsewhere on the page
    (``transduc-`` / ``tion`` and ``transduction``);
-4. keep it when the hyphenated compound occurs elsewhere on the page, or when both
-   parts are words of four letters or more that occur on their own
-   (``encoder-`` / ``decoder``, ``sentence-`` / ``level``);
-5. otherwise join without it (``Okla-`` / ``homa``, ``wa-`` / ``ter``).
+4. keep it when the hyphenated compound occurs elsewhere on the page;
+5. with the system's word list (:mod:`~pagewire.extract.system_words`; without one
+   this step decides nothing): join when the joined word is in it (``Okla-`` /
+   ``homa``, ``excep-`` / ``tion``), keep the hyphen when both parts are and the
+   joined word is not (``cross-`` / ``border``, ``in-`` / ``person``);
+6. keep it when both parts are words of four letters or more that occur on their
+   own on the page (``encoder-`` / ``decoder``, ``sentence-`` / ``level``);
+7. otherwise join without it (``wa-`` / ``ter``, ``transduc-`` / ``tion``).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
+
+from pagewire.extract.system_words import SYSTEM_WORDS
 
 _WORDS = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
 _LEADING_LETTERS = re.compile(r"[^\W\d_]+")
@@ -37,10 +43,16 @@ def vocabulary(texts: Iterable[str]) -> set[str]:
     return words
 
 
-def keeps_hyphen(broken: str, rest: str, words: set[str] | None) -> bool:
+def keeps_hyphen(
+    broken: str,
+    rest: str,
+    words: set[str] | None,
+    dictionary: Container[str] = SYSTEM_WORDS,
+) -> bool:
     """Whether ``broken`` (the line's last word, without its hyphen) and ``rest`` (the
     next line's first word) join with the hyphen kept; ``words`` is the page's
-    vocabulary (:func:`vocabulary`), or None when there is none to consult."""
+    vocabulary (:func:`vocabulary`), or None when there is none to consult, and
+    ``dictionary`` the language's words (the system list by default)."""
     if not rest or not rest[0].isalpha() or not rest[0].islower() or "-" in rest:
         return True
     if "-" in broken or not broken[-1:].isalpha():
@@ -56,4 +68,21 @@ def keeps_hyphen(broken: str, rest: str, words: set[str] | None) -> bool:
         return False
     if f"{left}-{right}" in words:
         return True
+    known = _known(head.group() + tail.group(), left, right, dictionary)
+    if known is not None:
+        return known
     return len(left) >= 4 and len(right) >= 4 and left in words and right in words
+
+
+def _known(joined: str, left: str, right: str, dictionary: Container[str]) -> bool | None:
+    """The word list's answer (keep the hyphen?), or None when it has none."""
+    lower = joined.lower()
+    if joined in dictionary or lower in dictionary:
+        return False
+    if lower.endswith("s") and lower[:-1] in dictionary:
+        return False  # a plural the list lacks: "embed-" / "dings" (it has "embedding")
+    # Two-letter parts count ("in-person"); the list's single letters do not. Only its
+    # lower-case entries are parts: "Herr-" / "mann" is a name, not two words.
+    if len(left) >= 2 and len(right) >= 2 and left in dictionary and right in dictionary:
+        return True
+    return None

@@ -22,6 +22,7 @@ GLUE = 0.45  # a script word this close (ems) to its base word belongs to it
 RADICAL = "\u221a"
 MAX_SCRIPT_WORD = 4
 CLOSING = ".,;:)]}!?\u2019\u201d"  # punctuation that follows a mark with no space
+_MARKS = ("</sup>", "</sub>")
 
 
 @dataclass(slots=True)
@@ -78,7 +79,11 @@ def mark_row(row: list[Word]) -> list[Word]:
         return row
     big = max(w.size for w in row)
     small = min(w.size for w in row)
-    if small >= SMALLER * big and not any(w.text == RADICAL for w in row):
+    if (
+        small >= SMALLER * big
+        and not any(w.text == RADICAL for w in row)
+        and not any(w.text.endswith(_MARKS) for w in row)
+    ):
         return row
     out: list[Word] = []
     for w in row:
@@ -96,9 +101,10 @@ def mark_row(row: list[Word]) -> list[Word]:
         if kind is not None and "<" not in w.text and gap < GLUE * prev.size:
             out[-1] = _glued(prev, w, tagged(w.text, kind))
             continue
-        after_mark = prev.text.endswith(("</sup>", "</sub>"))
-        if after_mark and gap < 0.35 * w.size and w.text[0] in CLOSING:
-            out[-1] = _glued(prev, w, w.text)  # "gradients<sup>4</sup>." : punctuation after a mark
+        if prev.text.endswith(_MARKS) and gap < 0.35 * w.size and w.text[0] in CLOSING:
+            # "gradients<sup>4</sup>.", "softmax(QK<sup>T</sup>)V": pdfium spaces what
+            # follows a script (a mark inside a word included) off it; it belongs to it
+            out[-1] = _glued(prev, w, w.text)
             continue
         out.append(w)
     return out

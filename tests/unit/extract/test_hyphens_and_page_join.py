@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+from extract_helpers import extract
+from reportlab.pdfgen import canvas
+
 from pagewire.extract.base import Block, Page
 from pagewire.extract.hyphens import keeps_hyphen, vocabulary
 from pagewire.extract.pagejoin import document_markdown
+from pagewire.extract.system_words import system_words
 
 PAGE = vocabulary(["the encoder and the decoder", "a sentence at one level", "transduction"])
+# a word list as wamerican has them: names capitalised, inflections mostly listed
+WORDS = frozenset(
+    {"cross", "border", "in", "person", "exception", "Oklahoma", "embedding", "water"}
+)
+NO_WORDS: frozenset[str] = frozenset()
 
 
 def test_typesetter_breaks_are_joined_and_compounds_kept() -> None:
@@ -19,6 +31,45 @@ def test_typesetter_breaks_are_joined_and_compounds_kept() -> None:
     assert keeps_hyphen("English", "German", PAGE)
     assert keeps_hyphen("encoder", "decoder", PAGE)
     assert keeps_hyphen("sentence", "level", PAGE)
+
+
+def test_the_word_list_tells_a_compound_from_a_broken_word() -> None:
+    assert keeps_hyphen("cross", "border", PAGE, WORDS)
+    assert keeps_hyphen("in", "person", PAGE, WORDS)
+    assert not keeps_hyphen("excep", "tion", PAGE, WORDS)
+    assert not keeps_hyphen("Okla", "homa", PAGE, WORDS)
+    assert not keeps_hyphen("embed", "dings", PAGE, WORDS)  # a plural the list lacks
+    # what the list does not settle goes by the page, as without a list
+    assert keeps_hyphen("encoder", "decoder", PAGE, WORDS)
+    assert not keeps_hyphen("transduc", "tion", PAGE, WORDS)
+
+
+def test_without_a_word_list_the_page_decides_alone() -> None:
+    assert not keeps_hyphen("cross", "border", PAGE, NO_WORDS)
+    assert not keeps_hyphen("in", "person", PAGE, NO_WORDS)
+    assert keeps_hyphen("sentence", "level", PAGE, NO_WORDS)
+
+
+@pytest.mark.skipif(system_words() is None, reason="no word list (Debian: wamerican)")
+def test_compounds_broken_at_their_hyphen_keep_it_with_the_system_word_list(
+    tmp_path: Path,
+) -> None:
+    pdf = tmp_path / "compact.pdf"
+    c = canvas.Canvas(str(pdf), pagesize=(612, 792))
+    c.setFont("Times-Roman", 11)
+    lines = [
+        "The compact governs the allocation of water across the river basin and its cross-",
+        "border flows, and the parties met for in-",
+        "person hearings in Okla-",
+        "homa during the spring, where the evidence was excep-",
+        "tionally detailed about the flows of the river in every month of the year.",
+    ]
+    for i, line in enumerate(lines):
+        c.drawString(72, 700 - 14 * i, line)
+    c.save()
+    md = extract(pdf, ocr="off")["markdown"]
+    assert "its cross-border flows, and the parties met for in-person hearings in Oklahoma" in md
+    assert "the evidence was exceptionally detailed" in md
 
 
 def _page(number: int, *texts: str) -> Page:
