@@ -59,13 +59,13 @@ format: install
 lock: install
 	@$(BIN)/uv pip compile -q --python $(BIN)/python pyproject.toml --extra server --extra dev -o requirements.lock
 
-# Each bench writes bench/results/<bench>.json; the renderer then rewrites
+# Each bench writes bench/results/<bench>.json (bench/extract.py also runs the scan
+# bench, bench/scan.py, so their figures share one run); the renderer then rewrites
 # docs/performance.md from those files (its "Design notes" section is kept as written).
 bench: install
 	@$(BIN)/python bench/queue.py
 	@$(BIN)/python bench/webhooks.py
 	@$(BIN)/python -P bench/extract.py
-	@$(BIN)/python bench/scan.py
 	@$(BIN)/python bench/render_performance.py
 
 # Real processes SIGKILLed at random, database connections killed in bursts, the webhook
