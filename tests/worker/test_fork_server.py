@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import signal
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -205,6 +206,19 @@ async def test_a_fork_server_killed_during_a_job_fails_that_job_and_the_worker_g
     assert "fork server stopped" in failed["error"]["message"]
     assert psutil.wait_procs([child], timeout=10)[1] == []  # killed with its fork server
     assert next_job["status"] == "completed"
+
+
+async def test_jobs_still_run_when_the_fork_server_cannot_start(
+    sample_pdf: Path, tmp_path: Path
+) -> None:
+    broken = [sys.executable, "-c", "raise SystemExit('no extractor here')"]
+    runner = ProcessRunner(hostile_child.command("slow:0"), zygote_command=broken)
+
+    outcomes = [await runner.run(task(sample_pdf, tmp_path, options={"pages": "1"}), go_on)]
+    outcomes.append(await runner.run(task(sample_pdf, tmp_path, options={"pages": "2"}), go_on))
+    runner.close()
+
+    assert [o.status for o in outcomes] == ["completed", "completed"]  # spawned instead
 
 
 # -- what a job leaves, and what its child sees -----------------------------------------

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 from pagewire.worker import forkserver
 from pagewire.worker.child_env import extractor_environment
+from pagewire.worker.children import ExtractorProcess, SpawnedChild
 from pagewire.worker.forkserver import ForkedChild, ForkServer, ForkServerLost
 
 log = logging.getLogger(__name__)
@@ -96,58 +97,6 @@ EXTRACTOR_COMMAND: tuple[str, ...] = (sys.executable, "-m", "pagewire.extract.ch
 ZYGOTE_COMMAND: tuple[str, ...] = (sys.executable, "-m", "pagewire.extract.zygote")
 
 
-class PipeWriter(Protocol):
-    def write(self, data: bytes) -> None: ...
-
-    def close(self) -> None: ...
-
-
-class ExtractorProcess(Protocol):
-    """A running child: forked (:class:`~pagewire.worker.forkserver.ForkedChild`) or spawned."""
-
-    @property
-    def stdin(self) -> PipeWriter: ...
-
-    @property
-    def stdout(self) -> asyncio.StreamReader: ...
-
-    @property
-    def stderr(self) -> asyncio.StreamReader: ...
-
-    @property
-    def returncode(self) -> int | None: ...
-
-    def kill(self) -> None: ...
-
-    async def wait(self) -> int: ...
-
-    def close(self) -> None:
-        """Release its pipes (it has ended, and they are read)."""
-
-
-class _Spawned:
-    def __init__(self, process: asyncio.subprocess.Process) -> None:
-        assert process.stdin and process.stdout and process.stderr
-        self.process = process
-        self.stdin = process.stdin
-        self.stdout = process.stdout
-        self.stderr = process.stderr
-
-    @property
-    def returncode(self) -> int | None:
-        return self.process.returncode
-
-    def kill(self) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            self.process.kill()
-
-    async def wait(self) -> int:
-        return await self.process.wait()
-
-    def close(self) -> None:
-        pass  # asyncio closes a spawned process's pipes itself
-
-
 class ProcessRunner:
     """One extractor child process per job, forked by a fork server that runs
     ``zygote_command`` (by default :data:`ZYGOTE_COMMAND`), or spawned from ``command``
@@ -172,7 +121,7 @@ class ProcessRunner:
             command, zygote_command = EXTRACTOR_COMMAND, zygote_command or ZYGOTE_COMMAND
         self.command = tuple(command)
         self.env = {**extractor_environment(os.environ), **(env or {})}
-        forks = prefork and zygote_command is not None and forkserver.AVAILABLE
+        forks = prefork and forkserver.AVAILABLE
         self.zygote_command = tuple(zygote_command) if forks and zygote_command else None
         self._server: ForkServer | None = None
 
@@ -216,18 +165,7 @@ class ProcessRunner:
             except OSError as error:
                 log.warning("fork server failed", extra={"fields": {"error": str(error)}})
             log.warning("the extractor's fork server is unavailable; spawning this job's child")
-        process = await asyncio.create_subprocess_exec(
-            *self.command,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            # Its own session: a Ctrl-C meant for the service does not reach it; the
-            # worker decides when it stops.
-            start_new_session=True,
-            limit=limit,
-            env=self.env,
-        )
-        return _Spawned(process), os.getpid()
+        return await SpawnedChild.start(self.command, self.env, limit), os.getpid()
 
     async def run(self, task: Task, on_page: PageCallback) -> Outcome:
         proc, parent_pid = await self._launch(task.inline_limit + (1 << 16))
