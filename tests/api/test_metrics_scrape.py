@@ -87,6 +87,9 @@ async def test_a_scrape_after_real_jobs_counts_them_by_status_code_pages_and_rou
     assert value(samples, "pagewire_job_run_seconds_count", status="completed") == 1
     assert value(samples, "pagewire_job_run_seconds_count", status="failed") == 1
     assert value(samples, "pagewire_job_queue_wait_seconds_count") == 2
+    # the extractor's CPU, as its child reported it: the completed run's only
+    assert value(samples, "pagewire_job_extractor_cpu_seconds_count") == 1
+    assert value(samples, "pagewire_job_extractor_cpu_seconds_sum") > 0
     requests = "pagewire_http_requests_total"
     assert value(samples, requests, method="POST", route="/extract", status="200") == 2
     assert value(samples, requests, method="GET", route="/job/{job_id}", status="200") == 1

@@ -1,5 +1,6 @@
 """A killed service leaves no orphans (docs/operations.md): SIGKILL the parent alone,
-and its extractor child, mid-job, goes with it."""
+and its extractor child, mid-job, goes with it, and so does the fork server that
+forked the child (the child's parent)."""
 
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ from .test_serve import new_key, submit, wait_all
 pytestmark = pytest.mark.e2e
 
 
-def extractor_children(parent: int, timeout: float = 30) -> list[psutil.Process]:
-    """The parent's extractor children, once there is one."""
+def extractor_processes(parent: int, count: int, timeout: float = 30) -> list[psutil.Process]:
+    """The parent's extractor processes (fork server and child), once there are ``count``."""
     deadline = time.monotonic() + timeout
     while True:
         found = [
@@ -27,7 +28,7 @@ def extractor_children(parent: int, timeout: float = 30) -> list[psutil.Process]
             for p in psutil.Process(parent).children(recursive=True)
             if any("hostile_child.py" in part for part in p.cmdline())
         ]
-        if found:
+        if len(found) >= count:
             return found
         assert time.monotonic() < deadline, "no extractor child was started"
         time.sleep(0.02)
@@ -40,11 +41,15 @@ def gone(process: psutil.Process) -> bool:
         return True
 
 
-@pytest.mark.parametrize("command", ["serve", "worker"])
+@pytest.mark.parametrize(
+    ("command", "prefork"),
+    [("serve", "true"), ("worker", "true"), ("worker", "false")],
+    ids=["serve-forked", "worker-forked", "worker-spawned"],
+)
 def test_sigkill_of_the_parent_alone_leaves_no_extractor_child_alive(
-    service_factory: Any, sample_pdf: Path, command: str
+    service_factory: Any, sample_pdf: Path, command: str, prefork: str
 ) -> None:
-    service = service_factory()
+    service = service_factory(PAGEWIRE_EXTRACTOR_PREFORK=prefork)
     headers = new_key(service)
     if command == "serve":
         parent = service.serve(hostile="hang")  # the child never answers: alive until killed
@@ -54,7 +59,8 @@ def test_sigkill_of_the_parent_alone_leaves_no_extractor_child_alive(
     with httpx.Client(base_url=service.base_url, headers=headers, timeout=30) as client:
         job_id = submit(client, sample_pdf)
         wait_all(client, [job_id], {"processing"}, 30)
-    children = extractor_children(parent.pid)
+    # forked: the fork server and the child it forked; spawned: the child
+    children = extractor_processes(parent.pid, 2 if prefork == "true" else 1)
 
     os.kill(parent.pid, signal.SIGKILL)  # the parent only: not its process group
     parent.wait(10)

@@ -24,7 +24,6 @@ from pagewire.runtime import Services
 from pagewire.settings import Settings
 from pagewire.store import Store
 from pagewire.worker.loop import Worker
-from pagewire.worker.runner import ProcessRunner
 from support import Tenant
 from worker.support import aiter_of
 
@@ -72,9 +71,12 @@ class Harness:
         )
 
     @contextlib.asynccontextmanager
-    async def worker(self, hostile: str | None = None, **options: Any) -> AsyncIterator[Worker]:
-        """A worker whose extractor children act out a ``hostile`` file (see hostile_child)."""
-        runner = ProcessRunner(hostile_child.command(hostile) if hostile else None)
+    async def worker(
+        self, hostile: str | None = None, *, prefork: bool = True, **options: Any
+    ) -> AsyncIterator[Worker]:
+        """A worker whose extractor children act out a ``hostile`` file (see hostile_child),
+        forked by its fork server (``prefork``) or spawned."""
+        runner = hostile_child.runner(hostile, prefork=prefork)
         worker = Worker(
             self.services.store,
             self.services.blobs,
@@ -88,6 +90,7 @@ class Harness:
         finally:
             worker.stop()
             await asyncio.wait_for(task, 60)
+            runner.close()
 
 
 @pytest.fixture

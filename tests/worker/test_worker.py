@@ -143,6 +143,7 @@ async def test_cancel_stops_a_processing_job_at_the_next_page(
         ),
     ],
 )
+@pytest.mark.parametrize("prefork", [True, False], ids=["forked", "spawned"])
 async def test_a_child_that_crashes_hangs_or_blows_its_memory_fails_only_its_job(
     harness_factory: Any,
     sample_pdf: Path,
@@ -150,9 +151,10 @@ async def test_a_child_that_crashes_hangs_or_blows_its_memory_fails_only_its_job
     limits: dict[str, Any],
     codes: set[str],
     says: str,
+    prefork: bool,
 ) -> None:
     async with harness_factory(**limits) as harness:
-        async with harness.worker(hostile=hostile):
+        async with harness.worker(hostile=hostile, prefork=prefork):
             bad = await harness.finished(await harness.submit(sample_pdf.read_bytes()))
         async with harness.worker():  # the same service keeps working
             good = await harness.finished(await harness.submit(sample_pdf.read_bytes(), pages="1"))

@@ -11,6 +11,11 @@ waits for one more line on stdin, ``{"pages": SPEC}`` (read only those pages: th
 run's part) or ``{"pages": null}`` (all of them). A part (``"part": true`` in the
 task, or a narrowed run) ends with ``{"pages": [page, ...]}`` in the place of the
 result, for the worker to assemble with the other parts (extract.result).
+
+``done`` also gives what the run cost: ``cpu_seconds`` (this process and the
+helpers it waited for, tesseract) and ``peak_rss_mb`` (the larger of its peak and
+its largest helper's). A forked child (:mod:`pagewire.extract.zygote`) counts from
+its fork, so the figures are what the job itself cost.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from pagewire.extract.base import ExtractError, ExtractOptions, iter_selected, p
 from pagewire.extract.pages import PageSelection
 
 
-def _die_with_parent(parent_pid: int | None) -> None:
+def die_with_parent(parent_pid: int | None) -> None:
     """Linux: be killed if the worker dies, so a SIGKILLed service leaves no orphans.
 
     The death signal only covers a parent that dies after it is set: a worker killed
@@ -50,6 +55,17 @@ def _limit_memory(megabytes: int) -> None:
     if megabytes > 0:
         limit = megabytes * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def _usage() -> dict[str, float]:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    helpers = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = own.ru_utime + own.ru_stime + helpers.ru_utime + helpers.ru_stime
+    # ru_maxrss is in kilobytes on Linux
+    return {
+        "cpu_seconds": round(cpu, 4),
+        "peak_rss_mb": round(max(own.ru_maxrss, helpers.ru_maxrss) / 1024, 1),
+    }
 
 
 def _say(message: dict[str, Any]) -> None:
@@ -75,6 +91,18 @@ def _selection(pages: str | list[int] | None) -> PageSelection | None:
     if isinstance(pages, str):
         return PageSelection.parse(pages, max_page=1 << 30)
     return PageSelection.of_numbers(pages)
+
+
+def preload() -> None:
+    """Import what :func:`run` uses, so that a fork server's children start with it."""
+    import PIL.Image
+    import pytesseract  # noqa: F401
+
+    import pagewire.extract.result  # noqa: F401
+    from pagewire.extract import load_engines
+
+    load_engines()
+    PIL.Image.preinit()  # the image formats a page render or an OCR reads
 
 
 def run(task: dict[str, Any]) -> None:
@@ -139,12 +167,12 @@ def run(task: dict[str, Any]) -> None:
         finished["result"] = result
     else:
         Path(task["output_path"]).write_bytes(data)
-    _say(finished)
+    _say({**finished, **_usage()})
 
 
 def main() -> int:
     task = json.loads(sys.stdin.readline())
-    _die_with_parent(task.get("parent_pid"))
+    die_with_parent(task.get("parent_pid"))
     _limit_memory(int(task.get("memory_limit_mb", 0)))
     try:
         run(task)

@@ -15,6 +15,8 @@ from pagewire.models import Job
 # A page of plain text takes milliseconds, an OCR'd page seconds; a job runs up to
 # its time limit (10 minutes by default).
 RUN_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800)
+# The extractor's CPU for a run: milliseconds for a short text PDF, minutes for a long scan.
+CPU_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
 # An idle queue starts a job within a wake-up; a backlog holds it for minutes.
 WAIT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600)
 
@@ -40,6 +42,13 @@ class JobMetrics:
             ["status", "error_code"],
             registry=registry,
         )
+        self.extractor_cpu = Histogram(
+            "pagewire_job_extractor_cpu_seconds",
+            "CPU time the extractor child used for a completed run (a job, or a part of "
+            "a split one), with its helpers' (tesseract)",
+            buckets=CPU_BUCKETS,
+            registry=registry,
+        )
         self.pages = Counter(
             "pagewire_pages_processed",
             "Pages extracted, counted as jobs finish (the selected pages of a completed job)",
@@ -51,6 +60,11 @@ class JobMetrics:
         waited through an earlier run too)."""
         if job.attempts <= 1 and job.started_at is not None:
             self.queue_wait.observe(max(0.0, job.started_at - job.created_at))
+
+    def extracted(self, cpu_seconds: float | None) -> None:
+        """A run's extractor child finished (``cpu_seconds`` None: it did not say)."""
+        if cpu_seconds is not None:
+            self.extractor_cpu.observe(cpu_seconds)
 
     def finished_job(self, job: Job, run_seconds: float | None) -> None:
         """A job's outcome was recorded (``run_seconds`` None: it was failed by a rescue)."""

@@ -76,7 +76,9 @@ class Worker:
         self.blobs = blobs
         self.scratch = ScratchDir(settings.data_dir / "tmp")
         self.settings = settings
-        self.runner = runner or ProcessRunner()
+        # The default runner's fork server is the worker's to stop; one passed in is not.
+        self._own_runner = ProcessRunner(prefork=settings.extractor_prefork)
+        self.runner = runner or self._own_runner
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
         # Log lines, metrics (None: not kept) and spans (traces off: none) of each job.
         self.signals = WorkerSignals(self.worker_id, metrics, traces.tracer())
@@ -136,6 +138,7 @@ class Worker:
             heartbeats.cancel()
             if self._http is not None:
                 await self._http.close()
+            self._own_runner.close()
             await asyncio.to_thread(self.scratch.remove)
             log.info("worker stopped", extra={"fields": {"worker_id": self.worker_id}})
 

@@ -3,6 +3,12 @@
 The child can crash, hang or blow its memory on a hostile file; that fails the
 job with a clear error code and never the worker. Between pages the parent asks
 ``on_page`` whether to go on, which is how cancellation stops a running job.
+
+The child is forked by the worker's fork server, a zygote that imported the
+extractor once (:mod:`pagewire.worker.forkserver`), which saves each job the
+interpreter's start and the imports; or, with ``PAGEWIRE_EXTRACTOR_PREFORK=false``,
+off Linux, or for a ``command`` given without its zygote, started afresh. Either
+way it is the same child (:mod:`pagewire.extract.child`), reporting alike.
 """
 
 from __future__ import annotations
@@ -18,6 +24,11 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
+
+from pagewire.worker import forkserver
+from pagewire.worker.child_env import extractor_environment
+from pagewire.worker.children import ExtractorProcess, SpawnedChild
+from pagewire.worker.forkserver import ForkedChild, ForkServer, ForkServerLost
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +50,9 @@ class Outcome:
     result: dict[str, Any] | None = None
     result_size: int | None = None
     error: dict[str, Any] | None = None
+    # What the child reported it cost (its own and its helpers' CPU; peak RSS); None: unknown.
+    cpu_seconds: float | None = None
+    peak_rss_mb: float | None = None
 
 
 @dataclass(frozen=True)
@@ -79,18 +93,82 @@ def _failure(code: str, message: str) -> Outcome:
 
 # The extractor child: reads its task on stdin, reports on stdout (pagewire.extract.child).
 EXTRACTOR_COMMAND: tuple[str, ...] = (sys.executable, "-m", "pagewire.extract.child")
+# Its fork server: forks one such child per job (pagewire.extract.zygote).
+ZYGOTE_COMMAND: tuple[str, ...] = (sys.executable, "-m", "pagewire.extract.zygote")
 
 
 class ProcessRunner:
-    """One extractor child process per job: ``command``, by default :data:`EXTRACTOR_COMMAND`."""
+    """One extractor child process per job, forked by a fork server that runs
+    ``zygote_command`` (by default :data:`ZYGOTE_COMMAND`), or spawned from ``command``
+    (by default :data:`EXTRACTOR_COMMAND`) when ``prefork`` is off or fork serving is
+    unavailable. A ``command`` given without a ``zygote_command`` is always spawned.
+
+    Children start with the worker's environment scrubbed of its secrets
+    (:mod:`pagewire.worker.child_env`), plus ``env`` as given. The fork server starts
+    with the first job (or :meth:`start`) and lives until :meth:`close`; one that
+    died is replaced at the next job.
+    """
 
     def __init__(
-        self, command: Sequence[str] | None = None, env: Mapping[str, str] | None = None
+        self,
+        command: Sequence[str] | None = None,
+        env: Mapping[str, str] | None = None,
+        *,
+        zygote_command: Sequence[str] | None = None,
+        prefork: bool = True,
     ) -> None:
-        self.command = tuple(command or EXTRACTOR_COMMAND)
-        self.env = {**os.environ, **env} if env else None
+        if command is None:
+            command, zygote_command = EXTRACTOR_COMMAND, zygote_command or ZYGOTE_COMMAND
+        self.command = tuple(command)
+        self.env = {**extractor_environment(os.environ), **(env or {})}
+        forks = prefork and forkserver.AVAILABLE
+        self.zygote_command = tuple(zygote_command) if forks and zygote_command else None
+        self._server: ForkServer | None = None
+
+    @property
+    def zygote_pid(self) -> int | None:
+        """The running fork server's pid (None: none running)."""
+        return self._server.pid if self._server is not None and not self._server.lost else None
+
+    async def start(self) -> bool:
+        """Start the fork server now rather than with the first job, and wait until it
+        has imported the extractor. False: children are spawned, or it failed to start."""
+        if self.zygote_command is None:
+            return False
+        return await self._fork_server().ready()
+
+    def close(self) -> None:
+        """Stop the fork server, with any child it still runs (a later job starts another)."""
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+
+    def _fork_server(self) -> ForkServer:
+        assert self.zygote_command is not None
+        server = self._server
+        if server is None or server.lost or server.loop is not asyncio.get_running_loop():
+            self.close()
+            server = self._server = ForkServer(self.zygote_command, self.env)
+        return server
+
+    async def _launch(self, limit: int) -> tuple[ExtractorProcess, int]:
+        """A new child (``limit``: its stdout's longest line) and its parent's pid."""
+        if self.zygote_command is not None:
+            try:
+                # A fork server that died before it forked (killed, or failed to start):
+                # once more on a fresh one.
+                for _ in range(2):
+                    server = self._fork_server()
+                    child = await ForkedChild.start(server, limit)
+                    if child is not None:
+                        return child, server.pid
+            except OSError as error:
+                log.warning("fork server failed", extra={"fields": {"error": str(error)}})
+            log.warning("the extractor's fork server is unavailable; spawning this job's child")
+        return await SpawnedChild.start(self.command, self.env, limit), os.getpid()
 
     async def run(self, task: Task, on_page: PageCallback) -> Outcome:
+        proc, parent_pid = await self._launch(task.inline_limit + (1 << 16))
         spec = {
             "input_path": str(task.input_path),
             "media_type": task.media_type,
@@ -103,20 +181,8 @@ class ProcessRunner:
             "ask_pages": task.choose_pages is not None,
             "part": task.part,
             # the child checks it is still ours once it has asked to die with us
-            "parent_pid": os.getpid(),
+            "parent_pid": parent_pid,
         }
-        proc = await asyncio.create_subprocess_exec(
-            *self.command,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            # Its own session: a Ctrl-C meant for the service does not reach it; the
-            # worker decides when it stops.
-            start_new_session=True,
-            limit=task.inline_limit + (1 << 16),
-            env=self.env,
-        )
-        assert proc.stdin and proc.stdout and proc.stderr
         proc.stdin.write(json.dumps(spec).encode() + b"\n")
         if task.choose_pages is None:
             proc.stdin.close()  # otherwise open until the pages are chosen
@@ -129,12 +195,18 @@ class ProcessRunner:
             return _failure(
                 "timeout", f"extraction took longer than the limit of {task.time_limit:g} s"
             )
+        except ForkServerLost:
+            return _failure(
+                "extractor_killed",
+                "the extractor was killed (SIGKILL): the worker's fork server stopped during the job",
+            )
         finally:
             if proc.returncode is None:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.kill()
-            await proc.wait()
+                proc.kill()
+            with contextlib.suppress(ForkServerLost):
+                await proc.wait()
             stderr = await stderr_task
+            proc.close()
             if stderr.strip():
                 log.debug(
                     "extractor stderr",
@@ -143,11 +215,10 @@ class ProcessRunner:
 
     async def _follow(
         self,
-        proc: asyncio.subprocess.Process,
+        proc: ExtractorProcess,
         on_page: PageCallback,
         choose_pages: PagesChoice | None,
     ) -> Outcome:
-        assert proc.stdout is not None and proc.stdin is not None
         page_count = None
         while line := await proc.stdout.readline():
             message = json.loads(line)
@@ -171,6 +242,8 @@ class ProcessRunner:
                     page_count=message["page_count"],
                     result=message.get("result"),
                     result_size=message.get("result_size"),
+                    cpu_seconds=message.get("cpu_seconds"),
+                    peak_rss_mb=message.get("peak_rss_mb"),
                 )
             elif kind == "error":
                 return _failure(message["code"], message["message"])

@@ -89,6 +89,8 @@ class RunSignals:
 
     def ran(self, outcome: Outcome) -> None:
         """The extractor is done (its outcome not yet recorded)."""
+        if self.worker.metrics is not None:
+            self.worker.metrics.extracted(outcome.cpu_seconds)
         if self.spans is not None:
             code = (outcome.error or {}).get("code")
             self.spans.finished(outcome.status, outcome.page_count, code)
