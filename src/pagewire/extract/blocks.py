@@ -51,6 +51,18 @@ class RawBlock:
 
 
 def text_line(line: Line) -> TextLine:
+    if len(line) == 1:  # most lines: the segment's own values, without the sort and scans
+        s = line[0]
+        return TextLine(
+            text=s.text,
+            x0=s.x0,
+            y0=s.y0,
+            x1=s.x1,
+            y1=s.y1,
+            size=s.size,
+            bold=s.bold,
+            hyphen=s.hyphen,
+        )
     sizes = sorted(line, key=lambda s: len(s.text), reverse=True)
     return TextLine(
         text=" ".join(s.text for s in line),
@@ -216,7 +228,7 @@ def _classify(
 
 def _is_caps(text: str) -> bool:
     """Upper case as court captions are: "TARRANT ... v. HERRMANN" still counts."""
-    if sum(c.islower() for c in text[:12]) > 1:
+    if sum(map(str.islower, text[:12])) > 1:
         return False  # the common case, decided cheaply: this runs for every line
     letters = [c for c in text if c.isalpha()]
     return len(letters) >= 4 and sum(c.isupper() for c in letters) >= 0.9 * len(letters)

@@ -12,9 +12,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from itertools import pairwise
+from operator import attrgetter
 
 from pagewire.extract.scripts import mark_row
 from pagewire.extract.words import Word
+
+# Sort keys in C (attrgetter), not lambdas: every page sorts all of its words.
+_BY_BOTTOM_THEN_LEFT = attrgetter("y1", "x0")
+_BY_LEFT = attrgetter("x0")
 
 # A gap wider than this many font sizes splits a row: justified word spaces stay
 # well under half an em, table column gaps (LaTeX's 2 x tabcolsep, cell padding of
@@ -95,7 +100,7 @@ def rows_of(words: list[Word]) -> list[list[Word]]:
     """Group words into rows by vertical overlap, each row sorted left to right."""
     if not words:
         return []
-    ordered = sorted(words, key=lambda w: (w.y1, w.x0))
+    ordered = sorted(words, key=_BY_BOTTOM_THEN_LEFT)
     rows: list[list[Word]] = []
     first = ordered[0]
     row: list[Word] = [first]
@@ -116,7 +121,7 @@ def rows_of(words: list[Word]) -> list[list[Word]]:
             height = max(h, 1.0)
     rows.append(row)
     for r in rows:
-        r.sort(key=lambda w: w.x0)
+        r.sort(key=_BY_LEFT)
     return [mark_row(r) for r in _merge_raised(rows)]
 
 
@@ -132,7 +137,7 @@ def _merge_raised(rows: list[list[Word]]) -> list[list[Word]]:
             for other in (rows[i + 1] if i + 1 < len(rows) else None, out[-1] if out else None):
                 if other and size < 0.85 * max(w.size for w in other) and _overlaps_y(r, other):
                     other.extend(r)
-                    other.sort(key=lambda w: w.x0)
+                    other.sort(key=_BY_LEFT)
                     break
             else:
                 out.append(r)

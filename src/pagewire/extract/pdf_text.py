@@ -13,11 +13,11 @@ import ctypes
 import math
 import re
 from collections.abc import Callable
-from typing import Any
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as raw
 
+from pagewire.extract import pdfium_calls as calls
 from pagewire.extract.hyphens import keeps_hyphen, vocabulary
 from pagewire.extract.scripts import Run, mark_runs
 from pagewire.extract.words import Word
@@ -30,34 +30,11 @@ _FONT_ITALIC_FLAG = 0x40
 _FONT_FORCE_BOLD_FLAG = 0x40000
 
 
-def _bare(function: Any, restype: Any) -> Any:
-    """``function`` with no declared argument types, for the calls made per word.
-
-    Declared types make ctypes run ``from_param`` on every argument, which costs more
-    than the call itself (0.48 against 0.22 us a call, measured); undeclared, ints go
-    as C ints and pointer objects (``c_void_p``, ``byref``) as they are. So callers
-    pass exactly those: a ``c_void_p`` text page, an int index, a ``byref`` box."""
-    bare = ctypes.CFUNCTYPE(restype)(ctypes.cast(function, ctypes.c_void_p).value)
-    bare.argtypes = None
-    return bare
-
-
-# (text page, char index) -> address of the text object drawing that char, or None
-_TEXT_OBJECT_ADDRESS = _bare(raw.FPDFText_GetTextObject, ctypes.c_void_p)
-# (text page, char index, byref(FS_RECTF)) -> nonzero if the char has a box
-_LOOSE_BOX = _bare(raw.FPDFText_GetLooseCharBox, ctypes.c_int)
-# and per text object (a few words each): (text page, char index, ...) as pdfium declares
-_FONT_SIZE = _bare(raw.FPDFText_GetFontSize, ctypes.c_double)
-_MATRIX = _bare(raw.FPDFText_GetMatrix, ctypes.c_int)  # (..., byref(FS_MATRIX))
-_FONT_INFO = _bare(raw.FPDFText_GetFontInfo, ctypes.c_ulong)  # (..., buf, c_ulong, byref(c_int))
-_FONT_WEIGHT = _bare(raw.FPDFText_GetFontWeight, ctypes.c_int)
-
-
 class _FontCache:
     """Font facts per pdfium text object: one text object shares one font and matrix."""
 
     def __init__(self, textpage: pdfium.PdfTextPage) -> None:
-        self._tp = ctypes.c_void_p(ctypes.cast(textpage.raw, ctypes.c_void_p).value)
+        self._tp = calls.handle(textpage.raw)
         self.cache: dict[int, tuple[float, bool, bool, bool]] = {}  # text object -> facts
         self.text = ""  # the page's text, for the characters of words read one by one
         self._name = ctypes.create_string_buffer(256)
@@ -71,22 +48,22 @@ class _FontCache:
 
     def read(self, index: int) -> tuple[float, bool, bool, bool]:
         """(size, bold, italic, rotated) of the text object holding character ``index``."""
-        size = _FONT_SIZE(self._tp, index)
+        size = calls.FONT_SIZE(self._tp, index)
         rotated = False
         # Many producers set Tf 1 and scale with the text matrix; pdfium's char
         # matrix carries that scale, so fold it in to get the size a reader sees.
-        if _MATRIX(self._tp, index, self._matrix_ref):
+        if calls.CHAR_MATRIX(self._tp, index, self._matrix_ref):
             m = self._matrix
             scale = math.sqrt(abs(m.a * m.d - m.b * m.c))
             if scale > 0:
                 size *= scale
                 rotated = abs(m.b) > 0.05 * scale or abs(m.c) > 0.05 * scale
-        n = _FONT_INFO(self._tp, index, self._name, self._name_size, self._flags_ref)
+        n = calls.FONT_INFO(self._tp, index, self._name, self._name_size, self._flags_ref)
         name = self._name.value if n else b""
         flags = self._flags.value if n else 0
         style = self._styles.get((name, flags))
         if style is None:
-            weight = _FONT_WEIGHT(self._tp, index)
+            weight = calls.FONT_WEIGHT(self._tp, index)
             style = self._styles[(name, flags)] = _style(name, flags, weight)
         bold, italic = style
         return size, bold, italic, rotated
@@ -123,8 +100,8 @@ def page_words(
     fonts.text = text
     cache = fonts.cache
     # Hoisted into locals: this loop runs for every word of every page.
-    object_of, loose = _TEXT_OBJECT_ADDRESS, _LOOSE_BOX
-    tp_address = ctypes.c_void_p(ctypes.cast(tp, ctypes.c_void_p).value)
+    object_of, loose = calls.TEXT_OBJECT_ADDRESS, calls.LOOSE_CHAR_BOX
+    tp_address = calls.handle(tp)
     rect = raw.FS_RECTF()
     rect_ref = ctypes.byref(rect)
     words: list[Word] = []
@@ -192,7 +169,7 @@ def page_words(
 
 
 def _runs(
-    tp_address: ctypes.c_void_p,
+    tp_address: calls.Handle,
     start: int,
     end: int,
     index_of: Callable[[int], int] | None,
@@ -208,8 +185,8 @@ def _runs(
     runs: list[Run] = []
     for i in range(start, end):
         index = index_of(i) if index_of is not None else i
-        key = _TEXT_OBJECT_ADDRESS(tp_address, index) or 0
-        if not _LOOSE_BOX(tp_address, index, rect_ref):
+        key = calls.TEXT_OBJECT_ADDRESS(tp_address, index) or 0
+        if not calls.LOOSE_CHAR_BOX(tp_address, index, rect_ref):
             if runs:  # no box to place it by: it stays with the character before
                 runs[-1].text += text[i]
             continue

@@ -150,14 +150,13 @@ def _region(run: list[Line]) -> TableRegion:
         ends = [(k, k) for k in range(len(columns))]
         for s in ln:
             k = _column_of(s.x0, s.x1, columns)
-            covered = _covered(s, columns)
             inside = min(s.x1, columns[k][1]) - max(s.x0, columns[k][0])
             spans = len(s.words) > 1 and inside < 0.6 * s.width
             if spans and _bridges(s, columns):
                 # one cell across columns: it lands in the first, as header spans do
                 k = next(c for c, (c0, c1) in enumerate(columns) if c1 > s.x0)
                 cells[k] = f"{cells[k]} {s.text}".strip()
-                ends[k] = covered
+                ends[k] = _covered(s, columns)
             elif spans:
                 # A segment straddling columns (cells closer than a column gap):
                 # place its words one by one.
@@ -166,17 +165,15 @@ def _region(run: list[Line]) -> TableRegion:
                     cells[kw] = f"{cells[kw]} {w.text}".strip()
             else:
                 cells[k] = f"{cells[k]} {s.text}".strip()
-                ends[k] = covered
+                ends[k] = _covered(s, columns)
         rows.append(cells)
         reach.append(ends)
     keep = [k for k in range(len(columns)) if any(r[k] for r in rows)]
     rows = _merge_wrapped_header([[r[k] for k in keep] for r in rows])
     if len(rows) == len(reach):  # (no wrapped header was folded)
         # keep's positions: a cell's reach counted in kept columns
-        def kept(c: int) -> int:
-            return max(sum(1 for j in keep if j <= c) - 1, 0)
-
-        kept_reach = [[(kept(e[k][0]), kept(e[k][1])) for k in keep] for e in reach]
+        kept = [max(sum(1 for j in keep if j <= c) - 1, 0) for c in range(len(columns))]
+        kept_reach = [[(kept[e[k][0]], kept[e[k][1]]) for k in keep] for e in reach]
         rows = merge_header_rows(rows, kept_reach)
     rows = attach_group_labels(rows)
     segs = [s for ln in run for s in ln]
@@ -193,8 +190,12 @@ def _covered(segment: Segment, columns: list[list[float]]) -> tuple[int, int]:
     """The first and last columns a header label covers. Labels are centred over the
     columns they group (``BLEU`` over ``EN-DE EN-FR``): the span, at least the columns
     its text overlaps, whose middle is nearest the label's middle."""
+    x0, x1 = segment.x0, segment.x1
+    # min(x1, c1) - max(x0, c0) > 0, as comparisons: this runs for every cell
     overlapped = [
-        c for c, (c0, c1) in enumerate(columns) if min(segment.x1, c1) - max(segment.x0, c0) > 0
+        c
+        for c, (c0, c1) in enumerate(columns)
+        if (c1 if c1 < x1 else x1) - (c0 if c0 > x0 else x0) > 0
     ]
     if overlapped:
         first, last = overlapped[0], overlapped[-1]
@@ -247,7 +248,7 @@ def _merge_wrapped_header(rows: list[list[str]]) -> list[list[str]]:
 def _column_of(x0: float, x1: float, columns: list[list[float]]) -> int:
     best, best_overlap = 0, -1.0
     for k, (c0, c1) in enumerate(columns):
-        overlap = min(x1, c1) - max(x0, c0)
+        overlap = (c1 if c1 < x1 else x1) - (c0 if c0 > x0 else x0)  # min(x1, c1) - max(x0, c0)
         if overlap > best_overlap:
             best, best_overlap = k, overlap
     if best_overlap > 0:
