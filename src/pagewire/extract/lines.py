@@ -65,7 +65,10 @@ def make_segment(words: list[Word]) -> Segment:
     for w in words:
         n = len(w.text)
         size = w.size
-        chars[size] = chars.get(size, 0) + n
+        if size in chars:
+            chars[size] += n
+        else:
+            chars[size] = n
         total += n
         if w.bold:
             bold_chars += n
@@ -79,7 +82,8 @@ def make_segment(words: list[Word]) -> Segment:
             x1 = w.x1
         if w.y1 > y1:
             y1 = w.y1
-    size = max(chars, key=chars.__getitem__)
+    if len(chars) > 1:  # (else: the loop's last size is the only one)
+        size = max(chars, key=chars.__getitem__)
     return Segment(
         words=words,
         x0=x0,
@@ -169,13 +173,15 @@ def _justified(row: list[Word]) -> bool:
 
 def split_row(row: list[Word], cuts: tuple[float, ...] = ()) -> list[Segment]:
     """Split a row at wide gaps and at the x positions of vertical rules."""
+    justified = not cuts and _justified(row)
+    if justified:  # no gap is wide and there is nothing to cut at: one segment
+        return [make_segment(list(row))]
     segments: list[Segment] = []
     current = [row[0]]
-    justified = not cuts and _justified(row)
     for prev, w in pairwise(row):
         gap = w.x0 - prev.x1
         size = prev.size if prev.size > w.size else w.size
-        wide = gap > SEGMENT_GAP_EM * (size if size > 4.0 else 4.0) and not justified
+        wide = gap > SEGMENT_GAP_EM * (size if size > 4.0 else 4.0)
         if wide and prev is row[0] and _MARKER.match(prev.text):
             wide = False  # "•      text": a list item's hanging indent, not a cell
         if wide or (cuts and gap > 1.0 and any(prev.x1 - 1 <= c <= w.x0 + 1 for c in cuts)):

@@ -80,23 +80,31 @@ def _columnar(run: list[Line]) -> bool:
     """Do the cells line up? Justified prose with wide word gaps splits into segments
     too, but its word edges wander from line to line; a table's stay put."""
     multis = [ln for ln in run if len(ln) >= 2]
-    seen: dict[tuple[str, int], set[int]] = {}
-    for i, ln in enumerate(multis):
-        for s in ln:
-            for kind, x in (("l", s.x0), ("r", s.x1), ("c", (s.x0 + s.x1) / 2)):
-                seen.setdefault((kind, round(x / 3)), set()).add(i)
+    # Each cell's left edge, right edge and centre (kinds 0, 1, 2), in 3-point buckets.
+    cells = [
+        [(round(s.x0 / 3), round(s.x1 / 3), round((s.x0 + s.x1) / 2 / 3)) for s in ln]
+        for ln in multis
+    ]
+    seen: dict[tuple[int, int], set[int]] = {}  # (kind, bucket) -> the lines with one there
+    for i, line in enumerate(cells):
+        for edges in line:
+            for kind, b in enumerate(edges):
+                seen.setdefault((kind, b), set()).add(i)
     aligned = total = 0
-    for i, ln in enumerate(multis):
-        for s in ln:
+    for i, line in enumerate(cells):
+        for edges in line:
             total += 1
-            for kind, x in (("l", s.x0), ("r", s.x1), ("c", (s.x0 + s.x1) / 2)):
-                b = round(x / 3)
-                lines = seen.get((kind, b - 1), set()) | seen.get((kind, b), set())
-                lines |= seen.get((kind, b + 1), set())
-                if len(lines - {i}) > 0:
-                    aligned += 1
-                    break
+            if any(
+                _another_line(seen.get((kind, b + step)), i)
+                for kind, b in enumerate(edges)
+                for step in (-1, 0, 1)
+            ):
+                aligned += 1
     return total > 0 and aligned >= 0.7 * total
+
+
+def _another_line(lines: set[int] | None, line: int) -> bool:
+    return bool(lines) and (len(lines) > 1 or line not in lines)  # type: ignore[arg-type]
 
 
 def _is_prose_pair(line: Line, text_width: float) -> bool:
@@ -203,18 +211,16 @@ def _covered(segment: Segment, columns: list[list[float]]) -> tuple[int, int]:
         first = last = _column_of(segment.x0, segment.x1, columns)
     centre = (segment.x0 + segment.x1) / 2
     unit = (columns[-1][1] - columns[0][0]) / len(columns)  # one column's width, about
-    spans = [
-        (a, b)
-        for a in range(max(first - 2, 0), first + 1)
-        for b in range(last, min(last + 3, len(columns)))
-    ]
-    return min(
-        spans,
-        key=lambda ab: (
-            abs(centre - (columns[ab[0]][0] + columns[ab[1]][1]) / 2)
-            + 0.02 * unit * (ab[1] - ab[0])
-        ),
-    )
+    # min(spans, key=distance of the middles + a little per column), as a loop
+    best: tuple[int, int] | None = None
+    best_cost = 0.0
+    for a in range(max(first - 2, 0), first + 1):
+        for b in range(last, min(last + 3, len(columns))):
+            cost = abs(centre - (columns[a][0] + columns[b][1]) / 2) + 0.02 * unit * (b - a)
+            if best is None or cost < best_cost:
+                best, best_cost = (a, b), cost
+    assert best is not None  # (a and b always have a value each)
+    return best
 
 
 def _bridges(segment: Segment, columns: list[list[float]]) -> bool:
