@@ -94,17 +94,21 @@ def _columnar(run: list[Line]) -> bool:
     for i, line in enumerate(cells):
         for edges in line:
             total += 1
-            if any(
-                _another_line(seen.get((kind, b + step)), i)
-                for kind, b in enumerate(edges)
-                for step in (-1, 0, 1)
-            ):
-                aligned += 1
+            aligned += _shares_an_edge(edges, i, seen)
     return total > 0 and aligned >= 0.7 * total
 
 
-def _another_line(lines: set[int] | None, line: int) -> bool:
-    return bool(lines) and (len(lines) > 1 or line not in lines)  # type: ignore[arg-type]
+def _shares_an_edge(
+    edges: tuple[int, int, int], line: int, seen: dict[tuple[int, int], set[int]]
+) -> bool:
+    """Does another line have a cell edge of one of these kinds in the same or a
+    neighbouring bucket?"""
+    for kind, bucket in enumerate(edges):
+        for near in (bucket - 1, bucket, bucket + 1):
+            lines = seen.get((kind, near))
+            if lines and (len(lines) > 1 or line not in lines):
+                return True
+    return False
 
 
 def _is_prose_pair(line: Line, text_width: float) -> bool:
