@@ -24,9 +24,10 @@ class Handle(ctypes.c_void_p):
 
 
 def _bare(function: Any, restype: Any) -> Any:
-    bare = ctypes.CFUNCTYPE(restype)(ctypes.cast(function, ctypes.c_void_p).value)
-    bare.argtypes = None
-    return bare
+    # A prototype with no parameters: ctypes passes every argument as given.
+    address = ctypes.cast(function, ctypes.c_void_p).value
+    assert address is not None
+    return ctypes.CFUNCTYPE(restype)(address)
 
 
 def handle(obj: Any) -> Handle:
