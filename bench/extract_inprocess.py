@@ -77,13 +77,16 @@ def pages_per_second(run: Callable[[Path], int], pdf: Path, repeat: int) -> floa
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--profile", choices=[*DOCS, "generated"])
+    parser.add_argument("--profile", help="attention, bert, complaint, scotus or generated")
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--all", action="store_true", help="every corpus PDF, not only the four")
     args = parser.parse_args()
 
     import groundtruth
 
     docs = {name: pdf for name, pdf in DOCS.items() if pdf.exists()}
+    if args.all:
+        docs = {pdf.stem: pdf for pdf in sorted(CORPUS.glob("*.pdf")) if pdf.stat().st_size}
     docs["generated"] = Path(tempfile.mkdtemp(prefix="pagewire-inprocess-")) / "generated-400p.pdf"
     groundtruth.build_long(docs["generated"], 400)
     pagewire(docs["generated"])  # warm up: engine imports, caches
