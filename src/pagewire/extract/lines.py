@@ -82,8 +82,8 @@ def make_segment(words: list[Word]) -> Segment:
             x1 = w.x1
         if w.y1 > y1:
             y1 = w.y1
-    if len(chars) > 1:  # (else: the loop's last size is the only one)
-        size = max(chars, key=chars.__getitem__)
+    # (one size, the common case: the key max() would return, without the call)
+    size = max(chars, key=chars.__getitem__) if len(chars) > 1 else words[0].size
     return Segment(
         words=words,
         x0=x0,
