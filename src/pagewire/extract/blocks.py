@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from itertools import pairwise
+from operator import attrgetter
 from statistics import median
 
 from pagewire.extract.base import BBox
@@ -36,6 +37,9 @@ _SECTION_NUMBER = re.compile(r"^(?:[IVX]{1,5}|[A-Z]|\d{1,2}(?:\.\d{1,2})*)[.)]?\
 # A short all-caps marker ("WO", "NOT FOR PUBLICATION" is longer); never a Roman numeral
 _DOCKET_MARKER = re.compile(r"^(?![IVXL]+\.?$)[A-Z]{1,3}$")
 _SENTENCE_END = re.compile(r"[.!?:;\"\u201d\u2019)]$")
+# Getters for min/max over a block's lines, which map runs in C (a genexpr costs 2-3x):
+# every line is compared with the block so far, so these run for every line many times.
+_X0, _Y0, _X1, _Y1 = attrgetter("x0"), attrgetter("y0"), attrgetter("x1"), attrgetter("y1")
 
 
 @dataclass(slots=True)
@@ -57,6 +61,18 @@ class RawBlock:
 
 
 def text_line(line: Line) -> TextLine:
+    if len(line) == 1:  # most lines: the segment's own values, without the sort and scans
+        s = line[0]
+        return TextLine(
+            text=s.text,
+            x0=s.x0,
+            y0=s.y0,
+            x1=s.x1,
+            y1=s.y1,
+            size=s.size,
+            bold=s.bold,
+            hyphen=s.hyphen,
+        )
     sizes = sorted(line, key=lambda s: len(s.text), reverse=True)
     return TextLine(
         text=" ".join(s.text for s in line),
@@ -74,7 +90,7 @@ def build_blocks(lines: list[TextLine], profile: Profile, page_width: float) -> 
     if not lines:
         return []
     lead = _typical_gap(lines)
-    col_width = max(ln.x1 for ln in lines) - min(ln.x0 for ln in lines)
+    col_width = max(map(_X1, lines)) - min(map(_X0, lines))
     groups: list[list[TextLine]] = [[lines[0]]]
     for prev, cur in pairwise(lines):
         if _breaks(groups[-1], prev, cur, lead, col_width, profile):
@@ -112,7 +128,7 @@ def _breaks(
     if _NUMBERED_ITEM.match(cur.text):
         # "... and Ryan" / "Y. Park": a full line stopping mid-sentence is continued
         # by the next one even when that one happens to start like a list marker.
-        short = prev.x1 < max(max(ln.x1 for ln in block), cur.x1) - 0.08 * col_width
+        short = prev.x1 < max(max(map(_X1, block)), cur.x1) - 0.08 * col_width
         in_list = bool(_NUMBERED_ITEM.match(block[0].text) or _BULLET.match(block[0].text))
         if short or in_list or _SENTENCE_END.search(prev.text):
             return True
@@ -121,7 +137,7 @@ def _breaks(
     if cur.bold != prev.bold:
         # A bold line is a heading when it is short; a full bold line inside a
         # paragraph is emphasis ("Bidirectional Encoder Representations from").
-        edge = max(max(ln.x1 for ln in block), cur.x1) - 0.1 * col_width
+        edge = max(max(map(_X1, block)), cur.x1) - 0.1 * col_width
         bold_line = prev if prev.bold else cur
         if bold_line.x1 < edge or prev.text.endswith((".", ":")):
             return True
@@ -137,8 +153,8 @@ def _breaks(
             and not _SECTION_NUMBER.match(cur.text)
         ):
             return False
-    left = min(ln.x0 for ln in block)
-    right = max(ln.x1 for ln in block)
+    left = min(map(_X0, block))
+    right = max(map(_X1, block))
     ends_sentence = bool(_SENTENCE_END.search(prev.text))
     full = prev.x1 > max(right, cur.x1) - 0.08 * col_width or prev.hyphen
     if cur.y1 < prev.y1 - 0.5 * prev.size:
@@ -201,10 +217,10 @@ def _classify(
 ) -> RawBlock:
     text = _join(group, words)
     bbox = BBox(
-        round(min(ln.x0 for ln in group), 1),
-        round(min(ln.y0 for ln in group), 1),
-        round(max(ln.x1 for ln in group), 1),
-        round(max(ln.y1 for ln in group), 1),
+        round(min(map(_X0, group)), 1),
+        round(min(map(_Y0, group)), 1),
+        round(max(map(_X1, group)), 1),
+        round(max(map(_Y1, group)), 1),
     )
     m = _BULLET.match(text)
     if m:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import pypdfium2 as pdfium
 import pypdfium2.raw as raw
 
+from pagewire.extract import pdfium_calls as calls
 from pagewire.extract.base import BBox, Block
 from pagewire.extract.words import Word
 
@@ -31,6 +32,7 @@ CAPTION_GAP = 72.0  # how far (points) a caption may sit below or above its figu
 _FIGURE_CAPTION = re.compile(r"^(Figure|Fig\.)\s+[\dA-Z]+", re.IGNORECASE)
 
 Rule = tuple[float, float, float]  # a vertical rule: x, top, bottom
+_GRAPHICS = (raw.FPDF_PAGEOBJ_PATH, raw.FPDF_PAGEOBJ_IMAGE, raw.FPDF_PAGEOBJ_FORM)
 
 
 @dataclass(slots=True)
@@ -58,14 +60,15 @@ def page_graphics(page: pdfium.PdfPage, width: float, height: float) -> Graphics
     cover = 0.0
     left, bottom, right, top = (ctypes.c_float() for _ in range(4))
     refs = [ctypes.byref(v) for v in (left, bottom, right, top)]
-    count = min(raw.FPDFPage_CountObjects(page.raw), MAX_OBJECTS_SCANNED)
+    page_handle = calls.handle(page.raw)
+    count = min(calls.PAGE_OBJECT_COUNT(page_handle), MAX_OBJECTS_SCANNED)
     area = max(width * height, 1.0)
     for i in range(count):
-        obj = raw.FPDFPage_GetObject(page.raw, i)
-        kind = raw.FPDFPageObj_GetType(obj)
-        if kind not in (raw.FPDF_PAGEOBJ_PATH, raw.FPDF_PAGEOBJ_IMAGE, raw.FPDF_PAGEOBJ_FORM):
+        obj = calls.PAGE_OBJECT(page_handle, i)
+        kind = calls.OBJECT_TYPE(obj)
+        if kind not in _GRAPHICS:
             continue
-        if not raw.FPDFPageObj_GetBounds(obj, *refs):
+        if not calls.OBJECT_BOUNDS(obj, *refs):
             continue
         w, h = right.value - left.value, top.value - bottom.value
         if kind == raw.FPDF_PAGEOBJ_PATH:
@@ -85,21 +88,20 @@ def page_graphics(page: pdfium.PdfPage, width: float, height: float) -> Graphics
     return Graphics(rules, cover, figures, figure_text)
 
 
-def _form_text(form: object, found: set[int], budget: int) -> None:
+def _form_text(form: calls.Handle, found: set[int], budget: int) -> None:
     """Add the addresses of the text objects ``form`` draws (nested forms too)."""
     stack = [form]
     while stack and budget > 0:
         current = stack.pop()
-        for i in range(raw.FPDFFormObj_CountObjects(current)):
+        for i in range(calls.FORM_OBJECT_COUNT(current)):
             budget -= 1
             if budget <= 0:
                 return
-            child = raw.FPDFFormObj_GetObject(current, i)
-            kind = raw.FPDFPageObj_GetType(child)
+            child = calls.FORM_OBJECT(current, ctypes.c_ulong(i))
+            kind = calls.OBJECT_TYPE(child)
             if kind == raw.FPDF_PAGEOBJ_TEXT:
-                address = ctypes.cast(child, ctypes.c_void_p).value
-                if address:
-                    found.add(address)
+                if child.value:
+                    found.add(child.value)
             elif kind == raw.FPDF_PAGEOBJ_FORM:
                 stack.append(child)
 

@@ -48,6 +48,8 @@ class PageLayout:
 
 
 def segment_rows(words: list[Word], rules: Sequence[Rule] = ()) -> list[list[Segment]]:
+    if not rules:  # (most pages: nothing to cut at, so no row extents to measure)
+        return [split_row(row) for row in rows_of(words)]
     rows = []
     for row in rows_of(words):
         top = min(w.y0 for w in row)

@@ -12,9 +12,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from itertools import pairwise
+from operator import attrgetter
 
 from pagewire.extract.scripts import mark_row
 from pagewire.extract.words import Word
+
+# Sort keys in C (attrgetter), not lambdas: every page sorts all of its words.
+_BY_BOTTOM_THEN_LEFT = attrgetter("y1", "x0")
+_BY_LEFT = attrgetter("x0")
 
 # A gap wider than this many font sizes splits a row: justified word spaces stay
 # well under half an em, table column gaps (LaTeX's 2 x tabcolsep, cell padding of
@@ -60,7 +65,10 @@ def make_segment(words: list[Word]) -> Segment:
     for w in words:
         n = len(w.text)
         size = w.size
-        chars[size] = chars.get(size, 0) + n
+        if size in chars:
+            chars[size] += n
+        else:
+            chars[size] = n
         total += n
         if w.bold:
             bold_chars += n
@@ -74,7 +82,8 @@ def make_segment(words: list[Word]) -> Segment:
             x1 = w.x1
         if w.y1 > y1:
             y1 = w.y1
-    size = max(chars, key=chars.__getitem__)
+    # (one size, the common case: the key max() would return, without the call)
+    size = max(chars, key=chars.__getitem__) if len(chars) > 1 else words[0].size
     return Segment(
         words=words,
         x0=x0,
@@ -95,7 +104,7 @@ def rows_of(words: list[Word]) -> list[list[Word]]:
     """Group words into rows by vertical overlap, each row sorted left to right."""
     if not words:
         return []
-    ordered = sorted(words, key=lambda w: (w.y1, w.x0))
+    ordered = sorted(words, key=_BY_BOTTOM_THEN_LEFT)
     rows: list[list[Word]] = []
     first = ordered[0]
     row: list[Word] = [first]
@@ -116,7 +125,7 @@ def rows_of(words: list[Word]) -> list[list[Word]]:
             height = max(h, 1.0)
     rows.append(row)
     for r in rows:
-        r.sort(key=lambda w: w.x0)
+        r.sort(key=_BY_LEFT)
     return [mark_row(r) for r in _merge_raised(rows)]
 
 
@@ -132,7 +141,7 @@ def _merge_raised(rows: list[list[Word]]) -> list[list[Word]]:
             for other in (rows[i + 1] if i + 1 < len(rows) else None, out[-1] if out else None):
                 if other and size < 0.85 * max(w.size for w in other) and _overlaps_y(r, other):
                     other.extend(r)
-                    other.sort(key=lambda w: w.x0)
+                    other.sort(key=_BY_LEFT)
                     break
             else:
                 out.append(r)
@@ -164,13 +173,15 @@ def _justified(row: list[Word]) -> bool:
 
 def split_row(row: list[Word], cuts: tuple[float, ...] = ()) -> list[Segment]:
     """Split a row at wide gaps and at the x positions of vertical rules."""
+    justified = not cuts and _justified(row)
+    if justified:  # no gap is wide and there is nothing to cut at: one segment
+        return [make_segment(list(row))]
     segments: list[Segment] = []
     current = [row[0]]
-    justified = not cuts and _justified(row)
     for prev, w in pairwise(row):
         gap = w.x0 - prev.x1
         size = prev.size if prev.size > w.size else w.size
-        wide = gap > SEGMENT_GAP_EM * (size if size > 4.0 else 4.0) and not justified
+        wide = gap > SEGMENT_GAP_EM * (size if size > 4.0 else 4.0)
         if wide and prev is row[0] and _MARKER.match(prev.text):
             wide = False  # "•      text": a list item's hanging indent, not a cell
         if wide or (cuts and gap > 1.0 and any(prev.x1 - 1 <= c <= w.x0 + 1 for c in cuts)):

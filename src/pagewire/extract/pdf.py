@@ -19,6 +19,7 @@ from pagewire.extract.base import BBox, Block, ExtractError, ExtractOptions, Pag
 from pagewire.extract.figures import Figure, assign_words, page_graphics
 from pagewire.extract.formats import PDF_TYPES
 from pagewire.extract.layout import Rule, lay_out, segment_rows
+from pagewire.extract.lines import Segment
 from pagewire.extract.ocr_ahead import OcrAhead
 from pagewire.extract.pdf_text import page_words
 from pagewire.extract.profile import SAMPLE_PAGES, Profile, ProfileBuilder, norm_title
@@ -35,7 +36,7 @@ OcrRead = ocr.Reading | None
 class _PageSource:
     """What one pdfium page gives us before layout."""
 
-    __slots__ = ("figures", "height", "image_cover", "rotated", "rules", "width", "words")
+    __slots__ = ("figures", "height", "image_cover", "rotated", "rows", "rules", "width", "words")
 
     def __init__(
         self,
@@ -54,6 +55,9 @@ class _PageSource:
         self.width = width
         self.height = height
         self.figures = figures or []
+        # The words' rows, once the profile has segmented them: reading the page
+        # segments the same words and rules again unless OCR replaces them.
+        self.rows: list[list[Segment]] | None = None
 
 
 class PdfDocument:
@@ -102,9 +106,10 @@ class PdfDocument:
                 src = self._source(number)
             except Exception:  # a bad sampled page is reported when it is read
                 continue
+            src.rows = segment_rows(src.words, src.rules)
             if self._options.pages is None or number in self._options.pages:
                 self._cache[number] = src
-            builder.add_page(number, segment_rows(src.words, src.rules), src.height)
+            builder.add_page(number, src.rows, src.height)
             sampled += 1
             to_ocr += self._wants_ocr(src)
         # How much of the document is scanned: how much work its pages are.
@@ -167,8 +172,9 @@ class PdfDocument:
                 warnings.append(ocr.UNAVAILABLE)
         elif self._options.ocr == "off" and _needs_ocr(src):
             warnings.append("page has no usable text layer and OCR is off")
+        rows = src.rows if words is src.words else None  # (None: not sampled, or OCR'd)
         layout = lay_out(
-            segment_rows(words, rules),
+            rows or segment_rows(words, rules),
             self.profile,
             width,
             height,

@@ -17,6 +17,7 @@ from collections.abc import Callable
 import pypdfium2 as pdfium
 import pypdfium2.raw as raw
 
+from pagewire.extract import pdfium_calls as calls
 from pagewire.extract.hyphens import keeps_hyphen, vocabulary
 from pagewire.extract.scripts import Run, mark_runs
 from pagewire.extract.words import Word
@@ -27,48 +28,42 @@ _BOLD_NAMES = ("bold", "black", "heavy", "semibold", "demi", "medi", "cmbx", "cm
 _ITALIC_NAMES = ("italic", "oblique", "cmti", "cmmi", "-it")
 _FONT_ITALIC_FLAG = 0x40
 _FONT_FORCE_BOLD_FLAG = 0x40000
-# The per-word C functions, re-declared over plain addresses: pypdfium2's typed
-# pointers cost more to convert and compare than the calls themselves.
-_TEXT_OBJECT_ADDRESS = ctypes.cast(
-    raw.FPDFText_GetTextObject, ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int)
-)
-_LOOSE_BOX = ctypes.cast(
-    raw.FPDFText_GetLooseCharBox,
-    ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.POINTER(raw.FS_RECTF)),
-)
 
 
 class _FontCache:
     """Font facts per pdfium text object: one text object shares one font and matrix."""
 
     def __init__(self, textpage: pdfium.PdfTextPage) -> None:
-        self._tp = textpage.raw
+        self._tp = calls.handle(textpage.raw)
         self.cache: dict[int, tuple[float, bool, bool, bool]] = {}  # text object -> facts
         self.text = ""  # the page's text, for the characters of words read one by one
         self._name = ctypes.create_string_buffer(256)
+        self._name_size = ctypes.c_ulong(len(self._name))
         self._flags = ctypes.c_int()
+        self._flags_ref = ctypes.byref(self._flags)
         self._matrix = raw.FS_MATRIX()
+        self._matrix_ref = ctypes.byref(self._matrix)
         # OCR-layer scans hold one text object per word but only a few fonts.
         self._styles: dict[tuple[bytes, int], tuple[bool, bool]] = {}
 
     def read(self, index: int) -> tuple[float, bool, bool, bool]:
         """(size, bold, italic, rotated) of the text object holding character ``index``."""
-        size = raw.FPDFText_GetFontSize(self._tp, index)
+        size = calls.FONT_SIZE(self._tp, index)
         rotated = False
         # Many producers set Tf 1 and scale with the text matrix; pdfium's char
         # matrix carries that scale, so fold it in to get the size a reader sees.
-        if raw.FPDFText_GetMatrix(self._tp, index, self._matrix):
+        if calls.CHAR_MATRIX(self._tp, index, self._matrix_ref):
             m = self._matrix
             scale = math.sqrt(abs(m.a * m.d - m.b * m.c))
             if scale > 0:
                 size *= scale
                 rotated = abs(m.b) > 0.05 * scale or abs(m.c) > 0.05 * scale
-        n = raw.FPDFText_GetFontInfo(self._tp, index, self._name, len(self._name), self._flags)
+        n = calls.FONT_INFO(self._tp, index, self._name, self._name_size, self._flags_ref)
         name = self._name.value if n else b""
         flags = self._flags.value if n else 0
         style = self._styles.get((name, flags))
         if style is None:
-            weight = raw.FPDFText_GetFontWeight(self._tp, index)
+            weight = calls.FONT_WEIGHT(self._tp, index)
             style = self._styles[(name, flags)] = _style(name, flags, weight)
         bold, italic = style
         return size, bold, italic, rotated
@@ -104,14 +99,14 @@ def page_words(
     fonts = _FontCache(textpage)
     fonts.text = text
     cache = fonts.cache
-    object_of = _TEXT_OBJECT_ADDRESS
-    tp_address = ctypes.cast(tp, ctypes.c_void_p).value
+    # Hoisted into locals: this loop runs for every word of every page.
+    object_of, loose = calls.TEXT_OBJECT_ADDRESS, calls.LOOSE_CHAR_BOX
+    tp_address = calls.handle(tp)
     rect = raw.FS_RECTF()
     rect_ref = ctypes.byref(rect)
     words: list[Word] = []
     rotated: list[Word] = []
     drawn: list[Word] = []
-    loose = _LOOSE_BOX
     n_text = len(text)
     page_vocabulary: set[str] | None = None
     for seq, match in enumerate(_WORD.finditer(text)):
@@ -122,8 +117,13 @@ def page_words(
         if not loose(tp_address, first, rect_ref):
             continue
         x0, top, bottom = rect.left, rect.top, rect.bottom
-        if last != first and loose(tp_address, last, rect_ref):
-            top, bottom = max(top, rect.top), min(bottom, rect.bottom)
+        several = last != first
+        if several and loose(tp_address, last, rect_ref):
+            # max(top, rect.top), min(bottom, rect.bottom) without two builtin calls
+            if rect.top > top:
+                top = rect.top
+            if rect.bottom < bottom:
+                bottom = rect.bottom
         x1 = rect.right
         key = object_of(tp_address, first) or 0
         facts = cache.get(key)
@@ -133,7 +133,7 @@ def page_words(
         if x1 < x0:  # right-to-left or rotated runs: keep a sane box
             x0, x1 = x1, x0
         word_text = match.group()
-        if last != first and (object_of(tp_address, last) or 0) != key:
+        if several and (object_of(tp_address, last) or 0) != key:
             # The word changes text object (font or position) inside: an exponent
             # ("10" + raised "20"), an index ("d" + lowered "k"), a footnote mark.
             runs = _runs(tp_address, start, end, index_of, fonts.text, rect_ref, rect)
@@ -169,7 +169,7 @@ def page_words(
 
 
 def _runs(
-    tp_address: int | None,
+    tp_address: calls.Handle,
     start: int,
     end: int,
     index_of: Callable[[int], int] | None,
@@ -185,8 +185,8 @@ def _runs(
     runs: list[Run] = []
     for i in range(start, end):
         index = index_of(i) if index_of is not None else i
-        key = _TEXT_OBJECT_ADDRESS(tp_address, index) or 0
-        if not _LOOSE_BOX(tp_address, index, rect_ref):
+        key = calls.TEXT_OBJECT_ADDRESS(tp_address, index) or 0
+        if not calls.LOOSE_CHAR_BOX(tp_address, index, rect_ref):
             if runs:  # no box to place it by: it stays with the character before
                 runs[-1].text += text[i]
             continue

@@ -64,7 +64,7 @@ def numbering_scheme(text: str) -> str | None:
 
 def is_caps(text: str) -> bool:
     """Upper case as court captions are: "TARRANT ... v. HERRMANN" still counts."""
-    if sum(c.islower() for c in text[:12]) > 1:
+    if sum(map(str.islower, text[:12])) > 1:
         return False  # the common case, decided cheaply: this runs for every line
     letters = [c for c in text if c.isalpha()]
     return len(letters) >= 4 and sum(c.isupper() for c in letters) >= 0.9 * len(letters)

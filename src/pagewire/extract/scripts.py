@@ -77,8 +77,8 @@ def mark_row(row: list[Word]) -> list[Word]:
     left to right; rows with one size and no radical come back as they are."""
     if len(row) < 2:
         return row
-    big = max(w.size for w in row)
-    small = min(w.size for w in row)
+    sizes = [w.size for w in row]
+    big, small = max(sizes), min(sizes)
     if (
         small >= SMALLER * big
         and not any(w.text == RADICAL for w in row)

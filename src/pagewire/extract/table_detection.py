@@ -80,23 +80,35 @@ def _columnar(run: list[Line]) -> bool:
     """Do the cells line up? Justified prose with wide word gaps splits into segments
     too, but its word edges wander from line to line; a table's stay put."""
     multis = [ln for ln in run if len(ln) >= 2]
-    seen: dict[tuple[str, int], set[int]] = {}
-    for i, ln in enumerate(multis):
-        for s in ln:
-            for kind, x in (("l", s.x0), ("r", s.x1), ("c", (s.x0 + s.x1) / 2)):
-                seen.setdefault((kind, round(x / 3)), set()).add(i)
+    # Each cell's left edge, right edge and centre (kinds 0, 1, 2), in 3-point buckets.
+    cells = [
+        [(round(s.x0 / 3), round(s.x1 / 3), round((s.x0 + s.x1) / 2 / 3)) for s in ln]
+        for ln in multis
+    ]
+    seen: dict[tuple[int, int], set[int]] = {}  # (kind, bucket) -> the lines with one there
+    for i, line in enumerate(cells):
+        for edges in line:
+            for kind, b in enumerate(edges):
+                seen.setdefault((kind, b), set()).add(i)
     aligned = total = 0
-    for i, ln in enumerate(multis):
-        for s in ln:
+    for i, line in enumerate(cells):
+        for edges in line:
             total += 1
-            for kind, x in (("l", s.x0), ("r", s.x1), ("c", (s.x0 + s.x1) / 2)):
-                b = round(x / 3)
-                lines = seen.get((kind, b - 1), set()) | seen.get((kind, b), set())
-                lines |= seen.get((kind, b + 1), set())
-                if len(lines - {i}) > 0:
-                    aligned += 1
-                    break
+            aligned += _shares_an_edge(edges, i, seen)
     return total > 0 and aligned >= 0.7 * total
+
+
+def _shares_an_edge(
+    edges: tuple[int, int, int], line: int, seen: dict[tuple[int, int], set[int]]
+) -> bool:
+    """Does another line have a cell edge of one of these kinds in the same or a
+    neighbouring bucket?"""
+    for kind, bucket in enumerate(edges):
+        for near in (bucket - 1, bucket, bucket + 1):
+            lines = seen.get((kind, near))
+            if lines and (len(lines) > 1 or line not in lines):
+                return True
+    return False
 
 
 def _is_prose_pair(line: Line, text_width: float) -> bool:
@@ -150,14 +162,13 @@ def _region(run: list[Line]) -> TableRegion:
         ends = [(k, k) for k in range(len(columns))]
         for s in ln:
             k = _column_of(s.x0, s.x1, columns)
-            covered = _covered(s, columns)
             inside = min(s.x1, columns[k][1]) - max(s.x0, columns[k][0])
             spans = len(s.words) > 1 and inside < 0.6 * s.width
             if spans and _bridges(s, columns):
                 # one cell across columns: it lands in the first, as header spans do
                 k = next(c for c, (c0, c1) in enumerate(columns) if c1 > s.x0)
                 cells[k] = f"{cells[k]} {s.text}".strip()
-                ends[k] = covered
+                ends[k] = _covered(s, columns)
             elif spans:
                 # A segment straddling columns (cells closer than a column gap):
                 # place its words one by one.
@@ -166,17 +177,15 @@ def _region(run: list[Line]) -> TableRegion:
                     cells[kw] = f"{cells[kw]} {w.text}".strip()
             else:
                 cells[k] = f"{cells[k]} {s.text}".strip()
-                ends[k] = covered
+                ends[k] = _covered(s, columns)
         rows.append(cells)
         reach.append(ends)
     keep = [k for k in range(len(columns)) if any(r[k] for r in rows)]
     rows = _merge_wrapped_header([[r[k] for k in keep] for r in rows])
     if len(rows) == len(reach):  # (no wrapped header was folded)
         # keep's positions: a cell's reach counted in kept columns
-        def kept(c: int) -> int:
-            return max(sum(1 for j in keep if j <= c) - 1, 0)
-
-        kept_reach = [[(kept(e[k][0]), kept(e[k][1])) for k in keep] for e in reach]
+        kept = [max(sum(1 for j in keep if j <= c) - 1, 0) for c in range(len(columns))]
+        kept_reach = [[(kept[e[k][0]], kept[e[k][1]]) for k in keep] for e in reach]
         rows = merge_header_rows(rows, kept_reach)
     rows = attach_group_labels(rows)
     segs = [s for ln in run for s in ln]
@@ -193,8 +202,12 @@ def _covered(segment: Segment, columns: list[list[float]]) -> tuple[int, int]:
     """The first and last columns a header label covers. Labels are centred over the
     columns they group (``BLEU`` over ``EN-DE EN-FR``): the span, at least the columns
     its text overlaps, whose middle is nearest the label's middle."""
+    x0, x1 = segment.x0, segment.x1
+    # min(x1, c1) - max(x0, c0) > 0, as comparisons: this runs for every cell
     overlapped = [
-        c for c, (c0, c1) in enumerate(columns) if min(segment.x1, c1) - max(segment.x0, c0) > 0
+        c
+        for c, (c0, c1) in enumerate(columns)
+        if (c1 if c1 < x1 else x1) - (c0 if c0 > x0 else x0) > 0
     ]
     if overlapped:
         first, last = overlapped[0], overlapped[-1]
@@ -202,18 +215,16 @@ def _covered(segment: Segment, columns: list[list[float]]) -> tuple[int, int]:
         first = last = _column_of(segment.x0, segment.x1, columns)
     centre = (segment.x0 + segment.x1) / 2
     unit = (columns[-1][1] - columns[0][0]) / len(columns)  # one column's width, about
-    spans = [
-        (a, b)
-        for a in range(max(first - 2, 0), first + 1)
-        for b in range(last, min(last + 3, len(columns)))
-    ]
-    return min(
-        spans,
-        key=lambda ab: (
-            abs(centre - (columns[ab[0]][0] + columns[ab[1]][1]) / 2)
-            + 0.02 * unit * (ab[1] - ab[0])
-        ),
-    )
+    # min(spans, key=distance of the middles + a little per column), as a loop
+    best: tuple[int, int] | None = None
+    best_cost = 0.0
+    for a in range(max(first - 2, 0), first + 1):
+        for b in range(last, min(last + 3, len(columns))):
+            cost = abs(centre - (columns[a][0] + columns[b][1]) / 2) + 0.02 * unit * (b - a)
+            if best is None or cost < best_cost:
+                best, best_cost = (a, b), cost
+    assert best is not None  # (a and b always have a value each)
+    return best
 
 
 def _bridges(segment: Segment, columns: list[list[float]]) -> bool:
@@ -247,7 +258,7 @@ def _merge_wrapped_header(rows: list[list[str]]) -> list[list[str]]:
 def _column_of(x0: float, x1: float, columns: list[list[float]]) -> int:
     best, best_overlap = 0, -1.0
     for k, (c0, c1) in enumerate(columns):
-        overlap = min(x1, c1) - max(x0, c0)
+        overlap = (c1 if c1 < x1 else x1) - (c0 if c0 > x0 else x0)  # min(x1, c1) - max(x0, c0)
         if overlap > best_overlap:
             best, best_overlap = k, overlap
     if best_overlap > 0:

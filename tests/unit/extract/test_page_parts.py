@@ -7,6 +7,7 @@ result must be what one run makes, so a page read back must equal the page read.
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 from pagewire.extract import open_document
@@ -27,3 +28,14 @@ def test_a_page_read_back_from_its_json_is_the_page(truth_pdf: Path) -> None:
 
     assert back == pages
     assert assemble(back, options) == assemble(pages, options)
+
+
+def test_a_pages_json_holds_every_field_of_the_page(truth_pdf: Path) -> None:
+    # page_dict writes the fields out (asdict's deep copy is slow): none may be left behind.
+    document = open_document(truth_pdf, "application/pdf", ExtractOptions(ocr="off"))
+    try:
+        pages = [document.read_page(n) for n in range(1, document.page_count + 1)]
+    finally:
+        document.close()
+
+    assert [page_dict(p) for p in pages] == [asdict(p) for p in pages]
