@@ -11,6 +11,9 @@ says which kind it is. The rule, first match wins:
 3. join without it when the joined word occurs elsewhere on the page
    (``transduc-`` / ``tion`` and ``transduction``);
 4. keep it when the hyphenated compound occurs elsewhere on the page;
+4'. the same two questions of the document (a PDF's text on the pages its layout
+   profile samples, the same pages however the job is split): ``sub-`` / ``basins``
+   joins in a report that writes "subbasins" on another page;
 5. with the system's word list (:mod:`~pagewire.extract.system_words`; without one
    this step decides nothing): join when the joined word is in it (``Okla-`` /
    ``homa``, ``excep-`` / ``tion``), keep the hyphen when both parts are and the
@@ -23,7 +26,7 @@ says which kind it is. The rule, first match wins:
 from __future__ import annotations
 
 import re
-from collections.abc import Container, Iterable
+from collections.abc import Callable, Container, Iterable
 
 from pagewire.extract.system_words import SYSTEM_WORDS
 
@@ -43,16 +46,33 @@ def vocabulary(texts: Iterable[str]) -> set[str]:
     return words
 
 
+class DocumentWords:
+    """A document's vocabulary, built on its first question: most documents never ask
+    (their line-end hyphens are settled by their own page), and building it costs a
+    few milliseconds."""
+
+    def __init__(self, build: Callable[[], set[str]]) -> None:
+        self._build = build
+        self._words: set[str] | None = None
+
+    def __contains__(self, word: object) -> bool:
+        if self._words is None:
+            self._words = self._build()
+        return word in self._words
+
+
 def keeps_hyphen(
     broken: str,
     rest: str,
     words: set[str] | None,
     dictionary: Container[str] = SYSTEM_WORDS,
+    document: Container[str] | None = None,
 ) -> bool:
     """Whether ``broken`` (the line's last word, without its hyphen) and ``rest`` (the
     next line's first word) join with the hyphen kept; ``words`` is the page's
-    vocabulary (:func:`vocabulary`), or None when there is none to consult, and
-    ``dictionary`` the language's words (the system list by default)."""
+    vocabulary (:func:`vocabulary`), or None when there is none to consult,
+    ``dictionary`` the language's words (the system list by default) and
+    ``document`` the document's own (:class:`DocumentWords`), if known."""
     if not rest or not rest[0].isalpha() or not rest[0].islower() or "-" in rest:
         return True
     if "-" in broken or not broken[-1:].isalpha():
@@ -68,6 +88,13 @@ def keeps_hyphen(
         return False
     if f"{left}-{right}" in words:
         return True
+    if document is not None:
+        # The document's usage beats the dictionary's: a report that writes
+        # "subbasins" throughout means "sub-" / "basins" as one word.
+        if left + right in document:
+            return False
+        if f"{left}-{right}" in document:
+            return True
     known = _known(head.group() + tail.group(), left, right, dictionary)
     if known is not None:
         return known

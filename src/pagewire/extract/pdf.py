@@ -18,10 +18,11 @@ from pagewire.extract import ocr
 from pagewire.extract.base import BBox, Block, ExtractError, ExtractOptions, Page, iter_selected
 from pagewire.extract.figures import Figure, assign_words, page_graphics
 from pagewire.extract.formats import PDF_TYPES
+from pagewire.extract.hyphens import DocumentWords
 from pagewire.extract.layout import Rule, lay_out, segment_rows
 from pagewire.extract.lines import Segment
 from pagewire.extract.ocr_ahead import OcrAhead
-from pagewire.extract.pdf_text import page_words
+from pagewire.extract.pdf_text import layer_vocabulary, page_words
 from pagewire.extract.profile import SAMPLE_PAGES, Profile, ProfileBuilder, norm_title
 from pagewire.extract.words import Word
 
@@ -60,6 +61,10 @@ class _PageSource:
         self.rows: list[list[Segment]] | None = None
 
 
+# A page held open with its text page and its text.
+_OpenPage = tuple[pdfium.PdfPage, pdfium.PdfTextPage, str]
+
+
 class PdfDocument:
     def __init__(self, path: Path, options: ExtractOptions) -> None:
         if path.stat().st_size == 0:
@@ -87,6 +92,7 @@ class PdfDocument:
             raise ExtractError("invalid_document", "the PDF has no pages (truncated or corrupt)")
         self._options = options
         self._cache: dict[int, _PageSource] = {}
+        self._document_words = DocumentWords(set)  # until the profile has sampled it
         self.profile = self._learn_profile()
         # Pages are read in the order of the selection, so the scans among the next
         # few can be OCR'd while this one is.
@@ -101,20 +107,48 @@ class PdfDocument:
         sampled = to_ocr = 0
         # Sample the document, not the selection: heading levels must not change
         # with which pages a request asks for.
-        for number in _sample(list(range(1, self.page_count + 1)), self.page_count):
-            try:
-                src = self._source(number)
-            except Exception:  # a bad sampled page is reported when it is read
-                continue
-            src.rows = segment_rows(src.words, src.rules)
-            if self._options.pages is None or number in self._options.pages:
-                self._cache[number] = src
-            builder.add_page(number, src.rows, src.height)
-            sampled += 1
-            to_ocr += self._wants_ocr(src)
+        numbers = _sample(list(range(1, self.page_count + 1)), self.page_count)
+        opened = self._open_pages(numbers)
+        try:
+            # The sampled pages' words are the document's vocabulary for line-end
+            # hyphens (the same pages in every shard of a split job); held open so
+            # that their text is read before any of their words are, and only once.
+            texts = [text for _, _, text in opened.values()]
+            self._document_words = DocumentWords(lambda: layer_vocabulary(texts))
+            for number, page in opened.items():
+                try:
+                    src = self._source(number, page)
+                except Exception:  # a bad sampled page is reported when it is read
+                    continue
+                src.rows = segment_rows(src.words, src.rules)
+                if self._options.pages is None or number in self._options.pages:
+                    self._cache[number] = src
+                builder.add_page(number, src.rows, src.height)
+                sampled += 1
+                to_ocr += self._wants_ocr(src)
+        finally:
+            for page, textpage, _ in opened.values():
+                textpage.close()
+                page.close()
         # How much of the document is scanned: how much work its pages are.
         self.scan_share = to_ocr / sampled if sampled else 0.0
         return builder.build(self._outline())
+
+    def _open_pages(self, numbers: list[int]) -> dict[int, _OpenPage]:
+        """The pages that open, each with its text page and text, in ``numbers``' order."""
+        opened: dict[int, _OpenPage] = {}
+        for number in numbers:
+            try:
+                page = self._pdf[number - 1]
+            except Exception:  # reported when the page is read
+                continue
+            try:
+                textpage = page.get_textpage()
+            except Exception:
+                page.close()
+                continue
+            opened[number] = (page, textpage, textpage.get_text_range())
+        return opened
 
     def _outline(self) -> dict[str, int]:
         titles: dict[str, int] = {}
@@ -188,18 +222,25 @@ class PdfDocument:
             warnings.append("page has no text")
         return layout.page(number, width, height, warnings=warnings, ocr=used_ocr)
 
-    def _source(self, number: int) -> _PageSource:
-        page = self._pdf[number - 1]
-        try:
-            width, height = page.get_size()
-            graphics = page_graphics(page, width, height)
-            textpage = page.get_textpage()
+    def _source(self, number: int, opened: _OpenPage | None = None) -> _PageSource:
+        """Page ``number``'s words and graphics; ``opened``: the page already open (and
+        left open: its opener closes it)."""
+        if opened is None:
+            page = self._pdf[number - 1]
             try:
-                words, rotated, drawn = page_words(page, textpage, height, graphics.figure_text)
+                textpage = page.get_textpage()
+                try:
+                    return self._source(number, (page, textpage, textpage.get_text_range()))
+                finally:
+                    textpage.close()
             finally:
-                textpage.close()
-        finally:
-            page.close()
+                page.close()
+        page, textpage, text = opened
+        width, height = page.get_size()
+        graphics = page_graphics(page, width, height)
+        words, rotated, drawn = page_words(
+            page, textpage, height, graphics.figure_text, self._document_words, text
+        )
         figures = graphics.figures
         if figures and not _needs_ocr_words(words + drawn, height, graphics.image_cover):
             words = assign_words(figures, words, drawn)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ctypes
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Container, Iterable
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as raw
@@ -83,11 +83,18 @@ def page_words(
     textpage: pdfium.PdfTextPage,
     height: float,
     figure_text: set[int] | frozenset[int] = frozenset(),
+    document: Container[str] | None = None,
+    text: str | None = None,
 ) -> tuple[list[Word], list[Word], list[Word]]:
     """The page's horizontal words in pdfium's order with top-left boxes, its rotated
     words (margin stamps such as arXiv's), which stay out of the body's lines, and the
-    words drawn by the text objects in ``figure_text`` (a figure's labels)."""
-    text = textpage.get_text_range()
+    words drawn by the text objects in ``figure_text`` (a figure's labels).
+
+    ``document`` is the document's vocabulary for line-end hyphens the page's own
+    words do not settle (:class:`~pagewire.extract.hyphens.DocumentWords`); ``text``
+    the page's text, if already read."""
+    if text is None:
+        text = textpage.get_text_range()
     if not text or text.isspace():
         return [], [], []
     tp = textpage.raw
@@ -147,8 +154,10 @@ def page_words(
             # "left-to-right" or before "Based" belongs to a compound, so keep it.
             if page_vocabulary is None:
                 # the broken words' halves are not words of the page
-                page_vocabulary = vocabulary((_BROKEN.sub(" ", text),))
-            if keeps_hyphen(match.group(), _next_word(text, end + 1), page_vocabulary):
+                page_vocabulary = layer_vocabulary((text,))
+            if keeps_hyphen(
+                match.group(), _next_word(text, end + 1), page_vocabulary, document=document
+            ):
                 word_text += "-"
         target = drawn if figure_text and key in figure_text else rotated if turned else words
         target.append(
@@ -166,6 +175,12 @@ def page_words(
             )
         )
     return words, rotated, drawn
+
+
+def layer_vocabulary(texts: Iterable[str]) -> set[str]:
+    """The words of text-layer texts, leaving out the halves of words broken at line
+    ends (which are not words of the document)."""
+    return vocabulary(_BROKEN.sub(" ", text) for text in texts)
 
 
 def _runs(

@@ -72,6 +72,39 @@ def test_compounds_broken_at_their_hyphen_keep_it_with_the_system_word_list(
     assert "the evidence was exceptionally detailed" in md
 
 
+def test_the_documents_own_usage_beats_the_word_list() -> None:
+    words = frozenset({"sub", "basins", "pre", "train", "common", "sense"})
+    document = vocabulary(["the subbasins of the river", "we pre-train the model", "commonsense"])
+    assert not keeps_hyphen("sub", "basins", PAGE, words, document)
+    assert keeps_hyphen("pre", "train", PAGE, words, document)
+    assert not keeps_hyphen("common", "sense", PAGE, words, document)
+    # the page's own words still come first; the document only settles what they do not
+    assert not keeps_hyphen("transduc", "tion", PAGE, words, vocabulary(["transduc-tion"]))
+
+
+def test_a_line_end_hyphen_follows_how_other_pages_write_the_word(tmp_path: Path) -> None:
+    pdf = tmp_path / "report.pdf"
+    c = canvas.Canvas(str(pdf), pagesize=(612, 792))
+    c.setFont("Times-Roman", 11)
+    pages = [
+        ["The river is divided into five subbasins for the purposes of the compact."],
+        [
+            "Each party may divert water from the tributaries covered by sub-",
+            "basins 1 through 4, as the compact and its annexes set out in detail.",
+        ],
+    ]
+    for lines in pages:
+        for i, line in enumerate(lines):
+            c.drawString(72, 700 - 14 * i, line)
+        c.showPage()
+    c.save()
+    md = extract(pdf, ocr="off")["markdown"]
+    assert "covered by subbasins 1 through 4" in md
+    # the same page, read alone: only its own words (and the word list) to go by, and
+    # the result does not depend on which pages a request selects
+    assert "covered by subbasins 1 through 4" in extract(pdf, ocr="off", pages=[2])["markdown"]
+
+
 def _page(number: int, *texts: str) -> Page:
     blocks = tuple(Block("paragraph", t, t) for t in texts)
     return Page(number, 612, 792, "\n\n".join(texts), blocks=blocks)

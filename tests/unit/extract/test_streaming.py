@@ -44,10 +44,10 @@ def test_a_page_that_fails_becomes_a_warning_and_the_rest_is_extracted(
 
     real = PdfDocument._source
 
-    def flaky(self, number):  # type: ignore[no-untyped-def]
+    def flaky(self, number, opened=None):  # type: ignore[no-untyped-def]
         if number == 2:
             raise RuntimeError("pdfium choked on this page")
-        return real(self, number)
+        return real(self, number, opened)
 
     monkeypatch.setattr(PdfDocument, "_source", flaky)
     result = extract(truth_pdf, pages=(1, 2, 3))
