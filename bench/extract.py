@@ -59,6 +59,7 @@ SINGLE_CORE = {"OMP_THREAD_LIMIT": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS
 # anything imported after it: keep bench/ at the end of sys.path, never the front.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH] + [str(BENCH)]
 sys.path.insert(0, str(ROOT / "tests" / "unit" / "extract"))
+sys.path.insert(0, str(ROOT / "tests" / "fidelity"))
 
 
 COMMAND = ".venv/bin/python -P bench/extract.py"
@@ -138,6 +139,8 @@ def main() -> None:
     import _results
     import groundtruth
     from _extract_score import score
+    from expectations import EXPECTATIONS
+    from scoring import score as fidelity_score
 
     load_before = _results.load_average()
 
@@ -163,11 +166,19 @@ def main() -> None:
         print("imports", engine, imports[engine], file=sys.stderr)
 
     speed: dict[tuple[str, str], dict[str, float]] = {}
+    fidelity: dict[str, dict[str, float]] = {}
     for label, pdf in docs:
         for engine in engines:
             python = peers if engine in PEERS else ours
             speed[(label, engine)] = _best_of(args.repeat, engine, pdf, python, tmp)  # type: ignore[arg-type]
             print(label, engine, speed[(label, engine)], file=sys.stderr)
+            if pdf.name in EXPECTATIONS and engine != "pypdfium2":
+                # The fidelity suite's score of the markdown this very run wrote.
+                ok = "error" not in speed[(label, engine)]
+                md = (tmp / "out.md").read_text() if ok else ""
+                fidelity.setdefault(pdf.name, {})[engine] = (
+                    fidelity_score(md, EXPECTATIONS[pdf.name]) if ok else 0.0
+                )
         if speed.get((label, "pagewire"), {}).get("ocr_pages"):
             speed[(label, TEXT_ONLY)] = _best_of(args.repeat, TEXT_ONLY, pdf, ours, tmp)
             print(label, TEXT_ONLY, speed[(label, TEXT_ONLY)], file=sys.stderr)
@@ -187,12 +198,13 @@ def main() -> None:
         scan_figures = scan.measure(*((4, 1) if args.quick else (args.scan_pages, 2)))
         print(scan.write(scan_figures, load_before, args.quick, COMMAND))
 
-    text = report(docs, engines, speed, structure, imports, scan_figures)
+    text = report(docs, engines, speed, structure, imports, scan_figures, fidelity)
     print(text)
     figures = {
         "speed": {f"{label} / {engine}": r for (label, engine), r in speed.items()},
         "imports": imports,
         "structure": structure,
+        "fidelity": fidelity,
     }
     written = _results.write(
         "extract",
@@ -232,6 +244,7 @@ def report(
     structure: dict[str, dict[str, float]],
     imports: dict[str, dict[str, float]],
     scan_figures: dict[str, Any] | None = None,
+    fidelity: dict[str, dict[str, float]] | None = None,
 ) -> str:
     lines = [
         f"Measured by `bench/extract.py` on {platform.machine()}, {os.cpu_count()} cores, "
@@ -301,6 +314,20 @@ def report(
             for row in _scan_targets(scan_figures)
         ]
     lines += ["", "Targets (issue 15), all from this run:", "", *(f"- {c}" for c in checks)]
+    if fidelity:
+        scored = [e for e in engines if any(e in row for row in fidelity.values())]
+        lines += [
+            "",
+            "Fidelity on the corpus: the share of each document's expectations "
+            "(`tests/fidelity/expectations.py`, written by us from reading the PDFs; see "
+            "docs/extraction.md) that the markdown of the runs above meets:",
+            "",
+            "| document | " + " | ".join(scored) + " |",
+            "|---|" + "---|" * len(scored),
+        ]
+        for name, shares in sorted(fidelity.items()):
+            cells = [f"{shares[e]:.2f}" if e in shares else "-" for e in scored]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
     metrics = sorted({m for s in structure.values() for m in s})
     lines += [
         "",

@@ -6,7 +6,8 @@ Every figure on the page comes from ``bench/results/<bench>.json`` (written by
 ``bench/extract.py``, ``bench/webhooks.py`` and ``bench/queue.py``): the summary
 table at the top from each file's ``summary`` rows, and each bench's section from
 its ``section``, under a line naming the machine, the date and the load of that
-run. The page's ``## Design notes`` section (and anything after it) is hand-written
+run; the extraction and scan sections are also written into docs/extraction.md,
+between its ``measured`` markers. The page's ``## Design notes`` section (and anything after it) is hand-written
 and kept as it is. A results file from a reduced ``--quick`` run is refused unless
 ``--allow-quick`` is given (a check of the bench, not figures to publish).
 """
@@ -24,6 +25,10 @@ RESULTS = ROOT / "bench" / "results"
 DOCS = ROOT / "docs" / "performance.md"
 BENCHES = ["extract", "scan", "webhooks", "queue"]  # the page's order
 KEPT = "## Design notes"
+# docs/extraction.md holds the extraction and scan figures too, between these markers.
+EXTRACTION_DOC = ROOT / "docs" / "extraction.md"
+MEASURED_START = "<!-- measured: written by bench/render_performance.py -->"
+MEASURED_END = "<!-- end of measured -->"
 
 INTRO = """# Performance
 
@@ -102,14 +107,36 @@ def load(allow_quick: bool) -> dict[str, dict[str, Any]]:
     return results
 
 
+def with_measured_block(text: str, results: dict[str, dict[str, Any]]) -> str:
+    """``text`` (docs/extraction.md) with the block between its markers rewritten from
+    the extraction and scan results: the same figures as this page, beside the peers'."""
+    start, end = text.find(MEASURED_START), text.find(MEASURED_END)
+    if start < 0 or end < start:
+        return text
+    lines = [MEASURED_START, ""]
+    for name in ("extract", "scan"):
+        if name in results:
+            result = results[name]
+            lines += [f"### {result['title']}", "", provenance(result), ""]
+            lines += [result["section"].strip(), ""]
+    return text[:start] + "\n".join(lines) + text[end:]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--allow-quick", action="store_true")
     parser.add_argument("--output", type=Path, default=DOCS)
+    parser.add_argument("--extraction-doc", type=Path, default=EXTRACTION_DOC)
     args = parser.parse_args()
     results = load(args.allow_quick)
     args.output.write_text(render(results, kept_section(DOCS)), encoding="utf-8")
     print(f"wrote {args.output} from {', '.join(sorted(results)) or 'no results'}")
+    if args.extraction_doc.exists():
+        old = args.extraction_doc.read_text(encoding="utf-8")
+        new = with_measured_block(old, results)
+        if new != old:
+            args.extraction_doc.write_text(new, encoding="utf-8")
+            print(f"rewrote the measured block of {args.extraction_doc}")
     return 0
 
 
