@@ -74,10 +74,12 @@ def _pagewire(
             )
             t0, c0 = time.perf_counter(), _own_cpu()
             outcome = await runner.run(task, on_page)
+            # The job's path ends here: a result too large for the pipe is in its file,
+            # which the worker stores as it is (a blob) without parsing it.
+            seconds, cpu = time.perf_counter() - t0, _own_cpu() - c0
             if outcome.status != "completed":
                 raise SystemExit(f"pagewire failed: {outcome.error}")
             result: dict[str, Any] = outcome.result or json.loads(output.read_bytes())
-            seconds, cpu = time.perf_counter() - t0, _own_cpu() - c0
         runner.close()
         out.write_text(str(result["markdown"]))
         return {
