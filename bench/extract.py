@@ -265,7 +265,8 @@ def report(
         "(`OMP_THREAD_LIMIT=1`). Every engine is timed the same way: its imports and its "
         "extraction inside the clock; each engine's imports are also measured alone, in a "
         "process of their own, and each cell gives the figure with imports, then without "
-        "(the imports' CPU and RSS taken off: what a running service pays per document). "
+        "(the CPU of the extraction alone, measured once the imports are done, and the "
+        "RSS less the imports': what a running service pays per document). "
         "Pages per CPU-second of the process and its children, i.e. pages/s per core, "
         "robust to a busy machine; peak RSS in MB. pagewire runs the path a job runs: the "
         "worker's `ProcessRunner`, its fork server already started, forks a fresh extractor "
@@ -441,8 +442,12 @@ def _cpu(r: dict[str, float], imports: dict[str, float] | None = None) -> float:
 
 
 def _cpu_without_imports(r: dict[str, float], imports: dict[str, float]) -> float:
+    """The run's CPU seconds without its engine's imports: pagewire's job as it is, the
+    libraries' extraction as measured after their imports in the same process."""
     if r.get("per_job"):
         return max(1e-6, r.get("cpu_seconds") or r["seconds"])
+    if "extract_cpu_seconds" in r:
+        return max(1e-6, r["extract_cpu_seconds"])
     return max(1e-6, _cpu(r) - (imports.get("cpu_seconds") or 0.0))
 
 
