@@ -434,7 +434,14 @@ async def _scheduled_retry(store: Any, org_id: str, event_id: str, timeout: floa
     while True:
         message = await store.webhooks.get_message(org_id, event_id)
         [delivery] = message.deliveries
-        if delivery.attempt_log and delivery.next_attempt_at is not None:
+        # The retry is planned once the delivery's next attempt is after its last one:
+        # the message and its attempts are read by two statements, so a read between
+        # the attempt's commit and the plan's may show the attempt beside the old plan.
+        if (
+            delivery.attempt_log
+            and delivery.next_attempt_at is not None
+            and delivery.next_attempt_at > delivery.attempt_log[-1].created_at
+        ):
             return delivery
         assert time.monotonic() < deadline, message
         await asyncio.sleep(0.02)
