@@ -147,7 +147,13 @@ class PdfDocument:
             except Exception:
                 page.close()
                 continue
-            opened[number] = (page, textpage, textpage.get_text_range())
+            try:
+                text = textpage.get_text_range()
+            except Exception:  # as for a page that does not open: skipped here
+                textpage.close()
+                page.close()
+                continue
+            opened[number] = (page, textpage, text)
         return opened
 
     def _outline(self) -> dict[str, int]:
