@@ -25,6 +25,19 @@ E = t.endpoints.c
 D = t.deliveries.c
 V = t.events.c
 A = t.attempts.c
+# An attempt's columns beside its delivery's in one row (names that clash: id, created_at)
+_ATTEMPT_COLUMNS = tuple(
+    c.label(f"attempt_{c.name}")
+    for c in (
+        A.id,
+        A.created_at,
+        A.status_code,
+        A.latency_ms,
+        A.response_body,
+        A.error,
+        A.error_detail,
+    )
+)
 
 
 def event_from_row(row: Any) -> Event:
@@ -101,7 +114,11 @@ class MessageStore:
         return ListPage(found, found[-1].id if len(rows) > limit else None)
 
     async def get_message(self, org_id: str, message_id: str) -> Message:
-        """The event with each of its deliveries and every attempt, oldest first."""
+        """The event with each of its deliveries and every attempt, oldest first.
+
+        Deliveries and attempts come from one statement, so one snapshot: read in two,
+        PostgreSQL (read committed) could show a retry's new attempt beside the
+        delivery's schedule from before it."""
         async with self.db.read() as conn:
             row = (
                 await conn.execute(
@@ -110,35 +127,33 @@ class MessageStore:
             ).first()
             if row is None:
                 raise NotFound(f"no webhook message {message_id}")
-            deliveries = (
+            rows = (
                 await conn.execute(
-                    sa.select(t.deliveries).where(D.event_id == message_id).order_by(D.id)
+                    sa.select(t.deliveries, *_ATTEMPT_COLUMNS)
+                    .select_from(t.deliveries.outerjoin(t.attempts, A.delivery_id == D.id))
+                    .where(D.event_id == message_id, D.org_id == org_id)
+                    .order_by(D.id, A.created_at, A.id)
                 )
             ).all()
-            attempts = (
-                await conn.execute(
-                    sa.select(t.attempts)
-                    .where(A.delivery_id.in_([d.id for d in deliveries]))
-                    .order_by(A.created_at, A.id)
+        deliveries: dict[str, tuple[Any, list[Attempt]]] = {}
+        for r in rows:
+            _, attempts = deliveries.setdefault(r.id, (r, []))
+            if r.attempt_id is not None:
+                attempts.append(
+                    Attempt(
+                        id=r.attempt_id,
+                        delivery_id=r.id,
+                        created_at=r.attempt_created_at,
+                        status_code=r.attempt_status_code,
+                        latency_ms=r.attempt_latency_ms,
+                        response_body=r.attempt_response_body,
+                        error=r.attempt_error,
+                        error_detail=r.attempt_error_detail,
+                    )
                 )
-            ).all()
-        by_delivery: dict[str, list[Attempt]] = {}
-        for a in attempts:
-            by_delivery.setdefault(a.delivery_id, []).append(
-                Attempt(
-                    id=a.id,
-                    delivery_id=a.delivery_id,
-                    created_at=a.created_at,
-                    status_code=a.status_code,
-                    latency_ms=a.latency_ms,
-                    response_body=a.response_body,
-                    error=a.error,
-                    error_detail=a.error_detail,
-                )
-            )
         return Message(
             event_from_row(row),
-            tuple(delivery_from_row(d, by_delivery.get(d.id, ())) for d in deliveries),
+            tuple(delivery_from_row(d, attempts) for d, attempts in deliveries.values()),
         )
 
     async def recent_deliveries(
