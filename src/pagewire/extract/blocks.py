@@ -28,9 +28,12 @@ from pagewire.extract.profile import (
 
 # \uf0b7 and \uf0a7: the Symbol and Wingdings bullets Word leaves in PDFs' private use area
 _BULLET = re.compile(r"^([•●◦▪■□‣\u2043∙·\-\u2013*\uf0b7\uf0a7])\s+(?=\S)")
-# "1.", "2)", "a.", "iv)", "(a)", "(A)", "(12)"; never "Y." (an initial) or "No."
+# "1.", "2)", "a.", "iv)", "(a)", "(A)", "(12)"; never "Y." (an initial) or "No.", nor
+# the "v." of a case name that a line break put first ("Hernandez Roman, et al." /
+# "v. Wolf, et al."): in filings that is far more common than a fifth Roman item.
 _NUMBERED_ITEM = re.compile(
-    r"^((?:\d{1,3}|[a-z]|[ivx]{1,5})[.)]|\((?:\d{1,3}|[a-zA-Z]|[ivxIVX]{1,5})\))\s+(?=\S)"
+    r"^(?!v\.\s+[A-Z])"
+    r"((?:\d{1,3}|[a-z]|[ivx]{1,5})[.)]|\((?:\d{1,3}|[a-zA-Z]|[ivxIVX]{1,5})\))\s+(?=\S)"
 )
 _CAPTION = re.compile(r"^(Table|Figure|Fig\.|Exhibit)\s+[\dA-Z]+[.:]?", re.IGNORECASE)
 _SECTION_NUMBER = re.compile(r"^(?:[IVX]{1,5}|[A-Z]|\d{1,2}(?:\.\d{1,2})*)[.)]?\s+\S")

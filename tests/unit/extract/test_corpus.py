@@ -144,3 +144,12 @@ def test_hanging_bullets_are_list_items_not_tables(corpus_dir: Path) -> None:
     page = result["pages"][0]
     assert page["tables"] == ()
     assert "- Failure to seek a second detention hearing;" in page["markdown"]
+
+
+def test_a_case_name_broken_before_its_v_stays_in_its_paragraph(corpus_dir: Path) -> None:
+    # "... Hernandez Roman, et al." / "v. Wolf, et al., Case No. 20-55436": the line
+    # starting with "v." is not a fifth Roman list item, nor the start of a new block.
+    result = extract(corpus_dir / "ca9-appeal-15p.pdf", pages=(3,))
+    page = result["pages"][0]
+    assert [b["kind"] for b in page["blocks"]].count("list_item") == 0
+    assert "Hernandez Roman, et al. v. Wolf, et al., Case No. 20-55436" in page["markdown"]
