@@ -21,9 +21,11 @@ from pagewire.extract.lines import Span
 from pagewire.extract.profile import (
     Profile,
     is_caps,
+    lone_scheme,
     norm_title,
     numbering_depth,
     numbering_scheme,
+    opens_section,
 )
 
 # \uf0b7 and \uf0a7: the Symbol and Wingdings bullets Word leaves in PDFs' private use area
@@ -95,18 +97,33 @@ def build_blocks(lines: list[TextLine], profile: Profile, page_width: float) -> 
     lead = _typical_gap(lines)
     col_width = max(map(_X1, lines)) - min(map(_X0, lines))
     groups: list[list[TextLine]] = [[lines[0]]]
+    markers = {
+        id(cur)
+        for prev, cur in pairwise([None, *lines])
+        if cur is not None
+        and opens_section(cur.text, prev.text if prev else None)
+        and _centred(cur, page_width)
+    }
     for prev, cur in pairwise(lines):
-        if _breaks(groups[-1], prev, cur, lead, col_width, profile):
+        if (
+            id(prev) in markers
+            or id(cur) in markers
+            or _breaks(groups[-1], prev, cur, lead, col_width, profile)
+        ):
             groups.append([cur])
         else:
             groups[-1].append(cur)
     words = _Vocabulary(lines)
-    blocks = [_classify(g, profile, page_width, words) for g in groups]
+    blocks = [_classify(g, profile, page_width, words, marker=id(g[0]) in markers) for g in groups]
     first = blocks[0]
     if first.kind == "heading" and _DOCKET_MARKER.match(first.text):
         # "WO" alone atop a filing: a clerk's docket marker, not the document's title
         blocks[0] = RawBlock("paragraph", first.text, first.bbox)
     return blocks
+
+
+def _centred(line: TextLine, page_width: float) -> bool:
+    return abs((line.x0 + line.x1) / 2 - page_width / 2) < 0.08 * page_width
 
 
 def _typical_gap(lines: list[TextLine]) -> float:
@@ -216,8 +233,14 @@ class _Vocabulary:
 
 
 def _classify(
-    group: list[TextLine], profile: Profile, page_width: float, words: _Vocabulary
+    group: list[TextLine],
+    profile: Profile,
+    page_width: float,
+    words: _Vocabulary,
+    *,
+    marker: bool = False,
 ) -> RawBlock:
+    """``marker``: the group is a section's lone number (build_blocks sets it apart)."""
     text = _join(group, words)
     bbox = BBox(
         round(min(map(_X0, group)), 1),
@@ -230,7 +253,7 @@ def _classify(
         return RawBlock("list_item", text[m.end() :], bbox, marker=m.group(1))
     if _CAPTION.match(text):
         return RawBlock("caption", text, bbox)
-    level = _heading_level(group, text, profile, page_width)
+    level = _heading_level(group, text, profile, page_width, marker)
     if level is not None:
         return RawBlock("heading", text, bbox, level=level)
     m = _NUMBERED_ITEM.match(text)
@@ -240,7 +263,7 @@ def _classify(
 
 
 def _heading_level(
-    group: list[TextLine], text: str, profile: Profile, page_width: float
+    group: list[TextLine], text: str, profile: Profile, page_width: float, marker: bool
 ) -> int | None:
     if len(group) > 6 or len(text) > 400 or not any(c.isalpha() for c in text):
         return None
@@ -259,17 +282,16 @@ def _heading_level(
     first = group[0]
     styled = profile.is_heading_style(first.size, first.bold)
     if not styled:
-        centred = abs((first.x0 + first.x1) / 2 - page_width / 2) < 0.08 * page_width
-        if not (is_caps(text) and centred and words <= 40):
+        if not ((is_caps(text) or marker) and _centred(first, page_width) and words <= 40):
             return None
         level = profile.caps_level()
     elif text.endswith(".") and depth == 0 and words > 6 and not is_caps(text):
         return None  # a bold sentence, not a heading
     else:
         level = profile.style_level(first.size, first.bold)
-    scheme = numbering_scheme(text)
+    scheme = lone_scheme(text) if marker else numbering_scheme(text)
     if scheme is not None:
-        level = profile.nested_level(level, scheme)
+        level = profile.nested_level(level, scheme, outline_order=marker)
     if depth:
         level = max(level, depth + offset - 1)
     return min(level, 6)

@@ -34,6 +34,12 @@ _SCHEME = re.compile(
     r"|(?P<paren_lower>[a-z]))\)\s+\S"
 )
 
+# A section's number alone on its line, as court opinions set "I", "A", "II" centred above
+# their text: a heading of its own (a scheme without its "."), never a word of the text.
+_LONE_MARKER = re.compile(r"^(?:(?P<roman>[IVX]{1,5})|(?P<upper>[A-Z]))\.?$")
+
+_ENDED = re.compile(r"[.!?:;\"\u201d\u2019)]$")  # a line that ends its sentence
+
 Style = tuple[float, bool]  # (size rounded to half a point, bold)
 
 
@@ -60,6 +66,28 @@ def numbering_scheme(text: str) -> str | None:
         return None
     kind = m.lastgroup
     return "lower_roman" if kind == "paren_roman" else kind
+
+
+def is_lone_marker(text: str) -> bool:
+    """A line that is only a section's number: ``I``, ``IV``, ``A`` (or ``B.``)."""
+    return _LONE_MARKER.match(text) is not None
+
+
+def lone_scheme(text: str) -> str | None:
+    """The scheme of a lone section number (``roman`` or ``upper``), None if it is not one."""
+    m = _LONE_MARKER.match(text)
+    if m is None:
+        return None
+    return "roman" if m.group("roman") else "upper"
+
+
+def opens_section(text: str, previous: str | None) -> bool:
+    """``text`` is a lone section number after ``previous`` (the line before, None at the
+    top): a section starts after a finished sentence or another number ("I" then "A"),
+    where a lone capital after "weights W ∈" is the R (the reals) of a formula."""
+    return is_lone_marker(text) and (
+        previous is None or is_lone_marker(previous) or _ENDED.search(previous) is not None
+    )
 
 
 def is_caps(text: str) -> bool:
@@ -99,18 +127,22 @@ class Profile:
         """The level of a centred capitals line set in the body's font ("ARGUMENT")."""
         return self.style_level(self.body_size, True)
 
-    def nested_level(self, level: int, scheme: str) -> int:
+    def nested_level(self, level: int, scheme: str, *, outline_order: bool = False) -> int:
         """The level of a heading numbered in ``scheme`` whose style gives ``level``.
 
         Headings that share one style are told apart by their numbering: each scheme
         seen at that level in the sample nests below the ones seen before it
         ("I. Background" > "A. The Test"), and all of them below page 1's title (the
         court's name) when they share its level. A scheme the sample missed ranks
-        below the seen ones that precede it in :data:`SCHEMES`.
+        below the seen ones that precede it in :data:`SCHEMES`; with none seen at that
+        level and ``outline_order`` (lone markers: an opinion's "I" then "A"), the schemes
+        nest in :data:`SCHEMES`' order.
         """
         seen = self.schemes.get(level, ())
         if scheme in seen:
             rank = seen.index(scheme)
+        elif outline_order and not seen:
+            rank = SCHEMES.index(scheme)
         else:
             rank = sum(1 for s in seen if SCHEMES.index(s) < SCHEMES.index(scheme))
         top = level if self.title_level is None else max(level, self.title_level + 1)
@@ -180,17 +212,21 @@ class ProfileBuilder:
             return
         left = min(row[0].x0 for row in rows)
         right = max(row[-1].x1 for row in rows)
+        previous: str | None = None
         for row in rows:
             line = _short_line(row)
+            before, previous = previous, row[-1].text
             if line is None:
                 continue
             text, s = line
-            scheme = numbering_scheme(text)
+            marker = opens_section(text, before)
+            scheme = lone_scheme(text) if marker else numbering_scheme(text)
             lead = number == 1 and s.y0 < height / 2 and sum(c.isalpha() for c in text) >= 4
             if scheme is None and not lead:
                 continue  # most lines: a sampled page's body
             mid = (row[0].x0 + s.x1) / 2
-            caps = is_caps(text) and abs(mid - (left + right) / 2) < 0.08 * (right - left)
+            centred = abs(mid - (left + right) / 2) < 0.08 * (right - left)
+            caps = (is_caps(text) or marker) and centred
             if scheme is not None:
                 self._numbered.append(((s.size, s.bold), caps, scheme))
             if lead:

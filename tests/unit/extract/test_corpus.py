@@ -153,3 +153,23 @@ def test_a_case_name_broken_before_its_v_stays_in_its_paragraph(corpus_dir: Path
     page = result["pages"][0]
     assert [b["kind"] for b in page["blocks"]].count("list_item") == 0
     assert "Hernandez Roman, et al. v. Wolf, et al., Case No. 20-55436" in page["markdown"]
+
+
+def test_an_opinions_lone_section_numbers_are_nested_headings(corpus_dir: Path) -> None:
+    # The opinion sets "I", "A", "B", "II" centred on lines of their own above the text
+    # they number: headings (Roman above letters), not the first word of a paragraph.
+    md = extract(corpus_dir / "scotus-slip-opinion-30p.pdf", pages=tuple(range(5, 14)))["markdown"]
+    headings = _headings(md)
+    assert [h for h in headings if h[1] in ("I", "II", "A", "B")][:4] == [
+        (2, "I"),
+        (3, "A"),
+        (3, "B"),
+        (2, "II"),
+    ]
+    assert "\nThe Red River (or River) begins in the Llano Estacado Mesa" in md
+    assert "I A The Red River" not in md
+
+
+def test_a_capital_inside_a_formula_is_not_a_section_number(bert: dict[str, Any]) -> None:
+    # "weights W ∈" / "R" (the reals, set on a line of its own) / "KxH": no lone-letter heading
+    assert not [h for h in _headings(bert["markdown"]) if len(h[1]) <= 2]
