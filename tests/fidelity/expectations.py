@@ -139,12 +139,12 @@ EXPECTATIONS: dict[str, Expect] = {
             # 20 -> 21, 21 -> 22, 27 -> 28)
             "the use of runoff originating in subbasin 5 and undesignated water flowing into "
             "subbasin 5, so long as the flow",
-            "Subbasin 5’s allocation scheme allows upstream States to keep the water",
+            "Subbasin 5\u2019s allocation scheme allows upstream States to keep the water",
             "equal to . . . 40 percent of the total runoff originating below the following "
             "existing, authorized or proposed last major downstream damsites in Oklahoma to "
-            "flow into Arkansas.” 1 App. 23–24 (emphasis added).",
+            "flow into Arkansas.” 1 App. 23\u201324 (emphasis added).",
             "Many of these other compacts feature language that unambiguously permits "
-            "signatory States to cross each other’s borders",
+            "signatory States to cross each other\u2019s borders",
             "If Tarrant were correct, then applicants from Arkansas, Texas, and Louisiana",
             "because the Compact leaves no waters unallocated.",
         ),

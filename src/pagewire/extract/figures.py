@@ -29,7 +29,9 @@ MIN_SIDE = 36.0  # half an inch: smaller images are icons, bullets, signatures' 
 MIN_SHARE = 0.01  # of the page's area
 MAX_SHARE = 0.7  # a bigger image is the page itself (a scan), not a figure on it
 CAPTION_GAP = 72.0  # how far (points) a caption may sit below or above its figure
-TITLE_GAP = 3.0  # points between a figure and the titles of its drawings printed over it
+# points between a figure's top and the titles of its drawings printed over it (their
+# descent may dip into its frame's line)
+TITLE_GAP = 3.0
 TITLE_LINE = 16.0  # points: a title is one line
 _SENTENCE_END = re.compile(r"[.!?:;]$")
 _FIGURE_CAPTION = re.compile(r"^(Figure|Fig\.)\s+[\dA-Z]+", re.IGNORECASE)
@@ -201,7 +203,7 @@ def _titles(block: Block, box: BBox) -> bool:
     Attention   Multi-Head Attention") printed as page text. Running text keeps at
     least a line's space from a figure, and a heading is no title."""
     b = block.bbox
-    if block.kind != "paragraph" or b is None or not -1 < box.y0 - b.y1 < TITLE_GAP:
+    if block.kind != "paragraph" or b is None or not -TITLE_GAP < box.y0 - b.y1 < TITLE_GAP:
         return False
     centred = box.x0 < (b.x0 + b.x1) / 2 < box.x1
     one_line = b.y1 - b.y0 < TITLE_LINE
