@@ -17,7 +17,7 @@ All of it is read per block (size, line pitch, first characters): never per word
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from statistics import median
 
 from pagewire.extract.base import Block
@@ -92,10 +92,11 @@ def _column_notes(
     last = blocks[end - 1].bbox
     if last is None or last.y1 < FOOT * height:
         return {}
-    top = _small_print(blocks, start, end, body_size)
+    top = _trailing(blocks, start, end, lambda b: b.size <= body_size * SMALL)
     tight = False
-    if top == end and pitch is not None:
-        top, tight = _single_spaced(blocks, start, end, pitch), True
+    if top == end and pitch is not None:  # notes set in the body's size, single-spaced
+        top = _trailing(blocks, start, end, lambda b: 0 < b.pitch <= TIGHT * pitch)
+        tight = True
     if top in (start, end):
         return {}  # no small print, or nothing but (a column of small type is no footnote)
     texts = [_text(b) for b in blocks[top:end]]
@@ -119,14 +120,14 @@ def _column_notes(
     return notes
 
 
-def _small_print(blocks: Sequence[RawBlock | Block], start: int, end: int, body: float) -> int:
-    """Where the column's trailing small print starts (``end``: it has none)."""
+def _trailing(
+    blocks: Sequence[RawBlock | Block], start: int, end: int, fits: Callable[[RawBlock], bool]
+) -> int:
+    """Where the column's trailing run of text blocks that ``fits`` starts (``end``: none)."""
     top = end
     while top > start:
         b = blocks[top - 1]
-        if not isinstance(b, RawBlock) or b.kind not in ("paragraph", "list_item"):
-            break
-        if b.size > body * SMALL:
+        if not isinstance(b, RawBlock) or b.kind not in ("paragraph", "list_item") or not fits(b):
             break
         top -= 1
     return top
@@ -143,18 +144,6 @@ def _page_body(blocks: Sequence[RawBlock | Block], body_size: float, height: flo
     if not chars:
         return body_size
     return max(body_size, max(chars, key=chars.__getitem__))
-
-
-def _single_spaced(blocks: Sequence[RawBlock | Block], start: int, end: int, pitch: float) -> int:
-    top = end
-    while top > start:
-        b = blocks[top - 1]
-        if not isinstance(b, RawBlock) or b.kind not in ("paragraph", "list_item"):
-            break
-        if not 0 < b.pitch <= TIGHT * pitch:
-            break
-        top -= 1
-    return top
 
 
 def _text(b: RawBlock | Block) -> str:

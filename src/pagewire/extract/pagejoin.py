@@ -2,9 +2,11 @@
 
 A paragraph broken by a page break (``... the ex-`` | ``<!-- page 4 -->`` | ``tent of``)
 is printed whole before the next page's marker: the marker goes between paragraphs,
-after the joined one (and after the page's footnotes, which stay where they are, as do
-a figure, table or caption set at the top of the next page, before the rest of it). ``pages[]`` and their blocks keep the page boundary as printed;
-the document's ``markdown`` and its chunks (chunking.py) read the joined paragraph.
+after the joined one. What is set apart from the running text stays where it is: the
+page's footnotes after the joined paragraph, a figure, table or caption atop the next
+page before the rest of that page. ``pages[]`` and their blocks keep the page boundary
+as printed; the document's ``markdown`` and its chunks (chunking.py) read the joined
+paragraph.
 """
 
 from __future__ import annotations
