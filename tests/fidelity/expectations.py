@@ -69,8 +69,17 @@ EXPECTATIONS: dict[str, Expect] = {
             "divide each by √d_k, and apply a softmax function",
             "extremely small gradients^4.",
             "as well as the embedding layers, produce outputs of dimension d_model = 512.",
+            # across page breaks: the titles printed over Figure 2's drawings (3 -> 4),
+            # footnote 4 (4 -> 5), footnote 5 then Table 3 (8 -> 9), Table 4 (9 -> 10)
+            "The output is computed as a weighted sum of the values, where the weight "
+            "assigned to each value",
+            "yielding d_v-dimensional output values. These are concatenated",
+            "measuring the change in performance on English-to-German translation on the "
+            "development set, newstest2013.",
+            "During inference, we increased the maximum output length to input length + 300.",
         ),
         absent=(
+            "weighted sum Scaled Dot-Product Attention",
             "1.0 · 1020",
             "3.3 · | ",
             "softmax(QKT",
@@ -102,8 +111,14 @@ EXPECTATIONS: dict[str, Expect] = {
             "in OpenAI GPT, the authors use a left-to-right architecture",
             "achieved previously state-of-the-art results on many sentence-level tasks",
             "Left-to-right language modeling",
+            # across page breaks: "Dev Set" over Table 5's columns (7 -> 8), footnote 15 (15 -> 16)
+            "to better understand their relative importance. Additional ablation studies can "
+            "be found in Appendix C.",
+            "For our GLUE submission, we always predicted the majority class.",
         ),
         absent=(
+            "Additional Dev Set",
+            "faq jority",
             "left-toright",
             "sentencelevel",
             "taskspecific",
@@ -120,8 +135,26 @@ EXPECTATIONS: dict[str, Expect] = {
             "Petitioner Tarrant Regional Water District (Tarrant) is a Texas state agency "
             "responsible for providing water to north-central Texas",
             "cross-border",
+            # across page breaks under the page's footnotes (8 -> 9, 9 -> 10, 15 -> 16,
+            # 20 -> 21, 21 -> 22, 27 -> 28)
+            "the use of runoff originating in subbasin 5 and undesignated water flowing into "
+            "subbasin 5, so long as the flow",
+            "Subbasin 5\u2019s allocation scheme allows upstream States to keep the water",
+            "equal to . . . 40 percent of the total runoff originating below the following "
+            "existing, authorized or proposed last major downstream damsites in Oklahoma to "
+            "flow into Arkansas.” 1 App. 23\u201324 (emphasis added).",
+            "Many of these other compacts feature language that unambiguously permits "
+            "signatory States to cross each other\u2019s borders",
+            "If Tarrant were correct, then applicants from Arkansas, Texas, and Louisiana",
+            "because the Compact leaves no waters unallocated.",
         ),
-        absent=("out-ofstate", "crossborder", "comments1 ", "Louisiana.4"),
+        absent=(
+            "out-ofstate",
+            "crossborder",
+            "comments1 ",
+            "Louisiana.4",
+            "\u2014\u2014\u2014\u2014",  # the rule printed over the footnotes
+        ),
         # "cross-" / "border" on a page that has no other "cross-border": the page's
         # vocabulary cannot tell, the word list can ("crossborder" is not a word)
         needs_word_list=frozenset({"crossborder"}),
@@ -139,8 +172,17 @@ EXPECTATIONS: dict[str, Expect] = {
         sentences=(
             "In Hest, this Court held that N.C.G.S. § 14-306.4 regulated conduct, with only "
             "incidental burdens on speech, and that the law was supported by a rational basis.",
+            # across page breaks under the three-row running head (2 -> 3, 5 -> 6, 7 -> 8,
+            # 18 -> 19)
+            "The Court will inquire, not into the name, but into the game, however "
+            "skillfully disguised",
+            "filed the present lawsuit, seeking a declaratory judgment and preliminary and "
+            "permanent injunctive relief",
+            "do not amount to games whose outcomes are determined by skill and dexterity, but "
+            "rather, chance.",
+            "the reels did not align so that a nudge could nudge them into place",
         ),
-        absent=("predominantfactor", "singlenudge"),
+        absent=("predominantfactor", "singlenudge", "determined Opinion of the Court"),
     ),
     "ca1-appeal-17p.pdf": Expect(
         headings=(
@@ -154,6 +196,9 @@ EXPECTATIONS: dict[str, Expect] = {
             "executive actions designed to prevent and/or slow the spread of the virus among "
             "Maine residents.",
             "in-person gatherings",
+            # across page breaks under footnote 1 (6 -> 7) and footnote 2 (10 -> 11)
+            "We have no transcript of that conference, but Governor Mills apparently agreed",
+            "because [the Chapel] has not had time to file any opposition to the amicus motion",
         ),
         absent=("inperson",),
         # "in-" is too short to tell from a syllable on the page; the word list knows both

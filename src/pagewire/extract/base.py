@@ -58,7 +58,9 @@ class BBox:
 
 @dataclass(frozen=True)
 class Block:
-    kind: str  # heading, paragraph, list_item, table, caption, figure, header, footer, page_number, ...
+    # heading, paragraph, list_item, table, caption, figure, footnote; in furniture:
+    # header, footer, page_number, line_number, margin_note
+    kind: str
     text: str
     markdown: str
     bbox: BBox | None = None

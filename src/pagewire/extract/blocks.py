@@ -9,7 +9,7 @@ hyphens kept ("encoder-" + "decoder" -> "encoder-decoder").
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import pairwise
 from operator import attrgetter
 from statistics import median
@@ -63,6 +63,10 @@ class RawBlock:
     bbox: BBox
     level: int | None = None
     marker: str | None = None  # list marker as printed ("•", "1.", "(a)")
+    # The first line's font size and the step from its top to the next line's (0: one
+    # line): what tells small print (footnotes) from the body it sits under.
+    size: float = 0.0
+    pitch: float = 0.0
 
 
 def text_line(line: Line) -> TextLine:
@@ -118,7 +122,7 @@ def build_blocks(lines: list[TextLine], profile: Profile, page_width: float) -> 
     first = blocks[0]
     if first.kind == "heading" and _DOCKET_MARKER.match(first.text):
         # "WO" alone atop a filing: a clerk's docket marker, not the document's title
-        blocks[0] = RawBlock("paragraph", first.text, first.bbox)
+        blocks[0] = replace(first, kind="paragraph", level=None)
     return blocks
 
 
@@ -242,6 +246,8 @@ def _classify(
 ) -> RawBlock:
     """``marker``: the group is a section's lone number (build_blocks sets it apart)."""
     text = _join(group, words)
+    size = group[0].size
+    pitch = max(group[1].y0 - group[0].y0, 0.0) if len(group) > 1 else 0.0
     bbox = BBox(
         round(min(map(_X0, group)), 1),
         round(min(map(_Y0, group)), 1),
@@ -250,16 +256,16 @@ def _classify(
     )
     m = _BULLET.match(text)
     if m:
-        return RawBlock("list_item", text[m.end() :], bbox, marker=m.group(1))
+        return RawBlock("list_item", text[m.end() :], bbox, None, m.group(1), size, pitch)
     if _CAPTION.match(text):
-        return RawBlock("caption", text, bbox)
+        return RawBlock("caption", text, bbox, size=size, pitch=pitch)
     level = _heading_level(group, text, profile, page_width, marker)
     if level is not None:
-        return RawBlock("heading", text, bbox, level=level)
+        return RawBlock("heading", text, bbox, level, size=size, pitch=pitch)
     m = _NUMBERED_ITEM.match(text)
     if m:
-        return RawBlock("list_item", text[m.end() :], bbox, marker=m.group(1))
-    return RawBlock("paragraph", text, bbox)
+        return RawBlock("list_item", text[m.end() :], bbox, None, m.group(1), size, pitch)
+    return RawBlock("paragraph", text, bbox, size=size, pitch=pitch)
 
 
 def _heading_level(

@@ -95,7 +95,7 @@ def _pieces(pages: list[Page]) -> Iterator[tuple[_Piece, int]]:
             if not block.markdown.strip():
                 continue
             sources: list[tuple[int, BBox | None]] = [(number, block.bbox)]
-            if body.continued is not None and i == len(body.blocks) - 1:
+            if body.continued is not None and i == body.joined:
                 sources.append((number + 1, body.continued.bbox))
                 yield _Piece(block.markdown, block, sources), body.joined_at
             else:

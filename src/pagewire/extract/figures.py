@@ -29,6 +29,11 @@ MIN_SIDE = 36.0  # half an inch: smaller images are icons, bullets, signatures' 
 MIN_SHARE = 0.01  # of the page's area
 MAX_SHARE = 0.7  # a bigger image is the page itself (a scan), not a figure on it
 CAPTION_GAP = 72.0  # how far (points) a caption may sit below or above its figure
+# points between a figure's top and the titles of its drawings printed over it (their
+# descent may dip into its frame's line)
+TITLE_GAP = 3.0
+TITLE_LINE = 16.0  # points: a title is one line
+_SENTENCE_END = re.compile(r"[.!?:;]$")
 _FIGURE_CAPTION = re.compile(r"^(Figure|Fig\.)\s+[\dA-Z]+", re.IGNORECASE)
 
 Rule = tuple[float, float, float]  # a vertical rule: x, top, bottom
@@ -160,17 +165,50 @@ def place_figures(blocks: list[Block], figures: list[Figure]) -> list[Block]:
     it. A figure with neither caption nor text (a logo, a seal) adds nothing."""
     out = list(blocks)
     for fig in sorted(figures, key=lambda f: (f.bbox.y0, f.bbox.x0)):
-        alt = labels(fig.words)
+        alt, box = labels(fig.words), fig.bbox
+        row = _row_box(fig, figures)
+        titles = [b for b in out if _titles(b, row)]
+        if titles:  # the drawings' titles read first, as printed
+            alt = " ".join([*(b.text for b in titles), alt]).strip()
+            moved = {id(b) for b in titles}
+            out = [b for b in out if id(b) not in moved]
+            for b in titles:
+                box = _union(box, b.bbox)
         at = _caption_index(out, fig.bbox)
         if at is not None:
             cap = out[at]
-            out[at] = figure_block(cap.text, alt, _union(fig.bbox, cap.bbox))
+            out[at] = figure_block(cap.text, alt, _union(box, cap.bbox))
         elif alt:
             below = [
                 i for i, b in enumerate(out) if b.bbox is not None and b.bbox.y0 >= fig.bbox.y1
             ]
-            out.insert(below[0] if below else len(out), figure_block("", alt, _round(fig.bbox)))
+            out.insert(below[0] if below else len(out), figure_block("", alt, _round(box)))
     return out
+
+
+def _row_box(fig: Figure, figures: list[Figure]) -> BBox:
+    """The box of ``fig`` and the figures set beside it (drawings side by side)."""
+    row = [f.bbox for f in figures if f.bbox.y0 < fig.bbox.y1 and f.bbox.y1 > fig.bbox.y0]
+    return BBox(
+        min(b.x0 for b in row),
+        min(b.y0 for b in row),
+        max(b.x1 for b in row),
+        max(b.y1 for b in row),
+    )
+
+
+def _titles(block: Block, box: BBox) -> bool:
+    """One short line set right on the top edge of a figure (or a row of them) and
+    centred over it, that is no sentence: its drawings' titles ("Scaled Dot-Product
+    Attention   Multi-Head Attention") printed as page text. Running text keeps at
+    least a line's space from a figure, and a heading is no title."""
+    b = block.bbox
+    if block.kind != "paragraph" or b is None or not -TITLE_GAP < box.y0 - b.y1 < TITLE_GAP:
+        return False
+    centred = box.x0 < (b.x0 + b.x1) / 2 < box.x1
+    one_line = b.y1 - b.y0 < TITLE_LINE
+    short = len(block.text.split()) <= 12 and not _SENTENCE_END.search(block.text)
+    return centred and one_line and short
 
 
 def figure_block(caption: str, alt: str, bbox: BBox | None) -> Block:

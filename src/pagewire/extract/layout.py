@@ -10,9 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pagewire.extract.base import BBox, Block, Page, Table
-from pagewire.extract.blocks import TextLine, build_blocks, text_line
+from pagewire.extract.blocks import RawBlock, TextLine, build_blocks, text_line
 from pagewire.extract.columns import Line, divided_rows, reading_order
 from pagewire.extract.figures import Figure, place_figures
+from pagewire.extract.footnotes import footnote_texts
 from pagewire.extract.furniture import split_furniture
 from pagewire.extract.lines import Segment, rows_of, split_row
 from pagewire.extract.profile import Profile
@@ -74,21 +75,22 @@ def lay_out(
     lines, two_columns = reading_order(body_rows)
     text_width = _text_width(body_rows, width)
     items: list[Line | TableRegion] = find_tables(lines, text_width) if tables else list(lines)
-    blocks: list[Block] = []
+    parts: list[RawBlock | Block] = []  # text blocks still raw, tables done
     found_tables: list[Table] = []
     pending: list[TextLine] = []
     for item in items:
         if isinstance(item, TableRegion):
-            blocks.extend(_text_blocks(pending, profile, width))
+            parts.extend(build_blocks(pending, profile, width))
             pending = []
             md = table_markdown(item.rows)
             rows_t = tuple(tuple(r) for r in item.rows)
             found_tables.append(Table(rows=rows_t, markdown=md, bbox=item.bbox))
             text = "\n".join(" | ".join(r) for r in item.rows)
-            blocks.append(Block(kind="table", text=text, markdown=md, bbox=item.bbox))
+            parts.append(Block(kind="table", text=text, markdown=md, bbox=item.bbox))
         else:
             pending.append(text_line(item))
-    blocks.extend(_text_blocks(pending, profile, width))
+    parts.extend(build_blocks(pending, profile, width))
+    blocks = _blocks(parts, footnote_texts(parts, profile.body_size, height))
     if figures:
         blocks = place_figures(blocks, list(figures))
     furniture_blocks = [
@@ -97,16 +99,22 @@ def lay_out(
     return PageLayout(blocks, found_tables, furniture_blocks, two_columns)
 
 
-def _text_blocks(lines: list[TextLine], profile: Profile, width: float) -> list[Block]:
+def _blocks(parts: list[RawBlock | Block], notes: dict[int, str]) -> list[Block]:
     out = []
-    for rb in build_blocks(lines, profile, width):
-        if rb.kind == "heading":
-            md = heading_md(rb.text, rb.level or 1)
-        elif rb.kind == "list_item":
-            md = list_item_md(rb.text, rb.marker)
+    for i, rb in enumerate(parts):
+        if isinstance(rb, Block):
+            out.append(rb)
+        elif i in notes:
+            if notes[i]:  # (a rule printed over the notes is no text of theirs)
+                out.append(Block("footnote", notes[i], paragraph_md(notes[i]), bbox=rb.bbox))
         else:
-            md = paragraph_md(rb.text)
-        out.append(Block(rb.kind, rb.text, md, bbox=rb.bbox, level=rb.level, marker=rb.marker))
+            if rb.kind == "heading":
+                md = heading_md(rb.text, rb.level or 1)
+            elif rb.kind == "list_item":
+                md = list_item_md(rb.text, rb.marker)
+            else:
+                md = paragraph_md(rb.text)
+            out.append(Block(rb.kind, rb.text, md, bbox=rb.bbox, level=rb.level, marker=rb.marker))
     return out
 
 

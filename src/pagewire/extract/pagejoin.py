@@ -2,8 +2,11 @@
 
 A paragraph broken by a page break (``... the ex-`` | ``<!-- page 4 -->`` | ``tent of``)
 is printed whole before the next page's marker: the marker goes between paragraphs,
-after the joined one. ``pages[]`` and their blocks keep the page boundary as printed;
-the document's ``markdown`` and its chunks (chunking.py) read the joined paragraph.
+after the joined one. What is set apart from the running text stays where it is: the
+page's footnotes after the joined paragraph, a figure, table or caption atop the next
+page before the rest of that page. ``pages[]`` and their blocks keep the page boundary
+as printed; the document's ``markdown`` and its chunks (chunking.py) read the joined
+paragraph.
 """
 
 from __future__ import annotations
@@ -18,20 +21,31 @@ from pagewire.extract.hyphens import keeps_hyphen, vocabulary
 from pagewire.extract.render import list_item_md, page_markdown, paragraph_md
 
 _SENTENCE_END = re.compile(r"[.!?:;\"\u201d\u2019)\]]$")
+# A sentence's end with its footnote's mark after it ("... and NLI. 6"): the mark is
+# read as a number when it sits alone at the end of its line ("U. S. 141" is no end).
+_NOTED_END = re.compile(r"(?<!\b[A-Z])[.!?\"\u201d\u2019)\]]\s?\d{1,3}$")
+LABEL_GAP = 4.0  # points: a table's label sits on it; running text keeps a line's space
+
+
+# Blocks set apart from the running text: a sentence broken by a page break goes on
+# after them (a table and its caption atop the next page, the notes under this one).
+FLOATS = ("figure", "caption", "table", "footnote")
 
 
 @dataclass(slots=True)
 class PageBody:
     """A page's blocks as the document reads them: a paragraph continued from the
-    next page ends ``blocks`` whole, and that page's ``blocks`` start after it.
-    ``continued`` is the next page's part of the joined paragraph (its box) and
-    ``joined_at`` where, in the joined block's markdown, that part begins."""
+    next page is whole in ``blocks[joined]`` (its last block but for the page's
+    footnotes), and that page's ``blocks`` go on without it. ``continued`` is the
+    next page's part of the joined paragraph (its box) and ``joined_at`` where, in
+    the joined block's markdown, that part begins."""
 
     page: Page
     blocks: list[Block]
     changed: bool = False
     continued: Block | None = None
     joined_at: int = 0
+    joined: int = -1
 
 
 def page_bodies(pages: Sequence[Page]) -> list[PageBody]:
@@ -40,15 +54,38 @@ def page_bodies(pages: Sequence[Page]) -> list[PageBody]:
         if after.page.number != before.page.number + 1:
             continue
         last, first = before.blocks, after.blocks
-        # A figure set at the top of the next page interrupts no sentence: the text
-        # continues in the first block after it.
-        j = next((k for k, b in enumerate(first) if b.kind != "figure"), len(first))
-        if last and j < len(first) and _continues(last[-1], first[j]):
+        # The running text ends above this page's footnotes, and goes on below the
+        # figures, tables and captions set at the top of the next page.
+        i = next((k for k in range(len(last) - 1, -1, -1) if last[k].kind != "footnote"), -1)
+        j = _running_text(first)
+        if i >= 0 and j < len(first) and _continues(last[i], first[j]):
             before.continued = first.pop(j)
-            before.joined_at = len(last[-1].markdown)
-            last[-1] = _joined(last[-1], before.continued)
+            before.joined_at = len(last[i].markdown)
+            before.joined = i
+            last[i] = _joined(last[i], before.continued)
             before.changed = after.changed = True
     return bodies
+
+
+def _running_text(blocks: list[Block]) -> int:
+    """Where a page's running text begins: after the floats set at its top."""
+    for k, b in enumerate(blocks):
+        if b.kind in FLOATS or (k + 1 < len(blocks) and _labels(b, blocks[k + 1])):
+            continue
+        return k
+    return len(blocks)
+
+
+def _labels(block: Block, below: Block) -> bool:
+    """A few words set right on top of a table or figure, within its width: its label
+    (a group of columns' heading, "Dev Set"), not the start of the running text."""
+    if block.kind != "paragraph" or below.kind not in ("table", "figure"):
+        return False
+    a, b = block.bbox, below.bbox
+    if a is None or b is None or not -1 < b.y0 - a.y1 < LABEL_GAP:
+        return False
+    within = a.x0 >= b.x0 - 1 and a.x1 <= b.x1 + 1
+    return within and len(block.text.split()) <= 6 and not _SENTENCE_END.search(block.text)
 
 
 def document_markdown(pages: Sequence[Page]) -> str:
@@ -65,7 +102,7 @@ def _continues(last: Block, first: Block) -> bool:
     start, end = first.text[:1], last.text[-2:]
     if end[1:] == "-" and end[:1].isalpha():
         return start.islower()  # "ex-" / "tent"; a capital after it starts something new
-    if _SENTENCE_END.search(last.text):
+    if _SENTENCE_END.search(last.text) or _NOTED_END.search(last.text):
         return False
     # Mid-sentence: a lower-case start carries it on; so does a capital after a word
     # ("the signing of the Red" / "River Compact"), not after a list's colon or a dash.

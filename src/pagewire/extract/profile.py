@@ -18,7 +18,8 @@ from pagewire.extract.lines import Segment
 
 SAMPLE_PAGES = 8
 MARGIN = 0.2  # running headers sit in the top or bottom fifth of the page ...
-EDGE_ROWS = 2  # ... and among its first or last two rows of text
+EDGE_ROWS = 2  # ... and among its first or last two rows of text,
+EDGE_REACH = 4  # or a row or two further in, under (over) rows that are running heads too
 
 _DIGITS = re.compile(r"\d+")
 _SPACES = re.compile(r"\s+")
@@ -103,6 +104,9 @@ class Profile:
     body_size: float = 10.0
     heading_styles: list[Style] = field(default_factory=list)  # biggest first
     repeated: set[str] = field(default_factory=set)  # normalised margin texts seen on many pages
+    # Whole rows past the edge rows seen on many pages: a running head's third line
+    # ("Opinion of the Court" under the case name and the citation).
+    inner: set[str] = field(default_factory=set)
     outline: dict[str, int] = field(
         default_factory=dict
     )  # normalised title -> outline depth (0-based)
@@ -167,11 +171,14 @@ def _short_line(row: list[Segment]) -> tuple[str, Segment] | None:
     return None
 
 
-def edge_zone(index: int, count: int, row: list[Segment], height: float) -> str | None:
-    """ "top" or "bottom" when row ``index`` of ``count`` could be a running header/footer."""
-    if index < EDGE_ROWS and row[0].y1 < height * MARGIN:
+def edge_zone(
+    index: int, count: int, row: list[Segment], height: float, reach: int = EDGE_ROWS
+) -> str | None:
+    """ "top" or "bottom" when row ``index`` of ``count`` could be a running header/footer:
+    among the first (last) ``reach`` rows, in the top (bottom) margin band."""
+    if index < reach and row[0].y1 < height * MARGIN:
         return "top"
-    if index >= count - EDGE_ROWS and row[0].y0 > height * (1 - MARGIN):
+    if index >= count - reach and row[0].y0 > height * (1 - MARGIN):
         return "bottom"
     return None
 
@@ -182,6 +189,7 @@ class ProfileBuilder:
         self._styles: Counter[Style] = Counter()
         self._style_pages: dict[Style, set[int]] = {}
         self._margin: Counter[str] = Counter()
+        self._inner: Counter[str] = Counter()
         self._pages = 0
         # Short lines that could be headings, in page order, as (style, whether in
         # centred capitals, then their scheme): the numbered ones of every sampled
@@ -192,6 +200,7 @@ class ProfileBuilder:
     def add_page(self, number: int, rows: list[list[Segment]], height: float) -> None:
         self._pages += 1
         seen: set[str] = set()
+        inner: set[str] = set()
         for i, row in enumerate(rows):
             for s in row:
                 for w in s.words:
@@ -203,7 +212,10 @@ class ProfileBuilder:
             if edge_zone(i, len(rows), row, height):
                 seen.add(norm_furniture(" ".join(s.text for s in row)))
                 seen.update(norm_furniture(s.text) for s in row)
+            elif edge_zone(i, len(rows), row, height, EDGE_REACH):
+                inner.add(norm_furniture(" ".join(s.text for s in row)))
         self._margin.update(seen)
+        self._inner.update(inner)
         self._note_headings(number, rows, height)
 
     def _note_headings(self, number: int, rows: list[list[Segment]], height: float) -> None:
@@ -263,6 +275,7 @@ class ProfileBuilder:
         # header word on two pages of a paper is not a running head.
         need = 2 if self._pages <= 4 else max(3, -(-self._pages // 3))
         profile.repeated = {t for t, n in self._margin.items() if n >= need and t}
+        profile.inner = {t for t, n in self._inner.items() if n >= need and t}
         return profile
 
     @staticmethod

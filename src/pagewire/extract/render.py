@@ -77,6 +77,8 @@ def blocks_html(blocks: tuple[Block, ...] | list[Block], tables: tuple[Table, ..
             out.append(f'<figure aria-label="{label}">{caption}</figure>')
         elif b.kind == "caption":
             out.append(f'<p class="caption">{text}</p>')
+        elif b.kind == "footnote":
+            out.append(f'<aside class="footnote">{text}</aside>')
         else:
             out.append(f"<p>{text}</p>")
     if open_list:
