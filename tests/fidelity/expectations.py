@@ -181,6 +181,11 @@ EXPECTATIONS: dict[str, Expect] = {
             "do not amount to games whose outcomes are determined by skill and dexterity, but "
             "rather, chance.",
             "the reels did not align so that a nudge could nudge them into place",
+            # a quote closed after a word, not a stop, goes on (page 9)
+            "We consider plaintiffs\u2019 arguments in turn.",
+            # a semicolon's clause goes on across the page break (1 -> 2)
+            "for North Carolina Association of Chiefs of Police; and Jim O\u2019Neill for North "
+            "Carolina Conference of District Attorneys",
         ),
         absent=("predominantfactor", "singlenudge", "determined Opinion of the Court"),
     ),
@@ -199,6 +204,8 @@ EXPECTATIONS: dict[str, Expect] = {
             # across page breaks under footnote 1 (6 -> 7) and footnote 2 (10 -> 11)
             "We have no transcript of that conference, but Governor Mills apparently agreed",
             "because [the Chapel] has not had time to file any opposition to the amicus motion",
+            # a quoted word ends the page, not its sentence (9 -> 10)
+            'To say that what happened was a "full" adversarial hearing would be like saying',
         ),
         absent=("inperson",),
         # "in-" is too short to tell from a syllable on the page; the word list knows both

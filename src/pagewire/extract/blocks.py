@@ -41,7 +41,8 @@ _CAPTION = re.compile(r"^(Table|Figure|Fig\.|Exhibit)\s+[\dA-Z]+[.:]?", re.IGNOR
 _SECTION_NUMBER = re.compile(r"^(?:[IVX]{1,5}|[A-Z]|\d{1,2}(?:\.\d{1,2})*)[.)]?\s+\S")
 # A short all-caps marker ("WO", "NOT FOR PUBLICATION" is longer); never a Roman numeral
 _DOCKET_MARKER = re.compile(r"^(?![IVXL]+\.?$)[A-Z]{1,3}$")
-_SENTENCE_END = re.compile(r"[.!?:;\"\u201d\u2019)]$")
+# (a closing quote only after its stop: 'a "full"' and "plaintiffs\u2019" go on)
+_SENTENCE_END = re.compile(r"(?:[.!?:;)]|[.!?)][\"\u201d\u2019]+)$")
 # Getters for min/max over a block's lines, which map runs in C (a genexpr costs 2-3x):
 # every line is compared with the block so far, so these run for every line many times.
 _X0, _Y0, _X1, _Y1 = attrgetter("x0"), attrgetter("y0"), attrgetter("x1"), attrgetter("y1")

@@ -20,7 +20,10 @@ from pagewire.extract.base import Block, Page
 from pagewire.extract.hyphens import keeps_hyphen, vocabulary
 from pagewire.extract.render import list_item_md, page_markdown, paragraph_md
 
-_SENTENCE_END = re.compile(r"[.!?:;\"\u201d\u2019)\]]$")
+# A closing quote ends a sentence only after its stop ("... a full hearing." or
+# ".\u201d"): after a word it closes a quoted term mid-sentence ('a "full"' / "hearing",
+# "plaintiffs\u2019" / "arguments").
+_SENTENCE_END = re.compile(r"(?:[.!?:;)\]]|[.!?)\]][\"\u201d\u2019]+)$")
 # A sentence's end with its footnote's mark after it ("... and NLI. 6"): the mark is
 # read as a number when it sits alone at the end of its line ("U. S. 141" is no end).
 _NOTED_END = re.compile(r"(?<!\b[A-Z])[.!?\"\u201d\u2019)\]]\s?\d{1,3}$")
@@ -102,6 +105,8 @@ def _continues(last: Block, first: Block) -> bool:
     start, end = first.text[:1], last.text[-2:]
     if end[1:] == "-" and end[:1].isalpha():
         return start.islower()  # "ex-" / "tent"; a capital after it starts something new
+    if last.text.endswith(";") and start.islower():
+        return True  # a semicolon's clause goes on ("... Chiefs of Police;" / "and Jim ...")
     if _SENTENCE_END.search(last.text) or _NOTED_END.search(last.text):
         return False
     # Mid-sentence: a lower-case start carries it on; so does a capital after a word
