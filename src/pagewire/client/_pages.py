@@ -46,7 +46,8 @@ class BBox:
 @dataclass(frozen=True, eq=False)
 class Block(RawMapping):
     """One piece of a page in reading order: ``heading`` (with ``level``), ``paragraph``,
-    ``list_item`` (with its printed ``marker``), ``caption``, ``table``; or, in
+    ``list_item`` (with its printed ``marker``), ``caption``, ``table``, ``figure``
+    (its caption as ``text``, its labels in ``raw["alt"]``), ``footnote``; or, in
     ``Page.furniture``, ``header``, ``footer``, ``page_number``, ``line_number``,
     ``margin_note``."""
 
