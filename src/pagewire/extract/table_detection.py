@@ -9,12 +9,17 @@ spanning two numeric columns lands in the first and leaves the second empty.
 
 from __future__ import annotations
 
+from bisect import bisect
 from dataclasses import dataclass
+from itertools import pairwise
 
 from pagewire.extract.base import BBox
 from pagewire.extract.columns import Line
-from pagewire.extract.lines import Segment
+from pagewire.extract.lines import Segment, make_segment
 from pagewire.extract.table_headers import attach_group_labels, merge_header_rows
+from pagewire.extract.words import Word
+
+MAX_CELL_WORDS = 3  # words of one cell in a row read as one segment (_cells_under)
 
 
 @dataclass(slots=True)
@@ -36,13 +41,17 @@ def find_tables(lines: list[Line], text_width: float) -> list[Line | TableRegion
             continue
         j = i + 1
         last_multi = i
+        split: dict[int, Line] = {}  # lines read as cells only if this run is a table
         while j < n and _close(lines[j - 1], lines[j]):
-            if len(lines[j]) >= 2:
+            above = split.get(j - 1, lines[j - 1])
+            if len(lines[j]) == 1 and (cells := _cells_under(lines[j], above)) is not None:
+                split[j] = cells
+            if len(split.get(j, lines[j])) >= 2:
                 last_multi = j
             elif j - last_multi > 1 or lines[j][0].width > 0.6 * text_width:
                 break
             j += 1
-        run = lines[i : last_multi + 1]
+        run = [split.get(k, lines[k]) for k in range(i, last_multi + 1)]
         multi = sum(1 for ln in run if len(ln) >= 2)
         if (multi >= 3 or (multi >= 2 and _aligned(run))) and _columnar(run):
             # A header row whose labels sit closer than a column gap reads as one
@@ -62,6 +71,27 @@ def find_tables(lines: list[Line], text_width: float) -> list[Line | TableRegion
             out.append(lines[i])
             i += 1
     return out
+
+
+def _cells_under(line: Line, above: Line) -> Line | None:
+    """A one-segment line right under a row of cells, cut at that row's columns when each
+    of its words falls within one: a row whose cells sit closer than a column gap (the
+    e-mail addresses under an author grid's names) reads as one segment. None when
+    the row above has fewer than three cells, a word straddles a column boundary, a
+    column gets no word, or either row has more than a cell's few words in a column:
+    two wide gaps of justified prose (a bibliography's) are not three columns."""
+    if len(above) < 3 or any(len(s.words) > MAX_CELL_WORDS + 1 for s in above):
+        return None
+    bounds = [(a.x1 + b.x0) / 2 for a, b in pairwise(above)]
+    groups: list[list[Word]] = [[] for _ in above]
+    for w in line[0].words:
+        k = bisect(bounds, (w.x0 + w.x1) / 2)
+        if (k > 0 and w.x0 < bounds[k - 1]) or (k < len(bounds) and w.x1 > bounds[k]):
+            return None
+        groups[k].append(w)
+    if any(not g or len(g) > MAX_CELL_WORDS for g in groups):
+        return None
+    return [make_segment(g) for g in groups]
 
 
 def _is_header_above(item: Line | TableRegion, run: list[Line], text_width: float) -> bool:

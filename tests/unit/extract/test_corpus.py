@@ -173,3 +173,22 @@ def test_an_opinions_lone_section_numbers_are_nested_headings(corpus_dir: Path) 
 def test_a_capital_inside_a_formula_is_not_a_section_number(bert: dict[str, Any]) -> None:
     # "weights W ∈" / "R" (the reals, set on a line of its own) / "KxH": no lone-letter heading
     assert not [h for h in _headings(bert["markdown"]) if len(h[1]) <= 2]
+
+
+def test_an_author_grid_is_a_table_even_where_a_row_sits_tight(
+    attention: dict[str, Any],
+) -> None:
+    # The e-mail row under four names sits closer than a column gap, so it reads as one
+    # segment; it is still the grid's third row, not part of a heading.
+    grids = [t["rows"] for t in attention["pages"][0]["tables"] if len(t["rows"][0]) == 4]
+    assert grids, "the four-author grid is not a table"
+    names, places, mails = grids[0]
+    assert names[0].startswith("Ashish Vaswani") and names[3].startswith("Jakob Uszkoreit")
+    assert list(places) == ["Google Brain", "Google Brain", "Google Research", "Google Research"]
+    assert list(mails) == [
+        "avaswani@google.com",
+        "noam@google.com",
+        "nikip@google.com",
+        "usz@google.com",
+    ]
+    assert "#### Ashish Vaswani" not in attention["markdown"]
