@@ -134,7 +134,9 @@ def abi() -> int:
     if sys.platform != "linux" or platform.machine().lower() not in _MACHINES:
         return 0
     try:
-        version = _libc().syscall(_CREATE_RULESET, None, ctypes.c_size_t(0), _CREATE_RULESET_VERSION)
+        version = _libc().syscall(
+            _CREATE_RULESET, None, ctypes.c_size_t(0), _CREATE_RULESET_VERSION
+        )
     except (OSError, AttributeError):
         return 0
     return max(0, int(version))
@@ -187,11 +189,9 @@ def grants(
 
 def _python_roots() -> Iterator[str]:
     """The interpreter's installation and every directory it imports from."""
-    import pagewire
-
     yield from (sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix)
     yield from (entry or os.getcwd() for entry in sys.path)
-    yield str(Path(pagewire.__file__).parent)
+    yield str(Path(__file__).resolve().parent.parent)  # the pagewire package
 
 
 def _real(path: str | Path) -> str:

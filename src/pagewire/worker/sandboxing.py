@@ -74,7 +74,10 @@ def protected_paths(settings: Settings) -> tuple[str, ...]:
     paths = [settings.data_dir]
     if settings.blob_url.startswith("file://"):
         paths.append(Path(settings.blob_url[len("file://") :]))
-    scheme, _, database = settings.resolved_database_url.partition(":///")
-    if scheme.startswith("sqlite") and database:
-        paths.append(Path(database.split("?", 1)[0]).parent)
+    from pagewire.store.dialect import dialect_for
+
+    url = settings.resolved_database_url
+    database = dialect_for(url).database_file(url)
+    if database is not None:
+        paths.append(database.parent)
     return tuple(str(path.resolve()) for path in paths)
