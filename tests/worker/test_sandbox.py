@@ -215,6 +215,24 @@ async def test_a_data_directory_inside_an_import_directory_stays_out_of_reach(
     assert refused_everywhere(json.loads(report.read_text())) == {}
 
 
+def test_the_rules_never_name_the_working_directory_or_the_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `python -m pagewire.extract.child` has its working directory on sys.path: a project
+    # root holding ./pagewire-data, or the image's data directory itself.
+    project = tmp_path / "project"
+    (project / "pagewire-data").mkdir(parents=True)
+    monkeypatch.chdir(project)
+    monkeypatch.setattr(sys, "path", [str(project), "", "/", *sys.path])
+    job = tmp_path / "job"
+
+    rules = sandbox.grants(job / "input", job / "output", job / "output.tmp", protect=())
+
+    granted = {os.path.realpath(path) for path, _ in rules}
+    assert str(project) not in granted and "/" not in granted
+    assert os.path.realpath(sys.prefix) in granted  # what the child imports stays readable
+
+
 @needs_landlock
 async def test_another_tenants_upload_and_the_workers_keys_are_out_of_reach_of_a_job(
     harness: Any, sample_pdf: Path, tmp_path: Path

@@ -22,10 +22,10 @@ and cannot undo it. The rules (:func:`grants`):
   directory (``TMPDIR``: pytesseract's images and tesseract's output), read-write.
   The scratch directory around them is not granted: the worker's other jobs keep
   their inputs and results there;
-- a directory that holds a protected path (the data directory, the blob directory,
-  the database's directory; sent by the worker) is never granted, even when it is on
-  ``sys.path`` (``python -m`` puts the working directory there, and the image's
-  working directory is its data directory).
+- never the working directory, which ``python -m`` puts on ``sys.path`` (the image's
+  working directory is its data directory), nor ``/``, nor a directory that holds a
+  protected path (the data directory, the blob directory, the database's directory;
+  sent by the worker), even when it is on ``sys.path``.
 
 With ABI 4 every TCP bind and connect is refused; with ABI 6 the child can neither
 signal a process outside its sandbox nor reach an abstract Unix socket outside it.
@@ -177,7 +177,7 @@ def grants(
         rules.append((tessdata, READ))
     rules += [(f"/etc/{name}", READ) for name in ETC_ENTRIES]
     rules += [(path, READ) for path in KERNEL_READS]
-    rules = [(p, r) for p, r in rules if not _touches(_real(p), guarded)]
+    rules = [(p, r) for p, r in rules if _real(p) != "/" and not _touches(_real(p), guarded)]
     rules += list(DEVICES)
     rules += [
         (str(input_path), READ_FILE),
@@ -188,9 +188,12 @@ def grants(
 
 
 def _python_roots() -> Iterator[str]:
-    """The interpreter's installation and every directory it imports from."""
+    """The interpreter's installation and every directory it imports from, but the
+    working directory that ``python -m`` and ``-c`` put on ``sys.path``: the child
+    imports nothing from there, and it may be a project root or the data directory."""
+    cwd = _real(os.getcwd())
     yield from (sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix)
-    yield from (entry or os.getcwd() for entry in sys.path)
+    yield from (entry for entry in sys.path if entry and _real(entry) != cwd)
     yield str(Path(__file__).resolve().parent.parent)  # the pagewire package
 
 
