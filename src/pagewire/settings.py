@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -70,6 +71,10 @@ class Settings(BaseSettings):
     # Fork each job's extractor child from a process that imported the extractor once
     # (Linux); off: start a fresh interpreter per job (~0.1 CPU-s more each).
     extractor_prefork: bool = True
+    # Confine each job's extractor child with Landlock (docs/security.md, "Documents"):
+    # "auto" when the kernel offers it (the worker warns at start when it does not),
+    # "required" (the worker refuses to start without it), or "off".
+    extractor_sandbox: Literal["auto", "required", "off"] = "auto"
     poll_seconds: float = 1.0
     # Jobs of one organization processing at once, over every worker (0: no cap).
     # Claims share the workers between organizations with pending work either way.
@@ -131,6 +136,11 @@ class Settings(BaseSettings):
         if value < 1:
             raise ValueError("must be at least 1")
         return value
+
+    @field_validator("extractor_sandbox", mode="before")
+    @classmethod
+    def _sandbox_mode(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("blob_url")
     @classmethod

@@ -30,6 +30,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from pagewire.extract import sandbox
 from pagewire.extract.base import ExtractError, ExtractOptions, iter_selected, page_dict
 from pagewire.extract.pages import PageSelection
 
@@ -183,6 +184,8 @@ def main() -> int:
     die_with_parent(task.get("parent_pid"))
     _limit_memory(int(task.get("memory_limit_mb", 0)))
     try:
+        # Before the document is opened: from here on a hostile file meets the sandbox.
+        sandbox.confine(task.get("sandbox"), task["input_path"], task["output_path"])
         run(task)
     except ExtractError as error:
         _say({"type": "error", "code": error.code, "message": error.message})

@@ -77,7 +77,7 @@ class Worker:
         self.scratch = ScratchDir(settings.data_dir / "tmp")
         self.settings = settings
         # The default runner's fork server is the worker's to stop; one passed in is not.
-        self._own_runner = ProcessRunner(prefork=settings.extractor_prefork)
+        self._own_runner = ProcessRunner.for_settings(settings)
         self.runner = runner or self._own_runner
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
         # Log lines, metrics (None: not kept) and spans (traces off: none) of each job.

@@ -8,7 +8,9 @@ The child is forked by the worker's fork server, a zygote that imported the
 extractor once (:mod:`pagewire.worker.forkserver`), which saves each job the
 interpreter's start and the imports; or, with ``PAGEWIRE_EXTRACTOR_PREFORK=false``,
 off Linux, or for a ``command`` given without its zygote, started afresh. Either
-way it is the same child (:mod:`pagewire.extract.child`), reporting alike.
+way it is the same child (:mod:`pagewire.extract.child`), reporting alike, and
+either way it confines itself to its job before it opens the document when the
+worker runs a sandbox (:mod:`pagewire.worker.sandboxing`).
 """
 
 from __future__ import annotations
@@ -18,17 +20,22 @@ import contextlib
 import json
 import logging
 import os
+import shutil
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from pagewire.worker import forkserver
+from pagewire.extract.sandbox import describe
+from pagewire.worker import forkserver, sandboxing
 from pagewire.worker.child_env import extractor_environment
 from pagewire.worker.children import ExtractorProcess, SpawnedChild
 from pagewire.worker.forkserver import ForkedChild, ForkServer, ForkServerLost
+
+if TYPE_CHECKING:
+    from pagewire.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +114,10 @@ class ProcessRunner:
     (:mod:`pagewire.worker.child_env`), plus ``env`` as given. The fork server starts
     with the first job (or :meth:`start`) and lives until :meth:`close`; one that
     died is replaced at the next job.
+
+    ``sandbox`` is ``PAGEWIRE_EXTRACTOR_SANDBOX``'s mode (``required`` on a kernel
+    without Landlock raises :class:`~pagewire.worker.sandboxing.SandboxUnavailable`
+    here); ``protect``: paths no sandbox rule may reach (the data directory...).
     """
 
     def __init__(
@@ -116,6 +127,8 @@ class ProcessRunner:
         *,
         zygote_command: Sequence[str] | None = None,
         prefork: bool = True,
+        sandbox: str = "auto",
+        protect: Sequence[str] = (),
     ) -> None:
         if command is None:
             command, zygote_command = EXTRACTOR_COMMAND, zygote_command or ZYGOTE_COMMAND
@@ -124,6 +137,22 @@ class ProcessRunner:
         forks = prefork and forkserver.AVAILABLE
         self.zygote_command = tuple(zygote_command) if forks and zygote_command else None
         self._server: ForkServer | None = None
+        self.sandbox_abi = sandboxing.choose(sandbox)
+        self.protect = tuple(protect)
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> ProcessRunner:
+        """The worker's runner: forked or not, sandboxed or not, as the settings say."""
+        return cls(
+            prefork=settings.extractor_prefork,
+            sandbox=settings.extractor_sandbox,
+            protect=sandboxing.protected_paths(settings),
+        )
+
+    @property
+    def sandbox(self) -> str:
+        """The sandbox each child applies: ``landlock ABI 7 (files, tcp, scopes)``, or ``none``."""
+        return describe(self.sandbox_abi) if self.sandbox_abi else "none"
 
     @property
     def zygote_pid(self) -> int | None:
@@ -168,6 +197,25 @@ class ProcessRunner:
         return await SpawnedChild.start(self.command, self.env, limit), os.getpid()
 
     async def run(self, task: Task, on_page: PageCallback) -> Outcome:
+        if not self.sandbox_abi:
+            return await self._run(task, on_page, None)
+        # The child's own temporary directory (its TMPDIR), beside its output file: the
+        # sandbox grants it these two, not the scratch directory the worker's other jobs
+        # share. Both are made by the child; what is left of them is removed here.
+        temp_dir = task.output_path.with_name(task.output_path.name + ".tmp")
+        try:
+            outcome = await self._run(
+                task, on_page, {"temp_dir": str(temp_dir), "protect": list(self.protect)}
+            )
+        finally:
+            _remove_directory(temp_dir)
+        if outcome.result is not None:  # came in the message: the file made for it is empty
+            task.output_path.unlink(missing_ok=True)
+        return outcome
+
+    async def _run(
+        self, task: Task, on_page: PageCallback, sandbox: dict[str, Any] | None
+    ) -> Outcome:
         proc, parent_pid = await self._launch(task.inline_limit + (1 << 16))
         spec = {
             "input_path": str(task.input_path),
@@ -182,6 +230,8 @@ class ProcessRunner:
             "part": task.part,
             # the child checks it is still ours once it has asked to die with us
             "parent_pid": parent_pid,
+            # what it confines itself to before it opens the document (None: no sandbox)
+            "sandbox": sandbox,
         }
         proc.stdin.write(json.dumps(spec).encode() + b"\n")
         if task.choose_pages is None:
@@ -257,3 +307,14 @@ class ProcessRunner:
                 )
             return _failure("extractor_crashed", f"the extractor crashed ({name})")
         return _failure("extractor_crashed", f"the extractor exited with status {returncode}")
+
+
+def _remove_directory(path: Path) -> None:
+    """A child's temporary directory: empty (tesseract's files removed) unless the child
+    was killed mid-page; not there when it failed before making it."""
+    try:
+        path.rmdir()
+    except FileNotFoundError:
+        pass
+    except OSError:
+        shutil.rmtree(path, ignore_errors=True)
