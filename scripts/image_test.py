@@ -224,12 +224,24 @@ def exercise(times: dict[str, float]) -> None:
                 *volume,
                 "--env",
                 f"PAGEWIRE_PORT={port}",
+                # the OCR job below runs in the extractor's sandbox, or serve does not start
+                "--env",
+                "PAGEWIRE_EXTRACTOR_SANDBOX=required",
                 "--health-interval",
                 "2s",
                 TAG,
                 "serve",
             )
             check_job(f"http://127.0.0.1:{port}", key, name)
+            logs = subprocess.run(
+                ["docker", "logs", name], capture_output=True, text=True, check=True
+            )
+            said = [
+                line
+                for line in (logs.stdout + logs.stderr).splitlines()
+                if "extractor sandbox: landlock" in line and "no sockets (seccomp)" in line
+            ]
+            assert said, "the worker did not say its extractor sandbox is in force"
             uid = run("docker", "exec", name, "id", "-u", capture=True).strip()
             assert uid != "0", "the container runs as root"
             # the volume (the data directory) belongs to that user and its group

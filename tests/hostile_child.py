@@ -17,8 +17,9 @@ extraction goes on:
   as usual, and writes each attempt's outcome (``"ok"``, or the error: ``"EACCES"``,
   ``"EPERM"``...) to the spec's ``report`` path. The spec (JSON) names what to try:
   ``read`` files, ``list`` directories, ``write`` (create) files, ``tcp`` ports on
-  127.0.0.1 and ``unix`` abstract socket names to connect to, and ``signal`` process
-  ids (signal 0);
+  127.0.0.1 and ``unix`` abstract socket names to connect to, ``unix_path`` Unix
+  socket paths to connect to, ``udp`` ports on 127.0.0.1 to send a datagram to, and
+  ``signal`` process ids (signal 0);
 - ``thread``: a second thread is running when the child confines itself;
 - ``no-landlock``: the child finds no Landlock (as on an older kernel).
 
@@ -115,6 +116,11 @@ def _create(path: str) -> None:
         file.write("written from the extractor child")
 
 
+def _send_datagram(port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.sendto(b"what the extractor child found", ("127.0.0.1", port))
+
+
 def _connect(family: int, address: Any) -> None:
     with socket.socket(family, socket.SOCK_STREAM) as sock:
         sock.settimeout(10)
@@ -133,6 +139,10 @@ def _probe(spec: dict[str, Any], report: TextIO) -> None:
         "unix": {
             name: lambda n=name: _connect(socket.AF_UNIX, "\0" + n) for name in spec.get("unix", [])
         },
+        "unix_path": {
+            path: lambda p=path: _connect(socket.AF_UNIX, p) for path in spec.get("unix_path", [])
+        },
+        "udp": {str(port): lambda n=port: _send_datagram(n) for port in spec.get("udp", [])},
         "signal": {str(pid): lambda n=pid: os.kill(n, 0) for pid in spec.get("signal", [])},
     }
     outcomes = {

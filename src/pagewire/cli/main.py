@@ -65,6 +65,15 @@ def _require_blob_store(settings: Settings) -> None:
     raise SystemExit(f"pagewire cannot use its blob store: {message}")
 
 
+def _require_sandbox(settings: Settings) -> None:
+    """``PAGEWIRE_EXTRACTOR_SANDBOX=required`` on a kernel without Landlock: exit 1 with the
+    reason, before anything starts (from serve's lifespan it would be a traceback, exit 3).
+    Otherwise it says which sandbox the extractor children will apply."""
+    from pagewire.worker.sandboxing import choose
+
+    choose(settings.extractor_sandbox)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -73,6 +82,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     _require_blob_store(settings)
+    if not args.no_worker:
+        _require_sandbox(settings)
     # The database (waited for while down), its migrations and the encryption keys are
     # checked before uvicorn starts: what fails in its lifespan exits 3 with a traceback.
     ready = False
@@ -203,7 +214,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
     """Run jobs; its /metrics reports the job queue, read from the database at each scrape."""
     from pagewire.runtime import new_worker
 
-    _require_blob_store(_settings(args))
+    settings = _settings(args)
+    _require_blob_store(settings)
+    _require_sandbox(settings)
     return _run_loop(
         args,
         lambda services, registry: new_worker(services, concurrency=args.concurrency),

@@ -29,6 +29,8 @@ and cannot undo it. The rules (:func:`grants`):
 
 With ABI 4 every TCP bind and connect is refused; with ABI 6 the child can neither
 signal a process outside its sandbox nor reach an abstract Unix socket outside it.
+Beyond Landlock, a seccomp filter refuses ``socket()`` itself (:mod:`.seccomp`):
+UDP and Unix sockets named by a path, which no Landlock ABI up to 7 covers.
 Rights the running kernel does not know are not asked for (best effort), and
 :func:`describe` says what was in force.
 
@@ -49,6 +51,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from pagewire.extract import seccomp
 from pagewire.extract.base import ExtractError
 
 _CREATE_RULESET, _ADD_RULE, _RESTRICT_SELF = 444, 445, 446
@@ -147,7 +150,7 @@ def describe(version: int) -> str:
     if version <= 0:
         return "none"
     kinds = ["files"] + (["tcp"] if version >= 4 else []) + (["scopes"] if version >= 6 else [])
-    return f"landlock ABI {version} ({', '.join(kinds)})"
+    return f"landlock ABI {version} ({', '.join(kinds)}), no sockets (seccomp)"
 
 
 def handled_fs(version: int) -> int:
@@ -277,6 +280,7 @@ def _restrict(rules: list[tuple[str, int]], version: int) -> None:
             raise _last_error("landlock_restrict_self")
     finally:
         os.close(ruleset)
+    seccomp.refuse_sockets(libc)  # what Landlock leaves open: UDP, Unix sockets by path
 
 
 def _add_rule(libc: Any, ruleset: int, path: str, rights: int) -> None:

@@ -151,7 +151,8 @@ class ProcessRunner:
 
     @property
     def sandbox(self) -> str:
-        """The sandbox each child applies: ``landlock ABI 7 (files, tcp, scopes)``, or ``none``."""
+        """The sandbox each child applies (:func:`~pagewire.extract.sandbox.describe`), or
+        ``none``."""
         return describe(self.sandbox_abi) if self.sandbox_abi else "none"
 
     @property
