@@ -2,8 +2,10 @@
 
 Each document lists headings that must exist at their level, table rows (cells that
 must share one row of one table), sentences that must read contiguously (across line
-and page breaks), and strings that must not appear (a flattened exponent, a word
-split by its line-end hyphen). Scripts are written ``10^20`` / ``d_k``: the scorer
+and page breaks), strings that must not appear (a flattened exponent, a word split by
+its line-end hyphen), texts no heading may hold (an OCR layer's reading of initials),
+and paragraphs: a text that must be one whole paragraph (or heading), or, ending in
+``…``, the opening of one (a date line set apart from the text under it). Scripts are written ``10^20`` / ``d_k``: the scorer
 reads pagewire's ``<sup>``/``<sub>`` and other engines' ``^``/``_`` spellings alike.
 
 ``known_misses`` names the expectations pagewire does not meet yet; the tests assert
@@ -23,6 +25,8 @@ class Expect:
     rows: tuple[tuple[str, ...], ...] = ()
     sentences: tuple[str, ...] = ()
     absent: tuple[str, ...] = ()
+    not_headings: tuple[str, ...] = ()
+    paragraphs: tuple[str, ...] = ()
     known_misses: frozenset[str] = field(default_factory=frozenset)
     needs_word_list: frozenset[str] = field(default_factory=frozenset)
 
@@ -77,6 +81,9 @@ EXPECTATIONS: dict[str, Expect] = {
             "measuring the change in performance on English-to-German translation on the "
             "development set, newstest2013.",
             "During inference, we increased the maximum output length to input length + 300.",
+            # a display's number after its fraction's lower row; d_model's stacked scripts
+            "Attention(Q, K, V ) = softmax(QK^T)V √d_k (1)",
+            "lrate = d_model^\u22120.5 · min(step_num^\u22120.5",
         ),
         absent=(
             "weighted sum Scaled Dot-Product Attention",
@@ -148,6 +155,13 @@ EXPECTATIONS: dict[str, Expect] = {
             "If Tarrant were correct, then applicants from Arkansas, Texas, and Louisiana",
             "because the Compact leaves no waters unallocated.",
         ),
+        # the docket line over the syllabus, and the syllabus's hanging-indented first
+        # paragraph read whole
+        paragraphs=(
+            "No. 11\u2013889. Argued April 23, 2013\u2014Decided June 13, 2013",
+            "The Red River Compact (or Compact) is a congressionally sanctioned agreement "
+            "that allocates water rights …",
+        ),
         absent=(
             "out-ofstate",
             "crossborder",
@@ -208,6 +222,11 @@ EXPECTATIONS: dict[str, Expect] = {
             'To say that what happened was a "full" adversarial hearing would be like saying',
         ),
         absent=("inperson",),
+        # the decision's centred date ends page 2; the opinion opens page 3
+        paragraphs=(
+            "December 22, 2020",
+            "SELYA, Circuit Judge. This interlocutory appeal arises …",
+        ),
         # "in-" is too short to tell from a syllable on the page; the word list knows both
         needs_word_list=frozenset({"inperson"}),
     ),
@@ -216,6 +235,14 @@ EXPECTATIONS: dict[str, Expect] = {
         sentences=(
             "originated as a petition for a writ of habeas corpus and a class complaint for "
             "injunctive and declaratory relief",
+        ),
+        paragraphs=(
+            # the cover's caption in order: party and role, "v.", party and role (the
+            # roles sit right of the centre line, "v." over the counsel block's gutter)
+            "ANGEL ZEPEDA RIVAS, et al. Plaintiffs-Appellees,",
+            "DAVID JENNINGS, et al. Defendants-Appellants.",
+            # page 3 opens a paragraph: page 2 ends with the centred counsel block
+            "Appellees respectfully request that the Court stay further briefing …",
         ),
     ),
     "missouri-appeals-5p.pdf": Expect(
@@ -241,10 +268,46 @@ EXPECTATIONS: dict[str, Expect] = {
         absent=("# WO", "Products No. MDL"),
     ),
     "dnj-complaint-ocr-layer-59p.pdf": Expect(
-        headings=((2, "AMENDED COMPLAINT"), (3, "I. JURISDICTION AND VENUE")),
+        headings=(
+            (2, "AMENDED COMPLAINT"),
+            (3, "I. JURISDICTION AND VENUE"),
+            (6, "COUNT I - Excessive Force (42 U.S.C. § 1983)"),
+            (3, "V. PRAYER FOR RELIEF"),
+            (3, "STATE OF NEW JERSEY"),
+            (3, "MEMORANDUM OF LAW"),
+        ),
         sentences=(
             "Plaintiff had worked for Defendants through their business, Joe's Painting & "
             "Renovations, and was not paid as agreed.",
+            # across page breaks over the "Page N of 20" footer and the handwritten
+            # initials under it (8 -> 9, 14 -> 15, 16 -> 17, 21 -> 22)
+            "Such character attacks, introduced without the safeguard of cross-examination",
+            # (the filing's second copy of these pages reads on already: these quote the first)
+            'to drop the crowbar, to which he complied." This is',
+            "or it was destroyed despite mandatory retention N.J. Ct. Rs",
+            "is defined as a temporary loss of bodily function or impairment (NJ. STAT.",
+            # a bold run that the sentence carries on into (15, 16)
+            "complied with orders to drop the crowbar, confirming no purposeful or knowing "
+            "attempt to use a weapon. The complainant's injury",
+            "Vacatur is therefore mandated under N.J. Ct. R. 3:21-1.",
+        ),
+        # the OCR layer's reading of handwritten initials and signatures
+        not_headings=(
+            "dTb",
+            "dTh",
+            "d1b",
+            "Jl-b",
+            "JTb",
+            "Jib",
+            "Jfb",
+            "d'Tu-",
+            "Dedlon",
+            "7b}er",
+            "De.voa",
+            "Date~",
+            "Devo,i",
+            "/af,/<J",
+            "A#.l<",
         ),
     ),
 }

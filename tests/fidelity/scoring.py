@@ -12,6 +12,8 @@ import re
 from expectations import Expect
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$", re.M)
+_BLOCK_BREAK = re.compile(r"\n[ \t]*\n")  # a blank line ends a paragraph
+_HEADING_MARK = re.compile(r"^\s*#{1,6}\s+")
 _SCRIPT = re.compile(r"<(sup|sub)>(.*?)</\1>")
 
 
@@ -46,6 +48,15 @@ def outcomes(md: str, expect: Expect) -> dict[str, bool]:
         met[s] = clean(s) in text
     for a in expect.absent:
         met[a] = a not in md and clean(a) not in text
+    for n in expect.not_headings:
+        met[f"no heading holds {n}"] = not any(clean(n) in h for _, h in headings)
+    blocks = [clean(_HEADING_MARK.sub("", b)) for b in _BLOCK_BREAK.split(md)]
+    for p in expect.paragraphs:
+        if p.endswith("\u2026"):
+            opening = clean(p[:-1])
+            met[p] = any(b.startswith(opening) for b in blocks)
+        else:
+            met[p] = clean(p) in blocks
     return met
 
 

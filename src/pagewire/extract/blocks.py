@@ -17,7 +17,7 @@ from statistics import median
 from pagewire.extract.base import BBox
 from pagewire.extract.columns import Line
 from pagewire.extract.hyphens import keeps_hyphen, vocabulary
-from pagewire.extract.lines import Span
+from pagewire.extract.lines import Segment, Span
 from pagewire.extract.profile import (
     Profile,
     is_caps,
@@ -27,6 +27,7 @@ from pagewire.extract.profile import (
     numbering_scheme,
     opens_section,
 )
+from pagewire.extract.wordlike import garbled
 
 # \uf0b7 and \uf0a7: the Symbol and Wingdings bullets Word leaves in PDFs' private use area
 _BULLET = re.compile(r"^([•●◦▪■□‣\u2043∙·\-\u2013*\uf0b7\uf0a7])\s+(?=\S)")
@@ -41,6 +42,13 @@ _CAPTION = re.compile(r"^(Table|Figure|Fig\.|Exhibit)\s+[\dA-Z]+[.:]?", re.IGNOR
 _SECTION_NUMBER = re.compile(r"^(?:[IVX]{1,5}|[A-Z]|\d{1,2}(?:\.\d{1,2})*)[.)]?\s+\S")
 # A short all-caps marker ("WO", "NOT FOR PUBLICATION" is longer); never a Roman numeral
 _DOCKET_MARKER = re.compile(r"^(?![IVXL]+\.?$)[A-Z]{1,3}$")
+# A caption's "v." alone on its line, between the parties: never part of either
+_VERSUS = re.compile(r"^(?:v|vs)\.?$", re.IGNORECASE)
+# A display equation's number set apart at the right margin: "(1)", "(12a)"
+_EQUATION_NUMBER = re.compile(r"^\(\d{1,3}[a-z]?\)$")
+# Abbreviations a line ends on mid-sentence: a caption's "RIVAS, et al.", "Smith v."
+_RUNS_ON = re.compile(r"(?:\bet al|\bv|\bvs)\.$")
+FAR = 3.0  # sizes of blank beyond the leading: nothing carries a paragraph across that
 # (a closing quote only after its stop: 'a "full"' and "plaintiffs\u2019" go on)
 _SENTENCE_END = re.compile(r"(?:[.!?:;)]|[.!?)][\"\u201d\u2019]+)$")
 # Getters for min/max over a block's lines, which map runs in C (a genexpr costs 2-3x):
@@ -51,10 +59,14 @@ _X0, _Y0, _X1, _Y1 = attrgetter("x0"), attrgetter("y0"), attrgetter("x1"), attrg
 @dataclass(slots=True)
 class TextLine(Span):
     """One line of a column, from its segments: their text and box, the longest one's
-    size, bold if all are."""
+    size, bold (italic) if all are. ``tag``: a display equation's number, set apart at
+    the line's right end and kept out of ``text`` (the block puts it after the rows of
+    its equation)."""
 
     text: str
     hyphen: bool
+    italic: bool = False
+    tag: str = ""
 
 
 @dataclass(slots=True)
@@ -82,10 +94,15 @@ def text_line(line: Line) -> TextLine:
             size=s.size,
             bold=s.bold,
             hyphen=s.hyphen,
+            italic=s.italic,
         )
     sizes = sorted(line, key=lambda s: len(s.text), reverse=True)
+    text_segments: list[Segment] = line
+    tag = ""
+    if _EQUATION_NUMBER.match(line[-1].text):
+        text_segments, tag = line[:-1], line[-1].text
     return TextLine(
-        text=" ".join(s.text for s in line),
+        text=" ".join(s.text for s in text_segments),
         x0=min(s.x0 for s in line),
         y0=min(s.y0 for s in line),
         x1=max(s.x1 for s in line),
@@ -93,6 +110,8 @@ def text_line(line: Line) -> TextLine:
         size=sizes[0].size,
         bold=all(s.bold for s in line),
         hyphen=line[-1].hyphen,
+        italic=all(s.italic for s in line),
+        tag=tag,
     )
 
 
@@ -109,10 +128,11 @@ def build_blocks(lines: list[TextLine], profile: Profile, page_width: float) -> 
         and opens_section(cur.text, prev.text if prev else None)
         and _centred(cur, page_width)
     }
+    apart = markers | {id(ln) for ln in lines if _VERSUS.match(ln.text)}
     for prev, cur in pairwise(lines):
         if (
-            id(prev) in markers
-            or id(cur) in markers
+            id(prev) in apart
+            or id(cur) in apart
             or _breaks(groups[-1], prev, cur, lead, col_width, profile)
         ):
             groups.append([cur])
@@ -120,11 +140,29 @@ def build_blocks(lines: list[TextLine], profile: Profile, page_width: float) -> 
             groups[-1].append(cur)
     words = _Vocabulary(lines)
     blocks = [_classify(g, profile, page_width, words, marker=id(g[0]) in markers) for g in groups]
+    _demote(blocks)
     first = blocks[0]
     if first.kind == "heading" and _DOCKET_MARKER.match(first.text):
         # "WO" alone atop a filing: a clerk's docket marker, not the document's title
         blocks[0] = replace(first, kind="paragraph", level=None)
     return blocks
+
+
+def _demote(blocks: list[RawBlock]) -> None:
+    """Headings that do not read as words (an OCR layer's initials and signatures,
+    wordlike.py) become paragraphs: their text stays, out of the outline. So does a
+    caption's lone "v.", which joins two parties and heads nothing."""
+    found: set[str] | None = None
+
+    def page_words() -> set[str]:
+        nonlocal found
+        if found is None:
+            found = vocabulary(b.text for b in blocks if b.kind != "heading")
+        return found
+
+    for k, b in enumerate(blocks):
+        if b.kind == "heading" and (_VERSUS.match(b.text) or garbled(b.text, page_words)):
+            blocks[k] = replace(b, kind="paragraph", level=None)
 
 
 def _centred(line: TextLine, page_width: float) -> bool:
@@ -161,12 +199,28 @@ def _breaks(
         return True
     if cur.bold != prev.bold:
         # A bold line is a heading when it is short; a full bold line inside a
-        # paragraph is emphasis ("Bidirectional Encoder Representations from").
+        # paragraph is emphasis ("Bidirectional Encoder Representations from"), and so
+        # is a short bold run when a full line's (or a clause's) unfinished sentence
+        # goes on in lower case ("complied with orders to drop" / "the crowbar, ...").
         edge = max(max(map(_X1, block)), cur.x1) - 0.1 * col_width
         bold_line = prev if prev.bold else cur
-        if bold_line.x1 < edge or prev.text.endswith((".", ":")):
+        if _stops(prev.text):
+            return True
+        carried = (
+            (prev.x1 >= edge or prev.text.endswith(","))
+            and cur.text[:1].islower()
+            and not _SENTENCE_END.search(prev.text)
+        )
+        if bold_line.x1 < edge and not carried:
+            return True
+    if prev.italic and not cur.italic and prev.text.endswith(".") and _stops(prev.text):
+        # A short italic line's sentence, then roman: a caption's "Defendants-Appellants."
+        span = max(max(map(_X1, block)), cur.x1) - min(min(map(_X0, block)), cur.x0)
+        if prev.width < 0.6 * span:
             return True
     gap = cur.y0 - prev.y1
+    if gap > lead + FAR * prev.size:
+        return True  # a wide blank (a signature block far below the column above it)
     if (profile.is_heading_style(prev.size, prev.bold) or is_caps(prev.text)) and len(block) < 4:
         # A heading wrapped over lines (often double-spaced in filings) stays one
         # heading, unless the next line starts a numbered heading of its own.
@@ -180,8 +234,15 @@ def _breaks(
             return False
     left = min(map(_X0, block))
     right = max(map(_X1, block))
-    ends_sentence = bool(_SENTENCE_END.search(prev.text))
-    full = prev.x1 > max(right, cur.x1) - 0.08 * col_width or prev.hyphen
+    # (a display equation's number ends its line as a stop would; "et al." and "v." do not)
+    ends_sentence = bool(prev.tag) or (
+        bool(_SENTENCE_END.search(prev.text)) and not _RUNS_ON.search(prev.text)
+    )
+    indent = 0.8 * prev.size
+    # A line narrower than the next on both sides is set apart (centred: a docket line
+    # over the text), however near the right margin it ends.
+    apart = prev.x0 > cur.x0 + indent and prev.x1 < cur.x1 - indent
+    full = (prev.x1 > max(right, cur.x1) - 0.08 * col_width or prev.hyphen) and not apart
     if cur.y1 < prev.y1 - 0.5 * prev.size:
         # A jump up: the next column. Carry on only if the sentence clearly does.
         return not (prev.hyphen or (not ends_sentence and cur.text[:1].islower()))
@@ -191,7 +252,15 @@ def _breaks(
         # Extra space ends a paragraph, except inside double-spaced text where a
         # full line that stops mid-sentence plainly carries on.
         return True
-    if cur.x0 > prev.x0 + 0.8 * prev.size and len(block) >= 2 and cur.x0 - left < 0.25 * col_width:
+    # Centred lines ("On Appeal from ..." / "No. 3:20-cv-02731") share their middle:
+    # the narrower one is no first-line indent.
+    centred = abs(prev.x0 + prev.x1 - cur.x0 - cur.x1) < prev.size and cur.x1 < prev.x1 - indent
+    if (
+        cur.x0 > prev.x0 + indent
+        and len(block) >= 2
+        and cur.x0 - left < 0.25 * col_width
+        and not centred
+    ):
         return True  # first-line indent of the next paragraph
     if ends_sentence and prev.x1 < right - 0.15 * col_width and len(block) > 1:
         return True  # a short last line
@@ -200,9 +269,19 @@ def _breaks(
     return False
 
 
+def _stops(text: str) -> bool:
+    """A line ends on a stop or a colon, not on an abbreviation that runs on (a
+    caption's "RIVAS, et al." before its party's role)."""
+    return text.endswith((".", ":")) and not _RUNS_ON.search(text)
+
+
 def _join(lines: list[TextLine], words: _Vocabulary) -> str:
     parts = [lines[0].text]
+    tagged = lines[0] if lines[0].tag else None
     for prev, ln in pairwise(lines):
+        if tagged is not None and not _display_row(ln, tagged):
+            parts.append(f" {tagged.tag}")  # after its equation's last row
+            tagged = None
         if prev.hyphen:
             pass  # pdfium marked the line-end hyphen as soft: the word continues
         elif prev.text.endswith("\u00ad"):
@@ -215,7 +294,19 @@ def _join(lines: list[TextLine], words: _Vocabulary) -> str:
         else:
             parts.append(" ")
         parts.append(ln.text)
+        if ln.tag:
+            if tagged is not None:
+                parts.insert(len(parts) - 2, f" {tagged.tag}")
+            tagged = ln
+    if tagged is not None:
+        parts.append(f" {tagged.tag}")
     return "".join(parts).strip()
+
+
+def _display_row(line: TextLine, tagged: TextLine) -> bool:
+    """``line`` is a further row of the display equation numbered on ``tagged``: a
+    fraction's denominator, set under the equation and within its row's reach."""
+    return line.y0 < tagged.y1 + 0.5 * tagged.size and line.x0 >= tagged.x0 and line.x1 < tagged.x1
 
 
 class _Vocabulary:

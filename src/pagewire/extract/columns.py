@@ -34,7 +34,10 @@ def reading_order(rows: list[list[Segment]]) -> tuple[list[Line], bool]:
     for row in rows:
         lside = [s for s in row if s.x1 <= g1]
         rside = [s for s in row if s.x0 >= g0]
-        crossing = len(lside) + len(rside) < len(row)
+        # A segment within the gutter's span (a caption's centred "v." over a two-column
+        # counsel block) is on both sides by these tests, and in neither column: its row
+        # is read across, in page order, like one that crosses the gutter.
+        crossing = len(lside) + len(rside) != len(row)
         spanning_table = (
             lside and rside and len(row) >= 3 and max(s.width for s in row) < 0.25 * width
         )

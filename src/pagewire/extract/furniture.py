@@ -23,6 +23,9 @@ _PAGE_NUMBER = re.compile(
     r"^(?:[Pp]age\s*)?[-\u2013\u2014(\[]?\s*(\d{1,4}|[ivxlc]{1,7})\s*[-\u2013\u2014)\]]?"
     r"(?:\s*(?:of|/)\s*\d{1,4})?$"
 )
+# "Page 3 of 20" says what it is: a page number among the edge rows even when a row
+# is set further out (a scan's initials under it), where a bare "3" may be text
+_SAYS_PAGE = re.compile(r"^[Pp]age\s*\d")
 _LINE_NUMBER = re.compile(r"^\d{1,2}$")
 INNER_WORDS = 8  # a running head's further row is a label ("Opinion of the Court")
 
@@ -64,7 +67,8 @@ def _kinds(
         if id(s) in line_numbers:
             kind = "line_number"
         elif zone:
-            if i in (0, count - 1) and _PAGE_NUMBER.match(s.text.strip()):
+            text = s.text.strip()
+            if _PAGE_NUMBER.match(text) and (i in (0, count - 1) or _SAYS_PAGE.match(text)):
                 kind = "page_number"
             elif whole_row or norm_furniture(s.text) in profile.repeated:
                 kind = "header" if zone == "top" else "footer"

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from pagewire.extract.base import Block, Page
 from pagewire.extract.hyphens import keeps_hyphen, vocabulary
 from pagewire.extract.render import list_item_md, page_markdown, paragraph_md
+from pagewire.extract.wordlike import garbled
 
 # A closing quote ends a sentence only after its stop ("... a full hearing." or
 # ".\u201d"): after a word it closes a quoted term mid-sentence ('a "full"' / "hearing",
@@ -28,6 +29,8 @@ _SENTENCE_END = re.compile(r"(?:[.!?:;)\]]|[.!?)\]][\"\u201d\u2019]+)$")
 # read as a number when it sits alone at the end of its line ("U. S. 141" is no end).
 _NOTED_END = re.compile(r"(?<!\b[A-Z])[.!?\"\u201d\u2019)\]]\s?\d{1,3}$")
 LABEL_GAP = 4.0  # points: a table's label sits on it; running text keeps a line's space
+REACH = 0.1  # of the next block's width: a sentence run on fills its line this near its edge
+SCRAWL_CHARS = 40  # a signature's or initials' garbage is short; a garbled line is not
 
 
 # Blocks set apart from the running text: a sentence broken by a page break goes on
@@ -59,7 +62,9 @@ def page_bodies(pages: Sequence[Page]) -> list[PageBody]:
         last, first = before.blocks, after.blocks
         # The running text ends above this page's footnotes, and goes on below the
         # figures, tables and captions set at the top of the next page.
-        i = next((k for k in range(len(last) - 1, -1, -1) if last[k].kind != "footnote"), -1)
+        i = len(last) - 1
+        while i >= 0 and (last[i].kind == "footnote" or _scrawl(last, i)):
+            i -= 1
         j = _running_text(first)
         if i >= 0 and j < len(first) and _continues(last[i], first[j]):
             before.continued = first.pop(j)
@@ -68,6 +73,15 @@ def page_bodies(pages: Sequence[Page]) -> list[PageBody]:
             last[i] = _joined(last[i], before.continued)
             before.changed = after.changed = True
     return bodies
+
+
+def _scrawl(blocks: list[Block], k: int) -> bool:
+    """Block ``k`` is a few characters that do not read as words: an OCR layer's
+    reading of initials at the foot of a scanned page, set apart like its notes."""
+    b = blocks[k]
+    if b.kind != "paragraph" or len(b.text) > SCRAWL_CHARS:
+        return False
+    return garbled(b.text, lambda: vocabulary(x.text for j, x in enumerate(blocks) if j != k))
 
 
 def _running_text(blocks: list[Block]) -> int:
@@ -110,8 +124,20 @@ def _continues(last: Block, first: Block) -> bool:
     if _SENTENCE_END.search(last.text) or _NOTED_END.search(last.text):
         return False
     # Mid-sentence: a lower-case start carries it on; so does a capital after a word
-    # ("the signing of the Red" / "River Compact"), not after a list's colon or a dash.
-    return start.islower() or (start.isupper() and (end[-1:].isalnum() or end[-1:] == ","))
+    # ("the signing of the Red" / "River Compact"), not after a list's colon or a dash,
+    # and only from a block that reaches the next one's right edge: a centred date or
+    # signature block ("December 22, 2020", "Counsel for Plaintiffs-Appellees") ends
+    # short of the text's margin, where a sentence run on to the next page fills its line.
+    if start.islower():
+        return True
+    return start.isupper() and (end[-1:].isalnum() or end[-1:] == ",") and _reaches(last, first)
+
+
+def _reaches(last: Block, first: Block) -> bool:
+    a, b = last.bbox, first.bbox
+    if a is None or b is None:
+        return True  # (formats without boxes: the text alone decides)
+    return a.x1 >= b.x1 - REACH * (b.x1 - b.x0)
 
 
 def _joined(last: Block, first: Block) -> Block:

@@ -21,6 +21,7 @@ LOWERED = 0.05  # a subscript's bottom sits at least this many ems below it
 GLUE = 0.45  # a script word this close (ems) to its base word belongs to it
 RADICAL = "\u221a"
 MAX_SCRIPT_WORD = 4
+TOUCH = 0.1  # ems: a script word this close to its base is glued to it, however long
 CLOSING = ".,;:)]}!?\u2019\u201d"  # punctuation that follows a mark with no space
 _MARKS = ("</sup>", "</sub>")
 
@@ -95,9 +96,11 @@ def mark_row(row: list[Word]) -> list[Word]:
         if prev.text.endswith(RADICAL) and gap < GLUE * max(w.size, prev.size):
             out[-1] = _glued(prev, w, w.text)
             continue
-        # A script on its own is short: a footnote mark, an exponent, an index.
-        short = len(w.text) <= MAX_SCRIPT_WORD and RADICAL not in w.text
-        kind = script_kind(w.size, w.y1, prev.size, prev.y1) if short else None
+        # A script on its own is short: a footnote mark, an exponent, an index; a
+        # longer one touches its base ("d" and the "model" under its "-0.5", stacked).
+        short = len(w.text) <= MAX_SCRIPT_WORD or gap < TOUCH * prev.size
+        script = short and RADICAL not in w.text
+        kind = script_kind(w.size, w.y1, prev.size, prev.y1) if script else None
         if kind is not None and "<" not in w.text and gap < GLUE * prev.size:
             out[-1] = _glued(prev, w, tagged(w.text, kind))
             continue
