@@ -46,3 +46,13 @@ async def test_a_batch_needs_files_or_urls_but_not_both(client: Twin) -> None:
         await client.batch_extract()
     with pytest.raises(ValueError, match="not both"):
         await client.batch_extract([b"%PDF"], file_urls=["https://example.com/a.pdf"])
+
+
+async def test_a_batch_sends_extra_fields_and_names_those_the_server_ignored(
+    client: Twin, sample_pdf: Path
+) -> None:
+    # an option this SDK does not know yet goes as it is; a typo comes back as a warning
+    jobs = await client.batch_extract([sample_pdf], extra_fields={"pages": "1", "pagse": "1-2"})
+
+    assert (await client.jobs.get_job(jobs[0].job_id)).options["pages"] == "1"
+    assert jobs[0].warnings == ["unknown field 'pagse' was ignored (did you mean 'pages'?)"]

@@ -132,6 +132,8 @@ async def test_list_walks_every_page_newest_first(client: Twin, sample_pdf: Path
     assert listed == list(reversed(submitted))
     first_page = await client.jobs.list_page(page_size=2)
     assert len(first_page.data) == 2 and first_page.next_cursor
+    # which request this was, to quote to support: the response's x-request-id
+    assert first_page.request_id and first_page.request_id.startswith("req_")
 
 
 async def test_list_filters_by_status(client: Twin, sample_pdf: Path) -> None:

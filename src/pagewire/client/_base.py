@@ -135,9 +135,14 @@ def time_param(value: datetime | str | float | None) -> str | None:
     return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
-def list_page(body: Any, item: Callable[[dict[str, Any]], T]) -> ListPage[T]:
+def list_page(response: httpx.Response, item: Callable[[dict[str, Any]], T]) -> ListPage[T]:
     """One page of a list endpoint: ``{"data": [...], "next_cursor": ...}``."""
-    return ListPage([item(entry) for entry in body.get("data", [])], body.get("next_cursor"))
+    body = json_body(response)
+    return ListPage(
+        [item(entry) for entry in body.get("data", [])],
+        body.get("next_cursor"),
+        request_id=request_id(response),
+    )
 
 
 def extract_fields(

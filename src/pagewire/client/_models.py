@@ -290,10 +290,12 @@ class JobAudit:
 
 @dataclass(frozen=True)
 class ListPage(Generic[T]):
-    """One page of a list endpoint; pass ``next_cursor`` back for the next (None: last page)."""
+    """One page of a list endpoint; pass ``next_cursor`` back for the next (None: last page).
+    ``request_id`` is the response's ``x-request-id`` (quote it when asking support)."""
 
     data: list[T]
     next_cursor: str | None = None
+    request_id: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

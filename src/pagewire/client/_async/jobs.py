@@ -54,7 +54,7 @@ class AsyncJobs:
     ) -> ListPage[Job]:
         """One page of jobs, newest first (results are left out; get a job to read its result)."""
         params = list_params(status, created_after, created_before, page_size, cursor)
-        return list_page(await self._client._json("GET", "/jobs", params=params), Job.from_dict)
+        return list_page(await self._client._request("GET", "/jobs", params=params), Job.from_dict)
 
     def list(
         self,

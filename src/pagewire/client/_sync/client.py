@@ -226,13 +226,15 @@ class Pagewire:
         return_html: bool | None = None,
         priority: int | None = None,
         idempotency_key: str | None = None,
+        extra_fields: Mapping[str, Any] | None = None,
     ) -> list[JobSubmission]:
         """Submit many documents (up to 100) in one call: one job each, in order.
 
         Always asynchronous; the options apply to every document. Each document
         is checked before any job is created, so one bad document rejects the
         call (a :class:`BadRequestError` whose ``details["index"]`` names it) and
-        nothing is created.
+        nothing is created. ``extra_fields`` are sent as they are, as for
+        :meth:`extract`.
         """
         fields = extract_fields(
             async_=True,
@@ -246,6 +248,7 @@ class Pagewire:
             priority=priority,
         )
         fields.pop("async")  # a batch is always asynchronous: it has no such option
+        fields.update(extra_fields or {})
         request = batch_request(files, file_urls, fields, idempotency_key)
         return batch_answer(self._request("POST", "/batch/extract", **request))
 
@@ -259,8 +262,7 @@ class Pagewire:
         """Every item a list endpoint has, fetching the next page when the loop reaches it."""
         cursor: str | None = None
         while True:
-            body = self._json("GET", path, params={**params, "cursor": cursor})
-            page = list_page(body, item)
+            page = list_page(self._request("GET", path, params={**params, "cursor": cursor}), item)
             yield from page.data
             if not page.next_cursor:
                 return

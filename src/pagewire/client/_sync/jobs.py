@@ -56,7 +56,7 @@ class Jobs:
     ) -> ListPage[Job]:
         """One page of jobs, newest first (results are left out; get a job to read its result)."""
         params = list_params(status, created_after, created_before, page_size, cursor)
-        return list_page(self._client._json("GET", "/jobs", params=params), Job.from_dict)
+        return list_page(self._client._request("GET", "/jobs", params=params), Job.from_dict)
 
     def list(
         self,
