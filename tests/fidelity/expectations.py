@@ -250,6 +250,9 @@ EXPECTATIONS: dict[str, Expect] = {
             (2, "Introduction"),
             (2, "Background"),
             (2, "Standard of Review"),
+            (2, "Discussion"),
+            # the opinion's numbered points, bold sentences set as headings below it
+            (2, "I. Jagels\u2019 plea was knowing and voluntary, not coerced."),
             (2, "Conclusion"),
         ),
         sentences=(

@@ -225,13 +225,11 @@ def _breaks(
         # A heading wrapped over lines (often double-spaced in filings) stays one
         # heading, unless the next line starts a numbered heading of its own.
         same = is_caps(prev.text) == is_caps(cur.text)
-        if (
-            same
-            and cur.y1 > prev.y1
-            and gap < 1.3 * prev.size
-            and not _SECTION_NUMBER.match(cur.text)
-        ):
+        numbered = _SECTION_NUMBER.match(cur.text) is not None
+        if same and cur.y1 > prev.y1 and gap < 1.3 * prev.size and not numbered:
             return False
+        if numbered and len(block) == 1 and prev.x1 - prev.x0 < 0.5 * col_width:
+            return True  # "Discussion" over "I. Jagels' plea was knowing ...": two headings
     left = min(map(_X0, block))
     right = max(map(_X1, block))
     # (a display equation's number ends its line as a stop would; "et al." and "v." do not)
@@ -383,11 +381,14 @@ def _heading_level(
         if not ((is_caps(text) or marker) and _centred(first, page_width) and words <= 40):
             return None
         level = profile.caps_level()
-    elif text.endswith(".") and depth == 0 and words > 6 and not is_caps(text):
-        return None  # a bold sentence, not a heading
     else:
         level = profile.style_level(first.size, first.bold)
     scheme = lone_scheme(text) if marker else numbering_scheme(text)
+    if styled and text.endswith(".") and depth == 0 and words > 6 and not is_caps(text):
+        # A bold sentence, not a heading; unless numbered as this style's headings are
+        # in the sample (an opinion's "I. Jagels' plea was knowing and voluntary.")
+        if scheme is None or scheme not in profile.schemes.get(level, ()):
+            return None
     if scheme is not None:
         level = profile.nested_level(level, scheme, outline_order=marker)
     if depth:
