@@ -262,7 +262,28 @@ EXPECTATIONS: dict[str, Expect] = {
     ),
     "azd-order-pleading-paper-5p.pdf": Expect(
         headings=((1, "IN THE UNITED STATES DISTRICT COURT FOR THE DISTRICT OF ARIZONA"),),
-        rows=(("Jessica Parker v. C. R. Bard, Inc.", "2:15-cv-01739", "Ala. N.D."),),
+        rows=(
+            ("Jessica Parker v. C. R. Bard, Inc.", "2:15-cv-01739", "Ala. N.D."),
+            # docket entries whose text wraps in its column: one row each, the text whole
+            (
+                "12/17/2015",
+                "363",
+                "CMO 4 re Master Complaint, Responsive Pleadings, Short Form Complaint, "
+                "Waiver, and Answer",
+            ),
+            (
+                "4/20/2016",
+                "1485",
+                "Second Amended CMO 4 re Master Complaint, Responsive Pleadings, Short Form "
+                "Complaint, Waiver, and Answer",
+            ),
+            (
+                "04/01/2016",
+                "1319",
+                "CMO 10 re Second Phase Discovery, Bellwether, ESI, FDA, Deposition, and "
+                "Privilege Log",
+            ),
+        ),
         sentences=(
             # the caption's two sides, each read whole: parties, then number and title
             "IN RE: Bard IVC Filters Products Liability Litigation,",

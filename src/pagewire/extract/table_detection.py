@@ -20,6 +20,7 @@ from pagewire.extract.table_headers import attach_group_labels, merge_header_row
 from pagewire.extract.words import Word
 
 MAX_CELL_WORDS = 3  # words of one cell in a row read as one segment (_cells_under)
+MAX_WRAPPED_LINES = 2  # a cell's text wrapped onto this many lines below its row
 
 
 @dataclass(slots=True)
@@ -48,8 +49,13 @@ def find_tables(lines: list[Line], text_width: float) -> list[Line | TableRegion
                 split[j] = cells
             if len(split.get(j, lines[j])) >= 2:
                 last_multi = j
-            elif j - last_multi > 1 or lines[j][0].width > 0.6 * text_width:
-                break
+            else:
+                # one line between rows (a note, a wrapped label), or a cell's wrapped lines
+                wrapped = _in_a_column(lines[j][0], split.get(last_multi, lines[last_multi]))
+                if j - last_multi > (MAX_WRAPPED_LINES if wrapped else 1) or (
+                    not wrapped and lines[j][0].width > 0.6 * text_width
+                ):
+                    break
             j += 1
         run = [split.get(k, lines[k]) for k in range(i, last_multi + 1)]
         multi = sum(1 for ln in run if len(ln) >= 2)
@@ -71,6 +77,21 @@ def find_tables(lines: list[Line], text_width: float) -> list[Line | TableRegion
             out.append(lines[i])
             i += 1
     return out
+
+
+def _in_a_column(segment: Segment, row: Line) -> bool:
+    """A line inside one of ``row``'s cells beyond its first, however wide: a long cell
+    wrapped ("Amended CMO 4 re Master Complaint, Responsive" / "Pleadings, Short ...").
+    Only under a row of three cells or more: two wide gaps of justified prose (a
+    bibliography's) make two "cells" whose next line is no wrapped cell."""
+    if len(row) < 3:
+        return False
+    starts = [s.x0 for s in row]
+    for k in range(1, len(row)):
+        last = k + 1 == len(row)
+        if starts[k] - 2 <= segment.x0 and (last or segment.x1 <= starts[k + 1]):
+            return True
+    return False
 
 
 def _cells_under(line: Line, above: Line) -> Line | None:
@@ -210,6 +231,7 @@ def _region(run: list[Line]) -> TableRegion:
                 ends[k] = _covered(s, columns)
         rows.append(cells)
         reach.append(ends)
+    rows, reach = _fold_wrapped_cells(run, rows, reach)
     keep = [k for k in range(len(columns)) if any(r[k] for r in rows)]
     rows = _merge_wrapped_header([[r[k] for k in keep] for r in rows])
     if len(rows) == len(reach):  # (no wrapped header was folded)
@@ -266,6 +288,42 @@ def _bridges(segment: Segment, columns: list[list[float]]) -> bool:
         if not any(c0 <= centre <= c1 for c0, c1 in columns) and columns[0][0] < centre:
             return centre < columns[-1][1]
     return False
+
+
+def _fold_wrapped_cells(
+    run: list[Line], rows: list[list[str]], reach: list[list[tuple[int, int]]]
+) -> tuple[list[list[str]], list[list[tuple[int, int]]]]:
+    """A line holding only the rest of the cell above it, set tighter than rows are apart
+    (a docket entry's text wrapped in its column), joins that cell instead of making a
+    row of its own. Where rows sit as tight as wrapped lines, nothing tells them apart:
+    the line stays a row."""
+    gaps = [
+        min(s.y0 for s in b) - max(s.y1 for s in a)
+        for a, b in pairwise(run)
+        if len(a) >= 2 and len(b) >= 2
+    ]
+    if not gaps:
+        return rows, reach
+    row_gap = sorted(gaps)[len(gaps) // 2]
+    kept_rows, kept_reach = [rows[0]], [reach[0]]
+    for i in range(1, len(run)):
+        filled = [k for k, c in enumerate(rows[i]) if c]
+        above = kept_rows[-1]
+        gap = min(s.y0 for s in run[i]) - max(s.y1 for s in run[i - 1])
+        if (
+            len(run[i]) == 1
+            and len(filled) == 1
+            and filled[0] > 0
+            and above[filled[0]]
+            and sum(1 for c in above if c) >= 2
+            and gap < 0.5 * row_gap
+        ):
+            k = filled[0]
+            above[k] = f"{above[k]} {rows[i][k]}"
+            continue
+        kept_rows.append(rows[i])
+        kept_reach.append(reach[i])
+    return kept_rows, kept_reach
 
 
 def _merge_wrapped_header(rows: list[list[str]]) -> list[list[str]]:

@@ -192,3 +192,11 @@ def test_an_author_grid_is_a_table_even_where_a_row_sits_tight(
         "usz@google.com",
     ]
     assert "#### Ashish Vaswani" not in attention["markdown"]
+
+
+def test_a_justified_bibliography_is_not_read_as_a_table(bert: dict[str, Any]) -> None:
+    # Wide word gaps in justified references split lines in two; lines between them
+    # are no cells wrapped in a column ("man. 2018." / "Neural network acceptability judg")
+    tables = [t for p in bert["pages"] for t in p["tables"]]
+    assert not [t for t in tables if "Warstadt" in str(t["rows"]) or "2018." in str(t["rows"])]
+    assert "Samuel R Bowman. 2018. Neural network acceptability judgments." in bert["markdown"]
