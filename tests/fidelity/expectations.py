@@ -33,6 +33,8 @@ class Expect:
 
 EXPECTATIONS: dict[str, Expect] = {
     "attention-is-all-you-need.pdf": Expect(
+        # an author's line under the title (name, e-mail), not a heading
+        not_headings=("Illia Polosukhin",),
         headings=(
             (1, "Attention Is All You Need"),
             (2, "1 Introduction"),
@@ -98,9 +100,15 @@ EXPECTATIONS: dict[str, Expect] = {
     "bert-two-column-16p.pdf": Expect(
         headings=(
             (2, "1 Introduction"),
+            # bold numbered subsections, each followed by its text on the next line
+            (3, "2.1 Unsupervised Feature-based Approaches"),
+            (3, "2.2 Unsupervised Fine-tuning Approaches"),
+            (3, "2.3 Transfer Learning from Supervised Data"),
             (2, "3 BERT"),
             (2, "5 Ablation Studies"),
         ),
+        # the authors' line under the title, with their e-mail addresses
+        not_headings=("Jacob Devlin Ming-Wei Chang",),
         rows=(
             ("BERTLARGE", "86.7/85.9", "72.1", "92.7"),
             ("Tasks", "MNLI-m (Acc)", "QNLI (Acc)", "MRPC (Acc)", "SST-2 (Acc)", "SQuAD (F1)"),

@@ -50,6 +50,7 @@ _EQUATION_NUMBER = re.compile(r"^\(\d{1,3}[a-z]?\)$")
 _RUNS_ON = re.compile(r"(?:\bet al|\bv|\bvs)\.$")
 FAR = 3.0  # sizes of blank beyond the leading: nothing carries a paragraph across that
 # (a closing quote only after its stop: 'a "full"' and "plaintiffs\u2019" go on)
+_EMAIL = re.compile(r"[\w}]@[\w\-]+\.\w")  # "avaswani@google.com", "{a,b}@google.com"
 _SENTENCE_END = re.compile(r"(?:[.!?:;)]|[.!?)][\"\u201d\u2019]+)$")
 # Getters for min/max over a block's lines, which map runs in C (a genexpr costs 2-3x):
 # every line is compared with the block so far, so these run for every line many times.
@@ -213,6 +214,8 @@ def _breaks(
         )
         if bold_line.x1 < edge and not carried:
             return True
+        if prev.bold and len(block) == 1 and numbering_depth(prev.text) and not carried:
+            return True  # a numbered bold line, then roman: "2.1 Unsupervised ..." / "Learning"
     if prev.italic and not cur.italic and prev.text.endswith(".") and _stops(prev.text):
         # A short italic line's sentence, then roman: a caption's "Defendants-Appellants."
         span = max(max(map(_X1, block)), cur.x1) - min(min(map(_X0, block)), cur.x0)
@@ -370,6 +373,8 @@ def _heading_level(
         return None  # a short paragraph in a bigger font, not a heading
     if text[:1] in "\"\u201c\u2018'(" and not is_caps(text):
         return None  # quotations are not headings
+    if _EMAIL.search(text):
+        return None  # an author's line (name, affiliation, e-mail) under a paper's title
     depth = numbering_depth(text)
     offset = 2 if profile.has_title else 1
     outline_depth = profile.outline.get(norm_title(text))
