@@ -122,6 +122,10 @@ EXPECTATIONS: dict[str, Expect] = {
             ),
         ),
         sentences=(
+            # a word ending in a subscript stays on its line ("BERT<sub>BASE</sub> (L=12, ...")
+            "We primarily report results on two model sizes: BERT_BASE (L=12, H=768, A=12, "
+            "Total Parameters=110M) and BERT_LARGE (L=24, H=1024, A=16, Total "
+            "Parameters=340M).",
             "We introduce a new language representation model called BERT",
             "in OpenAI GPT, the authors use a left-to-right architecture",
             "achieved previously state-of-the-art results on many sentence-level tasks",

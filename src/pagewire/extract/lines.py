@@ -25,6 +25,7 @@ _BY_LEFT = attrgetter("x0")
 # well under half an em, table column gaps (LaTeX's 2 x tabcolsep, cell padding of
 # ruled tables) and column gutters are an em or more.
 SEGMENT_GAP_EM = 1.0
+SUBSCRIPT_DROP = 0.25  # of a word's height: how far its subscript reaches below its line
 
 
 @dataclass(slots=True)
@@ -112,9 +113,11 @@ def rows_of(words: list[Word]) -> list[list[Word]]:
     height = max(first.y1 - first.y0, 1.0)
     for w in ordered[1:]:
         h = w.y1 - w.y0
+        # A word ending in a subscript ("BERT<sub>BASE</sub>") reaches below its baseline.
+        bottom = w.y1 - SUBSCRIPT_DROP * h if "<sub>" in w.text else w.y1
         # Same row when the bottoms (about the baseline) sit within a third of a
         # line: subscripts and superscripts stay, the next line does not.
-        if abs(w.y1 - base) <= 0.35 * (h if h > height else height):
+        if abs(bottom - base) <= 0.35 * (h if h > height else height):
             row.append(w)
             if h > height:
                 height = h
