@@ -151,6 +151,11 @@ EXPECTATIONS: dict[str, Expect] = {
             (2, "TARRANT REGIONAL WATER DISTRICT v. HERRMANN ET AL."),
         ),
         sentences=(
+            # footnotes broken at a page's foot, read on under the next page's text
+            "Webster\u2019s Third New International Dictionary 19 (1966).",
+            "(internal quotation marks omitted). The Supremacy Clause, Art. VI, cl. 2, then "
+            "ensures that a congressionally approved compact",
+            "borders are irrelevant for that allocation. As noted infra, at 23\u201324,",
             "Petitioner Tarrant Regional Water District (Tarrant) is a Texas state agency "
             "responsible for providing water to north-central Texas",
             "cross-border",

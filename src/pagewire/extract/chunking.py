@@ -91,13 +91,15 @@ def _pieces(pages: list[Page]) -> Iterator[tuple[_Piece, int]]:
     """Each block with its sources, and where its second page's part begins (0: none)."""
     for body in page_bodies(pages):
         number = body.page.number
+        joins = {j.index: j for j in body.joins}
         for i, block in enumerate(body.blocks):
             if not block.markdown.strip():
                 continue
             sources: list[tuple[int, BBox | None]] = [(number, block.bbox)]
-            if body.continued is not None and i == body.joined:
-                sources.append((number + 1, body.continued.bbox))
-                yield _Piece(block.markdown, block, sources), body.joined_at
+            join = joins.get(i)
+            if join is not None:
+                sources.append((number + 1, join.continued.bbox))
+                yield _Piece(block.markdown, block, sources), join.at
             else:
                 yield _Piece(block.markdown, block, sources), 0
 

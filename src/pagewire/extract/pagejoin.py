@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from pagewire.extract.base import Block, Page
 from pagewire.extract.hyphens import keeps_hyphen, vocabulary
@@ -27,6 +27,8 @@ from pagewire.extract.wordlike import garbled
 _SENTENCE_END = re.compile(r"(?:[.!?:;)\]]|[.!?)\]][\"\u201d\u2019]+)$")
 # A sentence's end with its footnote's mark after it ("... and NLI. 6"): the mark is
 # read as a number when it sits alone at the end of its line ("U. S. 141" is no end).
+# A note's own mark at its start: "<sup>7</sup>The parties", "7 The parties", "* Admitted"
+_NOTE_MARK = re.compile(r"^(?:<sup>|\d{1,3}\s|[*\u2217\u2020\u2021\u00a7])")
 _NOTED_END = re.compile(r"(?<!\b[A-Z])[.!?\"\u201d\u2019)\]]\s?\d{1,3}$")
 LABEL_GAP = 4.0  # points: a table's label sits on it; running text keeps a line's space
 REACH = 0.1  # of the next block's width: a sentence run on fills its line this near its edge
@@ -39,19 +41,34 @@ FLOATS = ("figure", "caption", "table", "footnote")
 
 
 @dataclass(slots=True)
+class Join:
+    """A block of the next page read as the end of this page's block ``index``:
+    ``continued`` is that part (its box), ``at`` where it begins in the joined block's
+    markdown."""
+
+    index: int
+    continued: Block
+    at: int
+
+
+@dataclass(slots=True)
 class PageBody:
     """A page's blocks as the document reads them: a paragraph continued from the
-    next page is whole in ``blocks[joined]`` (its last block but for the page's
-    footnotes), and that page's ``blocks`` go on without it. ``continued`` is the
-    next page's part of the joined paragraph (its box) and ``joined_at`` where, in
-    the joined block's markdown, that part begins."""
+    next page is whole here (its last block but for the page's footnotes), as is a
+    footnote continued under the next page's text; that page's ``blocks`` go on
+    without the parts. ``joins`` says which blocks were joined, and with what."""
 
     page: Page
     blocks: list[Block]
     changed: bool = False
-    continued: Block | None = None
-    joined_at: int = 0
-    joined: int = -1
+    joins: list[Join] = field(default_factory=list)
+
+    def join(self, index: int, after: PageBody, k: int) -> None:
+        """Block ``index`` of this page goes on in block ``k`` of the page ``after``."""
+        continued = after.blocks.pop(k)
+        self.joins.append(Join(index, continued, len(self.blocks[index].markdown)))
+        self.blocks[index] = _joined(self.blocks[index], continued)
+        self.changed = after.changed = True
 
 
 def page_bodies(pages: Sequence[Page]) -> list[PageBody]:
@@ -60,6 +77,12 @@ def page_bodies(pages: Sequence[Page]) -> list[PageBody]:
         if after.page.number != before.page.number + 1:
             continue
         last, first = before.blocks, after.blocks
+        # A note broken at the foot of this page goes on under the next page's text:
+        # that page's first note, unmarked.
+        notes = [k for k, b in enumerate(last) if b.kind == "footnote"]
+        going_on = next((k for k, b in enumerate(first) if b.kind == "footnote"), None)
+        if notes and going_on is not None and _note_goes_on(last[notes[-1]], first[going_on]):
+            before.join(notes[-1], after, going_on)
         # The running text ends above this page's footnotes, and goes on below the
         # figures, tables and captions set at the top of the next page.
         i = len(last) - 1
@@ -67,12 +90,17 @@ def page_bodies(pages: Sequence[Page]) -> list[PageBody]:
             i -= 1
         j = _running_text(first)
         if i >= 0 and j < len(first) and _continues(last[i], first[j]):
-            before.continued = first.pop(j)
-            before.joined_at = len(last[i].markdown)
-            before.joined = i
-            last[i] = _joined(last[i], before.continued)
-            before.changed = after.changed = True
+            before.join(i, after, j)
     return bodies
+
+
+def _note_goes_on(note: Block, below: Block) -> bool:
+    """``below`` (the next page's first note) carries on ``note`` (this page's last):
+    it has no mark of its own (a new note always has one), and ``note`` stops
+    mid-word or mid-sentence, or ``below`` goes on in lower case."""
+    if _NOTE_MARK.match(below.text):
+        return False
+    return not _SENTENCE_END.search(note.text) or below.text[:1].islower()
 
 
 def _scrawl(blocks: list[Block], k: int) -> bool:
