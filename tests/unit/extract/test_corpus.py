@@ -200,3 +200,19 @@ def test_a_justified_bibliography_is_not_read_as_a_table(bert: dict[str, Any]) -
     tables = [t for p in bert["pages"] for t in p["tables"]]
     assert not [t for t in tables if "Warstadt" in str(t["rows"]) or "2018." in str(t["rows"])]
     assert "Samuel R Bowman. 2018. Neural network acceptability judgments." in bert["markdown"]
+
+
+def test_a_footnote_run_on_under_the_next_page_is_read_whole(corpus_dir: Path) -> None:
+    # Note 6 breaks at page 11's foot ("Dic-") and goes on, unmarked, under page 12's text.
+    result = extract(
+        corpus_dir / "scotus-slip-opinion-30p.pdf",
+        pages=(11, 12),
+        chunking=("recursive",),
+        chunk_size=400,
+    )
+    assert "Webster\u2019s Third New International Dictionary 19 (1966)." in result["markdown"]
+    assert "\n\ntionary 19 (1966)." not in result["markdown"]
+    holding = [c for c in result["chunks"] if "Dictionary 19 (1966)" in c["text"]]
+    assert [c["pages"] for c in holding] == [[11, 12]]
+    # each page keeps its own part where it is printed
+    assert result["pages"][1]["blocks"][-1]["text"] == "tionary 19 (1966)."
