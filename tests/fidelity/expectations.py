@@ -248,7 +248,11 @@ EXPECTATIONS: dict[str, Expect] = {
         needs_word_list=frozenset({"inperson"}),
     ),
     "ca9-appeal-15p.pdf": Expect(
-        headings=((1, "IN THE UNITED STATES COURT OF APPEALS FOR THE NINTH CIRCUIT"),),
+        headings=(
+            (1, "IN THE UNITED STATES COURT OF APPEALS FOR THE NINTH CIRCUIT"),
+            # its last words set in a slanted (synthetic italic) bold, not turned text
+            (1, "MOTION TO STAY BRIEFING PENDING DECISION IN HERNANDEZ ROMAN"),
+        ),
         sentences=(
             "originated as a petition for a writ of habeas corpus and a class complaint for "
             "injunctive and declaratory relief",

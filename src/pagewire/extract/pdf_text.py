@@ -57,7 +57,9 @@ class _FontCache:
             scale = math.sqrt(abs(m.a * m.d - m.b * m.c))
             if scale > 0:
                 size *= scale
-                rotated = abs(m.b) > 0.05 * scale or abs(m.c) > 0.05 * scale
+                # Turned when the baseline (a, b) is: a slanted matrix (c alone, a
+                # producer's synthetic italic) leaves the baseline level.
+                rotated = abs(m.b) > 0.05 * scale or m.a < 0
         n = calls.FONT_INFO(self._tp, index, self._name, self._name_size, self._flags_ref)
         name = self._name.value if n else b""
         flags = self._flags.value if n else 0
