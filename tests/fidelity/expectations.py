@@ -252,7 +252,10 @@ EXPECTATIONS: dict[str, Expect] = {
             (1, "IN THE UNITED STATES COURT OF APPEALS FOR THE NINTH CIRCUIT"),
             # its last words set in a slanted (synthetic italic) bold, not turned text
             (1, "MOTION TO STAY BRIEFING PENDING DECISION IN HERNANDEZ ROMAN"),
+            # a bold capitals title, then the declaration's first line: two blocks
+            (1, "DECLARATION OF JUDAH LAKIN"),
         ),
+        not_headings=("I, Judah Lakin, declare as follows",),
         sentences=(
             "originated as a petition for a writ of habeas corpus and a class complaint for "
             "injunctive and declaratory relief",

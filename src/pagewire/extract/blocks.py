@@ -233,6 +233,14 @@ def _breaks(
             return False
         if numbered and len(block) == 1 and prev.x1 - prev.x0 < 0.5 * col_width:
             return True  # "Discussion" over "I. Jagels' plea was knowing ...": two headings
+        if (
+            len(block) == 1
+            and prev.bold
+            and not same
+            and not cur.text[:1].islower()
+            and not prev.text.endswith(",")  # a caption's "STATE OF NEW JERSEY," / "Plaintiff,"
+        ):
+            return True  # "DECLARATION OF JUDAH LAKIN" over "I, Judah Lakin, declare ..."
     left = min(map(_X0, block))
     right = max(map(_X1, block))
     # (a display equation's number ends its line as a stop would; "et al." and "v." do not)
