@@ -4,9 +4,10 @@ A paragraph broken by a page break (``... the ex-`` | ``<!-- page 4 -->`` | ``te
 is printed whole before the next page's marker: the marker goes between paragraphs,
 after the joined one. What is set apart from the running text stays where it is: the
 page's footnotes after the joined paragraph, a figure, table or caption atop the next
-page before the rest of that page. ``pages[]`` and their blocks keep the page boundary
-as printed; the document's ``markdown`` and its chunks (chunking.py) read the joined
-paragraph.
+page before the rest of that page. A footnote broken at the page's foot is read whole
+the same way, with its part under the next page's text. ``pages[]`` and their blocks
+keep the page boundary as printed; the document's ``markdown`` and its chunks
+(chunking.py) read the joined paragraph.
 """
 
 from __future__ import annotations
