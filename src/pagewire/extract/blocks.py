@@ -19,6 +19,7 @@ from pagewire.extract.columns import Line
 from pagewire.extract.hyphens import keeps_hyphen, vocabulary
 from pagewire.extract.lines import Segment, Span
 from pagewire.extract.profile import (
+    SENTENCE_END,
     Profile,
     is_caps,
     lone_scheme,
@@ -49,9 +50,7 @@ _EQUATION_NUMBER = re.compile(r"^\(\d{1,3}[a-z]?\)$")
 # Abbreviations a line ends on mid-sentence: a caption's "RIVAS, et al.", "Smith v."
 _RUNS_ON = re.compile(r"(?:\bet al|\bv|\bvs)\.$")
 FAR = 3.0  # sizes of blank beyond the leading: nothing carries a paragraph across that
-# (a closing quote only after its stop: 'a "full"' and "plaintiffs\u2019" go on)
 _EMAIL = re.compile(r"[\w}]@[\w\-]+\.\w")  # "avaswani@google.com", "{a,b}@google.com"
-_SENTENCE_END = re.compile(r"(?:[.!?:;)]|[.!?)][\"\u201d\u2019]+)$")
 # Getters for min/max over a block's lines, which map runs in C (a genexpr costs 2-3x):
 # every line is compared with the block so far, so these run for every line many times.
 _X0, _Y0, _X1, _Y1 = attrgetter("x0"), attrgetter("y0"), attrgetter("x1"), attrgetter("y1")
@@ -194,7 +193,7 @@ def _breaks(
         # by the next one even when that one happens to start like a list marker.
         short = prev.x1 < max(max(map(_X1, block)), cur.x1) - 0.08 * col_width
         in_list = bool(_NUMBERED_ITEM.match(block[0].text) or _BULLET.match(block[0].text))
-        if short or in_list or _SENTENCE_END.search(prev.text):
+        if short or in_list or SENTENCE_END.search(prev.text):
             return True
     if abs(cur.size - prev.size) > 0.08 * prev.size:
         return True
@@ -210,7 +209,7 @@ def _breaks(
         carried = (
             (prev.x1 >= edge or prev.text.endswith(","))
             and cur.text[:1].islower()
-            and not _SENTENCE_END.search(prev.text)
+            and not SENTENCE_END.search(prev.text)
         )
         if bold_line.x1 < edge and not carried:
             return True
@@ -245,7 +244,7 @@ def _breaks(
     right = max(map(_X1, block))
     # (a display equation's number ends its line as a stop would; "et al." and "v." do not)
     ends_sentence = bool(prev.tag) or (
-        bool(_SENTENCE_END.search(prev.text)) and not _RUNS_ON.search(prev.text)
+        bool(SENTENCE_END.search(prev.text)) and not _RUNS_ON.search(prev.text)
     )
     indent = 0.8 * prev.size
     # A line narrower than the next on both sides is set apart (centred: a docket line

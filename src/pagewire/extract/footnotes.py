@@ -37,6 +37,11 @@ _BARE_MARK = re.compile(r"^\d{1,3}$")
 _RULE = re.compile(r"^[\u2014\u2013\u2015_-]{3,}\s*")
 
 
+def has_mark(text: str) -> bool:
+    """``text`` starts with a note's mark: ``<sup>7</sup>The``, ``7 The``, ``\u2020Work``."""
+    return _MARK.match(text) is not None
+
+
 def footnote_texts(
     blocks: Sequence[RawBlock | Block], body_size: float, height: float
 ) -> dict[int, str]:
@@ -100,7 +105,7 @@ def _column_notes(
     if top in (start, end):
         return {}  # no small print, or nothing but (a column of small type is no footnote)
     texts = [_text(b) for b in blocks[top:end]]
-    marked = [i for i, t in enumerate(texts) if _MARK.match(t)]
+    marked = [i for i, t in enumerate(texts) if has_mark(t)]
     lead = texts[0]
     if marked and marked[0] == 0:
         first = 0

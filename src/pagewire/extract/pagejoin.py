@@ -18,18 +18,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from pagewire.extract.base import Block, Page
+from pagewire.extract.footnotes import has_mark
 from pagewire.extract.hyphens import keeps_hyphen, vocabulary
+from pagewire.extract.profile import SENTENCE_END
 from pagewire.extract.render import list_item_md, page_markdown, paragraph_md
 from pagewire.extract.wordlike import garbled
 
-# A closing quote ends a sentence only after its stop ("... a full hearing." or
-# ".\u201d"): after a word it closes a quoted term mid-sentence ('a "full"' / "hearing",
-# "plaintiffs\u2019" / "arguments").
-_SENTENCE_END = re.compile(r"(?:[.!?:;)\]]|[.!?)\]][\"\u201d\u2019]+)$")
 # A sentence's end with its footnote's mark after it ("... and NLI. 6"): the mark is
 # read as a number when it sits alone at the end of its line ("U. S. 141" is no end).
-# A note's own mark at its start: "<sup>7</sup>The parties", "7 The parties", "* Admitted"
-_NOTE_MARK = re.compile(r"^(?:<sup>|\d{1,3}\s|[*\u2217\u2020\u2021\u00a7])")
 _NOTED_END = re.compile(r"(?<!\b[A-Z])[.!?\"\u201d\u2019)\]]\s?\d{1,3}$")
 LABEL_GAP = 4.0  # points: a table's label sits on it; running text keeps a line's space
 REACH = 0.1  # of the next block's width: a sentence run on fills its line this near its edge
@@ -99,9 +95,9 @@ def _note_goes_on(note: Block, below: Block) -> bool:
     """``below`` (the next page's first note) carries on ``note`` (this page's last):
     it has no mark of its own (a new note always has one), and ``note`` stops
     mid-word or mid-sentence, or ``below`` goes on in lower case."""
-    if _NOTE_MARK.match(below.text):
+    if has_mark(below.text):
         return False
-    return not _SENTENCE_END.search(note.text) or below.text[:1].islower()
+    return not SENTENCE_END.search(note.text) or below.text[:1].islower()
 
 
 def _scrawl(blocks: list[Block], k: int) -> bool:
@@ -131,7 +127,7 @@ def _labels(block: Block, below: Block) -> bool:
     if a is None or b is None or not -1 < b.y0 - a.y1 < LABEL_GAP:
         return False
     within = a.x0 >= b.x0 - 1 and a.x1 <= b.x1 + 1
-    return within and len(block.text.split()) <= 6 and not _SENTENCE_END.search(block.text)
+    return within and len(block.text.split()) <= 6 and not SENTENCE_END.search(block.text)
 
 
 def document_markdown(pages: Sequence[Page]) -> str:
@@ -150,7 +146,7 @@ def _continues(last: Block, first: Block) -> bool:
         return start.islower()  # "ex-" / "tent"; a capital after it starts something new
     if last.text.endswith(";") and start.islower():
         return True  # a semicolon's clause goes on ("... Chiefs of Police;" / "and Jim ...")
-    if _SENTENCE_END.search(last.text) or _NOTED_END.search(last.text):
+    if SENTENCE_END.search(last.text) or _NOTED_END.search(last.text):
         return False
     # Mid-sentence: a lower-case start carries it on; so does a capital after a word
     # ("the signing of the Red" / "River Compact"), not after a list's colon or a dash,

@@ -39,7 +39,10 @@ _SCHEME = re.compile(
 # their text: a heading of its own (a scheme without its "."), never a word of the text.
 _LONE_MARKER = re.compile(r"^(?:(?P<roman>[IVX]{1,5})|(?P<upper>[A-Z]))\.?$")
 
-_ENDED = re.compile(r"[.!?:;\"\u201d\u2019)]$")  # a line that ends its sentence
+# A line that ends its sentence. A closing quote or bracket does only after its stop
+# (".\u201d", ".]"): after a word it closes a quoted term mid-sentence ('a "full"' /
+# "hearing") or a bracketed one ("[MASK] store [SEP]" / "he bought ...").
+SENTENCE_END = re.compile(r"(?:[.!?:;)]|[.!?)\]][\"\u201d\u2019\]]+)$")
 
 Style = tuple[float, bool]  # (size rounded to half a point, bold)
 
@@ -69,11 +72,6 @@ def numbering_scheme(text: str) -> str | None:
     return "lower_roman" if kind == "paren_roman" else kind
 
 
-def is_lone_marker(text: str) -> bool:
-    """A line that is only a section's number: ``I``, ``IV``, ``A`` (or ``B.``)."""
-    return _LONE_MARKER.match(text) is not None
-
-
 def lone_scheme(text: str) -> str | None:
     """The scheme of a lone section number (``roman`` or ``upper``), None if it is not one."""
     m = _LONE_MARKER.match(text)
@@ -86,8 +84,10 @@ def opens_section(text: str, previous: str | None) -> bool:
     """``text`` is a lone section number after ``previous`` (the line before, None at the
     top): a section starts after a finished sentence or another number ("I" then "A"),
     where a lone capital after "weights W ∈" is the R (the reals) of a formula."""
-    return is_lone_marker(text) and (
-        previous is None or is_lone_marker(previous) or _ENDED.search(previous) is not None
+    return lone_scheme(text) is not None and (
+        previous is None
+        or lone_scheme(previous) is not None
+        or SENTENCE_END.search(previous) is not None
     )
 
 

@@ -80,10 +80,8 @@ def mark_row(row: list[Word]) -> list[Word]:
         return row
     sizes = [w.size for w in row]
     big, small = max(sizes), min(sizes)
-    if (
-        small >= SMALLER * big
-        and not any(w.text == RADICAL for w in row)
-        and not any(w.text.endswith(_MARKS) for w in row)
+    if small >= SMALLER * big and not any(
+        w.text == RADICAL or w.text.endswith(_MARKS) for w in row
     ):
         return row
     out: list[Word] = []

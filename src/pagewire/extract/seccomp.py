@@ -50,10 +50,6 @@ class _Program(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_Instruction))]
 
 
-def supported() -> bool:
-    return platform.machine() in _MACHINES
-
-
 def program(machine: str) -> list[tuple[int, int, int, int]]:
     """The filter for ``machine`` as (code, jump if true, jump if false, k) instructions."""
     arch, socket_nr, io_uring_nr = _MACHINES[machine]

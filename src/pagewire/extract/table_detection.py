@@ -12,6 +12,7 @@ from __future__ import annotations
 from bisect import bisect
 from dataclasses import dataclass
 from itertools import pairwise
+from statistics import median
 
 from pagewire.extract.base import BBox
 from pagewire.extract.columns import Line
@@ -168,10 +169,13 @@ def _is_prose_pair(line: Line, text_width: float) -> bool:
 
 
 def _close(a: Line, b: Line) -> bool:
-    top = min(s.y0 for s in b)
-    bottom = max(s.y1 for s in a)
     height = max(s.height for s in a)
-    return -0.8 * height <= top - bottom <= 1.6 * height
+    return -0.8 * height <= _gap(a, b) <= 1.6 * height
+
+
+def _gap(a: Line, b: Line) -> float:
+    """The blank between line ``a`` and line ``b`` under it (negative: they overlap)."""
+    return min(s.y0 for s in b) - max(s.y1 for s in a)
 
 
 def _aligned(run: list[Line]) -> bool:
@@ -297,19 +301,15 @@ def _fold_wrapped_cells(
     (a docket entry's text wrapped in its column), joins that cell instead of making a
     row of its own. Where rows sit as tight as wrapped lines, nothing tells them apart:
     the line stays a row."""
-    gaps = [
-        min(s.y0 for s in b) - max(s.y1 for s in a)
-        for a, b in pairwise(run)
-        if len(a) >= 2 and len(b) >= 2
-    ]
+    gaps = [_gap(a, b) for a, b in pairwise(run) if len(a) >= 2 and len(b) >= 2]
     if not gaps:
         return rows, reach
-    row_gap = sorted(gaps)[len(gaps) // 2]
+    row_gap = median(gaps)
     kept_rows, kept_reach = [rows[0]], [reach[0]]
     for i in range(1, len(run)):
         filled = [k for k, c in enumerate(rows[i]) if c]
         above = kept_rows[-1]
-        gap = min(s.y0 for s in run[i]) - max(s.y1 for s in run[i - 1])
+        gap = _gap(run[i - 1], run[i])
         if (
             len(run[i]) == 1
             and len(filled) == 1
